@@ -1,0 +1,17 @@
+//! The pure core: ids, stages, versions, circuit configs read the way the pipeline reads them,
+//! the training hash, config diffs, drift and validation rules. Nothing here does IO.
+
+pub mod config;
+pub mod diff;
+pub mod drift;
+pub mod hash;
+pub mod ids;
+pub mod pyjson;
+pub mod stage;
+pub mod validation;
+pub mod version;
+pub mod yaml;
+
+pub use ids::{CircuitId, CircuitRef, IdError, PlantId};
+pub use stage::Stage;
+pub use version::{DataVersion, EnvVersion, EnvironmentChange, ModelVersion};

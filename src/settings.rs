@@ -1,0 +1,1 @@
+//! relcon's configuration file (in progress).
