@@ -19,10 +19,23 @@ mod timestamp;
 
 /// Parses one YAML document the way `yaml.safe_load` does.
 ///
-/// An empty stream is `Value::Null`; a second document is an error, as is anything PyYAML's
-/// `SafeConstructor` rejects (unknown tags, the `=` value tag, bad dates, ...). relcon also
-/// rejects the tags `safe_load` maps to Python types it has no use for: `!!binary`, `!!set`,
-/// `!!omap` and `!!pairs`.
+/// An empty stream is `Value::Null`; a second document is an error, as is anything PyYAML
+/// rejects: syntax its scanner refuses (tabs between tokens, odd anchor names, duplicate
+/// anchors, `%YAML 2.x`, ...), unknown tags, the `=` value tag, impossible dates. Where both
+/// reject a document, the error is the one PyYAML reports, at the same line and column for
+/// construction errors.
+///
+/// Where relcon refuses what `safe_load` accepts, on purpose (an error is safer than a
+/// different value):
+/// - the tags `!!binary`, `!!set`, `!!omap`, `!!pairs` (Python types relcon does not model);
+/// - integers beyond 128 bits, and recursive aliases (`&a [*a]`);
+/// - U+0085, U+2028, U+2029 anywhere: line breaks for PyYAML, content for YAML 1.2;
+/// - `?` inside, or `:` at the start of, a plain scalar in a flow collection;
+/// - corners where saphyr is stricter than PyYAML: a multi-line quoted scalar whose next
+///   lines are not indented past its parent, `{a:[1]}` with no space after `:`, and alias
+///   names directly followed by `:` (`*a: x`).
+///
+/// Every NaN key counts as one dict key (PyYAML's `.nan` is a single float object).
 pub fn load(text: &str) -> Result<Node, YamlError> {
     match compose::compose(text)? {
         Some(root) => construct::construct_document(&root),
@@ -438,6 +451,26 @@ mod tests {
         );
         assert_eq!(load("--- 017\n").map(|n| n.value), Ok(Value::Int(15)));
         assert!(load("a: 1\n--- 2\n").is_err());
+    }
+
+    #[test]
+    fn bom_crlf_and_non_ascii_keep_positions_aligned() {
+        // saphyr counts characters; anchors are looked up in the text by those indices.
+        for text in [
+            "\u{feff}a: &x 1\r\nb: *x\r\n",
+            "é: &x 1\nb: *x\n",
+            "ü: \"q\tz\"\nb: &ä 1\n",
+        ] {
+            let loaded = load(text);
+            assert!(
+                loaded.is_err() == text.contains('ä'),
+                "{text:?}: {loaded:?}"
+            );
+        }
+        let Ok(root) = load("é: &x 1\nb: *x\n") else {
+            panic!("load failed")
+        };
+        assert_eq!(root.value.to_string(), "{é: 1, b: 1}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Tag};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span, Tag};
 
 use super::resolve::{MAP, SEQ, STR, resolve_implicit};
 use super::source::{Source, check_characters, check_layout, check_leading_document_end};
@@ -63,122 +63,19 @@ pub(super) fn compose(text: &str) -> Result<Option<Rc<RawNode>>, YamlError> {
         anchor_names: HashMap::new(),
         stack: Vec::new(),
         root: None,
+        documents: 0,
+        first_document_at: usize::MAX,
+        quoted_spans: Vec::new(),
     };
     let mut parser = Parser::new_from_str(text);
-    let mut documents = 0;
-    let mut first_document_at = None;
-    let mut quoted_spans = Vec::new();
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(scan_error)?;
-        let mark = mark_of(span.start);
-        let is_map = matches!(event, Event::MappingStart(..));
-        match event {
-            Event::StreamEnd => break,
-            Event::StreamStart | Event::Nothing | Event::DocumentEnd => {}
-            Event::DocumentStart(_) => {
-                documents += 1;
-                if documents > 1 {
-                    return Err(YamlError::new(
-                        mark,
-                        "expected a single document in the stream, but found another document",
-                    ));
-                }
-                first_document_at.get_or_insert(span.start.index());
-            }
-            Event::Alias(id) => {
-                let node = composer.alias(id, span.start.index(), mark)?;
-                composer.attach(node);
-            }
-            Event::Scalar(value, style, anchor, tag) => {
-                if style != ScalarStyle::Plain {
-                    quoted_spans.push((span.start.index(), span.end.index()));
-                }
-                composer.properties(anchor, tag.is_some(), span.start.index(), mark)?;
-                let plain = style == ScalarStyle::Plain;
-                composer.check_plain(
-                    &value,
-                    plain && anchor == 0 && tag.is_none(),
-                    plain,
-                    span.start.index(),
-                    mark,
-                )?;
-                let mark = match style {
-                    // With properties the node starts at them, for both parsers.
-                    _ if anchor != 0 || tag.is_some() => mark,
-                    ScalarStyle::Literal | ScalarStyle::Folded => {
-                        composer.source.block_scalar_mark(span.start.index(), mark)
-                    }
-                    ScalarStyle::Plain if value.is_empty() => {
-                        composer.source.empty_scalar_mark(span.start.index(), mark)
-                    }
-                    _ => mark,
-                };
-                let tag = match tag_string(tag.as_deref()).as_deref() {
-                    None if plain => resolve_implicit(&value).to_string(),
-                    None => STR.to_string(),
-                    // PyYAML resolves `!`-tagged scalars implicitly, even quoted ones.
-                    Some("!") => resolve_implicit(&value).to_string(),
-                    Some(explicit) => explicit.to_string(),
-                };
-                let node = RawNode {
-                    tag,
-                    mark,
-                    kind: RawKind::Scalar(value.into_owned()),
-                };
-                composer.finish(anchor, node);
-            }
-            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
-                composer.properties(anchor, tag.is_some(), span.start.index(), mark)?;
-                let tag = match tag_string(tag.as_deref()) {
-                    Some(t) if t != "!" => t,
-                    _ => (if is_map { MAP } else { SEQ }).to_string(),
-                };
-                if composer.stack.len() >= MAX_NESTING {
-                    return Err(YamlError::new(
-                        mark,
-                        format!("nesting deeper than {MAX_NESTING} levels"),
-                    ));
-                }
-                // Anything inside a flow collection is in flow context too.
-                let flow = composer.in_flow()
-                    || composer
-                        .source
-                        .opens_flow(span.start.index(), span.end.index());
-                composer.stack.push(Open {
-                    anchor,
-                    tag,
-                    mark,
-                    is_map,
-                    flow,
-                    items: Vec::new(),
-                });
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let Some(open) = composer.stack.pop() else {
-                    return Err(YamlError::new(mark, "unbalanced end of a collection"));
-                };
-                let kind = if open.is_map {
-                    let mut pairs = Vec::with_capacity(open.items.len() / 2);
-                    let mut items = open.items.into_iter();
-                    while let (Some(k), Some(v)) = (items.next(), items.next()) {
-                        pairs.push((k, v));
-                    }
-                    RawKind::Map(pairs)
-                } else {
-                    RawKind::Seq(open.items)
-                };
-                composer.finish(
-                    open.anchor,
-                    RawNode {
-                        tag: open.tag,
-                        mark: open.mark,
-                        kind,
-                    },
-                );
-            }
+        if event == Event::StreamEnd {
+            break;
         }
+        composer.event(event, span)?;
     }
-    check_layout(text, &quoted_spans, first_document_at.unwrap_or(usize::MAX))?;
+    check_layout(text, &composer.quoted_spans, composer.first_document_at)?;
     Ok(composer.root)
 }
 
@@ -190,9 +87,143 @@ struct Composer<'a> {
     anchor_names: HashMap<String, Mark>,
     stack: Vec<Open>,
     root: Option<Rc<RawNode>>,
+    documents: usize,
+    /// Char index of the first document's start; directives come before it.
+    first_document_at: usize,
+    /// Char spans of quoted and block scalars, where tabs are content.
+    quoted_spans: Vec<(usize, usize)>,
 }
 
 impl Composer<'_> {
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
+        let mark = mark_of(span.start);
+        let at = span.start.index();
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => {}
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(YamlError::new(
+                        mark,
+                        "expected a single document in the stream, but found another document",
+                    ));
+                }
+                self.first_document_at = self.first_document_at.min(at);
+            }
+            Event::Alias(id) => {
+                let node = self.alias(id, at, mark)?;
+                self.attach(node);
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                self.scalar(value.into_owned(), style, anchor, tag.as_deref(), span)?;
+            }
+            Event::SequenceStart(anchor, tag) => self.open(false, anchor, tag.as_deref(), span)?,
+            Event::MappingStart(anchor, tag) => self.open(true, anchor, tag.as_deref(), span)?,
+            Event::SequenceEnd | Event::MappingEnd => self.close(mark)?,
+        }
+        Ok(())
+    }
+
+    fn scalar(
+        &mut self,
+        value: String,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<&Tag>,
+        span: Span,
+    ) -> Result<(), YamlError> {
+        let (at, mut mark) = (span.start.index(), mark_of(span.start));
+        let has_properties = anchor != 0 || tag.is_some();
+        self.properties(anchor, tag.is_some(), at, mark)?;
+        match style {
+            ScalarStyle::Plain => self.check_plain(&value, has_properties, at, mark)?,
+            _ => self.quoted_spans.push((at, span.end.index())),
+        }
+        // Where PyYAML marks the node. With properties it starts at them, for both parsers.
+        if !has_properties {
+            mark = match style {
+                ScalarStyle::Literal | ScalarStyle::Folded => {
+                    self.source.block_scalar_mark(at, mark)
+                }
+                ScalarStyle::Plain if value.is_empty() => self.source.empty_scalar_mark(at, mark),
+                _ => mark,
+            };
+        }
+        let tag = match tag_string(tag).as_deref() {
+            None if style == ScalarStyle::Plain => resolve_implicit(&value).to_string(),
+            None => STR.to_string(),
+            // PyYAML resolves `!`-tagged scalars implicitly, even quoted ones.
+            Some("!") => resolve_implicit(&value).to_string(),
+            Some(explicit) => explicit.to_string(),
+        };
+        self.finish(
+            anchor,
+            RawNode {
+                tag,
+                mark,
+                kind: RawKind::Scalar(value),
+            },
+        );
+        Ok(())
+    }
+
+    fn open(
+        &mut self,
+        is_map: bool,
+        anchor: usize,
+        tag: Option<&Tag>,
+        span: Span,
+    ) -> Result<(), YamlError> {
+        let mark = mark_of(span.start);
+        self.properties(anchor, tag.is_some(), span.start.index(), mark)?;
+        let tag = match tag_string(tag) {
+            Some(t) if t != "!" => t,
+            _ => (if is_map { MAP } else { SEQ }).to_string(),
+        };
+        if self.stack.len() >= MAX_NESTING {
+            return Err(YamlError::new(
+                mark,
+                format!("nesting deeper than {MAX_NESTING} levels"),
+            ));
+        }
+        // Anything inside a flow collection is in flow context too.
+        let flow = self.in_flow() || self.source.opens_flow(span.start.index(), span.end.index());
+        self.stack.push(Open {
+            anchor,
+            tag,
+            mark,
+            is_map,
+            flow,
+            items: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn close(&mut self, mark: Mark) -> Result<(), YamlError> {
+        let Some(open) = self.stack.pop() else {
+            return Err(YamlError::new(mark, "unbalanced end of a collection"));
+        };
+        let kind = if open.is_map {
+            let mut pairs = Vec::with_capacity(open.items.len() / 2);
+            let mut items = open.items.into_iter();
+            while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                pairs.push((k, v));
+            }
+            RawKind::Map(pairs)
+        } else {
+            RawKind::Seq(open.items)
+        };
+        self.finish(
+            open.anchor,
+            RawNode {
+                tag: open.tag,
+                mark: open.mark,
+                kind,
+            },
+        );
+        Ok(())
+    }
+
     fn attach(&mut self, node: Rc<RawNode>) {
         match self.stack.last_mut() {
             Some(open) => open.items.push(node),
@@ -248,22 +279,20 @@ impl Composer<'_> {
         Ok(())
     }
 
-    /// PyYAML's scanner cannot start a plain scalar with an indicator, ends a flow-context one
-    /// at `?` and cannot start one there with `:`; its parser wants a key before a `:` unless
-    /// an explicit `?` came first.
+    /// A plain scalar as PyYAML's scanner sees it: it never starts with an indicator, in flow
+    /// context it ends at `?` and cannot start with `:`; and the parser wants a key before a
+    /// `:` unless an explicit `?` came first.
     fn check_plain(
         &self,
         value: &str,
-        bare: bool,
-        plain: bool,
+        has_properties: bool,
         at: usize,
         mark: Mark,
     ) -> Result<(), YamlError> {
-        // PyYAML's `check_plain`: these indicators never start a plain scalar.
         if let Some(first) = value
             .chars()
             .next()
-            .filter(|c| plain && "[]{},#&*!|>'\"%@`".contains(*c))
+            .filter(|c| "[]{},#&*!|>'\"%@`".contains(*c))
         {
             return Err(YamlError::new(
                 mark,
@@ -272,7 +301,7 @@ impl Composer<'_> {
                 ),
             ));
         }
-        if plain && self.in_flow() && (value.contains('?') || value.starts_with(':')) {
+        if self.in_flow() && (value.contains('?') || value.starts_with(':')) {
             let what = if value.starts_with(':') {
                 "start with ':'"
             } else {
@@ -289,12 +318,12 @@ impl Composer<'_> {
             .stack
             .last()
             .is_some_and(|open| open.is_map && open.items.len() % 2 == 0);
-        if bare
-            && value.is_empty()
+        let keyless = value.is_empty()
+            && !has_properties
             && key_position
             && self.source.char_at(at) == Some(':')
-            && !self.source.after_explicit_key(at)
-        {
+            && !self.source.after_explicit_key(at);
+        if keyless {
             return Err(YamlError::new(
                 mark,
                 "expected the node content, but found ':'; PyYAML needs a key (or an explicit '?') before ':'",
