@@ -32,8 +32,9 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Json>, D::Er
 
 /// Where relcon refuses on purpose what `safe_load` accepts (see `yaml::load`'s docs): Python
 /// types relcon does not model, integers beyond 128 bits, recursive data, and YAML 1.1 line
-/// breaks or flow-context `?` that a YAML 1.2 parser would read differently.
-const DELIBERATE: [&str; 7] = [
+/// breaks or flow-context `?` that a YAML 1.2 parser would read differently, and surrogate
+/// escapes (`"\ud800"`), which make strings a Rust `String` cannot hold.
+const DELIBERATE: [&str; 9] = [
     "scalar 99999999999999999999999999999999999999999",
     "binary tag",
     "set tag",
@@ -41,6 +42,8 @@ const DELIBERATE: [&str; 7] = [
     "recursive alias",
     "line separator",
     "question starting flow item",
+    "lone surrogate escape",
+    "surrogate pair escapes",
 ];
 
 /// saphyr (YAML 1.2) is stricter than PyYAML in a few corners, so relcon refuses some documents

@@ -35,6 +35,11 @@ def enc(o, seen=()):
     if isinstance(o, float):
         return {"float": repr(o)}
     if isinstance(o, str):
+        try:
+            o.encode("utf-8")
+        except UnicodeEncodeError:
+            # Lone surrogates (from "\\ud800" escapes) have no UTF-8 form: keep the JSON text.
+            return {"surrogates": json.dumps(o)}
         return o
     if isinstance(o, datetime.datetime):
         return {"timestamp": o.isoformat()}
@@ -99,6 +104,20 @@ STANDALONE = [
     ("multi-line plain", "v: a\n  b\n\n  c\n"),
     ("double quoted escapes", 'v: "tab\\there\\nnl \\u00e9 \\U0001F600 \\x41 \\\\ \\" \\/"\n'),
     ("single quoted escape", "v: 'it''s'\n"),
+    ("all escapes", 'v: "\\0\\a\\b\\t\\n\\v\\f\\r\\e\\ \\"\\/\\\\\\N\\_\\L\\P\\x41\\u00e9\\U0001F600"\n'),
+    ("escaped tab", 'v: "a\\\tb"\n'),
+    ("lone surrogate escape", 'v: "\\ud800"\n'),
+    ("surrogate pair escapes", 'v: "\\ud83d\\ude00"\n'),
+    ("bad escape", 'v: "\\q"\n'),
+    ("short hex escape", 'v: "\\x4"\n'),
+    ("double quoted folding", 'v: "a\n  b  \n\n  c"\n'),
+    ("single quoted folding", "v: 'a\n  b\n\n  c'\n"),
+    ("double quoted line continuation", 'v: "a\\\n  b"\n'),
+    ("plain trailing spaces", "v: a b   # c\n"),
+    ("crlf block scalar", "v: |\r\n  a\r\n  b\r\n"),
+    ("literal indentation indicator", "v: |2\n   x\n  y\n"),
+    ("folded more indented", "v: >\n  a\n    b\n  c\n\n  d\n"),
+    ("folded strip keep", "a: >-\n  x\n\n\nb: >+\n  y\n\n\nc: 1\n"),
     ("non-ascii", "name: Hydraulic press – west hall\nemoji: 😀\n"),
     ("nested", "a:\n  b:\n    c: [1, 2, {d: e}]\n  f:\n  - x\n  - - y\n    - z\n"),
     ("flow map", "{a: 1, b: [true, null], c: {d: 1.5}}\n"),
