@@ -61,7 +61,8 @@ fn printable(c: char) -> bool {
         && c != '\u{FEFF}'
 }
 
-/// Whether `s` written plain inside a flow collection reads back as the same string.
+/// Whether `s` written plain inside a flow collection reads back as the same string (for
+/// PyYAML, which also ends flow-context plain scalars at `?`).
 fn plain_is_safe(s: &str) -> bool {
     let (Some(first), Some(last)) = (s.chars().next(), s.chars().last()) else {
         return false;
@@ -72,7 +73,8 @@ fn plain_is_safe(s: &str) -> bool {
         && !matches!(last, ' ' | ':')
         && !s.contains(": ")
         && !s.contains(" #")
-        && !s.contains([',', '[', ']', '{', '}'])
+        && !s.contains([',', '[', ']', '{', '}', '?'])
+        && !s.starts_with("...")
         && s.chars().all(printable)
 }
 
@@ -141,6 +143,8 @@ mod tests {
             ("it's", "it's"),
             ("'q'", "'''q'''"),
             ("a,b", "'a,b'"),
+            ("http://h/p?q=1", "'http://h/p?q=1'"),
+            ("...", "'...'"),
             ("- x", "'- x'"),
             (" lead", "' lead'"),
             ("line\nbreak", "\"line\\nbreak\""),
@@ -178,7 +182,23 @@ mod tests {
     #[test]
     fn display_reads_back_the_same() {
         let texts = [
-            "yes", "1:30", "0x1F", "null", "a # b", "x: y", "é", "\"", "[1]", "1_000", ".5", "-.5",
+            "yes",
+            "1:30",
+            "0x1F",
+            "null",
+            "a # b",
+            "x: y",
+            "é",
+            "\"",
+            "[1]",
+            "1_000",
+            ".5",
+            "-.5",
+            "a?b",
+            "...",
+            "it's",
+            "tab\tin",
+            "new\nline",
         ];
         for text in texts {
             let original = Value::Str(text.to_string());
