@@ -8,4 +8,5 @@
 
 pub mod cli;
 pub mod domain;
+pub mod service;
 pub mod settings;

@@ -67,23 +67,36 @@ fn scalar() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Keys that YAML 1.1 reads as strings: `on`, `no`, `null`... would become bool or null keys,
+/// which `json.dumps(sort_keys=True)` cannot sort among string keys (a real error, tested in
+/// `yaml_errors.rs`, not a property of the hash).
+fn plain_key(pattern: &'static str) -> impl Strategy<Value = String> {
+    pattern.prop_filter("a key YAML 1.1 reads as a string", |k| {
+        !matches!(
+            k.as_str(),
+            "yes" | "no" | "on" | "off" | "true" | "false" | "null"
+        )
+    })
+}
+
 fn node() -> impl Strategy<Value = Y> {
     prop_oneof![
         4 => scalar().prop_map(Y::Scalar),
         1 => prop::collection::vec(scalar(), 0..4).prop_map(Y::List),
-        1 => prop::collection::btree_map("[a-z]{1,6}", scalar().prop_map(Y::Scalar), 0..4)
+        1 => prop::collection::btree_map(plain_key("[a-z]{1,6}"), scalar().prop_map(Y::Scalar), 0..4)
             .prop_map(|m| Y::Map(m.into_iter().collect())),
     ]
 }
 
 fn hyperparameters() -> impl Strategy<Value = Vec<(String, Y)>> {
-    prop::collection::btree_map("[a-z][a-z_]{0,10}", node(), 0..6)
+    prop::collection::btree_map(plain_key("[a-z][a-z_]{0,10}"), node(), 0..6)
         .prop_map(|m| m.into_iter().collect())
 }
 
 /// Keys that are not hash fields.
 fn extra_key() -> impl Strategy<Value = String> {
-    "[a-z][a-z_]{0,12}".prop_filter("not a hash field", |k| !HASH_FIELDS.contains(&k.as_str()))
+    plain_key("[a-z][a-z_]{0,12}")
+        .prop_filter("not a hash field", |k| !HASH_FIELDS.contains(&k.as_str()))
 }
 
 /// A config with the required fields, some optional ones and some unrelated ones.

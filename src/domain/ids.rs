@@ -84,7 +84,13 @@ macro_rules! id_type {
 }
 
 id_type!(PlantId, "PLANT", 3, Plant, "A plant id such as `PLANT001`.");
-id_type!(CircuitId, "CIRCUIT", 2, Circuit, "A circuit id such as `CIRCUIT01` (unique within its plant).");
+id_type!(
+    CircuitId,
+    "CIRCUIT",
+    2,
+    Circuit,
+    "A circuit id such as `CIRCUIT01` (unique within its plant)."
+);
 
 /// A circuit in the fleet: `PLANT001/CIRCUIT01`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -151,8 +157,18 @@ mod tests {
     #[test]
     fn ids_parse_and_reject() {
         assert_eq!("PLANT001".parse::<PlantId>().unwrap().number(), 1);
-        assert_eq!("CIRCUIT10".parse::<CircuitId>().unwrap().lower(), "circuit10");
-        for bad in ["plant001", "PLANT01", "PLANT", "PLANT00x", "CIRCUIT01", " PLANT001"] {
+        assert_eq!(
+            "CIRCUIT10".parse::<CircuitId>().unwrap().lower(),
+            "circuit10"
+        );
+        for bad in [
+            "plant001",
+            "PLANT01",
+            "PLANT",
+            "PLANT00x",
+            "CIRCUIT01",
+            " PLANT001",
+        ] {
             assert!(bad.parse::<PlantId>().is_err(), "{bad}");
         }
         for bad in ["CIRCUIT1", "circuit01", "CIRC01", "PLANT001"] {
@@ -165,7 +181,10 @@ mod tests {
         let r: CircuitRef = "PLANT003/CIRCUIT07".parse().unwrap();
         assert_eq!(r.to_string(), "PLANT003/CIRCUIT07");
         assert_eq!(r.render("{plant}-{circuit}"), "plant003-circuit07");
-        assert_eq!(r.render("batch-endpoint-{plant}"), "batch-endpoint-plant003");
+        assert_eq!(
+            r.render("batch-endpoint-{plant}"),
+            "batch-endpoint-plant003"
+        );
         assert_eq!(r.file_name(), "PLANT003_CIRCUIT07.yaml");
         assert_eq!("PLANT003_CIRCUIT07".parse::<CircuitRef>().unwrap(), r);
         assert!("PLANT003".parse::<CircuitRef>().is_err());

@@ -4,14 +4,22 @@
 pub mod config;
 pub mod diff;
 pub mod drift;
+pub mod fleet;
 pub mod hash;
 pub mod ids;
+pub mod naming;
+pub mod platform;
+pub mod policy;
 pub mod pyjson;
 pub mod stage;
+pub mod status;
+pub mod thresholds;
 pub mod validation;
 pub mod version;
 pub mod yaml;
 
 pub use ids::{CircuitId, CircuitRef, IdError, PlantId};
 pub use stage::Stage;
+pub use status::Status;
+pub use thresholds::Thresholds;
 pub use version::{DataVersion, EnvVersion, EnvironmentChange, ModelVersion};

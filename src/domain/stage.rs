@@ -101,7 +101,10 @@ mod tests {
             s = n;
         }
         assert_eq!(seen, Stage::ALL);
-        assert_eq!(Stage::from_release_environment("PRODUCTION"), Some(Stage::Prod));
+        assert_eq!(
+            Stage::from_release_environment("PRODUCTION"),
+            Some(Stage::Prod)
+        );
         assert_eq!("Production".parse::<Stage>(), Ok(Stage::Prod));
         assert!(Stage::Test.is_serving() && !Stage::Registry.is_serving());
     }

@@ -151,12 +151,30 @@ mod tests {
 
     #[test]
     fn environment_changes_classify_by_major() {
-        assert_eq!(env("1.5.0").change_to(&env("1.5.0")), EnvironmentChange::None);
-        assert_eq!(env("1.5.0").change_to(&env("1.5.1")), EnvironmentChange::NonBreaking);
-        assert_eq!(env("1.5.0").change_to(&env("1.6.0")), EnvironmentChange::NonBreaking);
-        assert_eq!(env("1.5.1").change_to(&env("1.5.0")), EnvironmentChange::NonBreaking);
-        assert_eq!(env("1.5.0").change_to(&env("2.0.0")), EnvironmentChange::Breaking);
-        assert_eq!(env("2.0.0").change_to(&env("1.9.9")), EnvironmentChange::Breaking);
+        assert_eq!(
+            env("1.5.0").change_to(&env("1.5.0")),
+            EnvironmentChange::None
+        );
+        assert_eq!(
+            env("1.5.0").change_to(&env("1.5.1")),
+            EnvironmentChange::NonBreaking
+        );
+        assert_eq!(
+            env("1.5.0").change_to(&env("1.6.0")),
+            EnvironmentChange::NonBreaking
+        );
+        assert_eq!(
+            env("1.5.1").change_to(&env("1.5.0")),
+            EnvironmentChange::NonBreaking
+        );
+        assert_eq!(
+            env("1.5.0").change_to(&env("2.0.0")),
+            EnvironmentChange::Breaking
+        );
+        assert_eq!(
+            env("2.0.0").change_to(&env("1.9.9")),
+            EnvironmentChange::Breaking
+        );
         assert!("1.5".parse::<EnvVersion>().is_err());
     }
 
@@ -164,7 +182,10 @@ mod tests {
     fn model_and_data_versions_parse() {
         assert_eq!("7".parse::<ModelVersion>(), Ok(ModelVersion(7)));
         assert!("v7".parse::<ModelVersion>().is_err());
-        assert_eq!("2025-12-09".parse::<DataVersion>().unwrap().to_string(), "2025-12-09");
+        assert_eq!(
+            "2025-12-09".parse::<DataVersion>().unwrap().to_string(),
+            "2025-12-09"
+        );
         assert!("2025-13-09".parse::<DataVersion>().is_err());
     }
 }

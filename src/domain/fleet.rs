@@ -1,0 +1,335 @@
+//! The fleet snapshot: every circuit's versions per stage, lineage, drift, accuracy,
+//! validation and what waits for approval, as one value the TUI and the CLI read. Built by
+//! `service::snapshot` from platform records; cached on disk as JSON for an instant start.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::drift::{DriftFinding, DriftMetric};
+use super::hash::TrainingHash;
+use super::platform::IdentityRef;
+use super::validation::{Metrics, ValidationVerdict};
+use super::{CircuitRef, ModelVersion, PlantId, Stage, Status};
+
+/// A model version per stage; `None` where there is none or it could not be read (the
+/// circuit's `unknown` list says which).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageVersions {
+    pub dev: Option<ModelVersion>,
+    pub registry: Option<ModelVersion>,
+    pub test: Option<ModelVersion>,
+    pub prod: Option<ModelVersion>,
+}
+
+impl StageVersions {
+    pub fn get(&self, stage: Stage) -> Option<ModelVersion> {
+        match stage {
+            Stage::Dev => self.dev,
+            Stage::Registry => self.registry,
+            Stage::Test => self.test,
+            Stage::Prod => self.prod,
+        }
+    }
+
+    /// Stages run different versions: something is on its way (or stuck).
+    pub fn differ(&self) -> bool {
+        let known: Vec<ModelVersion> = Stage::ALL.iter().filter_map(|s| self.get(*s)).collect();
+        known.windows(2).any(|w| w[0] != w[1])
+    }
+}
+
+/// The environment version deployed in Test and Prod.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageEnvironments {
+    pub test: Option<String>,
+    pub prod: Option<String>,
+}
+
+/// The Prod model's training hash tag against the hash recomputed from its config.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// The `training_hash` tag of the model version in Prod.
+    pub prod: Option<TrainingHash>,
+    /// Recomputed from the config at the model's `git_commit`.
+    pub config: Option<TrainingHash>,
+    /// `git_commit` tag of the Prod model.
+    pub commit: Option<String>,
+    /// `None` when either side is unknown.
+    pub matches: Option<bool>,
+}
+
+impl Lineage {
+    pub fn status(&self) -> Status {
+        match self.matches {
+            Some(true) => Status::Ok,
+            Some(false) => Status::Alert,
+            None => Status::Unknown,
+        }
+    }
+}
+
+/// A daily series, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub days: Vec<DateTime<Utc>>,
+    pub values: Vec<f64>,
+}
+
+impl Series {
+    pub fn latest(&self) -> Option<f64> {
+        self.values.last().copied()
+    }
+}
+
+/// One feature and metric's drift over 30 days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftSeries {
+    pub feature: String,
+    pub metric: DriftMetric,
+    pub series: Series,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftSummary {
+    pub status: Status,
+    pub worst: Option<DriftFinding>,
+    pub series: Vec<DriftSeries>,
+}
+
+impl Default for DriftSummary {
+    fn default() -> Self {
+        Self {
+            status: Status::Unknown,
+            worst: None,
+            series: Vec::new(),
+        }
+    }
+}
+
+impl DriftSummary {
+    /// The series of the worst finding, for the sparkline.
+    pub fn worst_series(&self) -> Option<&Series> {
+        let w = self.worst.as_ref()?;
+        self.series
+            .iter()
+            .find(|s| s.feature == w.feature && s.metric == w.metric)
+            .map(|s| &s.series)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccuracySummary {
+    pub status: Status,
+    pub latest: Option<f64>,
+    pub series: Series,
+}
+
+impl Default for AccuracySummary {
+    fn default() -> Self {
+        Self {
+            status: Status::Unknown,
+            latest: None,
+            series: Series::default(),
+        }
+    }
+}
+
+/// One validation run of a model version (a row group of the validation query).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationRun {
+    pub model_version: Option<ModelVersion>,
+    pub release_id: Option<u32>,
+    pub environment_version: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+    pub metrics: Metrics,
+}
+
+/// The validation shown for a circuit: the candidate in Test judged against the Prod baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationSummary {
+    pub status: Status,
+    /// The run judged (the Test model's newest run).
+    pub run: Option<ValidationRun>,
+    /// The newest run of the model in Prod, the baseline.
+    pub baseline: Option<ValidationRun>,
+    pub verdict: Option<ValidationVerdict>,
+    /// Every run known for the circuit, newest first (evidence and history).
+    pub runs: Vec<ValidationRun>,
+}
+
+impl Default for ValidationSummary {
+    fn default() -> Self {
+        Self {
+            status: Status::Unknown,
+            run: None,
+            baseline: None,
+            verdict: None,
+            runs: Vec::new(),
+        }
+    }
+}
+
+/// A release deploying to a circuit right now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveRelease {
+    pub release_id: u32,
+    pub release_name: String,
+    pub stage: Stage,
+}
+
+/// One circuit's state across the platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CircuitSnapshot {
+    pub circuit: CircuitRef,
+    pub model_name: String,
+    pub description: String,
+    pub versions: StageVersions,
+    pub environment: StageEnvironments,
+    pub lineage: Lineage,
+    pub drift: DriftSummary,
+    pub accuracy: AccuracySummary,
+    pub validation: ValidationSummary,
+    /// Pending approval items (release stages) that cover this circuit.
+    pub pending_approvals: u32,
+    pub active_release: Option<ActiveRelease>,
+    /// What could not be read for this circuit, in words.
+    pub unknown: Vec<String>,
+}
+
+impl CircuitSnapshot {
+    pub fn new(circuit: CircuitRef, model_name: String) -> Self {
+        Self {
+            circuit,
+            model_name,
+            description: String::new(),
+            versions: StageVersions::default(),
+            environment: StageEnvironments::default(),
+            lineage: Lineage::default(),
+            drift: DriftSummary::default(),
+            accuracy: AccuracySummary::default(),
+            validation: ValidationSummary::default(),
+            pending_approvals: 0,
+            active_release: None,
+            unknown: Vec::new(),
+        }
+    }
+
+    /// The circuit's health: the worst of drift, accuracy, lineage and validation. Unknown
+    /// parts count as unknown, never as ok.
+    pub fn health(&self) -> Status {
+        Status::worst_of([
+            self.drift.status,
+            self.accuracy.status,
+            self.lineage.status(),
+            self.validation.status,
+        ])
+    }
+}
+
+/// A plant: one batch endpoint per stage and its circuits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlantSnapshot {
+    pub plant_id: PlantId,
+    pub name: String,
+    pub circuits: Vec<CircuitSnapshot>,
+}
+
+impl PlantSnapshot {
+    pub fn health(&self) -> Status {
+        Status::worst_of(self.circuits.iter().map(CircuitSnapshot::health))
+    }
+
+    /// How many circuits are in each status.
+    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for c in &self.circuits {
+            *m.entry(c.health().as_str()).or_insert(0) += 1;
+        }
+        m
+    }
+}
+
+/// Something that could not be read, and what it covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotError {
+    /// What the failed call covers: "Prod endpoints", "deployments of batch-endpoint-plant003"...
+    pub scope: String,
+    pub message: String,
+}
+
+/// A model a release carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseModel {
+    pub circuit: CircuitRef,
+    pub version: ModelVersion,
+}
+
+/// Someone's decision on an approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub by: IdentityRef,
+    pub at: Option<DateTime<Utc>>,
+    pub comment: String,
+}
+
+/// A release stage waiting for approval: one line in the approvals view. Holds the ids of
+/// every pending approval record of that stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalItem {
+    pub release_id: u32,
+    pub release_name: String,
+    pub stage: Stage,
+    pub environment_id: u32,
+    pub pending_ids: Vec<u32>,
+    pub requested_by: IdentityRef,
+    pub requested_at: Option<DateTime<Utc>>,
+    /// Who approved this stage so far.
+    pub approved: Vec<Decision>,
+    /// Distinct approvers the stage needs.
+    pub required: u32,
+    pub description: String,
+    pub models: Vec<ReleaseModel>,
+    /// `Some(version)` for an environment-only release.
+    pub environment_only: Option<String>,
+    pub previous_environment: Option<String>,
+}
+
+impl ApprovalItem {
+    /// Circuits the release touches; for an environment-only release, filled with the fleet.
+    pub fn circuits(&self) -> impl Iterator<Item = &CircuitRef> {
+        self.models.iter().map(|m| &m.circuit)
+    }
+}
+
+/// The whole fleet at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetSnapshot {
+    pub generated_at: DateTime<Utc>,
+    /// One line naming the backend (simulator or Azure subscription and workspaces).
+    pub backend: String,
+    pub identity: Option<IdentityRef>,
+    pub plants: Vec<PlantSnapshot>,
+    pub approvals: Vec<ApprovalItem>,
+    pub errors: Vec<SnapshotError>,
+}
+
+impl FleetSnapshot {
+    pub fn circuits(&self) -> impl Iterator<Item = &CircuitSnapshot> {
+        self.plants.iter().flat_map(|p| p.circuits.iter())
+    }
+
+    pub fn circuit(&self, c: &CircuitRef) -> Option<&CircuitSnapshot> {
+        self.plants
+            .iter()
+            .find(|p| p.plant_id == c.plant)?
+            .circuits
+            .iter()
+            .find(|x| x.circuit.circuit == c.circuit)
+    }
+
+    pub fn circuit_count(&self) -> usize {
+        self.plants.iter().map(|p| p.circuits.len()).sum()
+    }
+}

@@ -1,0 +1,661 @@
+//! Records of the platform's state as relcon reads it: deployments, model versions, releases,
+//! approvals, query tables. `azure/` maps REST wire types into these in one place; everything
+//! above works with these and never sees JSON.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::hash::TrainingHash;
+use super::{CircuitId, CircuitRef, ModelVersion, PlantId, Stage};
+
+/// A person or group as Azure DevOps names them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IdentityRef {
+    pub id: String,
+    pub display_name: String,
+    /// The sign-in name (`alice@contoso.com`); may be empty for groups.
+    pub unique_name: String,
+}
+
+impl IdentityRef {
+    /// Same person: by id when both have one, else by sign-in name, case-insensitively.
+    pub fn same_as(&self, other: &IdentityRef) -> bool {
+        if !self.id.is_empty() && !other.id.is_empty() {
+            return self.id.eq_ignore_ascii_case(&other.id);
+        }
+        !self.unique_name.is_empty() && self.unique_name.eq_ignore_ascii_case(&other.unique_name)
+    }
+
+    /// The shortest readable name: the display name, else the sign-in name.
+    pub fn name(&self) -> &str {
+        if self.display_name.is_empty() {
+            &self.unique_name
+        } else {
+            &self.display_name
+        }
+    }
+}
+
+impl fmt::Display for IdentityRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where model and environment versions live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssetLocation {
+    /// The Dev workspace, where training registers models.
+    Dev,
+    /// The shared registry, from which Test and Prod deploy.
+    Registry,
+}
+
+/// A model version reference as a deployment holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ModelAsset {
+    /// The registry name, or `None` for a workspace-local model.
+    pub registry: Option<String>,
+    pub name: String,
+    pub version: ModelVersion,
+}
+
+impl ModelAsset {
+    /// Parse a model asset id in any of the forms Azure ML returns:
+    /// `azureml://registries/{r}/models/{m}/versions/{v}`, the ARM id
+    /// `/subscriptions/.../registries/{r}/models/{m}/versions/{v}` (or `.../workspaces/{w}/models/...`),
+    /// and `azureml:{m}:{v}`.
+    pub fn parse(id: &str) -> Option<ModelAsset> {
+        let (registry, name, version) = parse_versioned_asset(id, "models")?;
+        Some(ModelAsset {
+            registry,
+            name,
+            version: version.parse().ok()?,
+        })
+    }
+
+    /// The `azureml://registries/...` asset id to write into a deployment.
+    pub fn asset_id(&self) -> String {
+        match &self.registry {
+            Some(r) => format!(
+                "azureml://registries/{r}/models/{}/versions/{}",
+                self.name, self.version
+            ),
+            None => format!("azureml:{}:{}", self.name, self.version),
+        }
+    }
+}
+
+/// An environment version reference as a deployment holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EnvironmentAsset {
+    pub registry: Option<String>,
+    pub name: String,
+    /// Kept as written; semver by the platform's convention (`1.5.0`).
+    pub version: String,
+}
+
+impl EnvironmentAsset {
+    /// Parse an environment id (same forms as [`ModelAsset::parse`], with `environments`).
+    pub fn parse(id: &str) -> Option<EnvironmentAsset> {
+        let (registry, name, version) = parse_versioned_asset(id, "environments")?;
+        Some(EnvironmentAsset {
+            registry,
+            name,
+            version,
+        })
+    }
+
+    pub fn asset_id(&self) -> String {
+        match &self.registry {
+            Some(r) => format!(
+                "azureml://registries/{r}/environments/{}/versions/{}",
+                self.name, self.version
+            ),
+            None => format!("azureml:{}:{}", self.name, self.version),
+        }
+    }
+}
+
+/// `(registry, name, version)` of an asset id; `kind` is `models` or `environments`.
+fn parse_versioned_asset(id: &str, kind: &str) -> Option<(Option<String>, String, String)> {
+    let id = id.trim();
+    if let Some(rest) = id.strip_prefix("azureml:")
+        && !rest.starts_with("//")
+    {
+        let (name, version) = rest.rsplit_once(':')?;
+        return (!name.is_empty() && !version.is_empty())
+            .then(|| (None, name.to_owned(), version.to_owned()));
+    }
+    let parts: Vec<&str> = id
+        .trim_start_matches("azureml://")
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
+    // Find `.../{kind}/{name}/versions/{version}`, case-insensitively as ARM ids are.
+    let at = parts.iter().position(|p| p.eq_ignore_ascii_case(kind))?;
+    let name = parts.get(at + 1)?;
+    if !parts.get(at + 2)?.eq_ignore_ascii_case("versions") {
+        return None;
+    }
+    let version = parts.get(at + 3)?;
+    let registry = parts
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case("registries"))
+        .and_then(|i| parts.get(i + 1))
+        .map(|r| (*r).to_owned());
+    Some((registry, (*name).to_owned(), (*version).to_owned()))
+}
+
+/// ARM provisioning state, parsed case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProvisioningState {
+    Creating,
+    Updating,
+    Deleting,
+    Succeeded,
+    Failed,
+    Canceled,
+    Other(String),
+}
+
+impl ProvisioningState {
+    pub fn parse(s: &str) -> ProvisioningState {
+        match s.to_ascii_lowercase().as_str() {
+            "creating" => Self::Creating,
+            "updating" => Self::Updating,
+            "deleting" => Self::Deleting,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "canceled" | "cancelled" => Self::Canceled,
+            _ => Self::Other(s.to_owned()),
+        }
+    }
+
+    /// No further change will happen without a new request.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Canceled)
+    }
+}
+
+/// A batch endpoint (one per plant) in Test or Prod.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub stage: Stage,
+    pub name: String,
+    /// The plant's display name: the endpoint's `plant_name` tag, else its description.
+    pub plant_name: Option<String>,
+    pub default_deployment: Option<String>,
+    pub provisioning: ProvisioningState,
+}
+
+/// A batch deployment (one per circuit) under a plant's endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub stage: Stage,
+    pub endpoint: String,
+    pub name: String,
+    /// The deployment's description (by convention, the circuit's description).
+    pub description: String,
+    pub model: Option<ModelAsset>,
+    pub environment: Option<EnvironmentAsset>,
+    pub provisioning: ProvisioningState,
+    pub modified_at: Option<DateTime<Utc>>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A model container with its newest version (from the container list, one call per workspace).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelContainer {
+    pub name: String,
+    pub latest_version: Option<ModelVersion>,
+}
+
+/// One model version with the tags training wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelVersionRecord {
+    pub location: AssetLocation,
+    pub name: String,
+    pub version: ModelVersion,
+    pub tags: BTreeMap<String, String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub description: Option<String>,
+}
+
+/// The tags the training pipeline writes on every model version (DESIGN.md section 2).
+pub mod tags {
+    pub const TRAINING_HASH: &str = "training_hash";
+    pub const PLANT_ID: &str = "plant_id";
+    pub const CIRCUIT_ID: &str = "circuit_id";
+    pub const CUTOFF_DATE: &str = "cutoff_date";
+    pub const DELTA_VERSION: &str = "delta_version";
+    pub const PIPELINE_COMPONENT_VERSION: &str = "pipeline_component_version";
+    pub const GIT_COMMIT: &str = "git_commit";
+    pub const BUILD_ID: &str = "build_id";
+}
+
+impl ModelVersionRecord {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .get(key)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn training_hash(&self) -> Option<TrainingHash> {
+        self.tag(tags::TRAINING_HASH)?.parse().ok()
+    }
+
+    pub fn git_commit(&self) -> Option<&str> {
+        self.tag(tags::GIT_COMMIT)
+    }
+
+    pub fn build_id(&self) -> Option<&str> {
+        self.tag(tags::BUILD_ID)
+    }
+
+    /// The circuit this model serves, from its tags.
+    pub fn circuit(&self) -> Option<CircuitRef> {
+        let p: PlantId = self.tag(tags::PLANT_ID)?.parse().ok()?;
+        let c: CircuitId = self.tag(tags::CIRCUIT_ID)?.parse().ok()?;
+        Some(CircuitRef::new(p, c))
+    }
+}
+
+/// An environment version (semver string) in a workspace or the registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentVersionRecord {
+    pub location: AssetLocation,
+    pub name: String,
+    pub version: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub description: Option<String>,
+}
+
+macro_rules! lenient_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($variant,)+
+            /// A value this version of relcon does not know, kept as sent.
+            Other(String),
+        }
+
+        impl $name {
+            /// Parse case-insensitively; DevOps spells enums in several casings.
+            pub fn parse(s: &str) -> Self {
+                $(if s.eq_ignore_ascii_case($text) { return Self::$variant; })+
+                Self::Other(s.to_owned())
+            }
+
+            /// The API's own spelling.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)+
+                    Self::Other(s) => s,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = std::convert::Infallible;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok(Self::parse(s))
+            }
+        }
+    };
+}
+
+lenient_enum!(
+    /// The status of a release as a whole.
+    ReleaseStatus {
+        Draft => "draft",
+        Active => "active",
+        Abandoned => "abandoned",
+        Undefined => "undefined",
+    }
+);
+
+lenient_enum!(
+    /// The status of one environment (stage) of a release.
+    EnvironmentStatus {
+        NotStarted => "notStarted",
+        Scheduled => "scheduled",
+        Queued => "queued",
+        InProgress => "inProgress",
+        Succeeded => "succeeded",
+        PartiallySucceeded => "partiallySucceeded",
+        Canceled => "canceled",
+        Rejected => "rejected",
+        Undefined => "undefined",
+    }
+);
+
+impl EnvironmentStatus {
+    /// Deploying or waiting to deploy.
+    pub fn is_active(&self) -> bool {
+        matches!(self, Self::Scheduled | Self::Queued | Self::InProgress)
+    }
+}
+
+lenient_enum!(
+    /// The status of one approval.
+    ApprovalStatus {
+        Pending => "pending",
+        Approved => "approved",
+        Rejected => "rejected",
+        Reassigned => "reassigned",
+        Canceled => "canceled",
+        Skipped => "skipped",
+        Undefined => "undefined",
+    }
+);
+
+lenient_enum!(
+    /// Whether an approval gates the start (pre) or the end (post) of a deployment.
+    ApprovalType {
+        PreDeploy => "preDeploy",
+        PostDeploy => "postDeploy",
+        Undefined => "undefined",
+    }
+);
+
+lenient_enum!(
+    /// The status of one deployment attempt of a release environment.
+    DeploymentStatus {
+        NotDeployed => "notDeployed",
+        InProgress => "inProgress",
+        Succeeded => "succeeded",
+        PartiallySucceeded => "partiallySucceeded",
+        Failed => "failed",
+        Undefined => "undefined",
+    }
+);
+
+/// One approval record. A stage that needs two approvers has two records; each is approved by
+/// one person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRecord {
+    pub id: u32,
+    pub status: ApprovalStatus,
+    pub approval_type: ApprovalType,
+    /// Who (or which group) may decide it.
+    pub approver: IdentityRef,
+    /// Who decided it, once decided.
+    pub approved_by: Option<IdentityRef>,
+    pub comments: String,
+    pub release_id: u32,
+    pub release_name: String,
+    pub release_environment_id: u32,
+    pub release_environment_name: String,
+    pub attempt: u32,
+    pub created_on: Option<DateTime<Utc>>,
+    pub modified_on: Option<DateTime<Utc>>,
+}
+
+impl ApprovalRecord {
+    pub fn stage(&self) -> Option<Stage> {
+        Stage::from_release_environment(&self.release_environment_name)
+    }
+}
+
+/// One deployment attempt of a release environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeployAttempt {
+    pub attempt: u32,
+    pub status: DeploymentStatus,
+    pub requested_by: Option<IdentityRef>,
+    pub requested_for: Option<IdentityRef>,
+    pub queued_on: Option<DateTime<Utc>>,
+    pub last_modified_on: Option<DateTime<Utc>>,
+}
+
+/// One environment (Registry, Test, Production) of a release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseEnvironment {
+    /// The release environment id (what redeploy PATCHes), not the definition environment id.
+    pub id: u32,
+    pub definition_environment_id: u32,
+    pub name: String,
+    pub status: EnvironmentStatus,
+    /// Approvals the stage needs before deploying (`approvalOptions.requiredApproverCount`;
+    /// 0 means every listed approver).
+    pub required_approvers: u32,
+    pub pre_deploy_approvals: Vec<ApprovalRecord>,
+    pub deploy_steps: Vec<DeployAttempt>,
+    pub modified_on: Option<DateTime<Utc>>,
+}
+
+impl ReleaseEnvironment {
+    pub fn stage(&self) -> Option<Stage> {
+        Stage::from_release_environment(&self.name)
+    }
+
+    /// The newest deployment attempt.
+    pub fn last_attempt(&self) -> Option<&DeployAttempt> {
+        self.deploy_steps.iter().max_by_key(|d| d.attempt)
+    }
+}
+
+/// A release of the model release pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseRecord {
+    pub id: u32,
+    pub name: String,
+    pub status: ReleaseStatus,
+    pub description: String,
+    pub created_on: Option<DateTime<Utc>>,
+    pub created_by: IdentityRef,
+    /// The build of the primary artifact: models whose `build_id` tag equals it are this
+    /// release's models.
+    pub build_id: Option<String>,
+    pub variables: BTreeMap<String, String>,
+    pub environments: Vec<ReleaseEnvironment>,
+}
+
+/// Release variables that mark an environment-only release (README, "Platform conventions").
+pub mod release_vars {
+    /// The environment version an environment-only release rolls out.
+    pub const ENVIRONMENT_VERSION: &str = "ENVIRONMENT_VERSION";
+    /// The environment version it replaces.
+    pub const PREVIOUS_ENVIRONMENT_VERSION: &str = "PREVIOUS_ENVIRONMENT_VERSION";
+}
+
+impl ReleaseRecord {
+    pub fn environment(&self, stage: Stage) -> Option<&ReleaseEnvironment> {
+        self.environments.iter().find(|e| e.stage() == Some(stage))
+    }
+
+    /// `Some(version)` when this is an environment-only release.
+    pub fn environment_only(&self) -> Option<&str> {
+        self.variables
+            .get(release_vars::ENVIRONMENT_VERSION)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// The caller as Azure DevOps knows them (`_apis/connectionData`).
+pub type Identity = IdentityRef;
+
+/// A column type of a Log Analytics result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    Bool,
+    Datetime,
+    Dynamic,
+    Int,
+    Long,
+    Real,
+    Decimal,
+    String,
+    Guid,
+    Timespan,
+}
+
+impl ColumnType {
+    pub fn parse(s: &str) -> ColumnType {
+        match s.to_ascii_lowercase().as_str() {
+            "bool" | "boolean" => Self::Bool,
+            "datetime" | "date" => Self::Datetime,
+            "dynamic" => Self::Dynamic,
+            "int" => Self::Int,
+            "long" => Self::Long,
+            "real" | "double" => Self::Real,
+            "decimal" => Self::Decimal,
+            "guid" | "uniqueid" => Self::Guid,
+            "timespan" | "time" => Self::Timespan,
+            _ => Self::String,
+        }
+    }
+}
+
+/// One decoded cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Cell {
+    Null,
+    Bool(bool),
+    Long(i64),
+    Real(f64),
+    Text(String),
+    Time(DateTime<Utc>),
+    Dynamic(serde_json::Value),
+}
+
+impl Cell {
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Cell::Real(f) => Some(*f),
+            Cell::Long(i) => Some(*i as f64),
+            Cell::Text(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Cell::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_time(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Cell::Time(t) => Some(*t),
+            _ => None,
+        }
+    }
+}
+
+/// A query result: named, typed columns and decoded rows.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Table {
+    pub columns: Vec<(String, ColumnType)>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    /// The index of a column by name.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_asset_ids_in_every_form() {
+        let want = ModelAsset {
+            registry: Some("mlr-forecast".into()),
+            name: "plant001-circuit01".into(),
+            version: ModelVersion(7),
+        };
+        for id in [
+            "azureml://registries/mlr-forecast/models/plant001-circuit01/versions/7",
+            "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.MachineLearningServices/registries/mlr-forecast/models/plant001-circuit01/versions/7",
+            "/subscriptions/0000/resourcegroups/rg/providers/microsoft.machinelearningservices/Registries/mlr-forecast/Models/plant001-circuit01/Versions/7",
+        ] {
+            assert_eq!(ModelAsset::parse(id).as_ref(), Some(&want), "{id}");
+        }
+        assert_eq!(
+            want.asset_id(),
+            "azureml://registries/mlr-forecast/models/plant001-circuit01/versions/7"
+        );
+        let local = ModelAsset::parse("azureml:plant001-circuit01:3").unwrap();
+        assert_eq!((local.registry, local.version), (None, ModelVersion(3)));
+        assert!(ModelAsset::parse("azureml://registries/r/models/m/versions/latest").is_none());
+        assert!(ModelAsset::parse("string").is_none());
+    }
+
+    #[test]
+    fn environment_ids_keep_semver_text() {
+        let e = EnvironmentAsset::parse(
+            "azureml://registries/mlr/environments/forecast-tf/versions/1.5.0",
+        )
+        .unwrap();
+        assert_eq!(
+            (e.name.as_str(), e.version.as_str()),
+            ("forecast-tf", "1.5.0")
+        );
+        assert_eq!(EnvironmentAsset::parse(&e.asset_id()), Some(e));
+    }
+
+    #[test]
+    fn enums_parse_any_casing_and_keep_unknowns() {
+        assert_eq!(ApprovalStatus::parse("Pending"), ApprovalStatus::Pending);
+        assert_eq!(
+            EnvironmentStatus::parse("INPROGRESS"),
+            EnvironmentStatus::InProgress
+        );
+        assert_eq!(
+            EnvironmentStatus::parse("inProgress").as_str(),
+            "inProgress"
+        );
+        assert_eq!(
+            ApprovalStatus::parse("weird"),
+            ApprovalStatus::Other("weird".into())
+        );
+        assert_eq!(
+            ProvisioningState::parse("SUCCEEDED"),
+            ProvisioningState::Succeeded
+        );
+    }
+
+    #[test]
+    fn identities_match_by_id_then_name() {
+        let a = IdentityRef {
+            id: "ABC".into(),
+            display_name: "Alice".into(),
+            unique_name: "alice@x".into(),
+        };
+        let b = IdentityRef {
+            id: "abc".into(),
+            ..Default::default()
+        };
+        let c = IdentityRef {
+            id: String::new(),
+            display_name: String::new(),
+            unique_name: "ALICE@x".into(),
+        };
+        assert!(a.same_as(&b) && a.same_as(&c));
+        assert!(!a.same_as(&IdentityRef::default()));
+    }
+}

@@ -1,0 +1,207 @@
+//! The one seam between relcon's use cases and the platform. `azure::AzureBackend` implements
+//! it over REST for real Azure and, pointed at loopback, for the built-in simulator. Methods
+//! speak `domain::platform` records; no wire type crosses this line.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::Stage;
+use crate::domain::platform::{
+    ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, Endpoint, EnvironmentAsset,
+    EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer, ModelVersionRecord,
+    ReleaseEnvironment, ReleaseRecord, Table,
+};
+
+/// What went wrong talking to a service, with what a user needs to act on it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct BackendError {
+    pub kind: ErrorKind,
+    /// `GET`, `PUT`...
+    pub method: String,
+    /// The URL called, without credentials (none are ever put in URLs).
+    pub url: String,
+    pub status: Option<u16>,
+    /// `x-ms-request-id` (ARM) or `ActivityId` (DevOps), for a support ticket.
+    pub request_id: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.url)?;
+        if let Some(s) = self.status {
+            write!(f, ": HTTP {s}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The kind of a backend failure, for policy (retry, exit code, message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No or bad credentials (401, or no token could be obtained).
+    Auth,
+    /// Signed in but not allowed (403).
+    Forbidden,
+    NotFound,
+    /// The service refused because the state changed (409, or an approval no longer pending).
+    Conflict,
+    /// 429 after the retry budget was spent.
+    Throttled,
+    /// 5xx after the retry budget was spent, or another unexpected status.
+    Server,
+    /// Connection refused, reset, DNS, TLS.
+    Network,
+    Timeout,
+    /// The response was not what the API documents (malformed JSON, missing fields).
+    Decode,
+    /// relcon's configuration makes the call impossible.
+    Config,
+}
+
+impl BackendError {
+    pub fn new(kind: ErrorKind, method: &str, url: &str, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            method: method.to_owned(),
+            url: url.to_owned(),
+            status: None,
+            request_id: None,
+            message: message.into(),
+        }
+    }
+
+    /// Whether the outcome of a mutation that failed this way is unknown (the request may have
+    /// reached the service): the caller must re-read before trying again.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Server
+        )
+    }
+}
+
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// A long-running ARM operation to follow.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OperationHandle {
+    /// The `Azure-AsyncOperation` URL when given, else the `Location` URL.
+    pub url: String,
+    /// Which header it came from: the two are polled differently.
+    pub kind: OperationKind,
+    /// The service's `Retry-After`, in seconds, when it sent one.
+    pub retry_after_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OperationKind {
+    /// Poll returns `{"status": "InProgress" | "Succeeded" | "Failed" | "Canceled"}`.
+    AsyncOperation,
+    /// Poll returns 202 while running, then 200/204 when done.
+    Location,
+}
+
+/// Where a long-running operation stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperationStatus {
+    InProgress { retry_after: Option<Duration> },
+    Succeeded,
+    Failed(String),
+    Canceled,
+}
+
+/// Which approvals to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApprovalQuery {
+    /// `None`: every status.
+    pub status: Option<ApprovalStatus>,
+    /// Only these releases (empty: all).
+    pub release_ids: Vec<u32>,
+}
+
+/// The platform as relcon reads and changes it.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// One line for the status bar: "simulator at http://127.0.0.1:4711" or the subscription
+    /// and workspaces.
+    fn describe(&self) -> String;
+
+    /// The caller, from Azure DevOps `_apis/connectionData`.
+    async fn identity(&self) -> BackendResult<Identity>;
+
+    // ---- Azure ML (ARM) ----
+    async fn endpoints(&self, stage: Stage) -> BackendResult<Vec<Endpoint>>;
+    async fn deployments(&self, stage: Stage, endpoint: &str) -> BackendResult<Vec<Deployment>>;
+    async fn deployment(
+        &self,
+        stage: Stage,
+        endpoint: &str,
+        name: &str,
+    ) -> BackendResult<Deployment>;
+    /// Model containers with their latest versions (one paged list per location).
+    async fn model_containers(&self, location: AssetLocation)
+    -> BackendResult<Vec<ModelContainer>>;
+    async fn model_versions(
+        &self,
+        location: AssetLocation,
+        model: &str,
+    ) -> BackendResult<Vec<ModelVersionRecord>>;
+    async fn environment_versions(
+        &self,
+        location: AssetLocation,
+        name: &str,
+    ) -> BackendResult<Vec<EnvironmentVersionRecord>>;
+    /// Point a deployment at another model version: GET, change `properties.model.assetId`,
+    /// PUT; returns the operation to follow. Sent once; never retried blindly.
+    async fn begin_set_deployment_model(
+        &self,
+        stage: Stage,
+        endpoint: &str,
+        name: &str,
+        model: &ModelAsset,
+    ) -> BackendResult<OperationHandle>;
+    /// Point a deployment at another environment version (environment rollback), as above.
+    async fn begin_set_deployment_environment(
+        &self,
+        stage: Stage,
+        endpoint: &str,
+        name: &str,
+        environment: &EnvironmentAsset,
+    ) -> BackendResult<OperationHandle>;
+    async fn operation_status(&self, op: &OperationHandle) -> BackendResult<OperationStatus>;
+
+    // ---- Azure DevOps ----
+    /// A config file at a commit of the config repository.
+    async fn config_at(&self, path: &str, commit: &str) -> BackendResult<String>;
+    /// Releases of the configured definition, newest first, with environments, approvals,
+    /// artifacts and variables.
+    async fn releases(&self) -> BackendResult<Vec<ReleaseRecord>>;
+    async fn release(&self, id: u32) -> BackendResult<ReleaseRecord>;
+    async fn approvals(&self, query: &ApprovalQuery) -> BackendResult<Vec<ApprovalRecord>>;
+    /// Approve or reject one approval. Sent once; never retried blindly.
+    async fn update_approval(
+        &self,
+        id: u32,
+        status: ApprovalStatus,
+        comment: &str,
+    ) -> BackendResult<ApprovalRecord>;
+    /// Redeploy a release environment (`{"status": "inProgress"}`). Sent once.
+    async fn redeploy_environment(
+        &self,
+        release_id: u32,
+        environment_id: u32,
+        comment: &str,
+    ) -> BackendResult<ReleaseEnvironment>;
+
+    // ---- Log Analytics ----
+    /// Run a KQL query over `timespan` (ISO 8601 duration, `P30D`).
+    async fn query(&self, kql: &str, timespan: &str) -> BackendResult<Table>;
+}

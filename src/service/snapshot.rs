@@ -1,0 +1,766 @@
+//! Refreshing the fleet snapshot: a bounded fan-out of list calls and three queries, then a
+//! pure assembly of the records into one `FleetSnapshot`. A failed call marks what it covers as
+//! unknown, with the reason; the rest of the fleet still shows.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::stream;
+
+use super::Context;
+use super::backend::{ApprovalQuery, Backend, BackendError, BackendResult};
+use super::queries;
+use crate::domain::drift::{DriftAssessment, accuracy_status};
+use crate::domain::fleet::{
+    AccuracySummary, ActiveRelease, ApprovalItem, CircuitSnapshot, Decision, DriftSummary,
+    FleetSnapshot, Lineage, PlantSnapshot, ReleaseModel, Series, SnapshotError, ValidationRun,
+    ValidationSummary,
+};
+use crate::domain::hash::TrainingHash;
+use crate::domain::platform::{
+    ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, Endpoint, Identity, ModelContainer,
+    ModelVersionRecord, ReleaseRecord, Table, release_vars,
+};
+use crate::domain::validation::ValidationVerdict;
+use crate::domain::{CircuitRef, ModelVersion, PlantId, Stage, Status};
+
+/// Everything one refresh read, each part with its own outcome.
+#[derive(Debug, Default)]
+pub struct Readings {
+    pub identity: Option<BackendResult<Identity>>,
+    pub endpoints: Vec<(Stage, BackendResult<Vec<Endpoint>>)>,
+    pub deployments: Vec<(Stage, String, BackendResult<Vec<Deployment>>)>,
+    pub dev_containers: Option<BackendResult<Vec<ModelContainer>>>,
+    pub registry_containers: Option<BackendResult<Vec<ModelContainer>>>,
+    pub registry_versions: HashMap<String, BackendResult<Vec<ModelVersionRecord>>>,
+    pub dev_versions: HashMap<String, BackendResult<Vec<ModelVersionRecord>>>,
+    pub releases: Option<BackendResult<Vec<ReleaseRecord>>>,
+    pub approvals: Option<BackendResult<Vec<ApprovalRecord>>>,
+    pub drift: Option<BackendResult<Table>>,
+    pub accuracy: Option<BackendResult<Table>>,
+    pub validation: Option<BackendResult<Table>>,
+    /// Config texts by `(path, commit)`; from the cache or read in this refresh.
+    pub configs: HashMap<(String, String), BackendResult<String>>,
+}
+
+/// Read everything a snapshot needs. `known_configs` holds config texts already cached (they
+/// never change at a commit); only the missing ones are fetched.
+pub async fn read(
+    backend: &dyn Backend,
+    ctx: &Context,
+    known_configs: &HashMap<(String, String), String>,
+) -> Readings {
+    let fan = ctx.concurrency.max(1);
+    let pending = ApprovalQuery {
+        status: Some(ApprovalStatus::Pending),
+        release_ids: Vec::new(),
+    };
+    let (drift_q, accuracy_q, validation_q) = (
+        queries::drift_query(),
+        queries::accuracy_query(),
+        queries::validation_query(),
+    );
+    let (
+        identity,
+        test_eps,
+        prod_eps,
+        dev_c,
+        reg_c,
+        releases,
+        approvals,
+        drift,
+        accuracy,
+        validation,
+    ) = tokio::join!(
+        backend.identity(),
+        backend.endpoints(Stage::Test),
+        backend.endpoints(Stage::Prod),
+        backend.model_containers(AssetLocation::Dev),
+        backend.model_containers(AssetLocation::Registry),
+        backend.releases(),
+        backend.approvals(&pending),
+        backend.query(&drift_q, queries::SERIES_TIMESPAN),
+        backend.query(&accuracy_q, queries::SERIES_TIMESPAN),
+        backend.query(&validation_q, queries::VALIDATION_TIMESPAN),
+    );
+
+    // Second wave: per endpoint and per model.
+    let mut endpoint_jobs: Vec<(Stage, String)> = Vec::new();
+    for (stage, eps) in [(Stage::Test, &test_eps), (Stage::Prod, &prod_eps)] {
+        if let Ok(eps) = eps {
+            endpoint_jobs.extend(eps.iter().map(|e| (stage, e.name.clone())));
+        }
+    }
+    let registry_models: Vec<String> = match &reg_c {
+        Ok(c) => c.iter().map(|c| c.name.clone()).collect(),
+        Err(_) => Vec::new(),
+    };
+    // Dev versions are needed only where Dev is ahead of the registry: those models belong to
+    // releases still waiting at the Registry stage.
+    let registry_latest: HashMap<&str, Option<ModelVersion>> = match &reg_c {
+        Ok(c) => c
+            .iter()
+            .map(|c| (c.name.as_str(), c.latest_version))
+            .collect(),
+        Err(_) => HashMap::new(),
+    };
+    let dev_ahead: Vec<String> = match &dev_c {
+        Ok(c) => c
+            .iter()
+            .filter(|c| c.latest_version > registry_latest.get(c.name.as_str()).copied().flatten())
+            .map(|c| c.name.clone())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+
+    enum Job {
+        Deployments(Stage, String),
+        Registry(String),
+        Dev(String),
+    }
+    enum Done {
+        Deployments(Stage, String, BackendResult<Vec<Deployment>>),
+        Registry(String, BackendResult<Vec<ModelVersionRecord>>),
+        Dev(String, BackendResult<Vec<ModelVersionRecord>>),
+    }
+    let jobs = endpoint_jobs
+        .into_iter()
+        .map(|(s, e)| Job::Deployments(s, e))
+        .chain(registry_models.into_iter().map(Job::Registry))
+        .chain(dev_ahead.into_iter().map(Job::Dev));
+    let done: Vec<Done> = stream::iter(jobs)
+        .map(|job| async move {
+            match job {
+                Job::Deployments(s, e) => {
+                    let r = backend.deployments(s, &e).await;
+                    Done::Deployments(s, e, r)
+                }
+                Job::Registry(m) => {
+                    let r = backend.model_versions(AssetLocation::Registry, &m).await;
+                    Done::Registry(m, r)
+                }
+                Job::Dev(m) => {
+                    let r = backend.model_versions(AssetLocation::Dev, &m).await;
+                    Done::Dev(m, r)
+                }
+            }
+        })
+        .buffer_unordered(fan)
+        .collect()
+        .await;
+
+    let mut readings = Readings {
+        identity: Some(identity),
+        endpoints: vec![(Stage::Test, test_eps), (Stage::Prod, prod_eps)],
+        dev_containers: Some(dev_c),
+        registry_containers: Some(reg_c),
+        releases: Some(releases),
+        approvals: Some(approvals),
+        drift: Some(drift),
+        accuracy: Some(accuracy),
+        validation: Some(validation),
+        ..Readings::default()
+    };
+    for d in done {
+        match d {
+            Done::Deployments(s, e, r) => readings.deployments.push((s, e, r)),
+            Done::Registry(m, r) => {
+                readings.registry_versions.insert(m, r);
+            }
+            Done::Dev(m, r) => {
+                readings.dev_versions.insert(m, r);
+            }
+        }
+    }
+    readings
+        .deployments
+        .sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+
+    // Third wave: the config of each Prod model at its commit, for the lineage check.
+    let wanted = prod_lineage_sources(&readings, ctx);
+    for key in &wanted {
+        if let Some(text) = known_configs.get(key) {
+            readings.configs.insert(key.clone(), Ok(text.clone()));
+        }
+    }
+    let missing: Vec<(String, String)> = wanted
+        .into_iter()
+        .filter(|k| !readings.configs.contains_key(k))
+        .collect();
+    let fetched: Vec<((String, String), BackendResult<String>)> = stream::iter(missing)
+        .map(|(path, commit)| async move {
+            let r = backend.config_at(&path, &commit).await;
+            ((path, commit), r)
+        })
+        .buffer_unordered(fan)
+        .collect()
+        .await;
+    readings.configs.extend(fetched);
+    readings
+}
+
+/// `(config path, commit)` of every circuit's Prod model.
+fn prod_lineage_sources(r: &Readings, ctx: &Context) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (stage, _, deps) in &r.deployments {
+        let (Stage::Prod, Ok(deps)) = (stage, deps) else {
+            continue;
+        };
+        for d in deps {
+            let Some(model) = &d.model else { continue };
+            let Some(Ok(versions)) = r.registry_versions.get(&model.name) else {
+                continue;
+            };
+            let Some(v) = versions.iter().find(|v| v.version == model.version) else {
+                continue;
+            };
+            let (Some(circuit), Some(commit)) = (
+                v.circuit()
+                    .or_else(|| ctx.naming.model.parse_circuit(&model.name)),
+                v.git_commit(),
+            ) else {
+                continue;
+            };
+            out.insert((ctx.config_path(&circuit), commit.to_owned()));
+        }
+    }
+    out
+}
+
+/// Build the snapshot from what was read. Pure: no IO, so it is tested with plain records.
+pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapshot {
+    let mut errors = Vec::new();
+    let mut circuits: BTreeMap<CircuitRef, CircuitSnapshot> = BTreeMap::new();
+    let mut plant_names: BTreeMap<PlantId, String> = BTreeMap::new();
+    let naming = &ctx.naming;
+    let entry = |c: &CircuitRef, circuits: &mut BTreeMap<CircuitRef, CircuitSnapshot>| {
+        circuits
+            .entry(c.clone())
+            .or_insert_with(|| CircuitSnapshot::new(c.clone(), naming.model(c)));
+    };
+
+    // What could not be read, to mark the circuits it covers.
+    let mut stage_unknown: Vec<(Stage, String)> = Vec::new();
+    let mut endpoint_unknown: Vec<(Stage, PlantId, String)> = Vec::new();
+
+    for (stage, eps) in &r.endpoints {
+        match eps {
+            Ok(eps) => {
+                for e in eps {
+                    if let Some((Some(p), _)) = naming.endpoint.parse(&e.name)
+                        && let Some(name) = e.plant_name.as_ref().filter(|n| !n.is_empty())
+                    {
+                        plant_names.entry(p).or_insert_with(|| name.clone());
+                    }
+                }
+            }
+            Err(e) => {
+                fail(&mut errors, format!("{stage} endpoints"), e);
+                stage_unknown.push((*stage, format!("{stage} endpoints could not be read")));
+            }
+        }
+    }
+
+    // Deployments: Test and Prod versions and environments.
+    for (stage, endpoint, deps) in &r.deployments {
+        let plant = naming.endpoint.parse(endpoint).and_then(|(p, _)| p);
+        match deps {
+            Ok(deps) => {
+                for d in deps {
+                    let circuit = match (&plant, naming.deployment.parse(&d.name)) {
+                        (Some(p), Some((_, Some(c)))) => CircuitRef::new(p.clone(), c),
+                        _ => match d
+                            .model
+                            .as_ref()
+                            .and_then(|m| naming.model.parse_circuit(&m.name))
+                        {
+                            Some(c) => c,
+                            None => continue,
+                        },
+                    };
+                    entry(&circuit, &mut circuits);
+                    let Some(cs) = circuits.get_mut(&circuit) else {
+                        continue;
+                    };
+                    if !d.description.is_empty() && cs.description.is_empty() {
+                        cs.description = d.description.clone();
+                    }
+                    let version = d.model.as_ref().map(|m| m.version);
+                    let env = d.environment.as_ref().map(|e| e.version.clone());
+                    match stage {
+                        Stage::Test => {
+                            cs.versions.test = version;
+                            cs.environment.test = env;
+                        }
+                        Stage::Prod => {
+                            cs.versions.prod = version;
+                            cs.environment.prod = env;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => {
+                fail(&mut errors, format!("{stage} deployments of {endpoint}"), e);
+                if let Some(p) = plant {
+                    endpoint_unknown.push((
+                        *stage,
+                        p,
+                        format!("{stage} deployments of {endpoint} could not be read"),
+                    ));
+                }
+            }
+        }
+    }
+
+    // Model containers: Dev latest, and the circuit universe.
+    match &r.dev_containers {
+        Some(Ok(cs)) => {
+            for c in cs {
+                if let Some(circuit) = naming.model.parse_circuit(&c.name) {
+                    entry(&circuit, &mut circuits);
+                    if let Some(s) = circuits.get_mut(&circuit) {
+                        s.versions.dev = c.latest_version;
+                    }
+                }
+            }
+        }
+        Some(Err(e)) => {
+            fail(&mut errors, "Dev model containers".into(), e);
+            stage_unknown.push((Stage::Dev, "Dev models could not be read".into()));
+        }
+        None => {}
+    }
+    match &r.registry_containers {
+        Some(Ok(cs)) => {
+            for c in cs {
+                if let Some(circuit) = naming.model.parse_circuit(&c.name) {
+                    entry(&circuit, &mut circuits);
+                    if let Some(s) = circuits.get_mut(&circuit) {
+                        s.versions.registry = c.latest_version;
+                    }
+                }
+            }
+        }
+        Some(Err(e)) => {
+            fail(&mut errors, "registry model containers".into(), e);
+            stage_unknown.push((Stage::Registry, "registry models could not be read".into()));
+        }
+        None => {}
+    }
+
+    // Registry versions: newest version, and the Prod model's lineage tags.
+    let mut builds: HashMap<String, Vec<ReleaseModel>> = HashMap::new();
+    let mut add_build = |v: &ModelVersionRecord, circuit: &CircuitRef| {
+        if let Some(b) = v.build_id() {
+            let list = builds.entry(b.to_owned()).or_default();
+            if !list.iter().any(|m| &m.circuit == circuit) {
+                list.push(ReleaseModel {
+                    circuit: circuit.clone(),
+                    version: v.version,
+                });
+            }
+        }
+    };
+    for (model, versions) in r.registry_versions.iter().chain(r.dev_versions.iter()) {
+        let Some(circuit) = naming.model.parse_circuit(model) else {
+            continue;
+        };
+        match versions {
+            Ok(vs) => {
+                for v in vs {
+                    add_build(v, &circuit);
+                }
+            }
+            Err(e) => {
+                fail(&mut errors, format!("versions of model {model}"), e);
+                if let Some(cs) = circuits.get_mut(&circuit) {
+                    cs.unknown
+                        .push(format!("versions of {model} could not be read"));
+                }
+            }
+        }
+    }
+    for (circuit, cs) in circuits.iter_mut() {
+        let Some(Ok(versions)) = r.registry_versions.get(&cs.model_name) else {
+            if r.registry_versions.contains_key(&cs.model_name) || cs.versions.prod.is_some() {
+                cs.lineage = Lineage::default();
+            }
+            continue;
+        };
+        if let Some(max) = versions.iter().map(|v| v.version).max() {
+            cs.versions.registry = cs.versions.registry.max(Some(max));
+        }
+        let Some(prod) = cs.versions.prod else {
+            continue;
+        };
+        let Some(v) = versions.iter().find(|v| v.version == prod) else {
+            cs.unknown
+                .push(format!("Prod model version {prod} is not in the registry"));
+            continue;
+        };
+        cs.lineage.prod = v.training_hash();
+        cs.lineage.commit = v.git_commit().map(str::to_owned);
+        if let Some(commit) = v.git_commit() {
+            let key = (ctx.config_path(circuit), commit.to_owned());
+            match r.configs.get(&key) {
+                Some(Ok(text)) => match super::configs::parse_mapping(text)
+                    .ok()
+                    .and_then(|m| crate::domain::hash::training_hash(&m).ok())
+                {
+                    Some(h) => cs.lineage.config = Some(h),
+                    None => cs
+                        .unknown
+                        .push(format!("config at {commit} cannot be hashed")),
+                },
+                Some(Err(e)) => cs
+                    .unknown
+                    .push(format!("config at {commit}: {}", e.message)),
+                None => {}
+            }
+        }
+        cs.lineage.matches = match (&cs.lineage.prod, &cs.lineage.config) {
+            (Some(a), Some(b)) => Some(a == b),
+            _ => None,
+        };
+    }
+
+    // Mark what failed calls cover.
+    for (circuit, cs) in circuits.iter_mut() {
+        for (stage, why) in &stage_unknown {
+            if matches!(stage, Stage::Test | Stage::Prod) || cs.versions.get(*stage).is_none() {
+                cs.unknown.push(why.clone());
+            }
+        }
+        for (stage, plant, why) in &endpoint_unknown {
+            if &circuit.plant == plant {
+                cs.unknown.push(why.clone());
+                let _ = stage;
+            }
+        }
+    }
+
+    // Monitoring.
+    let t = &ctx.thresholds;
+    let mut query_unknown = Vec::new();
+    let drift = decode(
+        &r.drift,
+        "drift query",
+        queries::decode_drift,
+        &mut errors,
+        &mut query_unknown,
+    );
+    let accuracy = decode(
+        &r.accuracy,
+        "accuracy query",
+        queries::decode_accuracy,
+        &mut errors,
+        &mut query_unknown,
+    );
+    let validation = decode(
+        &r.validation,
+        "validation query",
+        queries::decode_validation,
+        &mut errors,
+        &mut query_unknown,
+    );
+    for (circuit, cs) in circuits.iter_mut() {
+        cs.unknown.extend(query_unknown.iter().cloned());
+        if let Some(d) = &drift {
+            let series = d.get(circuit).cloned().unwrap_or_default();
+            let a = DriftAssessment::assess(
+                series
+                    .iter()
+                    .filter_map(|s| Some((s.feature.as_str(), s.metric, s.series.latest()?))),
+                t,
+            );
+            cs.drift = DriftSummary {
+                status: a.status,
+                worst: a.worst,
+                series,
+            };
+        }
+        if let Some(acc) = &accuracy {
+            let series = acc.get(circuit).cloned().unwrap_or_else(Series::default);
+            cs.accuracy = AccuracySummary {
+                status: accuracy_status(series.latest(), t),
+                latest: series.latest(),
+                series,
+            };
+        }
+        if let Some(v) = &validation {
+            let runs = v.get(circuit).cloned().unwrap_or_default();
+            cs.validation = summarize_validation(
+                runs,
+                cs.versions.test,
+                cs.versions.prod,
+                &env_only_releases(r),
+                t,
+            );
+        }
+    }
+
+    // Releases and approvals.
+    let releases: &[ReleaseRecord] = match &r.releases {
+        Some(Ok(rs)) => rs,
+        Some(Err(e)) => {
+            fail(&mut errors, "releases".into(), e);
+            &[]
+        }
+        None => &[],
+    };
+    let all_circuits: Vec<(CircuitRef, Option<ModelVersion>)> = circuits
+        .values()
+        .map(|c| (c.circuit.clone(), c.versions.prod))
+        .collect();
+    let models_of = |rel: &ReleaseRecord| -> Vec<ReleaseModel> {
+        if rel.environment_only().is_some() {
+            return all_circuits
+                .iter()
+                .filter_map(|(c, v)| {
+                    Some(ReleaseModel {
+                        circuit: c.clone(),
+                        version: (*v)?,
+                    })
+                })
+                .collect();
+        }
+        let mut models = rel
+            .build_id
+            .as_ref()
+            .and_then(|b| builds.get(b))
+            .cloned()
+            .unwrap_or_default();
+        models.sort_by(|a, b| a.circuit.cmp(&b.circuit));
+        models
+    };
+    let approvals = match &r.approvals {
+        Some(Ok(a)) => group_approvals(a, releases, &models_of),
+        Some(Err(e)) => {
+            fail(&mut errors, "pending approvals".into(), e);
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    for item in &approvals {
+        for c in item.circuits() {
+            if let Some(cs) = circuits.get_mut(c) {
+                cs.pending_approvals += 1;
+            }
+        }
+    }
+    for rel in releases {
+        for env in rel.environments.iter().filter(|e| e.status.is_active()) {
+            let Some(stage) = env.stage() else { continue };
+            for m in models_of(rel) {
+                if let Some(cs) = circuits.get_mut(&m.circuit) {
+                    cs.active_release = Some(ActiveRelease {
+                        release_id: rel.id,
+                        release_name: rel.name.clone(),
+                        stage,
+                    });
+                }
+            }
+        }
+    }
+
+    let mut plants: BTreeMap<PlantId, PlantSnapshot> = BTreeMap::new();
+    for (c, mut cs) in circuits {
+        cs.unknown.sort();
+        cs.unknown.dedup();
+        plants
+            .entry(c.plant.clone())
+            .or_insert_with(|| PlantSnapshot {
+                plant_id: c.plant.clone(),
+                name: plant_names
+                    .get(&c.plant)
+                    .cloned()
+                    .unwrap_or_else(|| c.plant.to_string()),
+                circuits: Vec::new(),
+            })
+            .circuits
+            .push(cs);
+    }
+    let identity = match &r.identity {
+        Some(Ok(i)) => Some(i.clone()),
+        Some(Err(e)) => {
+            errors.push(SnapshotError {
+                scope: "identity".into(),
+                message: e.to_string(),
+            });
+            None
+        }
+        None => None,
+    };
+    FleetSnapshot {
+        generated_at: now,
+        backend: ctx.backend.clone(),
+        identity,
+        plants: plants.into_values().collect(),
+        approvals,
+        errors,
+    }
+}
+
+fn fail(errors: &mut Vec<SnapshotError>, scope: String, e: &BackendError) {
+    errors.push(SnapshotError {
+        scope,
+        message: e.to_string(),
+    });
+}
+
+fn decode<T>(
+    table: &Option<BackendResult<Table>>,
+    scope: &str,
+    f: impl Fn(&Table) -> Result<T, queries::MissingColumn>,
+    errors: &mut Vec<SnapshotError>,
+    unknown: &mut Vec<String>,
+) -> Option<T> {
+    match table.as_ref()? {
+        Ok(t) => match f(t) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push(SnapshotError {
+                    scope: scope.into(),
+                    message: e.to_string(),
+                });
+                unknown.push(format!("{scope} could not be read"));
+                None
+            }
+        },
+        Err(e) => {
+            errors.push(SnapshotError {
+                scope: scope.into(),
+                message: e.to_string(),
+            });
+            unknown.push(format!("{scope} could not be read"));
+            None
+        }
+    }
+}
+
+fn env_only_releases(r: &Readings) -> BTreeSet<u32> {
+    match &r.releases {
+        Some(Ok(rs)) => rs
+            .iter()
+            .filter(|r| r.environment_only().is_some())
+            .map(|r| r.id)
+            .collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+/// The candidate in Test judged against the Prod model's newest run (model releases only;
+/// environment-only validations are evidence for their own release, not a candidate's).
+pub fn summarize_validation(
+    runs: Vec<ValidationRun>,
+    test: Option<ModelVersion>,
+    prod: Option<ModelVersion>,
+    env_only: &BTreeSet<u32>,
+    t: &crate::domain::Thresholds,
+) -> ValidationSummary {
+    let model_run = |v: Option<ModelVersion>| {
+        runs.iter()
+            .find(|r| {
+                r.model_version.is_some()
+                    && r.model_version == v
+                    && !r.release_id.is_some_and(|id| env_only.contains(&id))
+            })
+            .cloned()
+    };
+    let baseline = model_run(prod);
+    let run = model_run(test.or(prod));
+    let verdict = run.as_ref().map(|run| {
+        let base = if run.model_version == prod {
+            None
+        } else {
+            baseline.as_ref().map(|b| &b.metrics)
+        };
+        ValidationVerdict::evaluate(&run.metrics, base, t)
+    });
+    ValidationSummary {
+        status: verdict
+            .as_ref()
+            .map(|v| v.status)
+            .unwrap_or(Status::Unknown),
+        run,
+        baseline,
+        verdict,
+        runs,
+    }
+}
+
+/// Pending approval records grouped per release stage, with what is already approved.
+fn group_approvals(
+    pending: &[ApprovalRecord],
+    releases: &[ReleaseRecord],
+    models_of: &dyn Fn(&ReleaseRecord) -> Vec<ReleaseModel>,
+) -> Vec<ApprovalItem> {
+    let mut groups: BTreeMap<(u32, u32), Vec<&ApprovalRecord>> = BTreeMap::new();
+    for a in pending
+        .iter()
+        .filter(|a| a.status == ApprovalStatus::Pending)
+    {
+        groups
+            .entry((a.release_id, a.release_environment_id))
+            .or_default()
+            .push(a);
+    }
+    let mut items = Vec::new();
+    for ((release_id, env_id), records) in groups {
+        let first = records[0];
+        let Some(stage) = first.stage() else { continue };
+        let release = releases.iter().find(|r| r.id == release_id);
+        let env = release.and_then(|r| r.environments.iter().find(|e| e.id == env_id));
+        let approved: Vec<Decision> = env
+            .map(|e| {
+                e.pre_deploy_approvals
+                    .iter()
+                    .filter(|a| a.status == ApprovalStatus::Approved && a.attempt == first.attempt)
+                    .map(|a| Decision {
+                        by: a.approved_by.clone().unwrap_or_else(|| a.approver.clone()),
+                        at: a.modified_on,
+                        comment: a.comments.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let required = env
+            .map(|e| e.required_approvers)
+            .filter(|n| *n > 0)
+            .unwrap_or((records.len() + approved.len()) as u32);
+        items.push(ApprovalItem {
+            release_id,
+            release_name: first.release_name.clone(),
+            stage,
+            environment_id: env_id,
+            pending_ids: records.iter().map(|a| a.id).collect(),
+            requested_by: release.map(|r| r.created_by.clone()).unwrap_or_default(),
+            requested_at: release.and_then(|r| r.created_on).or(first.created_on),
+            approved,
+            required,
+            description: release.map(|r| r.description.clone()).unwrap_or_default(),
+            models: release.map(models_of).unwrap_or_default(),
+            environment_only: release.and_then(|r| r.environment_only().map(str::to_owned)),
+            previous_environment: release.and_then(|r| {
+                r.variables
+                    .get(release_vars::PREVIOUS_ENVIRONMENT_VERSION)
+                    .cloned()
+            }),
+        });
+    }
+    items.sort_by(|a, b| {
+        a.requested_at
+            .cmp(&b.requested_at)
+            .then(a.release_id.cmp(&b.release_id))
+    });
+    items
+}
+
+/// The training hash recomputed from config text, when it can be.
+pub fn hash_of_config(text: &str) -> Option<TrainingHash> {
+    super::configs::parse_mapping(text)
+        .ok()
+        .and_then(|m| crate::domain::hash::training_hash(&m).ok())
+}
