@@ -618,6 +618,14 @@ log_analytics_workspace_id = "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b"
     }
 
     #[test]
+    fn the_documented_example_parses() {
+        let s = Settings::parse(include_str!("../configs/relcon.example.toml"), "example").unwrap();
+        assert_eq!(s.devops.release_definition_id, 1);
+        assert_eq!(s.auth.method, AuthMethod::AzureCli);
+        assert_eq!(s.thresholds, Thresholds::default());
+    }
+
+    #[test]
     fn line_col_counts_characters() {
         assert_eq!(line_col("ab\ncé d", 7), (2, 4));
         assert_eq!(line_col("", 0), (1, 1));

@@ -257,7 +257,12 @@ pub fn side_by_side(p: Paint, t: &TextChanges, width: usize) -> String {
 
 pub fn check(g: &Global, path: Option<PathBuf>) -> Exit {
     let path = path.unwrap_or_else(|| PathBuf::from("configs/fleet"));
-    let naming = Naming::default();
+    // The naming templates come from the configuration when there is one.
+    let naming = match super::load_settings(g) {
+        Ok(Some(s)) => s.naming,
+        Ok(None) => Naming::default(),
+        Err(e) => return fail(Exit::Usage, e),
+    };
     let fleet = match FleetFiles::load(&path, naming.model.as_str()) {
         Ok(f) => f,
         Err(e) => return fail(Exit::Usage, e),
@@ -291,10 +296,12 @@ pub fn check(g: &Global, path: Option<PathBuf>) -> Exit {
             println!("{problem}");
         }
         let summary = format!(
-            "{}: {} circuits in {} plants, {} file{}, {}",
+            "{}: {} circuit{} in {} plant{}, {} file{}, {}",
             path.display(),
             fleet.circuits.len(),
+            if fleet.circuits.len() == 1 { "" } else { "s" },
             plants.len(),
+            if plants.len() == 1 { "" } else { "s" },
             fleet.files,
             if fleet.files == 1 { "" } else { "s" },
             match fleet.problems.len() {

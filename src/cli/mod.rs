@@ -171,6 +171,21 @@ fn run(cli: Cli) -> Exit {
     }
 }
 
+/// The configuration: `--config FILE` (which must exist), else the default file when there is
+/// one, else none (the built-in simulator).
+pub(crate) fn load_settings(
+    g: &Global,
+) -> Result<Option<crate::settings::Settings>, crate::settings::SettingsError> {
+    use crate::settings::Settings;
+    match &g.config {
+        Some(path) => Settings::load(path).map(Some),
+        None => match Settings::default_path().filter(|p| p.is_file()) {
+            Some(path) => Settings::load(&path).map(Some),
+            None => Ok(None),
+        },
+    }
+}
+
 /// Print an error for the user: one line, no backtrace.
 pub(crate) fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
     eprintln!("relcon: {message}");

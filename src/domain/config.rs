@@ -44,7 +44,7 @@ impl From<yaml::YamlError> for ConfigProblem {
         Self {
             line: e.line,
             col: e.col,
-            message: e.message,
+            message: format!("invalid YAML: {}", e.message),
         }
     }
 }
