@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::drift::{DriftFinding, DriftMetric};
 use super::hash::TrainingHash;
-use super::platform::IdentityRef;
+use super::platform::{EnvironmentStatus, IdentityRef, ReleaseStatus};
 use super::validation::{Metrics, ValidationVerdict};
 use super::{CircuitRef, ModelVersion, PlantId, Stage, Status};
 
@@ -303,6 +303,50 @@ impl ApprovalItem {
     }
 }
 
+/// One stage of a release: where it stands and when it last changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseStage {
+    pub stage: Stage,
+    /// The release environment id (what a redeploy PATCHes).
+    pub environment_id: u32,
+    pub status: EnvironmentStatus,
+    /// Deployment attempts so far (a redeploy adds one).
+    pub attempts: u32,
+    /// When the newest attempt last changed.
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// A release as the history, rollback planning and approvals read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseSummary {
+    pub id: u32,
+    pub name: String,
+    pub status: ReleaseStatus,
+    pub created_on: Option<DateTime<Utc>>,
+    pub created_by: IdentityRef,
+    pub description: String,
+    pub build_id: Option<String>,
+    pub environment_only: Option<String>,
+    pub previous_environment: Option<String>,
+    pub stages: Vec<ReleaseStage>,
+    /// The models it deploys (for an environment-only release: none of its own).
+    pub models: Vec<ReleaseModel>,
+}
+
+impl ReleaseSummary {
+    pub fn stage(&self, stage: Stage) -> Option<&ReleaseStage> {
+        self.stages.iter().find(|s| s.stage == stage)
+    }
+
+    /// The version of this circuit's model the release deploys.
+    pub fn version_for(&self, c: &CircuitRef) -> Option<ModelVersion> {
+        self.models
+            .iter()
+            .find(|m| &m.circuit == c)
+            .map(|m| m.version)
+    }
+}
+
 /// The whole fleet at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FleetSnapshot {
@@ -312,10 +356,26 @@ pub struct FleetSnapshot {
     pub identity: Option<IdentityRef>,
     pub plants: Vec<PlantSnapshot>,
     pub approvals: Vec<ApprovalItem>,
+    /// Releases of the model release definition, newest first.
+    pub releases: Vec<ReleaseSummary>,
     pub errors: Vec<SnapshotError>,
 }
 
 impl FleetSnapshot {
+    pub fn release(&self, id: u32) -> Option<&ReleaseSummary> {
+        self.releases.iter().find(|r| r.id == id)
+    }
+
+    /// Releases that deploy this circuit's model, newest first.
+    pub fn releases_of<'a>(
+        &'a self,
+        c: &'a CircuitRef,
+    ) -> impl Iterator<Item = &'a ReleaseSummary> + 'a {
+        self.releases
+            .iter()
+            .filter(move |r| r.version_for(c).is_some())
+    }
+
     pub fn circuits(&self) -> impl Iterator<Item = &CircuitSnapshot> {
         self.plants.iter().flat_map(|p| p.circuits.iter())
     }

@@ -11,6 +11,7 @@ pub mod naming;
 pub mod platform;
 pub mod policy;
 pub mod pyjson;
+pub mod rollback;
 pub mod stage;
 pub mod status;
 pub mod thresholds;

@@ -148,6 +148,7 @@ mod tests {
             identity: None,
             plants: Vec::new(),
             approvals: Vec::new(),
+            releases: Vec::new(),
             errors: Vec::new(),
         }
     }

@@ -14,8 +14,8 @@ use super::queries;
 use crate::domain::drift::{DriftAssessment, accuracy_status};
 use crate::domain::fleet::{
     AccuracySummary, ActiveRelease, ApprovalItem, CircuitSnapshot, Decision, DriftSummary,
-    FleetSnapshot, Lineage, PlantSnapshot, ReleaseModel, Series, SnapshotError, ValidationRun,
-    ValidationSummary,
+    FleetSnapshot, Lineage, PlantSnapshot, ReleaseModel, ReleaseStage, ReleaseSummary, Series,
+    SnapshotError, ValidationRun, ValidationSummary,
 };
 use crate::domain::hash::TrainingHash;
 use crate::domain::platform::{
@@ -535,6 +535,44 @@ pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapsho
         models.sort_by(|a, b| a.circuit.cmp(&b.circuit));
         models
     };
+    let release_summaries: Vec<ReleaseSummary> = releases
+        .iter()
+        .map(|rel| ReleaseSummary {
+            id: rel.id,
+            name: rel.name.clone(),
+            status: rel.status.clone(),
+            created_on: rel.created_on,
+            created_by: rel.created_by.clone(),
+            description: rel.description.clone(),
+            build_id: rel.build_id.clone(),
+            environment_only: rel.environment_only().map(str::to_owned),
+            previous_environment: rel
+                .variables
+                .get(release_vars::PREVIOUS_ENVIRONMENT_VERSION)
+                .cloned(),
+            stages: rel
+                .environments
+                .iter()
+                .filter_map(|e| {
+                    Some(ReleaseStage {
+                        stage: e.stage()?,
+                        environment_id: e.id,
+                        status: e.status.clone(),
+                        attempts: e.deploy_steps.iter().map(|d| d.attempt).max().unwrap_or(0),
+                        at: e
+                            .last_attempt()
+                            .and_then(|a| a.last_modified_on)
+                            .or(e.modified_on),
+                    })
+                })
+                .collect(),
+            models: if rel.environment_only().is_some() {
+                Vec::new()
+            } else {
+                models_of(rel)
+            },
+        })
+        .collect();
     let approvals = match &r.approvals {
         Some(Ok(a)) => group_approvals(a, releases, &models_of),
         Some(Err(e)) => {
@@ -599,6 +637,7 @@ pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapsho
         identity,
         plants: plants.into_values().collect(),
         approvals,
+        releases: release_summaries,
         errors,
     }
 }
@@ -764,3 +803,7 @@ pub fn hash_of_config(text: &str) -> Option<TrainingHash> {
         .ok()
         .and_then(|m| crate::domain::hash::training_hash(&m).ok())
 }
+
+#[cfg(test)]
+#[path = "snapshot_tests.rs"]
+mod tests;
