@@ -157,8 +157,8 @@ pub fn choose_target(
         TargetChoice::Previous => {
             let cur_at = history.iter().find(|e| e.current).and_then(|e| e.deployed_at);
             earlier
-                .filter(|e| cur_at.is_none() || e.deployed_at <= cur_at)
-                .next()
+                .into_iter()
+                .find(|e| cur_at.is_none() || e.deployed_at <= cur_at)
                 .ok_or_else(|| "no earlier version ran in Prod".to_owned())
         }
         TargetChoice::LastGood => earlier.into_iter().find(|e| e.healthy()).ok_or_else(|| {
