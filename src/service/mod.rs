@@ -3,7 +3,9 @@
 pub mod backend;
 pub mod cache;
 pub mod configs;
+pub mod evidence;
 pub mod queries;
+pub mod session;
 pub mod snapshot;
 
 use crate::domain::policy::ApprovalPolicy;

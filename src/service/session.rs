@@ -1,0 +1,116 @@
+//! A session: one backend, its context, the caches. The TUI and every CLI command work through
+//! one; it is cheap to clone, so effects run as tokio tasks each holding a clone.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::Context;
+use super::backend::Backend;
+use super::cache::Cache;
+use super::evidence::{self, CircuitEvidence, ConfigComparison, ConfigStore, VersionInfo};
+use super::snapshot;
+use crate::domain::fleet::FleetSnapshot;
+use crate::domain::{CircuitRef, ModelVersion};
+
+#[derive(Clone)]
+pub struct Session {
+    backend: Arc<dyn Backend>,
+    ctx: Arc<Context>,
+    cache: Cache,
+    configs: ConfigStore,
+    /// Things that must live as long as the session (the in-process simulator).
+    _keepalive: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl Session {
+    pub fn new(backend: Arc<dyn Backend>, ctx: Context, cache: Cache) -> Session {
+        let configs = ConfigStore::new(cache.load_configs(&ctx.backend));
+        Session {
+            backend,
+            ctx: Arc::new(ctx),
+            cache,
+            configs,
+            _keepalive: None,
+        }
+    }
+
+    /// Keep `thing` alive as long as any clone of this session.
+    pub fn keep_alive(mut self, thing: Arc<dyn Any + Send + Sync>) -> Session {
+        self._keepalive = Some(thing);
+        self
+    }
+
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    /// The last snapshot of this backend from the disk cache, for an instant first frame.
+    pub fn cached_snapshot(&self) -> Option<FleetSnapshot> {
+        self.cache.load_snapshot(&self.ctx.backend)
+    }
+
+    /// Read the whole fleet, assemble the snapshot and cache it (and the configs read).
+    pub async fn refresh(&self) -> FleetSnapshot {
+        let known = self.configs.snapshot();
+        let readings = snapshot::read(self.backend.as_ref(), &self.ctx, &known).await;
+        for ((path, commit), text) in &readings.configs {
+            if let Ok(t) = text {
+                self.configs.insert(path, commit, t.clone());
+            }
+        }
+        let snap = snapshot::assemble(&readings, &self.ctx, Utc::now());
+        // A cache that cannot be written only costs the next start its head start.
+        if let Err(e) = self.cache.store_snapshot(&self.ctx.backend, &snap) {
+            tracing::warn!("cannot write the snapshot cache: {e}");
+        }
+        if let Err(e) = self
+            .cache
+            .store_configs(&self.ctx.backend, &self.configs.snapshot())
+        {
+            tracing::warn!("cannot write the config cache: {e}");
+        }
+        snap
+    }
+
+    /// A circuit's evidence: versions, deployments, Prod vs candidate config, Prod history.
+    pub async fn circuit_evidence(
+        &self,
+        snapshot: &FleetSnapshot,
+        circuit: &CircuitRef,
+    ) -> CircuitEvidence {
+        evidence::load_circuit(
+            self.backend.as_ref(),
+            &self.ctx,
+            snapshot,
+            &self.configs,
+            circuit,
+        )
+        .await
+    }
+
+    /// Compare the configs of any two versions of a circuit.
+    pub async fn compare(
+        &self,
+        circuit: &CircuitRef,
+        versions: &[VersionInfo],
+        old: ModelVersion,
+        new: ModelVersion,
+    ) -> ConfigComparison {
+        evidence::compare(
+            self.backend.as_ref(),
+            &self.ctx,
+            &self.configs,
+            circuit,
+            versions,
+            old,
+            new,
+        )
+        .await
+    }
+}
