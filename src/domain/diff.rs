@@ -10,7 +10,9 @@ use super::yaml::{Mapping, Node, Value};
 use super::{EnvVersion, EnvironmentChange};
 
 /// What happened to a key path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
     Added,

@@ -179,6 +179,17 @@ pub struct ActiveRelease {
     pub stage: Stage,
 }
 
+/// What the refresh knows of one model version: enough to find its config without another call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownVersion {
+    pub version: ModelVersion,
+    pub git_commit: Option<String>,
+    pub training_hash: Option<TrainingHash>,
+    pub build_id: Option<String>,
+    /// In the registry (else only in Dev).
+    pub in_registry: bool,
+}
+
 /// One circuit's state across the platform.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CircuitSnapshot {
@@ -194,11 +205,17 @@ pub struct CircuitSnapshot {
     /// Pending approval items (release stages) that cover this circuit.
     pub pending_approvals: u32,
     pub active_release: Option<ActiveRelease>,
+    /// Model versions the refresh read (registry, and Dev where Dev is ahead), newest first.
+    pub known_versions: Vec<KnownVersion>,
     /// What could not be read for this circuit, in words.
     pub unknown: Vec<String>,
 }
 
 impl CircuitSnapshot {
+    pub fn known_version(&self, v: ModelVersion) -> Option<&KnownVersion> {
+        self.known_versions.iter().find(|k| k.version == v)
+    }
+
     pub fn new(circuit: CircuitRef, model_name: String) -> Self {
         Self {
             circuit,
@@ -212,6 +229,7 @@ impl CircuitSnapshot {
             validation: ValidationSummary::default(),
             pending_approvals: 0,
             active_release: None,
+            known_versions: Vec::new(),
             unknown: Vec::new(),
         }
     }
@@ -345,6 +363,66 @@ impl ReleaseSummary {
             .find(|m| &m.circuit == c)
             .map(|m| m.version)
     }
+}
+
+/// The test evidence a Production approval's gate looks at: for each circuit the release
+/// deploys, the validation of that version (of the Prod model under the new environment, for an
+/// environment-only release) judged against the thresholds and the Prod baseline.
+pub fn gate_evidence(
+    snapshot: &FleetSnapshot,
+    item: &ApprovalItem,
+    t: &super::Thresholds,
+) -> Vec<super::policy::GateEvidence> {
+    use super::policy::GateEvidence;
+    item.models
+        .iter()
+        .map(|m| {
+            let Some(c) = snapshot.circuit(&m.circuit) else {
+                return GateEvidence {
+                    circuit: m.circuit.clone(),
+                    status: Status::Unknown,
+                    detail: "circuit not in the snapshot".into(),
+                };
+            };
+            let runs = &c.validation.runs;
+            let run = if item.environment_only.is_some() {
+                runs.iter().find(|r| r.release_id == Some(item.release_id))
+            } else {
+                runs.iter()
+                    .find(|r| {
+                        r.model_version == Some(m.version) && r.release_id == Some(item.release_id)
+                    })
+                    .or_else(|| runs.iter().find(|r| r.model_version == Some(m.version)))
+            };
+            let baseline = runs.iter().find(|r| {
+                r.model_version.is_some()
+                    && r.model_version == c.versions.prod
+                    && r.release_id != Some(item.release_id)
+                    && (item.environment_only.is_none()
+                        || r.environment_version.as_deref() != item.environment_only.as_deref())
+            });
+            match run {
+                None => GateEvidence {
+                    circuit: m.circuit.clone(),
+                    status: Status::Unknown,
+                    detail: format!("no validation of v{} found", m.version),
+                },
+                Some(run) => {
+                    // A model compared with itself has no baseline to regress from.
+                    let base = baseline.filter(|b| {
+                        item.environment_only.is_some() || b.model_version != run.model_version
+                    });
+                    let verdict =
+                        ValidationVerdict::evaluate(&run.metrics, base.map(|b| &b.metrics), t);
+                    GateEvidence {
+                        circuit: m.circuit.clone(),
+                        status: verdict.status,
+                        detail: verdict.summary(),
+                    }
+                }
+            }
+        })
+        .collect()
 }
 
 /// The whole fleet at one moment.

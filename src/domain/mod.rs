@@ -1,6 +1,7 @@
 //! The pure core: ids, stages, versions, circuit configs read the way the pipeline reads them,
 //! the training hash, config diffs, drift and validation rules. Nothing here does IO.
 
+pub mod changes;
 pub mod config;
 pub mod diff;
 pub mod drift;

@@ -1,5 +1,6 @@
 //! Use cases shared by the TUI and the CLI. Nothing here knows a terminal exists.
 
+pub mod approval;
 pub mod backend;
 pub mod cache;
 pub mod configs;

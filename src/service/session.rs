@@ -7,11 +7,12 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::Context;
+use super::approval::{self, ApprovalEvidence};
 use super::backend::Backend;
 use super::cache::Cache;
 use super::evidence::{self, CircuitEvidence, ConfigComparison, ConfigStore, VersionInfo};
 use super::snapshot;
-use crate::domain::fleet::FleetSnapshot;
+use crate::domain::fleet::{ApprovalItem, FleetSnapshot};
 use crate::domain::{CircuitRef, ModelVersion};
 
 #[derive(Clone)]
@@ -90,6 +91,22 @@ impl Session {
             snapshot,
             &self.configs,
             circuit,
+        )
+        .await
+    }
+
+    /// Evidence for an approval: per-circuit diffs against Prod, grouped; the test gate.
+    pub async fn approval_evidence(
+        &self,
+        snapshot: &FleetSnapshot,
+        item: &ApprovalItem,
+    ) -> ApprovalEvidence {
+        approval::load(
+            self.backend.as_ref(),
+            &self.ctx,
+            snapshot,
+            &self.configs,
+            item,
         )
         .await
     }

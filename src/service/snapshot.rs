@@ -14,8 +14,8 @@ use super::queries;
 use crate::domain::drift::{DriftAssessment, accuracy_status};
 use crate::domain::fleet::{
     AccuracySummary, ActiveRelease, ApprovalItem, CircuitSnapshot, Decision, DriftSummary,
-    FleetSnapshot, Lineage, PlantSnapshot, ReleaseModel, ReleaseStage, ReleaseSummary, Series,
-    SnapshotError, ValidationRun, ValidationSummary,
+    FleetSnapshot, KnownVersion, Lineage, PlantSnapshot, ReleaseModel, ReleaseStage,
+    ReleaseSummary, Series, SnapshotError, ValidationRun, ValidationSummary,
 };
 use crate::domain::hash::TrainingHash;
 use crate::domain::platform::{
@@ -392,6 +392,21 @@ pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapsho
         if let Some(max) = versions.iter().map(|v| v.version).max() {
             cs.versions.registry = cs.versions.registry.max(Some(max));
         }
+        let dev: &[ModelVersionRecord] = match r.dev_versions.get(&cs.model_name) {
+            Some(Ok(d)) => d,
+            _ => &[],
+        };
+        let mut known: Vec<KnownVersion> = versions
+            .iter()
+            .map(|v| known_version(v, true))
+            .chain(
+                dev.iter()
+                    .filter(|d| !versions.iter().any(|v| v.version == d.version))
+                    .map(|v| known_version(v, false)),
+            )
+            .collect();
+        known.sort_by(|a, b| b.version.cmp(&a.version));
+        cs.known_versions = known;
         let Some(prod) = cs.versions.prod else {
             continue;
         };
@@ -795,6 +810,16 @@ fn group_approvals(
             .then(a.release_id.cmp(&b.release_id))
     });
     items
+}
+
+fn known_version(v: &ModelVersionRecord, in_registry: bool) -> KnownVersion {
+    KnownVersion {
+        version: v.version,
+        git_commit: v.git_commit().map(str::to_owned),
+        training_hash: v.training_hash(),
+        build_id: v.build_id().map(str::to_owned),
+        in_registry,
+    }
 }
 
 /// The training hash recomputed from config text, when it can be.

@@ -521,3 +521,37 @@ fn prod_lineage_sources_are_the_prod_models_commits() {
     ];
     assert_eq!(keys.into_iter().collect::<Vec<_>>(), want);
 }
+
+#[test]
+fn gate_evidence_judges_the_release_version_against_prod() {
+    let s = assemble(&readings(), &ctx(), now());
+    let item = &s.approvals[0];
+    let gate = crate::domain::fleet::gate_evidence(&s, item, &ctx().thresholds);
+    assert_eq!(gate.len(), 1);
+    assert_eq!(gate[0].status, Status::Ok, "{}", gate[0].detail);
+    // A worse candidate fails the gate on the baseline regression.
+    let mut r = readings();
+    if let Some(Ok(t)) = &mut r.validation {
+        for row in t.rows.iter_mut().filter(|row| {
+            row[3] == Cell::Text("5".into()) && row[6] == Cell::Text("validation_mae".into())
+        }) {
+            row[7] = Cell::Real(0.2);
+        }
+    }
+    let s = assemble(&r, &ctx(), now());
+    let gate = crate::domain::fleet::gate_evidence(&s, &s.approvals[0], &ctx().thresholds);
+    assert_eq!(gate[0].status, Status::Alert);
+    assert!(
+        gate[0].detail.contains("worse than Prod"),
+        "{}",
+        gate[0].detail
+    );
+    let c1 = s.circuit(&"PLANT001/CIRCUIT01".parse().unwrap()).unwrap();
+    assert_eq!(
+        c1.known_versions
+            .iter()
+            .map(|k| k.version.0)
+            .collect::<Vec<_>>(),
+        vec![5, 4]
+    );
+}
