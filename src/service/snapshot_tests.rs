@@ -320,7 +320,7 @@ fn readings() -> Readings {
             text("PLANT001"),
             text("CIRCUIT01"),
             text(mv),
-            text("12"),
+            text(if mv == "5" { "12" } else { "11" }),
             text("1.5.0"),
             text(name),
             Cell::Real(v),
