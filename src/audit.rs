@@ -1,0 +1,476 @@
+//! The audit log: append-only JSON lines in the state dir, each entry chained to the previous
+//! one by SHA-256 and fsynced before an action is reported done. `verify` finds the first entry
+//! that was edited, removed or reordered. A sidecar head file records the last entry, so a
+//! removed tail is caught too.
+//!
+//! What it protects against: accidental and casual edits. Someone who can rewrite the whole
+//! file and its head can forge a consistent log; ship the lines to an external store (README,
+//! "Audit log") where that matters.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The `prev` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What the operator supplied with an action.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Inputs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The test gate was overridden (break-glass).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub override_gate: bool,
+    /// Anything else worth keeping (method, target version...).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One audit entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// 1, 2, 3... without gaps.
+    pub seq: u64,
+    pub time: DateTime<Utc>,
+    pub actor: String,
+    /// `approve`, `reject`, `rollback`, `rollback-environment`...
+    pub action: String,
+    /// `release 41 / Production`, `PLANT007/CIRCUIT03`...
+    pub target: String,
+    pub inputs: Inputs,
+    /// `succeeded`, `refused: ...`, `conflict: ...`, `failed: ...`, `verified`...
+    pub result: String,
+    #[serde(default)]
+    pub request_ids: Vec<String>,
+    /// SHA-256 (hex) of the previous entry's line, or [`GENESIS`].
+    pub prev: String,
+}
+
+/// What an action records; `seq`, `prev` and `time` are filled in when appended.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Record {
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub inputs: Inputs,
+    pub result: String,
+    pub request_ids: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("audit log {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("audit log {path}: line {line} is not an audit entry: {message}")]
+    Corrupt {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+/// Where verification failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tampering {
+    /// The 1-based line of the first entry that does not fit.
+    pub line: usize,
+    pub seq: Option<u64>,
+    pub problem: String,
+}
+
+/// The outcome of `verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub entries: usize,
+    pub first_bad: Option<Tampering>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Head {
+    seq: u64,
+    hash: String,
+}
+
+/// The audit log at a path (and its `.head` beside it).
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    path: PathBuf,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Strings that look like credentials never enter the log, even when typed into a comment.
+pub fn redact(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|word| {
+            let w = word.trim_end();
+            let looks_secret =
+                (w.starts_with("eyJ") && w.matches('.').count() >= 2 && w.len() > 40)
+                    || (w.len() >= 52 && w.chars().all(|c| c.is_ascii_alphanumeric()));
+            if looks_secret {
+                format!("[redacted]{}", &word[w.len()..])
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect()
+}
+
+impl AuditLog {
+    /// `$XDG_STATE_HOME/relcon/audit.jsonl` (or the data dir where there is no state dir).
+    pub fn default_path() -> Option<PathBuf> {
+        crate::settings::dirs().map(|d| {
+            d.state_dir()
+                .unwrap_or(d.data_local_dir())
+                .join("audit.jsonl")
+        })
+    }
+
+    pub fn new(path: impl Into<PathBuf>) -> AuditLog {
+        AuditLog { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn head_path(&self) -> PathBuf {
+        self.path.with_extension("head")
+    }
+
+    fn io(&self, source: std::io::Error) -> AuditError {
+        AuditError::Io {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Append one entry: lock, chain to the last line, write, fsync, update the head, unlock.
+    pub fn append(&self, record: Record) -> Result<Entry, AuditError> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
+        }
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| self.io(e))?;
+        // Exclusive lock: two relcon processes never interleave or fork the chain.
+        file.lock().map_err(|e| self.io(e))?;
+        let (last_seq, prev) = self.last(&file)?;
+        let entry = Entry {
+            seq: last_seq + 1,
+            time: Utc::now(),
+            actor: redact(&record.actor),
+            action: record.action,
+            target: record.target,
+            inputs: Inputs {
+                comment: record.inputs.comment.map(|c| redact(&c)),
+                reason: record.inputs.reason.map(|r| redact(&r)),
+                ..record.inputs
+            },
+            result: redact(&record.result),
+            request_ids: record.request_ids,
+            prev,
+        };
+        let line = serde_json::to_string(&entry).map_err(|e| self.io(std::io::Error::other(e)))?;
+        file.write_all(format!("{line}\n").as_bytes())
+            .map_err(|e| self.io(e))?;
+        file.sync_all().map_err(|e| self.io(e))?;
+        let head = Head {
+            seq: entry.seq,
+            hash: sha256_hex(line.as_bytes()),
+        };
+        let head_text = serde_json::to_vec(&head).map_err(|e| self.io(std::io::Error::other(e)))?;
+        let tmp = self.head_path().with_extension("head.tmp");
+        std::fs::write(&tmp, head_text).map_err(|e| self.io(e))?;
+        File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| self.io(e))?;
+        std::fs::rename(&tmp, self.head_path()).map_err(|e| self.io(e))?;
+        // The lock is released when `file` drops.
+        Ok(entry)
+    }
+
+    /// The last entry's seq and the hash of its line.
+    fn last(&self, file: &File) -> Result<(u64, String), AuditError> {
+        let mut last: Option<String> = None;
+        for line in BufReader::new(file).lines() {
+            let line = line.map_err(|e| self.io(e))?;
+            if !line.trim().is_empty() {
+                last = Some(line);
+            }
+        }
+        match last {
+            None => Ok((0, GENESIS.to_owned())),
+            Some(line) => {
+                let e: Entry = serde_json::from_str(&line).map_err(|err| AuditError::Corrupt {
+                    path: self.path.display().to_string(),
+                    line: 0,
+                    message: format!("last entry: {err}"),
+                })?;
+                Ok((e.seq, sha256_hex(line.as_bytes())))
+            }
+        }
+    }
+
+    /// Every entry, oldest first. A missing log is empty.
+    pub fn entries(&self) -> Result<Vec<Entry>, AuditError> {
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.io(e)),
+        };
+        let mut out = Vec::new();
+        for (i, line) in BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(|e| self.io(e))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            out.push(
+                serde_json::from_str(&line).map_err(|e| AuditError::Corrupt {
+                    path: self.path.display().to_string(),
+                    line: i + 1,
+                    message: e.to_string(),
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Check the chain: every entry's `prev` is the hash of the line before, seqs run 1, 2,
+    /// 3 without gaps, and the last entry is the one the head file recorded.
+    pub fn verify(&self) -> Result<Verification, AuditError> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(self.io(e)),
+        };
+        let head: Option<Head> = std::fs::read(self.head_path())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let mut prev_hash = GENESIS.to_owned();
+        let mut expected_seq = 1u64;
+        let mut count = 0usize;
+        let bad = |entries: usize, line: usize, seq: Option<u64>, problem: String| Verification {
+            entries,
+            first_bad: Some(Tampering { line, seq, problem }),
+        };
+        for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+            let line_no = i + 1;
+            if raw.is_empty() {
+                continue;
+            }
+            let Ok(text) = std::str::from_utf8(raw) else {
+                return Ok(bad(count, line_no, None, "not UTF-8 text".into()));
+            };
+            let entry: Entry = match serde_json::from_str(text) {
+                Ok(e) => e,
+                Err(e) => {
+                    return Ok(bad(
+                        count,
+                        line_no,
+                        None,
+                        format!("not an audit entry ({e})"),
+                    ));
+                }
+            };
+            if entry.seq != expected_seq {
+                return Ok(bad(
+                    count,
+                    line_no,
+                    Some(entry.seq),
+                    format!(
+                        "entry {} where {expected_seq} was expected: entries were removed or reordered",
+                        entry.seq
+                    ),
+                ));
+            }
+            if entry.prev != prev_hash {
+                return Ok(bad(
+                    count,
+                    line_no,
+                    Some(entry.seq),
+                    "does not chain to the entry before it: that entry was edited, or entries were removed or reordered".into(),
+                ));
+            }
+            prev_hash = sha256_hex(text.as_bytes());
+            expected_seq += 1;
+            count += 1;
+        }
+        match head {
+            Some(h) if h.seq != expected_seq - 1 || (count > 0 && h.hash != prev_hash) => Ok(bad(
+                count,
+                count,
+                Some(expected_seq - 1),
+                format!(
+                    "the log ends at entry {} but entry {} was the last one written: entries were removed from the end or the last one was edited",
+                    expected_seq - 1,
+                    h.seq
+                ),
+            )),
+            None if count > 0 => Ok(bad(
+                count,
+                count,
+                None,
+                "the head file is missing: cannot tell whether entries were removed from the end"
+                    .into(),
+            )),
+            _ => Ok(Verification {
+                entries: count,
+                first_bad: None,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log() -> (tempfile::TempDir, AuditLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("audit.jsonl"));
+        for i in 1..=4 {
+            log.append(Record {
+                actor: "alice@contoso.com".into(),
+                action: "approve".into(),
+                target: format!("release {i} / Production"),
+                inputs: Inputs {
+                    comment: Some(format!("looks good {i}")),
+                    ..Inputs::default()
+                },
+                result: "succeeded".into(),
+                request_ids: vec![format!("req-{i}")],
+            })
+            .unwrap();
+        }
+        (dir, log)
+    }
+
+    fn lines(log: &AuditLog) -> Vec<String> {
+        std::fs::read_to_string(log.path())
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn write(log: &AuditLog, lines: &[String]) {
+        std::fs::write(
+            log.path(),
+            lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn appended_entries_chain_and_verify() {
+        let (_d, log) = log();
+        let entries = log.entries().unwrap();
+        assert_eq!(entries.len(), 4);
+        assert_eq!(entries[0].prev, GENESIS);
+        assert_eq!(entries[3].seq, 4);
+        assert_eq!(entries[1].prev, sha256_hex(lines(&log)[0].as_bytes()));
+        assert_eq!(
+            log.verify().unwrap(),
+            Verification {
+                entries: 4,
+                first_bad: None
+            }
+        );
+        assert_eq!(
+            AuditLog::new("/nonexistent/relcon/audit.jsonl")
+                .verify()
+                .unwrap()
+                .entries,
+            0
+        );
+    }
+
+    #[test]
+    fn an_edited_byte_is_found_at_the_next_entry() {
+        let (_d, log) = log();
+        let mut l = lines(&log);
+        l[1] = l[1].replace("looks good 2", "looks good 3");
+        write(&log, &l);
+        let v = log.verify().unwrap();
+        let bad = v.first_bad.unwrap();
+        assert_eq!((bad.line, bad.seq), (3, Some(3)), "{}", bad.problem);
+        assert!(bad.problem.contains("edited"));
+    }
+
+    #[test]
+    fn removed_and_reordered_entries_are_found() {
+        let (_d, log) = log();
+        let mut l = lines(&log);
+        l.remove(1);
+        write(&log, &l);
+        assert_eq!(log.verify().unwrap().first_bad.unwrap().line, 2);
+
+        let (_d, log) = self::log();
+        let mut l = lines(&log);
+        l.swap(1, 2);
+        write(&log, &l);
+        assert_eq!(log.verify().unwrap().first_bad.unwrap().line, 2);
+
+        let (_d, log) = self::log();
+        let mut l = lines(&log);
+        l.pop();
+        write(&log, &l);
+        let bad = log.verify().unwrap().first_bad.unwrap();
+        assert!(
+            bad.problem.contains("removed from the end"),
+            "{}",
+            bad.problem
+        );
+    }
+
+    #[test]
+    fn appends_continue_the_chain_after_reopening() {
+        let (_d, log) = log();
+        let again = AuditLog::new(log.path());
+        let e = again
+            .append(Record {
+                action: "reject".into(),
+                ..Record::default()
+            })
+            .unwrap();
+        assert_eq!(e.seq, 5);
+        assert!(again.verify().unwrap().first_bad.is_none());
+    }
+
+    #[test]
+    fn secrets_typed_into_comments_are_redacted() {
+        let jwt = format!(
+            "eyJ{}.{}.{}",
+            "a".repeat(30),
+            "b".repeat(30),
+            "c".repeat(20)
+        );
+        assert_eq!(
+            redact(&format!("token {jwt} oops")),
+            "token [redacted] oops"
+        );
+        let pat = "x".repeat(52);
+        assert_eq!(redact(&format!("pat {pat}")), "pat [redacted]");
+        assert_eq!(redact("ordinary words stay"), "ordinary words stay");
+    }
+}
