@@ -118,6 +118,14 @@ pub enum OperationStatus {
     Canceled,
 }
 
+/// What a mutation returns: the service's answer and the request id to quote (audit log,
+/// support tickets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt<T> {
+    pub value: T,
+    pub request_id: Option<String>,
+}
+
 /// Which approvals to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApprovalQuery {
@@ -167,7 +175,7 @@ pub trait Backend: Send + Sync {
         endpoint: &str,
         name: &str,
         model: &ModelAsset,
-    ) -> BackendResult<OperationHandle>;
+    ) -> BackendResult<Receipt<OperationHandle>>;
     /// Point a deployment at another environment version (environment rollback), as above.
     async fn begin_set_deployment_environment(
         &self,
@@ -175,7 +183,7 @@ pub trait Backend: Send + Sync {
         endpoint: &str,
         name: &str,
         environment: &EnvironmentAsset,
-    ) -> BackendResult<OperationHandle>;
+    ) -> BackendResult<Receipt<OperationHandle>>;
     async fn operation_status(&self, op: &OperationHandle) -> BackendResult<OperationStatus>;
 
     // ---- Azure DevOps ----
@@ -192,14 +200,14 @@ pub trait Backend: Send + Sync {
         id: u32,
         status: ApprovalStatus,
         comment: &str,
-    ) -> BackendResult<ApprovalRecord>;
+    ) -> BackendResult<Receipt<ApprovalRecord>>;
     /// Redeploy a release environment (`{"status": "inProgress"}`). Sent once.
     async fn redeploy_environment(
         &self,
         release_id: u32,
         environment_id: u32,
         comment: &str,
-    ) -> BackendResult<ReleaseEnvironment>;
+    ) -> BackendResult<Receipt<ReleaseEnvironment>>;
 
     // ---- Log Analytics ----
     /// Run a KQL query over `timespan` (ISO 8601 duration, `P30D`).

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod cache;
 pub mod configs;
 pub mod evidence;
+pub mod journal;
 pub mod queries;
 pub mod session;
 pub mod snapshot;

@@ -1,0 +1,373 @@
+//! The operation journal: every mutation is written here (fsynced) before it is sent, and
+//! updated as it progresses, one JSON file per operation in the state dir. After a crash the
+//! next start finds every unfinished operation and resumes tracking it; an operation whose
+//! request may never have left is re-read before anything is sent again.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::backend::OperationHandle;
+use crate::domain::{CircuitRef, ModelVersion, Stage};
+use crate::settings::RollbackMethod;
+
+/// Where an operation stands. Only moves forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OpState {
+    /// Journaled; the request is about to be sent (or was, and the answer was lost).
+    Submitting,
+    /// The service accepted it.
+    Submitted,
+    /// The service reports it running.
+    InProgress,
+    /// The service reports it done; relcon has not yet confirmed the result.
+    Succeeded,
+    /// Confirmed by re-reading the state: the end of a good operation.
+    Verified,
+    /// The service reports failure, or verification found the wrong state.
+    Failed,
+    /// A re-read after a crash showed the request never reached the service.
+    NotSent,
+}
+
+impl OpState {
+    /// No more tracking to do.
+    pub fn is_final(self) -> bool {
+        matches!(self, OpState::Verified | OpState::Failed | OpState::NotSent)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpState::Submitting => "submitting",
+            OpState::Submitted => "submitted",
+            OpState::InProgress => "in progress",
+            OpState::Succeeded => "succeeded",
+            OpState::Verified => "verified",
+            OpState::Failed => "failed",
+            OpState::NotSent => "not sent",
+        }
+    }
+}
+
+/// One circuit's part of a multi-deployment operation (an environment rollback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub circuit: CircuitRef,
+    pub endpoint: String,
+    pub deployment: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub state: OpState,
+    pub handle: Option<OperationHandle>,
+    pub error: Option<String>,
+}
+
+/// What the operation does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum OpKind {
+    Approve {
+        approval_id: u32,
+        release_id: u32,
+        environment_id: u32,
+        stage: Stage,
+    },
+    Reject {
+        approval_id: u32,
+        release_id: u32,
+        environment_id: u32,
+        stage: Stage,
+    },
+    Rollback {
+        circuit: CircuitRef,
+        method: RollbackMethod,
+        from: Option<ModelVersion>,
+        to: ModelVersion,
+        endpoint: String,
+        deployment: String,
+        /// Redeploy: the release and its Production environment.
+        release_id: Option<u32>,
+        environment_id: Option<u32>,
+        /// Redeploy: the environment's attempts before the request, to tell whether it went out.
+        attempts_before: Option<u32>,
+    },
+    EnvironmentRollback {
+        from: String,
+        to: String,
+    },
+}
+
+/// A journaled operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    pub id: String,
+    #[serde(flatten)]
+    pub kind: OpKind,
+    pub actor: String,
+    pub requested_at: DateTime<Utc>,
+    /// The rollback budget (rollbacks only).
+    pub sla_minutes: Option<u32>,
+    pub state: OpState,
+    pub handle: Option<OperationHandle>,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub request_ids: Vec<String>,
+    pub reason: Option<String>,
+    pub last_error: Option<String>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Operation {
+    pub fn new(
+        kind: OpKind,
+        actor: &str,
+        sla_minutes: Option<u32>,
+        reason: Option<String>,
+    ) -> Operation {
+        let now = Utc::now();
+        Operation {
+            id: format!(
+                "{}-{:04x}",
+                now.format("%Y%m%dT%H%M%S%3fZ"),
+                fastrand::u16(..)
+            ),
+            kind,
+            actor: actor.to_owned(),
+            requested_at: now,
+            sla_minutes,
+            state: OpState::Submitting,
+            handle: None,
+            steps: Vec::new(),
+            request_ids: Vec::new(),
+            reason,
+            last_error: None,
+            submitted_at: None,
+            completed_at: None,
+            verified_at: None,
+            updated_at: now,
+        }
+    }
+
+    /// Move forward only: a late poll never takes a verified operation back to in progress.
+    pub fn advance(&mut self, to: OpState) {
+        if to > self.state || (self.state == OpState::Submitting && to == OpState::NotSent) {
+            self.state = to;
+            let now = Utc::now();
+            match to {
+                OpState::Submitted => self.submitted_at = self.submitted_at.or(Some(now)),
+                OpState::Succeeded | OpState::Failed => {
+                    self.completed_at = self.completed_at.or(Some(now))
+                }
+                OpState::Verified => {
+                    self.completed_at = self.completed_at.or(Some(now));
+                    self.verified_at = Some(now);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A one-line target: `PLANT007/CIRCUIT03`, `approval 502 (release 41, Production)`.
+    pub fn target(&self) -> String {
+        match &self.kind {
+            OpKind::Approve {
+                approval_id,
+                release_id,
+                stage,
+                ..
+            }
+            | OpKind::Reject {
+                approval_id,
+                release_id,
+                stage,
+                ..
+            } => {
+                format!(
+                    "approval {approval_id} (release {release_id}, {})",
+                    stage.release_environment().unwrap_or("?")
+                )
+            }
+            OpKind::Rollback { circuit, .. } => circuit.to_string(),
+            OpKind::EnvironmentRollback { from, to } => {
+                format!("all Prod deployments, environment {from} -> {to}")
+            }
+        }
+    }
+
+    pub fn action(&self) -> &'static str {
+        match &self.kind {
+            OpKind::Approve { .. } => "approve",
+            OpKind::Reject { .. } => "reject",
+            OpKind::Rollback { .. } => "rollback",
+            OpKind::EnvironmentRollback { .. } => "rollback-environment",
+        }
+    }
+
+    /// Time from request to verified restore.
+    pub fn time_to_verified(&self) -> Option<chrono::Duration> {
+        Some(self.verified_at? - self.requested_at)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("operation journal {path}: {source}")]
+pub struct JournalError {
+    pub path: String,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// The journal directory (`$XDG_STATE_HOME/relcon/ops`).
+#[derive(Debug, Clone)]
+pub struct Journal {
+    dir: PathBuf,
+}
+
+impl Journal {
+    pub fn default_dir() -> Option<PathBuf> {
+        crate::settings::dirs().map(|d| d.state_dir().unwrap_or(d.data_local_dir()).join("ops"))
+    }
+
+    pub fn new(dir: impl Into<PathBuf>) -> Journal {
+        Journal { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn err(&self, source: std::io::Error) -> JournalError {
+        JournalError {
+            path: self.dir.display().to_string(),
+            source,
+        }
+    }
+
+    /// Write an operation durably (temp file, fsync, rename, fsync the directory).
+    pub fn save(&self, op: &mut Operation) -> Result<(), JournalError> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| self.err(e))?;
+        op.updated_at = Utc::now();
+        let body = serde_json::to_vec_pretty(op).map_err(|e| self.err(std::io::Error::other(e)))?;
+        let path = self.dir.join(format!("{}.json", op.id));
+        let tmp = self.dir.join(format!(".{}.tmp", op.id));
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp).map_err(|e| self.err(e))?;
+            f.write_all(&body).map_err(|e| self.err(e))?;
+            f.sync_all().map_err(|e| self.err(e))?;
+        }
+        std::fs::rename(&tmp, &path).map_err(|e| self.err(e))?;
+        if let Ok(d) = std::fs::File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    pub fn load(&self, id: &str) -> Option<Operation> {
+        let text = std::fs::read(self.dir.join(format!("{id}.json"))).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
+    /// Every operation, newest first. Unreadable files are skipped (and reported by `ops`).
+    pub fn all(&self) -> Vec<Operation> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut ops: Vec<Operation> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter_map(|p| serde_json::from_slice(&std::fs::read(p).ok()?).ok())
+            .collect();
+        ops.sort_by(|a, b| b.requested_at.cmp(&a.requested_at).then(b.id.cmp(&a.id)));
+        ops
+    }
+
+    /// Operations still to track.
+    pub fn unfinished(&self) -> Vec<Operation> {
+        self.all()
+            .into_iter()
+            .filter(|o| !o.state.is_final())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rollback() -> Operation {
+        Operation::new(
+            OpKind::Rollback {
+                circuit: "PLANT007/CIRCUIT03".parse().unwrap(),
+                method: RollbackMethod::Redeploy,
+                from: Some(ModelVersion(6)),
+                to: ModelVersion(4),
+                endpoint: "batch-endpoint-plant007".into(),
+                deployment: "deployment-circuit03".into(),
+                release_id: Some(40),
+                environment_id: Some(403),
+                attempts_before: Some(1),
+            },
+            "bob@contoso.com",
+            Some(15),
+            Some("MAE alert".into()),
+        )
+    }
+
+    #[test]
+    fn operations_survive_a_restart_and_unfinished_ones_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::new(dir.path());
+        let mut a = rollback();
+        j.save(&mut a).unwrap();
+        let mut b = rollback();
+        b.id.push_str("-b");
+        b.advance(OpState::Submitted);
+        b.advance(OpState::Verified);
+        j.save(&mut b).unwrap();
+        let again = Journal::new(dir.path());
+        assert_eq!(again.load(&a.id), Some(a.clone()));
+        let unfinished = again.unfinished();
+        assert_eq!(unfinished.len(), 1);
+        assert_eq!(unfinished[0].id, a.id);
+        assert_eq!(again.all().len(), 2);
+        assert!(b.time_to_verified().is_some());
+    }
+
+    #[test]
+    fn state_only_moves_forward() {
+        let mut op = rollback();
+        op.advance(OpState::InProgress);
+        op.advance(OpState::Submitted);
+        assert_eq!(op.state, OpState::InProgress);
+        op.advance(OpState::Verified);
+        op.advance(OpState::InProgress);
+        assert_eq!(op.state, OpState::Verified);
+        assert!(op.verified_at.is_some() && op.completed_at.is_some());
+        let mut lost = rollback();
+        lost.advance(OpState::NotSent);
+        assert_eq!(lost.state, OpState::NotSent);
+        assert!(lost.state.is_final());
+    }
+
+    #[test]
+    fn journal_files_hold_no_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::new(dir.path());
+        let mut op = rollback();
+        j.save(&mut op).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(format!("{}.json", op.id))).unwrap();
+        assert!(
+            text.contains("\"kind\": \"rollback\"") && text.contains("PLANT007/CIRCUIT03"),
+            "{text}"
+        );
+        assert!(!text.to_lowercase().contains("bearer") && !text.contains("token"));
+    }
+}
