@@ -4,6 +4,7 @@ pub mod approval;
 pub mod backend;
 pub mod cache;
 pub mod configs;
+pub mod decide;
 pub mod evidence;
 pub mod journal;
 pub mod queries;

@@ -8,12 +8,40 @@ use chrono::Utc;
 
 use super::Context;
 use super::approval::{self, ApprovalEvidence};
-use super::backend::Backend;
+use super::backend::{Backend, BackendError};
 use super::cache::Cache;
 use super::evidence::{self, CircuitEvidence, ConfigComparison, ConfigStore, VersionInfo};
+use super::journal::Journal;
 use super::snapshot;
+use crate::audit::AuditLog;
 use crate::domain::fleet::{ApprovalItem, FleetSnapshot};
+use crate::domain::platform::Identity;
 use crate::domain::{CircuitRef, ModelVersion};
+
+/// Where a session keeps its state: the operation journal and the audit log.
+#[derive(Debug, Clone)]
+pub struct StateDirs {
+    pub journal: Journal,
+    pub audit: AuditLog,
+}
+
+impl StateDirs {
+    /// `$XDG_STATE_HOME/relcon/{ops,audit.jsonl}`.
+    pub fn default_dirs() -> Option<StateDirs> {
+        Some(StateDirs {
+            journal: Journal::new(Journal::default_dir()?),
+            audit: AuditLog::new(AuditLog::default_path()?),
+        })
+    }
+
+    /// Both under one directory (tests, `--state-dir`).
+    pub fn under(dir: &std::path::Path) -> StateDirs {
+        StateDirs {
+            journal: Journal::new(dir.join("ops")),
+            audit: AuditLog::new(dir.join("audit.jsonl")),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct Session {
@@ -21,20 +49,40 @@ pub struct Session {
     ctx: Arc<Context>,
     cache: Cache,
     configs: ConfigStore,
+    state: StateDirs,
+    identity: Arc<tokio::sync::OnceCell<Identity>>,
     /// Things that must live as long as the session (the in-process simulator).
     _keepalive: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl Session {
-    pub fn new(backend: Arc<dyn Backend>, ctx: Context, cache: Cache) -> Session {
+    pub fn new(backend: Arc<dyn Backend>, ctx: Context, cache: Cache, state: StateDirs) -> Session {
         let configs = ConfigStore::new(cache.load_configs(&ctx.backend));
         Session {
             backend,
             ctx: Arc::new(ctx),
             cache,
             configs,
+            state,
+            identity: Arc::new(tokio::sync::OnceCell::new()),
             _keepalive: None,
         }
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.state.journal
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.state.audit
+    }
+
+    /// The operator, as DevOps knows them (read once per session).
+    pub async fn identity(&self) -> Result<Identity, BackendError> {
+        self.identity
+            .get_or_try_init(|| self.backend.identity())
+            .await
+            .cloned()
     }
 
     /// Keep `thing` alive as long as any clone of this session.

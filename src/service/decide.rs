@@ -1,0 +1,495 @@
+//! Approving and rejecting: policy first (enforced here for every front end), a fresh re-read
+//! before the PATCH, the journal before sending, a re-read after to confirm, and the audit
+//! entry fsynced before the outcome is reported. When someone else decided first, the outcome
+//! says who and when.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::backend::{Backend, BackendError, ErrorKind};
+use super::journal::{OpKind, OpState, Operation};
+use super::session::Session;
+use crate::audit::{Inputs, Record};
+use crate::domain::fleet::{ApprovalItem, Decision, FleetSnapshot, gate_evidence};
+use crate::domain::platform::{ApprovalRecord, ApprovalStatus, IdentityRef, ReleaseRecord};
+use crate::domain::policy::PolicyCheck;
+
+/// Approve or reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Approve,
+    Reject,
+}
+
+impl Verdict {
+    fn status(self) -> ApprovalStatus {
+        match self {
+            Verdict::Approve => ApprovalStatus::Approved,
+            Verdict::Reject => ApprovalStatus::Rejected,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approve",
+            Verdict::Reject => "reject",
+        }
+    }
+}
+
+/// One decision to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRequest {
+    pub approval_id: u32,
+    pub verdict: Verdict,
+    pub comment: String,
+    /// Break-glass: approve despite the test gate, with this reason (recorded).
+    pub override_reason: Option<String>,
+}
+
+/// How a decision ended. Maps to the documented exit codes: done 0, refused 1, conflict 3,
+/// failed 4.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum DecisionOutcome {
+    Done {
+        approval_id: u32,
+        release_id: u32,
+        stage: String,
+        /// Approvals of the stage after this one, and how many it needs.
+        approved: usize,
+        required: u32,
+        break_glass: bool,
+        request_id: Option<String>,
+    },
+    Refused {
+        approval_id: u32,
+        reasons: Vec<String>,
+        /// Would be allowed with `--override-gate --reason`.
+        overridable: bool,
+    },
+    Conflict {
+        approval_id: u32,
+        status: String,
+        decided_by: Option<String>,
+        decided_at: Option<DateTime<Utc>>,
+        message: String,
+    },
+    Failed {
+        approval_id: u32,
+        message: String,
+        request_id: Option<String>,
+    },
+}
+
+impl DecisionOutcome {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            DecisionOutcome::Done { .. } => 0,
+            DecisionOutcome::Refused { .. } => 1,
+            DecisionOutcome::Conflict { .. } => 3,
+            DecisionOutcome::Failed { .. } => 4,
+        }
+    }
+
+    /// One line for humans.
+    pub fn describe(&self) -> String {
+        match self {
+            DecisionOutcome::Done {
+                approval_id,
+                release_id,
+                stage,
+                approved,
+                required,
+                break_glass,
+                ..
+            } => format!(
+                "approval {approval_id} (release {release_id}, {stage}): done, {approved} of {required} approvals{}",
+                if *break_glass {
+                    ", test gate overridden (break-glass, recorded)"
+                } else {
+                    ""
+                }
+            ),
+            DecisionOutcome::Refused {
+                approval_id,
+                reasons,
+                ..
+            } => format!("approval {approval_id}: refused: {}", reasons.join("; ")),
+            DecisionOutcome::Conflict {
+                approval_id,
+                message,
+                ..
+            } => format!("approval {approval_id}: {message}"),
+            DecisionOutcome::Failed {
+                approval_id,
+                message,
+                ..
+            } => format!("approval {approval_id}: failed: {message}"),
+        }
+    }
+}
+
+/// The approval record and its stage, in a freshly read release.
+fn find_record(release: &ReleaseRecord, approval_id: u32) -> Option<(&ApprovalRecord, u32, &str)> {
+    release.environments.iter().find_map(|e| {
+        e.pre_deploy_approvals
+            .iter()
+            .find(|a| a.id == approval_id)
+            .map(|a| (a, e.id, e.name.as_str()))
+    })
+}
+
+/// The approval item of the snapshot, with its approval state replaced by the fresh release's.
+fn fresh_item(item: &ApprovalItem, release: &ReleaseRecord) -> ApprovalItem {
+    let mut fresh = item.clone();
+    if let Some(env) = release
+        .environments
+        .iter()
+        .find(|e| e.id == item.environment_id)
+    {
+        let attempt = env
+            .pre_deploy_approvals
+            .iter()
+            .map(|a| a.attempt)
+            .max()
+            .unwrap_or(1);
+        let current = env
+            .pre_deploy_approvals
+            .iter()
+            .filter(|a| a.attempt == attempt);
+        fresh.pending_ids = current
+            .clone()
+            .filter(|a| a.status == ApprovalStatus::Pending)
+            .map(|a| a.id)
+            .collect();
+        fresh.approved = current
+            .filter(|a| a.status == ApprovalStatus::Approved)
+            .map(|a| Decision {
+                by: a.approved_by.clone().unwrap_or_else(|| a.approver.clone()),
+                at: a.modified_on,
+                comment: a.comments.clone(),
+            })
+            .collect();
+        if env.required_approvers > 0 {
+            fresh.required = env.required_approvers;
+        }
+    }
+    fresh.requested_by = release.created_by.clone();
+    fresh
+}
+
+fn conflict(approval_id: u32, record: &ApprovalRecord) -> DecisionOutcome {
+    let by = record.approved_by.as_ref().map(|i| i.name().to_owned());
+    let when = record
+        .modified_on
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "earlier".into());
+    DecisionOutcome::Conflict {
+        approval_id,
+        status: record.status.as_str().to_owned(),
+        message: format!(
+            "already {} by {} at {when}",
+            record.status.as_str(),
+            by.as_deref().unwrap_or("someone else")
+        ),
+        decided_by: by,
+        decided_at: record.modified_on,
+    }
+}
+
+/// Decide one approval as `operator`. The snapshot supplies the release's circuits and the test
+/// evidence; the approval state itself is re-read now.
+pub async fn decide(
+    session: &Session,
+    snapshot: &FleetSnapshot,
+    operator: &IdentityRef,
+    req: &DecisionRequest,
+) -> DecisionOutcome {
+    let backend = session.backend();
+    let ctx = session.context();
+    let id = req.approval_id;
+    let Some(item) = snapshot
+        .approvals
+        .iter()
+        .find(|a| a.pending_ids.contains(&id))
+    else {
+        return DecisionOutcome::Refused {
+            approval_id: id,
+            reasons: vec!["not a pending approval (see `relcon approvals`)".into()],
+            overridable: false,
+        };
+    };
+    // Re-read before deciding: someone may have decided since the snapshot.
+    let release = match backend.release(item.release_id).await {
+        Ok(r) => r,
+        Err(e) => return failed(id, &e),
+    };
+    let Some((record, _, _)) = find_record(&release, id) else {
+        return failed(
+            id,
+            &BackendError::new(
+                ErrorKind::NotFound,
+                "GET",
+                &format!("release {}", item.release_id),
+                format!("approval {id} is not in release {}", item.release_id),
+            ),
+        );
+    };
+    if record.status != ApprovalStatus::Pending {
+        return record_outcome(session, operator, req, item, conflict(id, record));
+    }
+    let fresh = fresh_item(item, &release);
+    let check: PolicyCheck = match req.verdict {
+        Verdict::Approve => ctx.policy.check_approve(
+            &fresh,
+            operator,
+            &gate_evidence(snapshot, &fresh, &ctx.thresholds),
+        ),
+        Verdict::Reject => ctx.policy.check_reject(&fresh),
+    };
+    let break_glass = !check.allowed() && check.needs_override() && req.override_reason.is_some();
+    if !check.allowed() && !break_glass {
+        let outcome = DecisionOutcome::Refused {
+            approval_id: id,
+            reasons: check.reasons(),
+            overridable: check.needs_override(),
+        };
+        return record_outcome(session, operator, req, item, outcome);
+    }
+
+    let kind = match req.verdict {
+        Verdict::Approve => OpKind::Approve {
+            approval_id: id,
+            release_id: item.release_id,
+            environment_id: item.environment_id,
+            stage: item.stage,
+        },
+        Verdict::Reject => OpKind::Reject {
+            approval_id: id,
+            release_id: item.release_id,
+            environment_id: item.environment_id,
+            stage: item.stage,
+        },
+    };
+    let mut op = Operation::new(kind, operator.name(), None, req.override_reason.clone());
+    if let Err(e) = session.journal().save(&mut op) {
+        return DecisionOutcome::Failed {
+            approval_id: id,
+            message: format!("not sent: {e}"),
+            request_id: None,
+        };
+    }
+    let comment = match (&req.override_reason, break_glass) {
+        (Some(reason), true) => format!(
+            "{} [break-glass: test gate overridden: {reason}]",
+            req.comment
+        ),
+        _ => req.comment.clone(),
+    };
+    let sent = backend
+        .update_approval(id, req.verdict.status(), &comment)
+        .await;
+    let outcome = match sent {
+        Ok(receipt) => {
+            op.request_ids.extend(receipt.request_id.clone());
+            op.advance(OpState::Submitted);
+            confirm(
+                backend,
+                item,
+                id,
+                req.verdict,
+                &mut op,
+                receipt.request_id,
+                break_glass,
+            )
+            .await
+        }
+        Err(e) => {
+            op.request_ids.extend(e.request_id.clone());
+            // Conflict or a lost answer: re-read to learn what actually happened.
+            match backend
+                .release(item.release_id)
+                .await
+                .ok()
+                .as_ref()
+                .and_then(|r| find_record(r, id).map(|(rec, _, _)| rec.clone()))
+            {
+                Some(rec)
+                    if rec.status == req.verdict.status()
+                        && rec
+                            .approved_by
+                            .as_ref()
+                            .is_some_and(|b| b.same_as(operator)) =>
+                {
+                    op.advance(OpState::Verified);
+                    done(
+                        item,
+                        id,
+                        &fresh_after(backend, item).await,
+                        e.request_id.clone(),
+                        break_glass,
+                    )
+                }
+                Some(rec) if rec.status != ApprovalStatus::Pending => {
+                    op.last_error = Some(e.to_string());
+                    op.advance(OpState::Failed);
+                    conflict(id, &rec)
+                }
+                Some(_) if e.is_ambiguous() || e.kind == ErrorKind::Conflict => {
+                    // Still pending after all: the request never took effect.
+                    op.last_error = Some(e.to_string());
+                    op.advance(OpState::NotSent);
+                    failed(id, &e)
+                }
+                _ => {
+                    op.last_error = Some(e.to_string());
+                    op.advance(OpState::Failed);
+                    failed(id, &e)
+                }
+            }
+        }
+    };
+    if let Err(e) = session.journal().save(&mut op) {
+        tracing::warn!("cannot update the journal: {e}");
+    }
+    record_outcome(session, operator, req, item, outcome)
+}
+
+async fn fresh_after(backend: &dyn Backend, item: &ApprovalItem) -> ApprovalItem {
+    match backend.release(item.release_id).await {
+        Ok(r) => fresh_item(item, &r),
+        Err(_) => item.clone(),
+    }
+}
+
+/// Re-read after the PATCH: the record must show this decision.
+async fn confirm(
+    backend: &dyn Backend,
+    item: &ApprovalItem,
+    id: u32,
+    verdict: Verdict,
+    op: &mut Operation,
+    request_id: Option<String>,
+    break_glass: bool,
+) -> DecisionOutcome {
+    match backend.release(item.release_id).await {
+        Ok(release) => match find_record(&release, id) {
+            Some((rec, _, _)) if rec.status == verdict.status() => {
+                op.advance(OpState::Verified);
+                done(
+                    item,
+                    id,
+                    &fresh_item(item, &release),
+                    request_id,
+                    break_glass,
+                )
+            }
+            Some((rec, _, _)) => {
+                op.advance(OpState::Failed);
+                op.last_error = Some(format!("re-read shows the approval {}", rec.status));
+                conflict(id, rec)
+            }
+            None => {
+                op.advance(OpState::Succeeded);
+                done(item, id, item, request_id, break_glass)
+            }
+        },
+        // Accepted but not confirmable right now: say so, keep it succeeded (not verified).
+        Err(_) => {
+            op.advance(OpState::Succeeded);
+            done(item, id, item, request_id, break_glass)
+        }
+    }
+}
+
+fn done(
+    item: &ApprovalItem,
+    id: u32,
+    after: &ApprovalItem,
+    request_id: Option<String>,
+    break_glass: bool,
+) -> DecisionOutcome {
+    DecisionOutcome::Done {
+        approval_id: id,
+        release_id: item.release_id,
+        stage: item.stage.release_environment().unwrap_or("?").to_owned(),
+        approved: after.approved.len(),
+        required: after.required,
+        break_glass,
+        request_id,
+    }
+}
+
+fn failed(id: u32, e: &BackendError) -> DecisionOutcome {
+    DecisionOutcome::Failed {
+        approval_id: id,
+        message: e.to_string(),
+        request_id: e.request_id.clone(),
+    }
+}
+
+/// Every decision, refusals included, goes on record before it is reported.
+fn record_outcome(
+    session: &Session,
+    operator: &IdentityRef,
+    req: &DecisionRequest,
+    item: &ApprovalItem,
+    outcome: DecisionOutcome,
+) -> DecisionOutcome {
+    let (result, request_ids) = match &outcome {
+        DecisionOutcome::Done {
+            break_glass: true,
+            request_id,
+            ..
+        } => (
+            "succeeded (break-glass: test gate overridden)".to_owned(),
+            request_id.iter().cloned().collect(),
+        ),
+        DecisionOutcome::Done { request_id, .. } => {
+            ("succeeded".to_owned(), request_id.iter().cloned().collect())
+        }
+        DecisionOutcome::Refused { reasons, .. } => {
+            (format!("refused: {}", reasons.join("; ")), Vec::new())
+        }
+        DecisionOutcome::Conflict { message, .. } => (format!("conflict: {message}"), Vec::new()),
+        DecisionOutcome::Failed {
+            message,
+            request_id,
+            ..
+        } => (
+            format!("failed: {message}"),
+            request_id.iter().cloned().collect(),
+        ),
+    };
+    let record = Record {
+        actor: operator.unique_name.clone(),
+        action: req.verdict.as_str().to_owned(),
+        target: format!(
+            "approval {} (release {} {}, {})",
+            req.approval_id,
+            item.release_id,
+            item.release_name,
+            item.stage.release_environment().unwrap_or("?")
+        ),
+        inputs: Inputs {
+            comment: Some(req.comment.clone()),
+            reason: req.override_reason.clone(),
+            override_gate: req.override_reason.is_some(),
+            details: serde_json::Map::new(),
+        },
+        result,
+        request_ids,
+    };
+    match session.audit().append(record) {
+        Ok(_) => outcome,
+        Err(e) => DecisionOutcome::Failed {
+            approval_id: req.approval_id,
+            message: format!(
+                "the decision was made but could not be written to the audit log: {e}"
+            ),
+            request_id: None,
+        },
+    }
+}
