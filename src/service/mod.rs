@@ -8,6 +8,7 @@ pub mod decide;
 pub mod evidence;
 pub mod journal;
 pub mod queries;
+pub mod rollback;
 pub mod session;
 pub mod snapshot;
 
@@ -30,6 +31,10 @@ pub struct Context {
     pub config_path_template: String,
     /// How many requests a refresh keeps in flight.
     pub concurrency: usize,
+    /// The registry that Test and Prod deploy from (for direct rollbacks).
+    pub registry: String,
+    /// How often a rollback in flight is polled when the service gives no `Retry-After`.
+    pub poll_interval: std::time::Duration,
 }
 
 impl Context {
@@ -49,6 +54,8 @@ impl Context {
             default_rollback_method: p.default_rollback_method,
             config_path_template: settings.devops.config_path.clone(),
             concurrency: 16,
+            registry: settings.registry.name.clone(),
+            poll_interval: std::time::Duration::from_secs(5),
         }
     }
 

@@ -1,0 +1,1004 @@
+//! Rolling a circuit back: plan (target, method, config diff, calls, blast radius), execute
+//! (journal first, send once, re-read on ambiguity), track to a verified restore against the
+//! SLA, and resume whatever a crash left unfinished. Environment rollbacks move every Prod
+//! deployment back to the previous environment version, tracked per circuit.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::StreamExt;
+use futures::stream;
+use serde::Serialize;
+
+use super::backend::{Backend, BackendError, OperationHandle, OperationStatus};
+use super::evidence::{ConfigComparison, VersionInfo};
+use super::journal::{OpKind, OpState, Operation, Step};
+use super::session::Session;
+use crate::audit::{Inputs, Record};
+use crate::domain::fleet::FleetSnapshot;
+use crate::domain::platform::{
+    EnvironmentAsset, EnvironmentStatus, IdentityRef, ModelAsset, ProvisioningState,
+};
+use crate::domain::rollback::{
+    CircuitChange, ProdHistoryEntry, TargetChoice, choose_target, prod_history,
+    redeploy_blast_radius,
+};
+use crate::domain::{CircuitRef, ModelVersion, Stage};
+use crate::settings::RollbackMethod;
+
+/// What the operator asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackRequest {
+    pub circuit: CircuitRef,
+    pub target: TargetChoice,
+    pub method: Option<RollbackMethod>,
+}
+
+/// The release a redeploy rollback re-runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RedeployTarget {
+    pub release_id: u32,
+    pub release_name: String,
+    pub environment_id: u32,
+}
+
+/// Everything a rollback will do, shown before anything is sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RollbackPlan {
+    pub circuit: CircuitRef,
+    pub method: RollbackMethod,
+    pub from: Option<ModelVersion>,
+    pub to: ModelVersion,
+    pub from_environment: Option<String>,
+    pub to_environment: Option<String>,
+    pub target: ProdHistoryEntry,
+    pub history: Vec<ProdHistoryEntry>,
+    pub redeploy: Option<RedeployTarget>,
+    /// Every circuit the rollback changes, this one included.
+    pub blast_radius: Vec<CircuitChange>,
+    /// The requests, in order.
+    pub calls: Vec<String>,
+    /// Config at `from` against config at `to`.
+    #[serde(skip)]
+    pub config: Option<ConfigComparison>,
+    pub warnings: Vec<String>,
+    pub endpoint: String,
+    pub deployment: String,
+    pub sla_minutes: u32,
+}
+
+impl RollbackPlan {
+    /// Circuits other than this one that change.
+    pub fn others(&self) -> impl Iterator<Item = &CircuitChange> {
+        self.blast_radius
+            .iter()
+            .filter(|c| c.circuit != self.circuit && c.changes())
+    }
+}
+
+/// Versions known to the snapshot, as the config comparison wants them.
+fn known_as_info(snapshot: &FleetSnapshot, circuit: &CircuitRef) -> Vec<VersionInfo> {
+    snapshot
+        .circuit(circuit)
+        .map(|c| {
+            c.known_versions
+                .iter()
+                .map(|k| VersionInfo {
+                    version: k.version,
+                    in_dev: !k.in_registry,
+                    in_registry: k.in_registry,
+                    training_hash: k.training_hash.clone(),
+                    git_commit: k.git_commit.clone(),
+                    build_id: k.build_id.clone(),
+                    cutoff_date: None,
+                    created_at: None,
+                    release: None,
+                    deployed_in: Vec::new(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Plan a rollback from the snapshot (plus the two configs, read now).
+pub async fn plan(
+    session: &Session,
+    snapshot: &FleetSnapshot,
+    req: &RollbackRequest,
+) -> Result<RollbackPlan, String> {
+    let ctx = session.context();
+    let c = snapshot
+        .circuit(&req.circuit)
+        .ok_or_else(|| format!("{} is not in the fleet", req.circuit))?;
+    let history = prod_history(snapshot, &req.circuit, &ctx.thresholds);
+    let target = choose_target(&history, req.target)?.clone();
+    let method = req.method.unwrap_or(ctx.default_rollback_method);
+    let endpoint = ctx.naming.endpoint.render_plant(&req.circuit.plant);
+    let deployment = ctx.naming.deployment(&req.circuit);
+    let mut warnings: Vec<String> = target
+        .concerns()
+        .iter()
+        .map(|c| format!("target v{}: {c}", target.version))
+        .collect();
+    if let Some(a) = &c.active_release {
+        warnings.push(format!(
+            "{} is deploying to {} right now",
+            a.release_name, a.stage
+        ));
+    }
+    let (redeploy, blast_radius, calls) = match method {
+        RollbackMethod::Redeploy => {
+            let release = snapshot.release(target.release_id).ok_or_else(|| {
+                format!(
+                    "release {} is not in the snapshot; refresh and try again",
+                    target.release_id
+                )
+            })?;
+            let prod = release
+                .stage(Stage::Prod)
+                .ok_or_else(|| format!("{} has no Production stage", release.name))?;
+            let radius = redeploy_blast_radius(snapshot, release);
+            let calls = vec![
+                format!(
+                    "GET release {} (re-read the Production stage before sending)",
+                    release.id
+                ),
+                format!(
+                    "PATCH _apis/Release/releases/{}/environments/{} {{\"status\": \"inProgress\"}} (redeploy {} to Production)",
+                    release.id, prod.environment_id, release.name
+                ),
+                format!("poll release {} until Production succeeds", release.id),
+                format!(
+                    "GET Prod deployment {endpoint}/{deployment} to verify it runs v{}",
+                    target.version
+                ),
+            ];
+            (
+                Some(RedeployTarget {
+                    release_id: release.id,
+                    release_name: release.name.clone(),
+                    environment_id: prod.environment_id,
+                }),
+                radius,
+                calls,
+            )
+        }
+        RollbackMethod::Direct => {
+            if !c
+                .known_version(target.version)
+                .is_some_and(|k| k.in_registry)
+            {
+                warnings.push(format!(
+                    "v{} is not known to be in the registry",
+                    target.version
+                ));
+            }
+            let asset = ModelAsset {
+                registry: Some(ctx.registry.clone()),
+                name: c.model_name.clone(),
+                version: target.version,
+            };
+            let calls = vec![
+                format!("GET Prod deployment {endpoint}/{deployment}"),
+                format!(
+                    "PUT the deployment with properties.model.assetId = {}",
+                    asset.asset_id()
+                ),
+                "poll the Azure-AsyncOperation until it succeeds".to_owned(),
+                format!(
+                    "GET Prod deployment {endpoint}/{deployment} to verify it runs v{}",
+                    target.version
+                ),
+            ];
+            let radius = vec![CircuitChange {
+                circuit: req.circuit.clone(),
+                from: c.versions.prod,
+                to: target.version,
+            }];
+            (None, radius, calls)
+        }
+    };
+    let config = match c.versions.prod {
+        Some(from) => Some(
+            session
+                .compare(
+                    &req.circuit,
+                    &known_as_info(snapshot, &req.circuit),
+                    from,
+                    target.version,
+                )
+                .await,
+        ),
+        None => None,
+    };
+    let to_environment = match method {
+        RollbackMethod::Direct => c.environment.prod.clone(),
+        RollbackMethod::Redeploy => config
+            .as_ref()
+            .and_then(|cfg| cfg.new.text.as_ref().ok())
+            .and_then(|t| super::configs::parse_mapping(t).ok())
+            .and_then(|m| {
+                m.get("environment_version")
+                    .and_then(|n| n.value.as_str().map(str::to_owned))
+            })
+            .or_else(|| c.environment.prod.clone()),
+    };
+    Ok(RollbackPlan {
+        circuit: req.circuit.clone(),
+        method,
+        from: c.versions.prod,
+        to: target.version,
+        from_environment: c.environment.prod.clone(),
+        to_environment,
+        target,
+        history,
+        redeploy,
+        blast_radius,
+        calls,
+        config,
+        warnings,
+        endpoint,
+        deployment,
+        sla_minutes: ctx.rollback_sla_minutes,
+    })
+}
+
+/// Why a rollback did not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecuteError {
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Send a planned rollback once, journaled first. When an unfinished rollback of the same
+/// circuit is already in the journal, it is returned instead: nothing is sent twice.
+pub async fn execute(
+    session: &Session,
+    plan: &RollbackPlan,
+    actor: &IdentityRef,
+    reason: Option<String>,
+) -> Result<Operation, ExecuteError> {
+    let ctx = session.context();
+    let check = ctx.policy.check_mutation();
+    if !check.allowed() {
+        audit(
+            session,
+            actor,
+            plan_target(plan),
+            reason.clone(),
+            format!("refused: {}", check.reasons().join("; ")),
+            Vec::new(),
+        );
+        return Err(ExecuteError::Refused(check.reasons().join("; ")));
+    }
+    if let Some(op) =
+        session.journal().unfinished().into_iter().find(
+            |o| matches!(&o.kind, OpKind::Rollback { circuit, .. } if *circuit == plan.circuit),
+        )
+    {
+        return Ok(op);
+    }
+    let backend = session.backend();
+    // Re-read right before sending.
+    let attempts_before = match &plan.redeploy {
+        Some(r) => {
+            let release = backend
+                .release(r.release_id)
+                .await
+                .map_err(|e| ExecuteError::Failed(e.to_string()))?;
+            let env = release
+                .environments
+                .iter()
+                .find(|e| e.id == r.environment_id)
+                .ok_or_else(|| {
+                    ExecuteError::Failed(format!(
+                        "release {} has no environment {}",
+                        r.release_id, r.environment_id
+                    ))
+                })?;
+            if env.status.is_active() {
+                return Err(ExecuteError::Refused(format!(
+                    "{} is already deploying to Production",
+                    release.name
+                )));
+            }
+            Some(
+                env.deploy_steps
+                    .iter()
+                    .map(|d| d.attempt)
+                    .max()
+                    .unwrap_or(0),
+            )
+        }
+        None => {
+            let d = backend
+                .deployment(Stage::Prod, &plan.endpoint, &plan.deployment)
+                .await
+                .map_err(|e| ExecuteError::Failed(e.to_string()))?;
+            if d.model.as_ref().map(|m| m.version) == Some(plan.to)
+                && d.provisioning == ProvisioningState::Succeeded
+            {
+                return Err(ExecuteError::Refused(format!(
+                    "{} already runs v{} in Prod",
+                    plan.circuit, plan.to
+                )));
+            }
+            None
+        }
+    };
+    let mut op = Operation::new(
+        OpKind::Rollback {
+            circuit: plan.circuit.clone(),
+            method: plan.method,
+            from: plan.from,
+            to: plan.to,
+            endpoint: plan.endpoint.clone(),
+            deployment: plan.deployment.clone(),
+            release_id: plan.redeploy.as_ref().map(|r| r.release_id),
+            environment_id: plan.redeploy.as_ref().map(|r| r.environment_id),
+            attempts_before,
+        },
+        &actor.unique_name,
+        Some(plan.sla_minutes),
+        reason.clone(),
+    );
+    session
+        .journal()
+        .save(&mut op)
+        .map_err(|e| ExecuteError::Failed(format!("not sent: {e}")))?;
+    let comment = format!(
+        "relcon rollback of {} to v{} by {}{}",
+        plan.circuit,
+        plan.to,
+        actor.name(),
+        reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
+    );
+    let sent: Result<(Option<OperationHandle>, Option<String>), BackendError> = match &plan.redeploy
+    {
+        Some(r) => backend
+            .redeploy_environment(r.release_id, r.environment_id, &comment)
+            .await
+            .map(|rc| (None, rc.request_id)),
+        None => {
+            let asset = ModelAsset {
+                registry: Some(session.context().registry.clone()),
+                name: session.context().naming.model(&plan.circuit),
+                version: plan.to,
+            };
+            backend
+                .begin_set_deployment_model(Stage::Prod, &plan.endpoint, &plan.deployment, &asset)
+                .await
+                .map(|rc| (Some(rc.value), rc.request_id))
+        }
+    };
+    match sent {
+        Ok((handle, request_id)) => {
+            op.handle = handle;
+            op.request_ids.extend(request_id);
+            op.advance(OpState::Submitted);
+        }
+        Err(e) if e.is_ambiguous() => {
+            // The answer was lost: find out from the service whether it went out.
+            op.request_ids.extend(e.request_id.clone());
+            op.last_error = Some(e.to_string());
+            let went_out = was_sent(backend, &op).await;
+            op.advance(if went_out {
+                OpState::Submitted
+            } else {
+                OpState::NotSent
+            });
+        }
+        Err(e) => {
+            op.request_ids.extend(e.request_id.clone());
+            op.last_error = Some(e.to_string());
+            op.advance(OpState::Failed);
+        }
+    }
+    session
+        .journal()
+        .save(&mut op)
+        .map_err(|e| ExecuteError::Failed(e.to_string()))?;
+    let result = match op.state {
+        OpState::Submitted => "submitted".to_owned(),
+        s => format!(
+            "{}: {}",
+            s.as_str(),
+            op.last_error.clone().unwrap_or_default()
+        ),
+    };
+    audit(
+        session,
+        actor,
+        plan_target(plan),
+        reason,
+        result,
+        op.request_ids.clone(),
+    );
+    match op.state {
+        OpState::Failed | OpState::NotSent => Err(ExecuteError::Failed(
+            op.last_error.clone().unwrap_or_else(|| "not sent".into()),
+        )),
+        _ => Ok(op),
+    }
+}
+
+fn plan_target(plan: &RollbackPlan) -> (String, Inputs) {
+    let mut details = serde_json::Map::new();
+    details.insert("method".into(), plan.method.as_str().into());
+    details.insert("from".into(), plan.from.map(|v| v.0).into());
+    details.insert("to".into(), plan.to.0.into());
+    if let Some(r) = &plan.redeploy {
+        details.insert("release".into(), r.release_id.into());
+    }
+    (
+        plan.circuit.to_string(),
+        Inputs {
+            details,
+            ..Inputs::default()
+        },
+    )
+}
+
+fn audit(
+    session: &Session,
+    actor: &IdentityRef,
+    (target, mut inputs): (String, Inputs),
+    reason: Option<String>,
+    result: String,
+    request_ids: Vec<String>,
+) {
+    inputs.reason = reason;
+    let record = Record {
+        actor: actor.unique_name.clone(),
+        action: "rollback".into(),
+        target,
+        inputs,
+        result,
+        request_ids,
+    };
+    if let Err(e) = session.audit().append(record) {
+        tracing::error!("cannot write the audit log: {e}");
+    }
+}
+
+/// After an ambiguous failure or a crash: did the request reach the service?
+async fn was_sent(backend: &dyn Backend, op: &Operation) -> bool {
+    match &op.kind {
+        OpKind::Rollback {
+            release_id: Some(r),
+            environment_id: Some(e),
+            attempts_before,
+            ..
+        } => match backend.release(*r).await {
+            Ok(release) => release
+                .environments
+                .iter()
+                .find(|x| x.id == *e)
+                .is_some_and(|env| {
+                    let attempts = env
+                        .deploy_steps
+                        .iter()
+                        .map(|d| d.attempt)
+                        .max()
+                        .unwrap_or(0);
+                    attempts > attempts_before.unwrap_or(0) || env.status.is_active()
+                }),
+            Err(_) => false,
+        },
+        OpKind::Rollback {
+            endpoint,
+            deployment,
+            to,
+            ..
+        } => match backend.deployment(Stage::Prod, endpoint, deployment).await {
+            Ok(d) => {
+                d.model.as_ref().map(|m| m.version) == Some(*to) || !d.provisioning.is_terminal()
+            }
+            Err(_) => false,
+        },
+        _ => false,
+    }
+}
+
+/// Progress callback for a tracked operation.
+pub type Progress<'a> = &'a mut (dyn FnMut(&Operation) + Send);
+
+/// Follow an operation to its end: poll, then verify by re-reading the Prod deployment. Every
+/// state change is journaled; the end goes to the audit log.
+pub async fn track(session: &Session, mut op: Operation, progress: Progress<'_>) -> Operation {
+    let backend = session.backend();
+    let poll = session.context().poll_interval;
+    if op.state == OpState::Submitting {
+        // Found in the journal after a crash: re-read before anything else.
+        let went_out = was_sent(backend, &op).await;
+        op.advance(if went_out {
+            OpState::Submitted
+        } else {
+            OpState::NotSent
+        });
+        save(session, &mut op);
+        progress(&op);
+    }
+    while !op.state.is_final() {
+        let before = op.state;
+        let wait = step(backend, &mut op).await;
+        if op.state != before {
+            save(session, &mut op);
+            progress(&op);
+        }
+        if op.state.is_final() {
+            break;
+        }
+        tokio::time::sleep(wait.unwrap_or(poll).min(poll)).await;
+    }
+    let actor = IdentityRef {
+        unique_name: op.actor.clone(),
+        ..IdentityRef::default()
+    };
+    let result = match (op.state, op.time_to_verified()) {
+        (OpState::Verified, Some(d)) => format!(
+            "verified: restored in {}m{:02}s",
+            d.num_minutes(),
+            d.num_seconds() % 60
+        ),
+        (s, _) => format!(
+            "{}: {}",
+            s.as_str(),
+            op.last_error.clone().unwrap_or_default()
+        ),
+    };
+    let (target, inputs) = (op.target(), Inputs::default());
+    audit(
+        session,
+        &actor,
+        (target, inputs),
+        op.reason.clone(),
+        result,
+        op.request_ids.clone(),
+    );
+    op
+}
+
+fn save(session: &Session, op: &mut Operation) {
+    if let Err(e) = session.journal().save(op) {
+        tracing::warn!("cannot update the journal: {e}");
+    }
+}
+
+/// One poll; returns how long the service asked to wait.
+async fn step(backend: &dyn Backend, op: &mut Operation) -> Option<Duration> {
+    match op.kind.clone() {
+        OpKind::Rollback {
+            release_id: Some(r),
+            environment_id: Some(e),
+            attempts_before,
+            endpoint,
+            deployment,
+            to,
+            ..
+        } => {
+            match op.state {
+                OpState::Succeeded => verify(backend, op, &endpoint, &deployment, to).await,
+                _ => match backend.release(r).await {
+                    Ok(release) => {
+                        if let Some(env) = release.environments.iter().find(|x| x.id == e) {
+                            let attempts = env
+                                .deploy_steps
+                                .iter()
+                                .map(|d| d.attempt)
+                                .max()
+                                .unwrap_or(0);
+                            let new_attempt = attempts > attempts_before.unwrap_or(0);
+                            match &env.status {
+                                s if s.is_active() => op.advance(OpState::InProgress),
+                                EnvironmentStatus::Succeeded if new_attempt => {
+                                    op.advance(OpState::Succeeded);
+                                    verify(backend, op, &endpoint, &deployment, to).await;
+                                }
+                                EnvironmentStatus::Rejected
+                                | EnvironmentStatus::Canceled
+                                | EnvironmentStatus::PartiallySucceeded
+                                    if new_attempt =>
+                                {
+                                    op.last_error = Some(format!(
+                                        "the Production redeploy ended {}",
+                                        env.status
+                                    ));
+                                    op.advance(OpState::Failed);
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    Err(e) => op.last_error = Some(e.to_string()),
+                },
+            }
+            None
+        }
+        OpKind::Rollback {
+            endpoint,
+            deployment,
+            to,
+            ..
+        } => {
+            if op.state == OpState::Succeeded {
+                verify(backend, op, &endpoint, &deployment, to).await;
+                return None;
+            }
+            match op.handle.clone() {
+                Some(h) => match backend.operation_status(&h).await {
+                    Ok(OperationStatus::InProgress { retry_after }) => {
+                        op.advance(OpState::InProgress);
+                        retry_after
+                    }
+                    Ok(OperationStatus::Succeeded) => {
+                        op.advance(OpState::Succeeded);
+                        verify(backend, op, &endpoint, &deployment, to).await;
+                        None
+                    }
+                    Ok(OperationStatus::Failed(m)) => {
+                        op.last_error = Some(m);
+                        op.advance(OpState::Failed);
+                        None
+                    }
+                    Ok(OperationStatus::Canceled) => {
+                        op.last_error = Some("the deployment update was canceled".into());
+                        op.advance(OpState::Failed);
+                        None
+                    }
+                    Err(e) => {
+                        op.last_error = Some(e.to_string());
+                        None
+                    }
+                },
+                // No handle (resumed after a lost answer): watch the deployment itself.
+                None => {
+                    match backend
+                        .deployment(Stage::Prod, &endpoint, &deployment)
+                        .await
+                    {
+                        Ok(d) if d.provisioning.is_terminal() => {
+                            op.advance(OpState::Succeeded);
+                            verify(backend, op, &endpoint, &deployment, to).await;
+                        }
+                        Ok(_) => op.advance(OpState::InProgress),
+                        Err(e) => op.last_error = Some(e.to_string()),
+                    }
+                    None
+                }
+            }
+        }
+        OpKind::EnvironmentRollback { .. } => {
+            step_environment(backend, op).await;
+            None
+        }
+        OpKind::Approve { .. } | OpKind::Reject { .. } => {
+            // Decisions are confirmed when made; one left unfinished by a crash is re-read.
+            op.advance(OpState::NotSent);
+            None
+        }
+    }
+}
+
+/// The Prod deployment runs the target and its provisioning succeeded.
+async fn verify(
+    backend: &dyn Backend,
+    op: &mut Operation,
+    endpoint: &str,
+    deployment: &str,
+    to: ModelVersion,
+) {
+    match backend.deployment(Stage::Prod, endpoint, deployment).await {
+        Ok(d) => {
+            let running = d.model.as_ref().map(|m| m.version);
+            if d.provisioning == ProvisioningState::Succeeded && running == Some(to) {
+                op.advance(OpState::Verified);
+            } else if d.provisioning.is_terminal() {
+                op.last_error = Some(format!(
+                    "verification failed: Prod runs {} (provisioning {:?}), expected v{to}",
+                    running
+                        .map(|v| format!("v{v}"))
+                        .unwrap_or_else(|| "no model".into()),
+                    d.provisioning
+                ));
+                op.advance(OpState::Failed);
+            }
+        }
+        Err(e) => op.last_error = Some(e.to_string()),
+    }
+}
+
+/// The environment rollback plan: every Prod deployment not yet on `to`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnvironmentPlan {
+    pub from: String,
+    pub to: String,
+    pub steps: Vec<Step>,
+    pub sla_minutes: u32,
+    pub calls: Vec<String>,
+}
+
+/// Plan moving every Prod deployment back to the environment version before the current one.
+pub fn plan_environment(
+    session: &Session,
+    snapshot: &FleetSnapshot,
+) -> Result<EnvironmentPlan, String> {
+    let ctx = session.context();
+    // The newest environment-only release that reached Production tells what to go back to.
+    let release = snapshot
+        .releases
+        .iter()
+        .find(|r| {
+            r.environment_only.is_some()
+                && r.stage(Stage::Prod)
+                    .is_some_and(|p| p.status == EnvironmentStatus::Succeeded)
+        })
+        .ok_or("no environment-only release has reached Production: nothing to roll back")?;
+    let from = release.environment_only.clone().unwrap_or_default();
+    let to = release.previous_environment.clone().ok_or_else(|| {
+        format!(
+            "{} does not say which environment it replaced",
+            release.name
+        )
+    })?;
+    let steps: Vec<Step> = snapshot
+        .circuits()
+        .filter(|c| {
+            c.environment.prod.as_deref() != Some(to.as_str()) && c.environment.prod.is_some()
+        })
+        .map(|c| Step {
+            circuit: c.circuit.clone(),
+            endpoint: ctx.naming.endpoint.render_plant(&c.circuit.plant),
+            deployment: ctx.naming.deployment(&c.circuit),
+            from: c.environment.prod.clone(),
+            to: to.clone(),
+            state: OpState::Submitting,
+            handle: None,
+            error: None,
+        })
+        .collect();
+    if steps.is_empty() {
+        return Err(format!(
+            "every Prod deployment already runs environment {to}"
+        ));
+    }
+    let calls = vec![
+        format!(
+            "for each of {} Prod deployments: GET, set properties.environmentId to version {to}, PUT",
+            steps.len()
+        ),
+        "poll each Azure-AsyncOperation until it succeeds".into(),
+        "GET each deployment to verify the environment".into(),
+    ];
+    Ok(EnvironmentPlan {
+        from,
+        to,
+        steps,
+        sla_minutes: ctx.rollback_sla_minutes,
+        calls,
+    })
+}
+
+/// Send every step of an environment rollback (bounded concurrency), journaled first.
+pub async fn execute_environment(
+    session: &Session,
+    plan: &EnvironmentPlan,
+    actor: &IdentityRef,
+    reason: Option<String>,
+) -> Result<Operation, ExecuteError> {
+    let check = session.context().policy.check_mutation();
+    if !check.allowed() {
+        return Err(ExecuteError::Refused(check.reasons().join("; ")));
+    }
+    if let Some(op) = session
+        .journal()
+        .unfinished()
+        .into_iter()
+        .find(|o| matches!(o.kind, OpKind::EnvironmentRollback { .. }))
+    {
+        return Ok(op);
+    }
+    let mut op = Operation::new(
+        OpKind::EnvironmentRollback {
+            from: plan.from.clone(),
+            to: plan.to.clone(),
+        },
+        &actor.unique_name,
+        Some(plan.sla_minutes),
+        reason.clone(),
+    );
+    op.steps = plan.steps.clone();
+    session
+        .journal()
+        .save(&mut op)
+        .map_err(|e| ExecuteError::Failed(format!("not sent: {e}")))?;
+    let backend = session.backend();
+    let env_name = session.context().registry.clone();
+    let results: Vec<(
+        usize,
+        Result<(OperationHandle, Option<String>), BackendError>,
+    )> = stream::iter(op.steps.iter().enumerate())
+        .map(|(i, s)| {
+            let env = EnvironmentAsset {
+                registry: Some(env_name.clone()),
+                name: String::new(),
+                version: s.to.clone(),
+            };
+            async move {
+                let r = set_environment(backend, s, env).await;
+                (i, r)
+            }
+        })
+        .buffer_unordered(session.context().concurrency.max(1))
+        .collect()
+        .await;
+    for (i, r) in results {
+        let s = &mut op.steps[i];
+        match r {
+            Ok((h, rid)) => {
+                s.handle = Some(h);
+                s.state = OpState::Submitted;
+                op.request_ids.extend(rid);
+            }
+            Err(e) => {
+                s.error = Some(e.to_string());
+                s.state = if e.is_ambiguous() {
+                    OpState::Submitting
+                } else {
+                    OpState::Failed
+                };
+            }
+        }
+    }
+    op.advance(OpState::Submitted);
+    session
+        .journal()
+        .save(&mut op)
+        .map_err(|e| ExecuteError::Failed(e.to_string()))?;
+    let mut details = serde_json::Map::new();
+    details.insert("deployments".into(), op.steps.len().into());
+    let sent = op
+        .steps
+        .iter()
+        .filter(|s| s.state == OpState::Submitted)
+        .count();
+    audit(
+        session,
+        actor,
+        (
+            format!(
+                "all Prod deployments, environment {} -> {}",
+                plan.from, plan.to
+            ),
+            Inputs {
+                details,
+                ..Inputs::default()
+            },
+        ),
+        reason,
+        format!("submitted {sent} of {}", op.steps.len()),
+        op.request_ids.clone(),
+    );
+    Ok(op)
+}
+
+/// Keep the deployment's environment name; change only its version.
+async fn set_environment(
+    backend: &dyn Backend,
+    s: &Step,
+    mut env: EnvironmentAsset,
+) -> Result<(OperationHandle, Option<String>), BackendError> {
+    let d = backend
+        .deployment(Stage::Prod, &s.endpoint, &s.deployment)
+        .await?;
+    if let Some(current) = &d.environment {
+        env.name = current.name.clone();
+        env.registry = current.registry.clone().or(env.registry);
+    }
+    let rc = backend
+        .begin_set_deployment_environment(Stage::Prod, &s.endpoint, &s.deployment, &env)
+        .await?;
+    Ok((rc.value, rc.request_id))
+}
+
+/// Poll every unfinished step once; the operation ends when every step has.
+async fn step_environment(backend: &dyn Backend, op: &mut Operation) {
+    for s in op.steps.iter_mut().filter(|s| !s.state.is_final()) {
+        if s.state == OpState::Submitting || s.state == OpState::Succeeded || s.handle.is_none() {
+            match backend
+                .deployment(Stage::Prod, &s.endpoint, &s.deployment)
+                .await
+            {
+                Ok(d) => {
+                    let on_target = d.environment.as_ref().is_some_and(|e| e.version == s.to);
+                    if d.provisioning == ProvisioningState::Succeeded && on_target {
+                        s.state = OpState::Verified;
+                    } else if s.state == OpState::Succeeded
+                        || (s.handle.is_none()
+                            && d.provisioning.is_terminal()
+                            && s.state != OpState::Submitting)
+                    {
+                        s.state = OpState::Failed;
+                        s.error = Some(format!(
+                            "verification failed: environment {}",
+                            d.environment.map(|e| e.version).unwrap_or_default()
+                        ));
+                    } else if s.state == OpState::Submitting
+                        && d.provisioning.is_terminal()
+                        && !on_target
+                    {
+                        s.state = OpState::NotSent;
+                    }
+                }
+                Err(e) => s.error = Some(e.to_string()),
+            }
+            continue;
+        }
+        if let Some(h) = s.handle.clone() {
+            match backend.operation_status(&h).await {
+                Ok(OperationStatus::InProgress { .. }) => s.state = OpState::InProgress,
+                Ok(OperationStatus::Succeeded) => s.state = OpState::Succeeded,
+                Ok(OperationStatus::Failed(m)) => {
+                    s.state = OpState::Failed;
+                    s.error = Some(m);
+                }
+                Ok(OperationStatus::Canceled) => {
+                    s.state = OpState::Failed;
+                    s.error = Some("canceled".into());
+                }
+                Err(e) => s.error = Some(e.to_string()),
+            }
+        }
+    }
+    let all_final = op.steps.iter().all(|s| s.state.is_final());
+    if op
+        .steps
+        .iter()
+        .any(|s| matches!(s.state, OpState::InProgress | OpState::Succeeded))
+    {
+        op.advance(OpState::InProgress);
+    }
+    if all_final {
+        if op.steps.iter().all(|s| s.state == OpState::Verified) {
+            op.advance(OpState::Verified);
+        } else {
+            let failed = op
+                .steps
+                .iter()
+                .filter(|s| s.state != OpState::Verified)
+                .count();
+            op.last_error = Some(format!(
+                "{failed} of {} deployments did not move",
+                op.steps.len()
+            ));
+            op.advance(OpState::Failed);
+        }
+    }
+}
+
+/// Resume tracking every unfinished operation in the journal (after a crash or a restart).
+pub async fn resume_all(session: &Session, progress: Progress<'_>) -> Vec<Operation> {
+    let mut out = Vec::new();
+    for op in session.journal().unfinished() {
+        out.push(track(session, op, progress).await);
+    }
+    out
+}
+
+/// The SLA clock of a rollback operation.
+pub fn sla(op: &Operation) -> Option<crate::domain::rollback::SlaClock> {
+    Some(crate::domain::rollback::SlaClock {
+        requested_at: op.requested_at,
+        budget_minutes: op.sla_minutes?,
+    })
+}
+
+/// Seconds since the operation was requested (for progress lines).
+pub fn elapsed(op: &Operation) -> i64 {
+    (Utc::now() - op.requested_at).num_seconds()
+}
