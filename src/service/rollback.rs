@@ -819,10 +819,7 @@ pub async fn execute_environment(
         .map_err(|e| ExecuteError::Failed(format!("not sent: {e}")))?;
     let backend = session.backend();
     let env_name = session.context().registry.clone();
-    let results: Vec<(
-        usize,
-        Result<(OperationHandle, Option<String>), BackendError>,
-    )> = stream::iter(op.steps.iter().enumerate())
+    let results: Vec<(usize, Sent)> = stream::iter(op.steps.iter().enumerate())
         .map(|(i, s)| {
             let env = EnvironmentAsset {
                 registry: Some(env_name.clone()),
@@ -887,12 +884,11 @@ pub async fn execute_environment(
     Ok(op)
 }
 
+/// A request sent: the operation to follow and the request id.
+type Sent = Result<(OperationHandle, Option<String>), BackendError>;
+
 /// Keep the deployment's environment name; change only its version.
-async fn set_environment(
-    backend: &dyn Backend,
-    s: &Step,
-    mut env: EnvironmentAsset,
-) -> Result<(OperationHandle, Option<String>), BackendError> {
+async fn set_environment(backend: &dyn Backend, s: &Step, mut env: EnvironmentAsset) -> Sent {
     let d = backend
         .deployment(Stage::Prod, &s.endpoint, &s.deployment)
         .await?;
