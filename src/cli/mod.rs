@@ -1,6 +1,7 @@
 //! The command line: clap commands that call `service`. Every TUI action exists here too, with
 //! human output by default, `--json` for scripts, and documented exit codes.
 
+mod audit_cmd;
 mod config_cmds;
 mod paint;
 
@@ -70,6 +71,9 @@ pub struct Global {
     /// Don't read or write the snapshot cache
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Where the operation journal and the audit log live (default: $XDG_STATE_HOME/relcon)
+    #[arg(long, global = true, value_name = "DIR", env = "RELCON_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +102,26 @@ Exit status as diff(1): 0 the same, 1 different, 2 error.")]
     /// Work with circuit config files
     #[command(subcommand)]
     Configs(ConfigsCommand),
+    /// Read and check the audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print audit entries, oldest first
+    #[command(after_help = "\
+Examples:
+  relcon audit show
+  relcon audit show --since 2h
+  relcon audit show --since 2026-11-01 --json")]
+    Show {
+        /// Only entries since this time: an age (90m, 2h, 3d), a date or an RFC 3339 time
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+    },
+    /// Check that no entry was edited, removed or reordered (exit 1 naming the first bad one)
+    Verify,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +188,8 @@ fn run(cli: Cli) -> Exit {
         Some(Command::Hash(a)) => config_cmds::hash(g, &a),
         Some(Command::Diff(a)) => config_cmds::diff(g, &a),
         Some(Command::Configs(ConfigsCommand::Check { path })) => config_cmds::check(g, path),
+        Some(Command::Audit(AuditCommand::Show { since })) => audit_cmd::show(g, since.as_deref()),
+        Some(Command::Audit(AuditCommand::Verify)) => audit_cmd::verify(g),
         None => {
             eprintln!("relcon: the console is not built yet; try `relcon --help`");
             Exit::Usage
