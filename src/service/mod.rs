@@ -22,6 +22,8 @@ use crate::settings::{Naming, RollbackMethod, Settings};
 pub struct Context {
     /// One line naming the backend, for the status bar and snapshots.
     pub backend: String,
+    /// What the disk cache is keyed by: stable across runs against the same deployment.
+    pub cache_key: String,
     pub naming: Naming,
     pub thresholds: Thresholds,
     pub policy: ApprovalPolicy,
@@ -41,6 +43,7 @@ impl Context {
     pub fn new(settings: &Settings, read_only: bool, backend: String) -> Context {
         let p = &settings.policy;
         Context {
+            cache_key: backend.clone(),
             backend,
             naming: settings.naming.clone(),
             thresholds: settings.thresholds.clone(),

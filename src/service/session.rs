@@ -57,7 +57,7 @@ pub struct Session {
 
 impl Session {
     pub fn new(backend: Arc<dyn Backend>, ctx: Context, cache: Cache, state: StateDirs) -> Session {
-        let configs = ConfigStore::new(cache.load_configs(&ctx.backend));
+        let configs = ConfigStore::new(cache.load_configs(&ctx.cache_key));
         Session {
             backend,
             ctx: Arc::new(ctx),
@@ -101,7 +101,7 @@ impl Session {
 
     /// The last snapshot of this backend from the disk cache, for an instant first frame.
     pub fn cached_snapshot(&self) -> Option<FleetSnapshot> {
-        self.cache.load_snapshot(&self.ctx.backend)
+        self.cache.load_snapshot(&self.ctx.cache_key)
     }
 
     /// Read the whole fleet, assemble the snapshot and cache it (and the configs read).
@@ -115,12 +115,12 @@ impl Session {
         }
         let snap = snapshot::assemble(&readings, &self.ctx, Utc::now());
         // A cache that cannot be written only costs the next start its head start.
-        if let Err(e) = self.cache.store_snapshot(&self.ctx.backend, &snap) {
+        if let Err(e) = self.cache.store_snapshot(&self.ctx.cache_key, &snap) {
             tracing::warn!("cannot write the snapshot cache: {e}");
         }
         if let Err(e) = self
             .cache
-            .store_configs(&self.ctx.backend, &self.configs.snapshot())
+            .store_configs(&self.ctx.cache_key, &self.configs.snapshot())
         {
             tracing::warn!("cannot write the config cache: {e}");
         }
