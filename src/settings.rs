@@ -29,6 +29,30 @@ pub struct Settings {
     pub thresholds: Thresholds,
     #[serde(default)]
     pub ui: UiSettings,
+    #[serde(default)]
+    pub client: ClientSettings,
+}
+
+/// How relcon talks to the services.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientSettings {
+    /// Requests in flight per service.
+    pub concurrency: usize,
+    /// Give up on one request after this long.
+    pub timeout_seconds: u64,
+    /// How often an operation in flight (a rollback) is polled when the service does not say.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            timeout_seconds: 30,
+            poll_interval_ms: 5000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -404,6 +428,12 @@ impl Settings {
                 (key, m)
             })
             .collect();
+        if self.client.concurrency == 0 {
+            out.push(("client.concurrency".into(), "client.concurrency must be at least 1".into()));
+        }
+        if self.client.poll_interval_ms < 50 {
+            out.push(("client.poll_interval_ms".into(), "client.poll_interval_ms must be at least 50".into()));
+        }
         if self.policy.prod_min_approvers == 0 {
             out.push((
                 "policy.prod_min_approvers".into(),

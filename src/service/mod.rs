@@ -56,9 +56,9 @@ impl Context {
             rollback_sla_minutes: p.rollback_sla_minutes,
             default_rollback_method: p.default_rollback_method,
             config_path_template: settings.devops.config_path.clone(),
-            concurrency: 16,
+            concurrency: settings.client.concurrency,
             registry: settings.registry.name.clone(),
-            poll_interval: std::time::Duration::from_secs(5),
+            poll_interval: std::time::Duration::from_millis(settings.client.poll_interval_ms),
         }
     }
 
