@@ -6,6 +6,7 @@
 //! `domain` is pure: no IO, no tokio.
 #![forbid(unsafe_code)]
 
+pub mod azure;
 pub mod cli;
 pub mod domain;
 pub mod service;

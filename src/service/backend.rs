@@ -78,12 +78,14 @@ impl BackendError {
     }
 
     /// Whether the outcome of a mutation that failed this way is unknown (the request may have
-    /// reached the service): the caller must re-read before trying again.
+    /// reached the service): the caller must re-read before trying again. An unexpected 4xx
+    /// (kind `Server`, e.g. 400 or 418) is a definite refusal, not an unknown outcome.
     pub fn is_ambiguous(&self) -> bool {
-        matches!(
-            self.kind,
-            ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Server
-        )
+        match self.kind {
+            ErrorKind::Network | ErrorKind::Timeout => true,
+            ErrorKind::Server => !self.status.is_some_and(|s| (400..500).contains(&s)),
+            _ => false,
+        }
     }
 }
 
