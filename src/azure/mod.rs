@@ -331,7 +331,7 @@ impl Backend for AzureBackend {
             .await?;
         let mut out: Vec<ReleaseRecord> = list.into_iter().map(map::release).collect();
         // Newest first whatever order the pages came in.
-        out.sort_by(|a, b| b.id.cmp(&a.id));
+        out.sort_by_key(|r| std::cmp::Reverse(r.id));
         Ok(out)
     }
 
