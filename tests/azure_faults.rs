@@ -517,3 +517,49 @@ async fn concurrency_is_bounded_per_service() {
     assert_eq!(*rx.borrow(), 2);
     assert_eq!(b.stats().arm, 6);
 }
+
+#[tokio::test]
+async fn a_devops_sign_in_page_is_an_auth_error() {
+    let fake = Fake::start(|h| {
+        if h.path.contains("connectionData") {
+            reply(203, "<html><body>Sign in</body></html>").header("content-type", "text/html")
+        } else {
+            reply(302, "").header(
+                "Location",
+                "https://spsprodweu5.vssps.visualstudio.com/_signin?realm=x",
+            )
+        }
+    })
+    .await;
+    let b = sim_backend(&fake);
+    let e = b.identity().await.unwrap_err();
+    assert_eq!((e.kind, e.status), (ErrorKind::Auth, Some(203)));
+    assert!(e.message.contains("sign-in page"), "{e}");
+    let e = b.releases().await.unwrap_err();
+    assert_eq!((e.kind, e.status), (ErrorKind::Auth, Some(302)));
+}
+
+#[test]
+fn a_configuration_error_reads_without_an_empty_method_and_url() {
+    // The settings refuse `client-secret` without tenant and client ids; with them, an unset
+    // secret variable is the client's own check.
+    let mut s = settings("http://127.0.0.1:9", "azure-cli", "RELCON_UNSET_PAT");
+    s.auth.method = relcon::settings::AuthMethod::ClientSecret;
+    s.auth.tenant_id = Some(relcon::settings::Guid(
+        "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b".into(),
+    ));
+    s.auth.client_id = Some(relcon::settings::Guid(
+        "1b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b".into(),
+    ));
+    s.auth.client_secret_env = "RELCON_TEST_UNSET_SECRET_VAR".into();
+    let e = AzureBackend::new(&s, ClientOptions::default()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Config);
+    assert!(
+        e.to_string().starts_with("auth.method = \"client-secret\""),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("$RELCON_TEST_UNSET_SECRET_VAR"),
+        "{e}"
+    );
+}

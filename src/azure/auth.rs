@@ -360,4 +360,80 @@ mod tests {
             "bad token *** here"
         );
     }
+
+    fn settings(method: &str) -> Settings {
+        let text = format!(
+            r#"
+[azure]
+subscription_id = "6fd1c7a2-1f0e-4c59-9a3b-0d2b1c4e5f60"
+[workspaces.dev]
+resource_group = "rg"
+name = "dev"
+[workspaces.test]
+resource_group = "rg"
+name = "test"
+[workspaces.prod]
+resource_group = "rg"
+name = "prod"
+[registry]
+resource_group = "rg"
+name = "mlr"
+[devops]
+organization = "o"
+project = "p"
+release_definition_id = 1
+config_repository = "r"
+[monitor]
+log_analytics_workspace_id = "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b"
+[auth]
+method = "{method}"
+tenant_id = "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b"
+client_id = "1b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b"
+service_connection_id = "sc-1"
+client_secret_env = "RELCON_UNIT_UNSET_SECRET"
+devops_pat_env = "RELCON_UNIT_UNSET_PAT"
+"#
+        );
+        Settings::parse(&text, "t.toml").unwrap()
+    }
+
+    #[test]
+    fn credentials_that_need_nothing_at_construction_build() {
+        for method in ["azure-cli", "developer-tools", "managed-identity"] {
+            let auth = Auth::new(&settings(method), None, None);
+            assert!(auth.is_ok(), "{method}: {:?}", auth.err());
+        }
+    }
+
+    #[test]
+    fn missing_secrets_are_named() {
+        let e = Auth::new(&settings("client-secret"), None, None).unwrap_err();
+        assert!(e.contains("$RELCON_UNIT_UNSET_SECRET"), "{e}");
+        if std::env::var_os("SYSTEM_ACCESSTOKEN").is_none() {
+            let e = Auth::new(&settings("azure-pipelines"), None, None).unwrap_err();
+            assert!(e.contains("SYSTEM_ACCESSTOKEN"), "{e}");
+        }
+    }
+
+    #[test]
+    fn scopes_follow_the_configured_endpoints() {
+        let a = Auth::new(&settings("azure-cli"), None, None).unwrap();
+        assert_eq!(
+            a.scopes[Audience::Arm.index()],
+            "https://management.azure.com/.default"
+        );
+        assert_eq!(a.scopes[Audience::DevOps.index()], DEVOPS_SCOPE);
+        assert_eq!(
+            a.scopes[Audience::Monitor.index()],
+            "https://api.loganalytics.io/.default"
+        );
+        assert!(a.simulator_user().is_none());
+    }
+
+    #[test]
+    fn simulator_identity_from_override() {
+        let a = Auth::new(&settings("simulator"), Some("bob"), None).unwrap();
+        assert_eq!(a.simulator_user(), Some("bob"));
+        assert!(Auth::new(&settings("simulator"), Some("bob smith"), None).is_err());
+    }
 }

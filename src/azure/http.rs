@@ -2,7 +2,6 @@
 //! retries of reads (never of mutations) with jittered backoff and `Retry-After`, paging by
 //! `nextLink` and `x-ms-continuationtoken`, error mapping, and request counting.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -13,7 +12,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
 use super::auth::{Auth, AuthHeader};
-use super::wire::{ArmList, DevOpsList, ErrorBody};
+use super::wire::ErrorBody;
 use crate::service::backend::{BackendError, BackendResult, ErrorKind};
 
 /// The services relcon talks to; each has its own concurrency bound and request count.
@@ -280,6 +279,24 @@ impl std::fmt::Debug for Http {
     }
 }
 
+/// Azure DevOps does not always say 401: with a credential it does not accept it may answer
+/// 203 with an HTML sign-in page, or redirect to one.
+fn signin_page(call: &Call, reply: &Reply) -> bool {
+    if !call.service.is_devops() {
+        return false;
+    }
+    let html = reply
+        .header("content-type")
+        .is_some_and(|c| c.to_ascii_lowercase().contains("text/html"));
+    match reply.status {
+        203 => html || serde_json::from_slice::<serde_json::Value>(&reply.body).is_err(),
+        301 | 302 | 303 | 307 | 308 => reply
+            .header("location")
+            .is_some_and(|l| l.to_ascii_lowercase().contains("signin")),
+        _ => false,
+    }
+}
+
 /// Whether a failed read is worth another try.
 fn retryable_status(status: u16) -> bool {
     matches!(status, 408 | 429) || (500..=599).contains(&status) && !matches!(status, 501 | 505)
@@ -378,7 +395,7 @@ impl Http {
             drop(permit);
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let (err, wait) = match outcome {
-                Ok(reply) if (200..300).contains(&reply.status) => {
+                Ok(reply) if (200..300).contains(&reply.status) && !signin_page(&call, &reply) => {
                     tracing::debug!(method = %call.method, url = %call.url, status = reply.status, elapsed_ms, "azure request");
                     return Ok(reply);
                 }
@@ -407,7 +424,10 @@ impl Http {
                             ));
                             return Err(err);
                         }
-                        Some(d) if matches!(reply.status, 429 | 503) => (err, d),
+                        // Never sooner than the base delay, even for `Retry-After: 0`.
+                        Some(d) if matches!(reply.status, 429 | 503) => {
+                            (err, d.max(self.retry.base_delay))
+                        }
                         _ => (err, self.retry.backoff(retry)),
                     }
                 }
@@ -476,6 +496,13 @@ impl Http {
             .and_then(ErrorBody::describe)
             .unwrap_or_else(|| fallback_message(reply));
         let kind = match reply.status {
+            _ if signin_page(call, reply) => {
+                return reply.error(
+                    ErrorKind::Auth,
+                    "Azure DevOps answered with its sign-in page: the PAT or token was not accepted"
+                        .to_owned(),
+                );
+            }
             401 => ErrorKind::Auth,
             403 => ErrorKind::Forbidden,
             404 => ErrorKind::NotFound,
@@ -496,104 +523,6 @@ impl Http {
         };
         reply.error(kind, auth.redact(&message))
     }
-
-    /// Every item of an ARM list, following `nextLink` (absolute, on the same host) to the end.
-    pub async fn arm_list<T: DeserializeOwned>(
-        &self,
-        first: Url,
-        what: &str,
-    ) -> BackendResult<Vec<T>> {
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        let mut next = Some(first);
-        while let Some(url) = next.take() {
-            if !seen.insert(url.to_string()) {
-                return Err(BackendError::new(
-                    ErrorKind::Decode,
-                    "GET",
-                    url.as_str(),
-                    "the service returned a nextLink already followed; stopping to avoid a loop",
-                ));
-            }
-            let reply = self.read(Call::get(Service::Arm, url)).await?;
-            let page: ArmList<T> = reply.json(what)?;
-            out.extend(page.value);
-            if let Some(link) = page.next_link.filter(|l| !l.trim().is_empty()) {
-                next = Some(same_origin(&reply, link.trim(), "nextLink")?);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Every item of a DevOps list, repeating the request with `continuationToken` while the
-    /// response carries `x-ms-continuationtoken`.
-    pub async fn devops_list<T: DeserializeOwned>(
-        &self,
-        service: Service,
-        first: Url,
-        what: &str,
-    ) -> BackendResult<Vec<T>> {
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut url = first.clone();
-            if let Some(t) = &token {
-                set_query(&mut url, "continuationToken", t);
-            }
-            let reply = self.read(Call::get(service, url)).await?;
-            let page: DevOpsList<T> = reply.json(what)?;
-            out.extend(page.value);
-            match reply.header("x-ms-continuationtoken") {
-                Some(t) if !seen.insert(t.to_owned()) => {
-                    return Err(reply.error(
-                        ErrorKind::Decode,
-                        format!(
-                            "the continuation token {t:?} came back twice; stopping to avoid a loop"
-                        ),
-                    ));
-                }
-                Some(t) => token = Some(t.to_owned()),
-                None => return Ok(out),
-            }
-        }
-    }
-}
-
-/// Resolve a URL the service handed back (`nextLink`, `Location`) and refuse one on another
-/// host: relcon's token must only go where relcon was configured to send it.
-pub fn same_origin(reply: &Reply, link: &str, what: &str) -> BackendResult<Url> {
-    let url = reply.url.join(link).map_err(|e| {
-        reply.error(
-            ErrorKind::Decode,
-            format!("{what} {link:?} is not a URL: {e}"),
-        )
-    })?;
-    if url.origin() != reply.url.origin() {
-        return Err(reply.error(
-            ErrorKind::Decode,
-            format!(
-                "{what} points at another host ({}); not following it with relcon's credentials",
-                url.host_str().unwrap_or("?")
-            ),
-        ));
-    }
-    Ok(url)
-}
-
-/// Replace (or add) one query parameter.
-pub fn set_query(url: &mut Url, key: &str, value: &str) {
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| k != key)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let mut q = url.query_pairs_mut();
-    q.clear();
-    for (k, v) in &kept {
-        q.append_pair(k, v);
-    }
-    q.append_pair(key, value);
 }
 
 /// The error and its causes on one line ("connection reset by peer" is usually three deep).
@@ -694,13 +623,6 @@ mod tests {
         for s in [400, 401, 403, 404, 409, 412, 418, 501] {
             assert!(!retryable_status(s), "{s}");
         }
-    }
-
-    #[test]
-    fn set_query_replaces() {
-        let mut u = Url::parse("http://h/p?a=1&continuationToken=x&b=2").unwrap();
-        set_query(&mut u, "continuationToken", "y z");
-        assert_eq!(u.as_str(), "http://h/p?a=1&b=2&continuationToken=y+z");
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use super::http::{Call, Http, Reply, Service, same_origin};
+use super::http::{Call, Http, Reply, Service};
+use super::paging::same_origin;
 use super::wire::ml::{AsyncOperationStatus, ProvisionedResource};
 use crate::domain::platform::ProvisioningState;
 use crate::service::backend::{

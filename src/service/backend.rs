@@ -30,11 +30,15 @@ pub struct BackendError {
 
 impl fmt::Display for BackendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.method, self.url)?;
-        if let Some(s) = self.status {
-            write!(f, ": HTTP {s}")?;
+        // Errors raised before any request (configuration, credentials) have no method or URL.
+        if !self.method.is_empty() || !self.url.is_empty() {
+            write!(f, "{} {}", self.method, self.url)?;
+            if let Some(s) = self.status {
+                write!(f, ": HTTP {s}")?;
+            }
+            f.write_str(": ")?;
         }
-        write!(f, ": {}", self.message)?;
+        f.write_str(&self.message)?;
         if let Some(id) = &self.request_id {
             write!(f, " (request id {id})")?;
         }
