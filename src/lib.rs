@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod azure;
 pub mod cli;
 pub mod domain;
 pub mod service;

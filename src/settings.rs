@@ -429,10 +429,16 @@ impl Settings {
             })
             .collect();
         if self.client.concurrency == 0 {
-            out.push(("client.concurrency".into(), "client.concurrency must be at least 1".into()));
+            out.push((
+                "client.concurrency".into(),
+                "client.concurrency must be at least 1".into(),
+            ));
         }
         if self.client.poll_interval_ms < 50 {
-            out.push(("client.poll_interval_ms".into(), "client.poll_interval_ms must be at least 50".into()));
+            out.push((
+                "client.poll_interval_ms".into(),
+                "client.poll_interval_ms must be at least 50".into(),
+            ));
         }
         if self.policy.prod_min_approvers == 0 {
             out.push((

@@ -30,11 +30,15 @@ pub struct BackendError {
 
 impl fmt::Display for BackendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.method, self.url)?;
-        if let Some(s) = self.status {
-            write!(f, ": HTTP {s}")?;
+        // Errors raised before any request (configuration, credentials) have no method or URL.
+        if !self.method.is_empty() || !self.url.is_empty() {
+            write!(f, "{} {}", self.method, self.url)?;
+            if let Some(s) = self.status {
+                write!(f, ": HTTP {s}")?;
+            }
+            f.write_str(": ")?;
         }
-        write!(f, ": {}", self.message)?;
+        f.write_str(&self.message)?;
         if let Some(id) = &self.request_id {
             write!(f, " (request id {id})")?;
         }
@@ -78,12 +82,14 @@ impl BackendError {
     }
 
     /// Whether the outcome of a mutation that failed this way is unknown (the request may have
-    /// reached the service): the caller must re-read before trying again.
+    /// reached the service): the caller must re-read before trying again. An unexpected 4xx
+    /// (kind `Server`, e.g. 400 or 418) is a definite refusal, not an unknown outcome.
     pub fn is_ambiguous(&self) -> bool {
-        matches!(
-            self.kind,
-            ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Server
-        )
+        match self.kind {
+            ErrorKind::Network | ErrorKind::Timeout => true,
+            ErrorKind::Server => !self.status.is_some_and(|s| (400..500).contains(&s)),
+            _ => false,
+        }
     }
 }
 

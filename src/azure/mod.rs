@@ -1,0 +1,443 @@
+//! relcon's only client of the platform: Azure ML (ARM), Azure DevOps and Log Analytics over
+//! REST, or the built-in simulator on loopback, which serves the same paths (docs/AZURE.md).
+
+mod auth;
+mod http;
+mod lro;
+mod paging;
+// Public only so that `tests/azure_examples.rs` can hold the official examples against them;
+// nothing above `azure/` uses either.
+#[doc(hidden)]
+pub mod map;
+mod urls;
+#[doc(hidden)]
+pub mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use azure_core::credentials::TokenCredential;
+use reqwest::{Method, Url};
+use serde_json::{Value, json};
+
+pub use auth::{DEVOPS_SCOPE, SecretString};
+pub use http::{ClientStats, RetryPolicy};
+
+use crate::domain::Stage;
+use crate::domain::platform::{
+    ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, Endpoint, EnvironmentAsset,
+    EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer, ModelVersionRecord,
+    ReleaseEnvironment, ReleaseRecord, Table,
+};
+use crate::service::backend::{
+    ApprovalQuery, Backend, BackendError, BackendResult, ErrorKind, OperationHandle,
+    OperationStatus, Receipt,
+};
+use crate::settings::{AuthMethod, Settings};
+use http::{Call, Http, Service};
+use urls::Urls;
+use wire::{devops as dw, ml as mw, monitor as lw};
+
+/// How the client behaves, beyond what the configuration file says.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The simulator identity (`--as NAME`); ignored for real Azure.
+    pub identity_override: Option<String>,
+    /// Requests in flight per service (ARM, DevOps, DevOps Release, Log Analytics).
+    pub concurrency: usize,
+    /// The whole of one request, connect to last byte.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// A credential to use instead of the one `auth.method` names (tests, embedding).
+    pub credential: Option<Arc<dyn TokenCredential>>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            identity_override: None,
+            concurrency: 16,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            credential: None,
+        }
+    }
+}
+
+/// The `Backend` over Azure REST (or the simulator).
+#[derive(Debug)]
+pub struct AzureBackend {
+    http: Http,
+    urls: Urls,
+    description: String,
+}
+
+/// Whether a base URL is on this machine (the simulator, a test fake).
+fn is_loopback(base: &str) -> bool {
+    Url::parse(base).ok().is_some_and(|u| {
+        let host = u.host_str().unwrap_or_default().trim_matches(['[', ']']);
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
+impl AzureBackend {
+    pub fn new(settings: &Settings, options: ClientOptions) -> Result<AzureBackend, BackendError> {
+        let config = |m: String| BackendError::new(ErrorKind::Config, "", "", m);
+        let auth = auth::Auth::new(
+            settings,
+            options.identity_override.as_deref(),
+            options.credential.clone(),
+        )
+        .map_err(config)?;
+        let bases = [
+            settings.azure.arm_endpoint.as_str(),
+            settings.devops.endpoint.as_str(),
+            settings.devops.release_endpoint.as_str(),
+            settings.monitor.endpoint.as_str(),
+        ];
+        let description = match auth.simulator_user() {
+            Some(user) => {
+                let origin = Url::parse(settings.azure.arm_endpoint.as_str())
+                    .map(|u| u.origin().ascii_serialization())
+                    .unwrap_or_else(|_| settings.azure.arm_endpoint.to_string());
+                format!("simulator at {origin} (as {user})")
+            }
+            None => format!(
+                "Azure subscription {} · ws {}/{}/{} · DevOps {}/{}",
+                settings.azure.subscription_id,
+                settings.workspaces.dev.name,
+                settings.workspaces.test.name,
+                settings.workspaces.prod.name,
+                settings.devops.organization,
+                settings.devops.project
+            ),
+        };
+        let loopback =
+            settings.auth.method == AuthMethod::Simulator || bases.iter().all(|b| is_loopback(b));
+        let http = Http::new(
+            auth,
+            options.concurrency,
+            options.timeout,
+            options.connect_timeout,
+            options.retry,
+            loopback,
+        )
+        .map_err(config)?;
+        Ok(AzureBackend {
+            http,
+            urls: Urls::new(settings),
+            description,
+        })
+    }
+
+    /// Requests sent so far, by service, with retries and throttled responses.
+    pub fn stats(&self) -> ClientStats {
+        self.http.stats()
+    }
+
+    /// GET a deployment, set one property, PUT it all back, and return the operation.
+    async fn put_deployment_with(
+        &self,
+        stage: Stage,
+        endpoint: &str,
+        name: &str,
+        change: impl FnOnce(&mut serde_json::Map<String, Value>),
+    ) -> BackendResult<Receipt<OperationHandle>> {
+        let url = self.urls.deployment(stage, endpoint, name)?;
+        let reply = self.http.read(Call::get(Service::Arm, url.clone())).await?;
+        let mut resource: Value = reply.json("a batch deployment")?;
+        let Some(props) = resource
+            .as_object_mut()
+            .map(|o| o.entry("properties").or_insert_with(|| json!({})))
+            .and_then(Value::as_object_mut)
+        else {
+            return Err(reply.error(
+                ErrorKind::Decode,
+                "the deployment is not a JSON object with `properties`".to_owned(),
+            ));
+        };
+        change(props);
+        let put = self
+            .http
+            .mutate(Call::with_body(Service::Arm, Method::PUT, url, resource))
+            .await?;
+        Ok(Receipt {
+            value: lro::handle(&put)?,
+            request_id: put.request_id(),
+        })
+    }
+
+    /// One paged approval list for one status filter.
+    async fn approvals_for(
+        &self,
+        status: Option<&str>,
+        release_ids: &str,
+    ) -> BackendResult<Vec<ApprovalRecord>> {
+        let url = self.urls.approvals(status, release_ids)?;
+        let list: Vec<dw::ReleaseApproval> = self
+            .http
+            .devops_list(Service::Release, url, "a release approval list")
+            .await?;
+        let ctx = map::ApprovalContext::default();
+        Ok(list.into_iter().map(|a| map::approval(a, &ctx)).collect())
+    }
+}
+
+#[async_trait]
+impl Backend for AzureBackend {
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    async fn identity(&self) -> BackendResult<Identity> {
+        let url = self.urls.connection_data()?;
+        let data: dw::ConnectionData = self
+            .http
+            .get_json(Service::DevOps, url, "connection data")
+            .await?;
+        Ok(map::identity(data))
+    }
+
+    async fn endpoints(&self, stage: Stage) -> BackendResult<Vec<Endpoint>> {
+        let url = self.urls.endpoints(stage)?;
+        let list: Vec<mw::BatchEndpoint> = self.http.arm_list(url, "a batch endpoint list").await?;
+        Ok(list.into_iter().map(|e| map::endpoint(stage, e)).collect())
+    }
+
+    async fn deployments(&self, stage: Stage, endpoint: &str) -> BackendResult<Vec<Deployment>> {
+        let url = self.urls.deployments(stage, endpoint)?;
+        let list: Vec<mw::BatchDeployment> =
+            self.http.arm_list(url, "a batch deployment list").await?;
+        Ok(list
+            .into_iter()
+            .map(|d| map::deployment(stage, endpoint, d))
+            .collect())
+    }
+
+    async fn deployment(
+        &self,
+        stage: Stage,
+        endpoint: &str,
+        name: &str,
+    ) -> BackendResult<Deployment> {
+        let url = self.urls.deployment(stage, endpoint, name)?;
+        let d: mw::BatchDeployment = self
+            .http
+            .get_json(Service::Arm, url, "a batch deployment")
+            .await?;
+        Ok(map::deployment(stage, endpoint, d))
+    }
+
+    async fn model_containers(
+        &self,
+        location: AssetLocation,
+    ) -> BackendResult<Vec<ModelContainer>> {
+        let url = self.urls.model_containers(location)?;
+        let list: Vec<mw::ModelContainer> =
+            self.http.arm_list(url, "a model container list").await?;
+        Ok(list.into_iter().map(map::model_container).collect())
+    }
+
+    async fn model_versions(
+        &self,
+        location: AssetLocation,
+        model: &str,
+    ) -> BackendResult<Vec<ModelVersionRecord>> {
+        let url = self.urls.model_versions(location, model)?;
+        let list: Vec<mw::ModelVersion> = self.http.arm_list(url, "a model version list").await?;
+        let mut out: Vec<ModelVersionRecord> = list
+            .into_iter()
+            .filter_map(|v| map::model_version(location, model, v))
+            .collect();
+        out.sort_by_key(|v| v.version);
+        Ok(out)
+    }
+
+    async fn environment_versions(
+        &self,
+        location: AssetLocation,
+        name: &str,
+    ) -> BackendResult<Vec<EnvironmentVersionRecord>> {
+        let url = self.urls.environment_versions(location, name)?;
+        let list: Vec<mw::EnvironmentVersion> = self
+            .http
+            .arm_list(url, "an environment version list")
+            .await?;
+        Ok(list
+            .into_iter()
+            .map(|v| map::environment_version(location, name, v))
+            .collect())
+    }
+
+    async fn begin_set_deployment_model(
+        &self,
+        stage: Stage,
+        endpoint: &str,
+        name: &str,
+        model: &ModelAsset,
+    ) -> BackendResult<Receipt<OperationHandle>> {
+        let asset_id = model.asset_id();
+        self.put_deployment_with(stage, endpoint, name, |props| {
+            let model = props.entry("model").or_insert_with(|| json!({}));
+            match model.as_object_mut() {
+                Some(m) => {
+                    m.insert("assetId".into(), Value::String(asset_id));
+                    m.entry("referenceType").or_insert_with(|| json!("Id"));
+                }
+                None => *model = json!({"referenceType": "Id", "assetId": asset_id}),
+            }
+        })
+        .await
+    }
+
+    async fn begin_set_deployment_environment(
+        &self,
+        stage: Stage,
+        endpoint: &str,
+        name: &str,
+        environment: &EnvironmentAsset,
+    ) -> BackendResult<Receipt<OperationHandle>> {
+        let id = environment.asset_id();
+        self.put_deployment_with(stage, endpoint, name, |props| {
+            props.insert("environmentId".into(), Value::String(id));
+        })
+        .await
+    }
+
+    async fn operation_status(&self, op: &OperationHandle) -> BackendResult<OperationStatus> {
+        let base = self.urls.arm_base()?;
+        lro::poll(&self.http, &base, op).await
+    }
+
+    async fn config_at(&self, path: &str, commit: &str) -> BackendResult<String> {
+        let url = self.urls.git_item(path, commit)?;
+        let reply = self.http.read(Call::get(Service::DevOps, url)).await?;
+        let item: dw::GitItem = reply.json("a Git item")?;
+        item.content.ok_or_else(|| {
+            reply.error(
+                ErrorKind::Decode,
+                format!("the Git item {path} at {commit} has no `content`"),
+            )
+        })
+    }
+
+    async fn releases(&self) -> BackendResult<Vec<ReleaseRecord>> {
+        let url = self.urls.releases()?;
+        let list: Vec<dw::Release> = self
+            .http
+            .devops_list(Service::Release, url, "a release list")
+            .await?;
+        let mut out: Vec<ReleaseRecord> = list.into_iter().map(map::release).collect();
+        // Newest first whatever order the pages came in.
+        out.sort_by_key(|r| std::cmp::Reverse(r.id));
+        Ok(out)
+    }
+
+    async fn release(&self, id: u32) -> BackendResult<ReleaseRecord> {
+        let url = self.urls.release(id)?;
+        let r: dw::Release = self
+            .http
+            .get_json(Service::Release, url, "a release")
+            .await?;
+        Ok(map::release(r))
+    }
+
+    async fn approvals(&self, query: &ApprovalQuery) -> BackendResult<Vec<ApprovalRecord>> {
+        // The service takes one status per call and reads a missing filter as "pending"; every
+        // status therefore means one call per concrete status.
+        let statuses: Vec<ApprovalStatus> = match &query.status {
+            Some(s) => vec![s.clone()],
+            None => vec![
+                ApprovalStatus::Pending,
+                ApprovalStatus::Approved,
+                ApprovalStatus::Rejected,
+                ApprovalStatus::Reassigned,
+                ApprovalStatus::Canceled,
+                ApprovalStatus::Skipped,
+            ],
+        };
+        // Long id lists are split so that URLs stay short.
+        let mut id_chunks: Vec<String> = query
+            .release_ids
+            .chunks(50)
+            .map(|c| c.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
+            .collect();
+        if id_chunks.is_empty() {
+            id_chunks.push(String::new());
+        }
+        let mut out = Vec::new();
+        for status in &statuses {
+            for ids in &id_chunks {
+                out.extend(self.approvals_for(Some(status.as_str()), ids).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn update_approval(
+        &self,
+        id: u32,
+        status: ApprovalStatus,
+        comment: &str,
+    ) -> BackendResult<Receipt<ApprovalRecord>> {
+        let url = self.urls.approval(id)?;
+        let body = json!({"status": status.as_str(), "comments": comment});
+        let reply = self
+            .http
+            .mutate(Call::with_body(Service::Release, Method::PATCH, url, body))
+            .await?;
+        let a: dw::ReleaseApproval = reply.json("a release approval")?;
+        Ok(Receipt {
+            value: map::approval(a, &map::ApprovalContext::default()),
+            request_id: reply.request_id(),
+        })
+    }
+
+    async fn redeploy_environment(
+        &self,
+        release_id: u32,
+        environment_id: u32,
+        comment: &str,
+    ) -> BackendResult<Receipt<ReleaseEnvironment>> {
+        let url = self.urls.release_environment(release_id, environment_id)?;
+        let body = json!({
+            "status": "inProgress",
+            "scheduledDeploymentTime": null,
+            "comment": comment,
+            "variables": {},
+        });
+        let reply = self
+            .http
+            .mutate(Call::with_body(Service::Release, Method::PATCH, url, body))
+            .await?;
+        let e: dw::ReleaseEnvironment = reply.json("a release environment")?;
+        Ok(Receipt {
+            value: map::release_environment(e, Some((release_id, ""))),
+            request_id: reply.request_id(),
+        })
+    }
+
+    async fn query(&self, kql: &str, timespan: &str) -> BackendResult<Table> {
+        let url = self.urls.query()?;
+        let body = json!({"query": kql, "timespan": timespan});
+        // A query is a read: safe to retry.
+        let reply = self
+            .http
+            .read(Call::with_body(Service::Monitor, Method::POST, url, body))
+            .await?;
+        let results: lw::QueryResults = reply.json("a Log Analytics query result")?;
+        if let Some(e) = &results.error {
+            tracing::warn!(
+                code = e.code.as_deref().unwrap_or(""),
+                "Log Analytics returned a partial result"
+            );
+        }
+        map::table(results).map_err(|m| reply.error(ErrorKind::Decode, m))
+    }
+}
