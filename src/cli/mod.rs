@@ -3,6 +3,7 @@
 
 mod config_cmds;
 mod paint;
+mod sim_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,6 +99,9 @@ Exit status as diff(1): 0 the same, 1 different, 2 error.")]
     /// Work with circuit config files
     #[command(subcommand)]
     Configs(ConfigsCommand),
+    /// Run the built-in fleet simulator (Azure ML, Azure DevOps and Log Analytics on loopback)
+    #[command(subcommand)]
+    Sim(sim_cmd::SimCommand),
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +168,7 @@ fn run(cli: Cli) -> Exit {
         Some(Command::Hash(a)) => config_cmds::hash(g, &a),
         Some(Command::Diff(a)) => config_cmds::diff(g, &a),
         Some(Command::Configs(ConfigsCommand::Check { path })) => config_cmds::check(g, path),
+        Some(Command::Sim(cmd)) => sim_cmd::run(g, cmd),
         None => {
             eprintln!("relcon: the console is not built yet; try `relcon --help`");
             Exit::Usage

@@ -25,6 +25,8 @@ pub mod monitor;
 pub mod paging;
 mod replay;
 pub(crate) mod scenario;
+#[cfg(test)]
+mod tests;
 pub mod world;
 
 use std::net::SocketAddr;

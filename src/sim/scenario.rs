@@ -688,12 +688,60 @@ pub(super) mod tests {
         )
     }
 
+    fn generated(plants: usize, per_plant: usize) -> World {
+        let (fleet, heads) = Fleet::load(
+            &FleetSource::Generated {
+                plants,
+                circuits_per_plant: per_plant,
+            },
+            3,
+        )
+        .unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-26T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        build(
+            fleet,
+            heads,
+            3,
+            now,
+            Duration::minutes(10),
+            Duration::minutes(4),
+        )
+    }
+
     #[test]
-    fn demo_scenario_facts() {
-        let w = demo_world();
+    fn generated_fleets_get_a_scaled_scenario() {
+        let w = generated(40, 10);
         let s = &w.scenario;
-        println!("{}", serde_json::to_string_pretty(s).unwrap());
+        assert_eq!(s.circuits, 400);
         assert_eq!(s.incident_circuit, "PLANT007/CIRCUIT03");
         assert_eq!(s.lineage_break_circuit, "PLANT012/CIRCUIT05");
+        assert_eq!(s.identical_change_circuits, 40);
+        assert!(
+            s.identical_change.starts_with("cutoff_date: "),
+            "{}",
+            s.identical_change
+        );
+        assert!(
+            s.identical_change.contains("delta_version: "),
+            "{}",
+            s.identical_change
+        );
+        assert_eq!(s.pending_production_approvals, 9);
+        assert!(s.alice_release_id > 0 && s.environment_release_id > 0);
+        // A tiny fleet still works: no big release, the rest as far as circuits allow.
+        let tiny = generated(2, 3);
+        assert_eq!(tiny.scenario.identical_change_circuits, 0);
+        assert_eq!(tiny.scenario.circuits, 6);
+        assert!(tiny.scenario.incident_release_id > 0);
+        assert_eq!(
+            tiny.scenario.incident_circuit, "PLANT002/CIRCUIT01",
+            "the middle circuit"
+        );
+        assert_ne!(
+            tiny.scenario.lineage_break_circuit,
+            tiny.scenario.incident_circuit
+        );
     }
 }
