@@ -292,8 +292,8 @@ pub fn build(
     // Everything else: per plant, versions within six days of each other share a release.
     let mut eligible: Vec<usize> = Vec::new();
     let mut by_plant: BTreeMap<usize, Vec<(DateTime<Utc>, usize, u32)>> = BTreeMap::new();
-    for c in 0..n {
-        for (k, &t) in times[c].iter().enumerate() {
+    for (c, circuit_times) in times.iter().enumerate() {
+        for (k, &t) in circuit_times.iter().enumerate() {
             let v = k as u32 + 1;
             if !forced.contains_key(&(c, v)) {
                 by_plant
@@ -376,7 +376,7 @@ pub fn build(
         env_only: true,
         tag: Tag::Env,
     });
-    plans.sort_by(|a, b| a.at.cmp(&b.at));
+    plans.sort_by_key(|p| p.at);
 
     let mut world =
         replay::empty_world(fleet, circuits, seed, now, deploy_time, update_time, &plans);

@@ -308,16 +308,12 @@ fn environment_release_moves_every_prod_deployment_to_the_new_environment() {
         assert_eq!(w.decide(a, [BOB, DAVE][i], true, "", now), Ok(()));
     }
     w.advance(now + Duration::minutes(10));
-    for c in 0..w.circuits.len() {
+    for (c, was) in before.iter().enumerate() {
         assert_eq!(
             w.deployed_environment(Stage::Prod, c).as_deref(),
             Some("1.5.1")
         );
-        assert_eq!(
-            w.deployed_version(Stage::Prod, c),
-            before[c],
-            "models unchanged"
-        );
+        assert_eq!(w.deployed_version(Stage::Prod, c), *was, "models unchanged");
     }
 }
 
