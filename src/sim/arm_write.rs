@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::arm::{check_environment, check_model, op_headers};
+use super::arm::{check_environment, check_model};
 use super::arm_json as j;
-use super::http::{Reply, Req};
+use super::arm_ops::op_headers;
+use super::http::Req;
+use super::reply::Reply;
 use super::world::{Deployment, Endpoint, Ids, OpKind, World};
 use crate::domain::Stage;
 

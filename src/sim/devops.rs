@@ -6,9 +6,10 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::devops_json::{self as j, Expand};
-use super::http::{Family, Reply, Req};
+use super::http::{Family, Req};
 use super::machine::{DecideError, RedeployError};
 use super::paging;
+use super::reply::Reply;
 use super::world::{ReleaseStatus, World};
 
 /// A short name for the route, for `/_sim/stats`.

@@ -6,8 +6,9 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::configs;
-use super::http::{Reply, Req};
+use super::http::Req;
 use super::paging::encode;
+use super::reply::Reply;
 use super::world::{World, sha40};
 use crate::domain::CircuitRef;
 

@@ -6,8 +6,9 @@ use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::http::{Reply, Req};
+use super::http::Req;
 use super::monitor;
+use super::reply::Reply;
 use super::world::World;
 
 pub fn route_name(segs: &[String]) -> &'static str {

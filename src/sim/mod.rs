@@ -9,14 +9,17 @@
 
 mod arm;
 mod arm_json;
+mod arm_ops;
 mod arm_write;
 pub mod clock;
 pub mod configs;
 mod devops;
 mod devops_json;
+mod effects;
 pub mod faults;
 pub mod fleet;
 mod git;
+mod history;
 mod hooks;
 mod http;
 mod la;
@@ -24,6 +27,7 @@ mod machine;
 pub mod monitor;
 pub mod paging;
 mod replay;
+mod reply;
 pub(crate) mod scenario;
 #[cfg(test)]
 mod tests;
@@ -48,7 +52,8 @@ use crate::settings::{
     ResourceRef, Settings, Workspaces,
 };
 use faults::{ConnHandle, FaultKnobs, Faults, SimListener};
-use http::{Family, Reply, Req, Shared};
+use http::{Family, Req, Shared};
+use reply::Reply;
 
 /// How to run the simulator.
 #[derive(Debug, Clone)]

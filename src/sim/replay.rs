@@ -9,7 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use fastrand::Rng;
 
 use super::fleet::Fleet;
-use super::scenario::{Change, End, Plan, Tag};
+use super::history::Change;
+use super::scenario::{End, Plan, Tag};
 use super::world::{
     Build, CAROL, CircuitState, DEPLOYMENT_ID_BASE, ENV_ID_BASE, Endpoint, Ids, ReleaseStatus,
     ScenarioSummary, Workspace, World, initial_people, sha40,
