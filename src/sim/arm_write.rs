@@ -51,7 +51,31 @@ fn tags(body: &Map<String, Value>) -> Result<Option<BTreeMap<String, String>>, R
     }
 }
 
+/// ARM's rule for these resource names: `^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$`.
+fn valid_name(name: &str) -> Result<(), Reply> {
+    let ok = name.len() <= 255
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Reply::arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidResourceName",
+            &format!(
+                "The resource name '{name}' is invalid: it must match ^[a-zA-Z0-9][a-zA-Z0-9\\-_]{{0,254}}$."
+            ),
+        ))
+    }
+}
+
 fn name_matches(body: &Map<String, Value>, name: &str) -> Result<(), Reply> {
+    valid_name(name)?;
     match body.get("name") {
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(n)) if n.eq_ignore_ascii_case(name) => Ok(()),

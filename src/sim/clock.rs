@@ -63,7 +63,15 @@ impl SimClock {
         }
         {
             let mut j = self.jumped_ms.lock().unwrap_or_else(|p| p.into_inner());
-            *j += (seconds * 1000.0).round() as i64;
+            let total = *j + (seconds * 1000.0).round() as i64;
+            // A century of jumps is plenty, and keeps every date far from chrono's limits.
+            if total > 100 * 365 * 86_400_000 {
+                return Err(
+                    "the clock has been advanced by a century already; restart the simulator"
+                        .into(),
+                );
+            }
+            *j = total;
         }
         Ok(self.now())
     }

@@ -110,7 +110,9 @@ pub fn window(t: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
             .ok()
             .map(|s| s.with_timezone(&Utc));
     }
-    Some(now - duration(t)?)
+    // Anything longer than ten years reaches back before every record anyway.
+    let d = duration(t)?.min(Duration::days(3650));
+    now.checked_sub_signed(d)
 }
 
 fn duration(t: &str) -> Option<Duration> {
@@ -135,7 +137,10 @@ fn duration(t: &str) -> Option<Duration> {
                 ("HMS", 'S') => n,
                 _ => return None,
             };
-            total += Duration::milliseconds((secs * 1000.0) as i64);
+            if !(0.0..1e12).contains(&secs) {
+                return None;
+            }
+            total = total.checked_add(&Duration::milliseconds((secs * 1000.0) as i64))?;
             seen = true;
         }
         if !num.is_empty() {
@@ -167,6 +172,8 @@ mod tests {
                 .map(|t| t.with_timezone(&Utc))
                 .ok()
         );
+        assert_eq!(window("P99999999999999D", now), None);
+        assert_eq!(window("P36500D", now), Some(now - Duration::days(3650)));
         for bad in ["30D", "P", "PXD", "P3", "PT1D", "nonsense/x"] {
             assert_eq!(window(bad, now), None, "{bad}");
         }
