@@ -15,6 +15,7 @@ use super::world::{
     Build, CAROL, CircuitState, DEPLOYMENT_ID_BASE, ENV_ID_BASE, Endpoint, Ids, ReleaseStatus,
     ScenarioSummary, Workspace, World, initial_people, sha40,
 };
+use crate::domain::Stage;
 
 /// An empty world at the start of history: people, endpoints per plant, assets.
 pub(super) fn empty_world(
@@ -253,6 +254,27 @@ pub(super) fn replay(
                 }
             }
         }
+    }
+    // One recent validation of a superseded model could not compute MAPE (an all-zero
+    // actuals window): the service stores NaN, and clients must read it back as such. Never
+    // the rollback release's, nor anything that runs in Test or Prod now.
+    let keep: Vec<u32> = plans
+        .iter()
+        .zip(&release_of_plan)
+        .filter(|(p, _)| p.tag != Tag::None)
+        .filter_map(|(_, r)| r.map(|r| w.releases[r].id))
+        .collect();
+    let superseded = w.validation.iter().rposition(|row| {
+        let c = row.circuit;
+        row.at > now - Duration::days(80)
+            && !keep.contains(&row.release_id)
+            && w.deployed_version(Stage::Prod, c)
+                .is_some_and(|v| v > row.model_version)
+            && w.deployed_version(Stage::Test, c)
+                .is_some_and(|v| v > row.model_version)
+    });
+    if let Some(i) = superseded {
+        w.validation[i].mape = f64::NAN;
     }
     Tagged { release_of_plan }
 }
