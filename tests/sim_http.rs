@@ -677,6 +677,19 @@ async fn the_pending_approvals_of_the_scenario_are_all_there() {
         );
     }
 
+    let by_alice = a
+        .devops_all(&format!(
+            "{}/releases?createdBy=alice@contoso.com&$top=100",
+            a.rel()
+        ))
+        .await;
+    assert!(by_alice.iter().any(|r| r["id"] == s.alice_release_id));
+    assert!(
+        by_alice
+            .iter()
+            .all(|r| r["createdBy"]["uniqueName"] == "alice@contoso.com")
+    );
+
     let half = a
         .get(&format!(
             "{}/releases/{}",

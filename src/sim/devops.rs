@@ -245,6 +245,12 @@ fn releases(w: &World, req: &Req) -> Reply {
     let status = req.q("statusFilter").map(str::to_ascii_lowercase);
     let only = ids_filter(req.q("releaseIdFilter"));
     let search = req.q("searchText").map(str::to_ascii_lowercase);
+    let by = req.q("createdBy");
+    let tag = req.q("tagFilter");
+    let (min, max) = match (time(req, "minCreatedTime"), time(req, "maxCreatedTime")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
     let mut items: Vec<usize> = (0..w.releases.len())
         .filter(|_| definition_ok)
         .filter(|&r| {
@@ -260,6 +266,12 @@ fn releases(w: &World, req: &Req) -> Reply {
                     rel.name.to_ascii_lowercase().contains(t)
                         || rel.description.to_ascii_lowercase().contains(t)
                 })
+                && by.is_none_or(|b| is_person(w, rel.created_by, b))
+                && tag.is_none_or(|t| {
+                    t.eq_ignore_ascii_case("environment-only") == rel.env_only.is_some()
+                })
+                && min.is_none_or(|m| rel.created_on >= m)
+                && max.is_none_or(|m| rel.created_on <= m)
         })
         .collect();
     if descending(req) {
@@ -271,6 +283,25 @@ fn releases(w: &World, req: &Req) -> Reply {
         |&r| w.releases[r].id,
         |&r| j::release_json(w, &req.base, r, expand, req.now),
     )
+}
+
+/// A person named by id or sign-in name, as DevOps filters accept them.
+fn is_person(w: &World, p: usize, who: &str) -> bool {
+    let person = w.person(p);
+    person.id.eq_ignore_ascii_case(who) || person.unique.eq_ignore_ascii_case(who)
+}
+
+fn time(req: &Req, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, Reply> {
+    match req.q(name).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| Some(t.with_timezone(&chrono::Utc)))
+            .map_err(|_| {
+                bad_request(&format!(
+                    "The value '{t}' is not valid for {name}: give an ISO 8601 time."
+                ))
+            }),
+    }
 }
 
 fn approvals(w: &World, req: &Req) -> Reply {
@@ -403,6 +434,7 @@ fn deployments(w: &World, req: &Req) -> Reply {
     let latest_only = req
         .q("latestAttemptsOnly")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let by = req.q("createdBy");
     let mut items: Vec<(usize, usize, usize)> = Vec::new();
     for (r, rel) in w.releases.iter().enumerate().filter(|_| definition_ok) {
         for (e, env) in rel.envs.iter().enumerate() {
@@ -411,6 +443,9 @@ fn deployments(w: &World, req: &Req) -> Reply {
             }
             for (i, a) in env.attempts.iter().enumerate() {
                 if latest_only && i + 1 != env.attempts.len() {
+                    continue;
+                }
+                if by.is_some_and(|b| !is_person(w, a.requested_by, b)) {
                     continue;
                 }
                 let (ds, os) = j::attempt_status(a, req.now);
