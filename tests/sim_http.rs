@@ -341,6 +341,56 @@ async fn every_service_wants_a_bearer_token() {
             .as_str()
             .is_some_and(|n| n.starts_with("Frank "))
     );
+    // Every service request is counted (the 401s too), hooks are not.
+    let stats: Value = http
+        .get(format!("{}/_sim/stats", h.base_url()))
+        .send()
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stats["total"], 13, "{stats}");
+    assert_eq!(
+        (
+            &stats["arm"],
+            &stats["devops"],
+            &stats["vsrm"],
+            &stats["la"]
+        ),
+        (&json!(3), &json!(4), &json!(3), &json!(3)),
+        "{stats}"
+    );
+    assert_eq!(stats["by_route"]["GET devops/connectionData"], 4, "{stats}");
+    assert_eq!(stats["by_route"]["POST la/query"], 3, "{stats}");
+}
+
+#[tokio::test]
+async fn latency_delays_every_response() {
+    let h = sim_with(|o| {
+        o.latency = Some((
+            std::time::Duration::from_millis(150),
+            std::time::Duration::from_millis(200),
+        ))
+    })
+    .await;
+    let a = Api::new(&h, "alice");
+    let url = format!("{}/approvals", a.rel());
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        let r = a.send(reqwest::Method::GET, &url, None).await;
+        assert_eq!(r.status(), 200);
+        assert!(t.elapsed() >= std::time::Duration::from_millis(150));
+    }
+    let t = std::time::Instant::now();
+    let r = reqwest::get(format!("{}/_sim/clock", h.base_url()))
+        .await
+        .expect("hook");
+    assert_eq!(r.status(), 200);
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(120),
+        "hooks are never delayed"
+    );
 }
 
 #[tokio::test]
