@@ -960,7 +960,18 @@ async fn a_deployment_put_is_followed_to_success() {
     assert_eq!(done["status"], "Succeeded");
     let now = a.get(&url).await;
     assert_eq!(now["properties"]["provisioningState"], "Succeeded");
-    assert_eq!(now["properties"]["model"]["assetId"], target.as_str());
+    let served = now["properties"]["model"]["assetId"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        served.starts_with("/subscriptions/"),
+        "answered as an ARM id: {served}"
+    );
+    assert_eq!(ModelAsset::parse(served), ModelAsset::parse(&target));
+    // The GET body, sent back as is, is a valid PUT.
+    let r = a.send(reqwest::Method::PUT, &url, Some(now.clone())).await;
+    assert_eq!(r.status(), 201);
+    a.advance(240.0).await;
 
     // Nonsense is a 400 in ARM's shape.
     for bad in [

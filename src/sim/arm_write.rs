@@ -113,9 +113,17 @@ pub fn put_deployment(
             "'properties.model.assetId' is required: the model version this deployment serves.",
         );
     };
-    if let Err(m) = check_model(w, asset) {
-        return user_error(&m);
-    }
+    let (model_circuit, model_version) = match check_model(w, asset) {
+        Ok(found) => found,
+        Err(m) => return user_error(&m),
+    };
+    // The service resolves the reference and answers it as an ARM id from then on; clients
+    // must read both forms (docs/AZURE.md).
+    let resolved = format!(
+        "{}/models/{}/versions/{model_version}",
+        j::registry_id(w),
+        w.model_name(model_circuit)
+    );
     let Some(env_id) = props.get("environmentId").and_then(Value::as_str) else {
         return user_error("'properties.environmentId' is required.");
     };
@@ -182,7 +190,7 @@ pub fn put_deployment(
     };
     {
         let dep = &mut w.workspaces[wi].endpoints[e].deployments[d];
-        dep.model_asset = asset.to_owned();
+        dep.model_asset = resolved;
         dep.environment_id = env_id.to_owned();
         if let Some(desc) = description {
             dep.description = desc;
