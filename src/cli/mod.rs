@@ -4,6 +4,7 @@
 mod audit_cmd;
 mod config_cmds;
 mod paint;
+mod sim_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -105,6 +106,9 @@ Exit status as diff(1): 0 the same, 1 different, 2 error.")]
     /// Read and check the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run the built-in fleet simulator (Azure ML, Azure DevOps and Log Analytics on loopback)
+    #[command(subcommand)]
+    Sim(sim_cmd::SimCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -190,6 +194,7 @@ fn run(cli: Cli) -> Exit {
         Some(Command::Configs(ConfigsCommand::Check { path })) => config_cmds::check(g, path),
         Some(Command::Audit(AuditCommand::Show { since })) => audit_cmd::show(g, since.as_deref()),
         Some(Command::Audit(AuditCommand::Verify)) => audit_cmd::verify(g),
+        Some(Command::Sim(cmd)) => sim_cmd::run(g, cmd),
         None => {
             eprintln!("relcon: the console is not built yet; try `relcon --help`");
             Exit::Usage

@@ -1,0 +1,54 @@
+//! Test and admin hooks under `/_sim/` (not part of the Azure contract): request counts, the
+//! simulated clock (read and jump), and the scenario summary. No auth, no faults, not counted.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::clock::iso;
+use super::http::Shared;
+
+pub async fn stats(State(s): State<Arc<Shared>>) -> Response {
+    let stats = s.stats.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Json(stats).into_response()
+}
+
+pub async fn clock(State(s): State<Arc<Shared>>) -> Response {
+    Json(clock_json(&s)).into_response()
+}
+
+fn clock_json(s: &Shared) -> Value {
+    json!({
+        "now": iso(s.clock.now()),
+        "start": iso(s.clock.start()),
+        "speed": s.clock.speed(),
+        "advanced_seconds": s.clock.jumped_seconds(),
+    })
+}
+
+/// `POST /_sim/clock/advance` `{"seconds": N}`: jump the clock and apply what became due.
+pub async fn advance(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let seconds = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("seconds").and_then(Value::as_f64));
+    let Some(seconds) = seconds else {
+        let msg = json!({"error": "send {\"seconds\": N} with N >= 0"});
+        return (StatusCode::BAD_REQUEST, Json(msg)).into_response();
+    };
+    match s.clock.advance(seconds) {
+        Ok(now) => {
+            s.world().advance(now);
+            Json(clock_json(&s)).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({"error": e}))).into_response(),
+    }
+}
+
+pub async fn scenario(State(s): State<Arc<Shared>>) -> Response {
+    let summary = s.world().scenario.clone();
+    Json(summary).into_response()
+}
