@@ -1,9 +1,13 @@
 //! The command line: clap commands that call `service`. Every TUI action exists here too, with
 //! human output by default, `--json` for scripts, and documented exit codes.
 
+mod action_cmds;
 mod audit_cmd;
 mod config_cmds;
+mod doctor;
 mod paint;
+mod read_cmds;
+mod session;
 mod sim_cmd;
 
 use std::path::PathBuf;
@@ -103,12 +107,114 @@ Exit status as diff(1): 0 the same, 1 different, 2 error.")]
     /// Work with circuit config files
     #[command(subcommand)]
     Configs(ConfigsCommand),
+    /// The whole fleet: versions per stage, lineage, drift, validation, pending approvals
+    #[command(after_help = "\
+Examples:
+  relcon fleet
+  relcon fleet --json | jq '.plants[].circuits[] | select(.drift.status == \"alert\") | .circuit_id'
+  relcon --config ~/relcon-prod.toml fleet")]
+    Fleet,
+    /// One circuit's full evidence: versions, lineage, config diff Prod vs candidate, drift,
+    /// validation, release history
+    #[command(after_help = "\
+Examples:
+  relcon circuit PLANT007/CIRCUIT03
+  relcon circuit PLANT007/CIRCUIT03 --json | jq .config_diff.semantic")]
+    Circuit {
+        /// PLANT001/CIRCUIT01
+        circuit: String,
+    },
+    /// Pending approvals with their evidence and what policy allows you
+    Approvals,
+    /// Approve pending approvals (ids from `relcon approvals`)
+    #[command(after_help = "\
+Examples:
+  relcon approve 512 --comment \"notebook reviewed, drift ok\"
+  relcon approve 512 513 514 --comment \"cutoff refresh wave\"
+  relcon approve 530 --comment \"hotfix\" --override-gate --reason \"INC-4411: validation job broken\"
+
+Policy (enforced whatever the front end): you may not approve a release you requested;
+Production needs [policy] prod_min_approvers distinct approvers and passing test validation for
+every circuit unless --override-gate --reason (recorded as break-glass); --read-only refuses.
+Exit: 0 all done, 1 some refused, 3 someone else decided first, 4 the service failed (the
+highest applies; every id gets its own result line).")]
+    Approve {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<u32>,
+        /// Why (recorded in DevOps and the audit log)
+        #[arg(long, short = 'm')]
+        comment: String,
+        /// Approve Production despite failing or missing test validation (break-glass)
+        #[arg(long, requires = "reason")]
+        override_gate: bool,
+        /// Why the test gate is overridden
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Reject pending approvals
+    Reject {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<u32>,
+        #[arg(long, short = 'm')]
+        comment: String,
+    },
+    /// Roll a circuit (or the environment) back, verified, inside the rollback budget
+    #[command(after_help = "\
+Examples:
+  relcon rollback PLANT007/CIRCUIT03 --plan
+  relcon rollback PLANT007/CIRCUIT03 --yes --wait --reason \"INC-4411 MAE alert\"
+  relcon rollback PLANT007/CIRCUIT03 --to 4 --method direct --yes
+  relcon rollback --environment --plan
+
+Without --yes, the plan is printed and nothing is sent (exit 2). --wait follows the operation
+to a verified restore with the SLA countdown. An unfinished rollback of the same circuit in
+the journal is resumed, never sent twice.")]
+    Rollback {
+        /// PLANT001/CIRCUIT01
+        circuit: Option<String>,
+        /// Move every Prod deployment back to the previous environment version
+        #[arg(long, conflicts_with = "circuit")]
+        environment: bool,
+        /// previous | last-good | VERSION
+        #[arg(long, default_value = "last-good")]
+        to: String,
+        /// redeploy (an earlier release's Production stage) or direct (this deployment only);
+        /// default from [policy] default_rollback_method
+        #[arg(long, value_enum)]
+        method: Option<MethodArg>,
+        /// Show the plan and send nothing
+        #[arg(long)]
+        plan: bool,
+        /// Execute without asking (the headless confirmation)
+        #[arg(long)]
+        yes: bool,
+        /// Follow it to a verified restore
+        #[arg(long)]
+        wait: bool,
+        /// Why (recorded in the audit log)
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// In-flight and recent operations from the journal
+    Ops {
+        /// Resume tracking unfinished operations until they end
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Check the configuration, each credential and each service, and say how to fix problems
+    Doctor,
     /// Read and check the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Run the built-in fleet simulator (Azure ML, Azure DevOps and Log Analytics on loopback)
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum MethodArg {
+    Redeploy,
+    Direct,
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +298,55 @@ fn run(cli: Cli) -> Exit {
         Some(Command::Hash(a)) => config_cmds::hash(g, &a),
         Some(Command::Diff(a)) => config_cmds::diff(g, &a),
         Some(Command::Configs(ConfigsCommand::Check { path })) => config_cmds::check(g, path),
+        Some(Command::Fleet) => read_cmds::fleet(g),
+        Some(Command::Circuit { circuit }) => read_cmds::circuit(g, &circuit),
+        Some(Command::Approvals) => read_cmds::approvals(g),
+        Some(Command::Approve {
+            ids,
+            comment,
+            override_gate,
+            reason,
+        }) => action_cmds::decide_all(
+            g,
+            crate::service::decide::Verdict::Approve,
+            &ids,
+            &comment,
+            if override_gate { reason } else { None },
+        ),
+        Some(Command::Reject { ids, comment }) => action_cmds::decide_all(
+            g,
+            crate::service::decide::Verdict::Reject,
+            &ids,
+            &comment,
+            None,
+        ),
+        Some(Command::Rollback {
+            circuit,
+            environment,
+            to,
+            method,
+            plan,
+            yes,
+            wait,
+            reason,
+        }) => action_cmds::rollback(
+            g,
+            action_cmds::RollbackArgs {
+                circuit: circuit.as_deref(),
+                environment,
+                to: &to,
+                method: method.map(|m| match m {
+                    MethodArg::Redeploy => crate::settings::RollbackMethod::Redeploy,
+                    MethodArg::Direct => crate::settings::RollbackMethod::Direct,
+                }),
+                plan_only: plan,
+                yes,
+                wait,
+                reason,
+            },
+        ),
+        Some(Command::Ops { wait }) => action_cmds::ops(g, wait),
+        Some(Command::Doctor) => doctor::doctor(g),
         Some(Command::Audit(AuditCommand::Show { since })) => audit_cmd::show(g, since.as_deref()),
         Some(Command::Audit(AuditCommand::Verify)) => audit_cmd::verify(g),
         Some(Command::Sim(cmd)) => sim_cmd::run(g, cmd),

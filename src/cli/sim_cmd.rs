@@ -161,15 +161,18 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
             Ok(h) => h,
             Err(e) => return fail(Exit::Usage, format!("{e:#}")),
         };
+        // The configuration exists before the first line announces the server, so whoever
+        // waits for that line can use it at once.
+        if let Some(path) = &a.write_config
+            && let Err(e) =
+                crate::service::cache::write_atomic(path, handle.settings_toml().as_bytes())
+        {
+            return fail(Exit::Usage, format!("cannot write {}: {e}", path.display()));
+        }
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on {}", handle.base_url());
         let _ = out.flush();
         drop(out);
-        if let Some(path) = &a.write_config
-            && let Err(e) = std::fs::write(path, handle.settings_toml())
-        {
-            return fail(Exit::Usage, format!("cannot write {}: {e}", path.display()));
-        }
         describe(g, &handle, &a.write_config, &knobs);
         wait_for_signal().await;
         handle.stopped().await;
@@ -178,7 +181,10 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
     })
 }
 
+/// The banner after the first line. Written with errors ignored: whoever started the simulator
+/// may stop reading its output (a closed pipe must not stop the server).
 fn describe(g: &Global, h: &sim::SimHandle, config: &Option<PathBuf>, knobs: &str) {
+    let mut out = std::io::stdout().lock();
     let s = h.scenario();
     if g.json {
         let v = serde_json::json!({
@@ -187,18 +193,23 @@ fn describe(g: &Global, h: &sim::SimHandle, config: &Option<PathBuf>, knobs: &st
             "config": config.as_ref().map(|p| p.display().to_string()),
             "scenario": s,
         });
-        println!("{v}");
+        let _ = writeln!(out, "{v}");
         return;
     }
-    println!(
+    let _ = writeln!(
+        out,
         "fleet: {} circuits in {} plants, {} releases; simulated now {}",
         s.circuits,
         s.plants,
         s.releases,
         crate::sim::clock::iso(h.now())
     );
-    println!("identities: alice, bob, carol, dave, erin (or any name: relcon --as NAME)");
-    println!(
+    let _ = writeln!(
+        out,
+        "identities: alice, bob, carol, dave, erin (or any name: relcon --as NAME)"
+    );
+    let _ = writeln!(
+        out,
         "pending: {} Registry approvals ({} releases), {} Production approvals ({} releases); environment release {} (1.5.0 -> 1.5.1)",
         s.pending_registry_approvals,
         s.pending_registry_releases.len(),
@@ -206,7 +217,8 @@ fn describe(g: &Global, h: &sim::SimHandle, config: &Option<PathBuf>, knobs: &st
         s.pending_production_releases.len(),
         s.environment_release_id
     );
-    println!(
+    let _ = writeln!(
+        out,
         "incident: {} (release {}, version {} -> roll back to {} from release {}); lineage break: {}",
         s.incident_circuit,
         s.incident_release_id,
@@ -215,12 +227,25 @@ fn describe(g: &Global, h: &sim::SimHandle, config: &Option<PathBuf>, knobs: &st
         s.rollback_release_id,
         s.lineage_break_circuit
     );
-    println!("{knobs}");
+    let _ = writeln!(out, "{knobs}");
     match config {
-        Some(p) => println!("config: {} (relcon --config {})", p.display(), p.display()),
-        None => println!("config: pass --write-config FILE for a relcon.toml pointing here"),
+        Some(p) => {
+            let _ = writeln!(
+                out,
+                "config: {} (relcon --config {})",
+                p.display(),
+                p.display()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "config: pass --write-config FILE for a relcon.toml pointing here"
+            );
+        }
     }
-    println!(
+    let _ = writeln!(
+        out,
         "hooks: GET /_sim/stats, GET /_sim/clock, POST /_sim/clock/advance, GET /_sim/scenario; Ctrl-C stops"
     );
 }

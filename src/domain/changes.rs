@@ -55,7 +55,8 @@ pub struct GroupedChanges {
     pub groups: Vec<ChangeGroup>,
     /// The change set most circuits share.
     pub common: Vec<ChangeKey>,
-    /// How many circuits have exactly the common set.
+    /// How many circuits have exactly the common set (0 when no set is shared by a clear
+    /// majority of at least three circuits).
     pub with_common: usize,
     pub odd_ones: Vec<OddOne>,
     /// Circuits whose diff could not be computed, and why.
@@ -64,7 +65,13 @@ pub struct GroupedChanges {
 
 impl GroupedChanges {
     pub fn circuit_count(&self) -> usize {
-        self.with_common + self.odd_ones.len() + self.unknown.len()
+        let mut all: Vec<&CircuitRef> =
+            self.groups.iter().flat_map(|g| g.circuits.iter()).collect();
+        all.extend(self.unknown.iter().map(|(c, _)| c));
+        all.sort();
+        all.dedup();
+        all.len()
+            .max(self.with_common + self.odd_ones.len() + self.unknown.len())
     }
 }
 
@@ -113,9 +120,16 @@ pub fn group_changes(diffs: &[(CircuitRef, Result<ConfigDiff, String>)]) -> Grou
         .map(|(k, _)| k.clone())
         .unwrap_or_default();
     let with_common = by_set.get(&common).map(Vec::len).unwrap_or(0);
+    let judged: usize = by_set.values().map(Vec::len).sum();
+    // "Odd ones out" only means something against a clear majority of at least three.
+    let (common, with_common) = if with_common >= 3 && with_common * 2 > judged {
+        (common, with_common)
+    } else {
+        (Vec::new(), 0)
+    };
     let mut odd_ones: Vec<OddOne> = by_set
         .iter()
-        .filter(|(set, _)| **set != common)
+        .filter(|(set, _)| !common.is_empty() && **set != common)
         .flat_map(|(set, circuits)| {
             let extra: Vec<ChangeKey> = set
                 .iter()
@@ -207,9 +221,23 @@ mod tests {
     }
 
     #[test]
+    fn no_majority_means_no_odd_ones() {
+        let a = BASE.replace("delta_version: 4", "delta_version: 5");
+        let b = BASE.replace("lstm_units: 64", "lstm_units: 96");
+        let g = group_changes(&[(c(1), Ok(diff(BASE, &a))), (c(2), Ok(diff(BASE, &b)))]);
+        assert!(g.common.is_empty() && g.odd_ones.is_empty());
+        assert_eq!(g.groups.len(), 2);
+        assert_eq!(g.circuit_count(), 2);
+    }
+
+    #[test]
     fn no_changes_is_an_empty_common_set() {
-        let g = group_changes(&[(c(1), Ok(diff(BASE, BASE)))]);
+        let g = group_changes(&[
+            (c(1), Ok(diff(BASE, BASE))),
+            (c(2), Ok(diff(BASE, BASE))),
+            (c(3), Ok(diff(BASE, BASE))),
+        ]);
         assert!(g.groups.is_empty() && g.common.is_empty());
-        assert_eq!(g.with_common, 1);
+        assert_eq!(g.with_common, 3);
     }
 }

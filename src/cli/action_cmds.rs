@@ -1,0 +1,449 @@
+//! `relcon approve`, `reject`, `rollback` and `ops`: the write path, headless. The same
+//! service calls as the console, so the same policy, journal and audit log.
+
+use serde_json::json;
+
+use super::paint::Paint;
+use super::read_cmds::snapshot;
+use super::session::{Opened, open};
+use super::{Exit, Global, fail, print_json};
+use crate::domain::Status;
+use crate::domain::platform::IdentityRef;
+use crate::domain::rollback::TargetChoice;
+use crate::service::decide::{DecisionOutcome, DecisionRequest, Verdict, decide};
+use crate::service::journal::{OpState, Operation};
+use crate::service::rollback::{self, RollbackPlan, RollbackRequest};
+use crate::settings::RollbackMethod;
+
+fn exit_of(code: u8) -> Exit {
+    match code {
+        0 => Exit::Ok,
+        1 => Exit::Refused,
+        3 => Exit::Conflict,
+        2 => Exit::Usage,
+        _ => Exit::Service,
+    }
+}
+
+/// The worst of several exit codes: service failure, then conflict, then refusal.
+fn worst(codes: impl IntoIterator<Item = u8>) -> Exit {
+    let rank = |c: u8| match c {
+        4 => 4,
+        3 => 3,
+        2 => 2,
+        1 => 1,
+        _ => 0,
+    };
+    exit_of(codes.into_iter().max_by_key(|c| rank(*c)).unwrap_or(0))
+}
+
+fn operator(o: &Opened) -> Result<IdentityRef, Exit> {
+    o.runtime
+        .block_on(o.session.identity())
+        .map_err(|e| fail(Exit::Service, format!("cannot tell who you are: {e}")))
+}
+
+/// Approve or reject each id; one failure does not stop the rest.
+pub fn decide_all(
+    g: &Global,
+    verdict: Verdict,
+    ids: &[u32],
+    comment: &str,
+    override_reason: Option<String>,
+) -> Exit {
+    if comment.trim().is_empty() {
+        return fail(Exit::Usage, "--comment is required: say why");
+    }
+    let o = match open(g) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let me = match operator(&o) {
+        Ok(m) => m,
+        Err(e) => return e,
+    };
+    let (s, _) = snapshot(&o);
+    let outcomes: Vec<DecisionOutcome> = ids
+        .iter()
+        .map(|id| {
+            let req = DecisionRequest {
+                approval_id: *id,
+                verdict,
+                comment: comment.to_owned(),
+                override_reason: override_reason.clone(),
+            };
+            o.runtime.block_on(decide(&o.session, &s, &me, &req))
+        })
+        .collect();
+    let exit = worst(outcomes.iter().map(DecisionOutcome::exit_code));
+    if g.json {
+        print_json(&json!({"actor": me.unique_name, "results": outcomes}));
+    } else {
+        let p = Paint::stdout();
+        for out in &outcomes {
+            let line = out.describe();
+            println!(
+                "{}",
+                match out {
+                    DecisionOutcome::Done { .. } => p.green(&line),
+                    DecisionOutcome::Refused { .. } | DecisionOutcome::Conflict { .. } =>
+                        p.yellow(&line),
+                    DecisionOutcome::Failed { .. } => p.red(&line),
+                }
+            );
+            if let DecisionOutcome::Refused {
+                overridable: true, ..
+            } = out
+            {
+                println!(
+                    "  {}",
+                    p.dim(
+                        "to approve anyway: --override-gate --reason TEXT (recorded as break-glass)"
+                    )
+                );
+            }
+        }
+    }
+    exit
+}
+
+fn print_plan(p: Paint, plan: &RollbackPlan) {
+    println!(
+        "{} {}",
+        p.bold("Rollback plan for"),
+        p.bold(&plan.circuit.to_string())
+    );
+    println!(
+        "  model        v{} -> v{}  ({})",
+        plan.from
+            .map(|v| v.0.to_string())
+            .unwrap_or_else(|| "?".into()),
+        plan.to,
+        if plan.target.healthy() {
+            p.green("last known good")
+        } else {
+            p.yellow(&plan.target.concerns().join(", "))
+        }
+    );
+    println!(
+        "  environment  {} -> {}",
+        plan.from_environment.as_deref().unwrap_or("?"),
+        plan.to_environment.as_deref().unwrap_or("?")
+    );
+    println!("  method       {}", plan.method.as_str());
+    if let Some(r) = &plan.redeploy {
+        println!(
+            "  release      {} (Production environment {})",
+            r.release_name, r.environment_id
+        );
+    }
+    println!(
+        "  SLA          {} minutes from the request to a verified restore",
+        plan.sla_minutes
+    );
+    let others: Vec<_> = plan.others().collect();
+    if others.is_empty() {
+        println!("  blast radius only {}", plan.circuit);
+    } else {
+        println!(
+            "  {} this redeploy also changes:",
+            p.yellow("blast radius:")
+        );
+        for c in others {
+            println!(
+                "    {} v{} -> v{}",
+                c.circuit,
+                c.from
+                    .map(|v| v.0.to_string())
+                    .unwrap_or_else(|| "?".into()),
+                c.to
+            );
+        }
+    }
+    if let Some(cfg) = &plan.config
+        && let (Some(d), Some(t)) = (&cfg.semantic, &cfg.text)
+    {
+        println!();
+        print!(
+            "{}",
+            super::config_cmds::summary(p, &cfg.old.label(), &cfg.new.label(), d)
+        );
+        if !t.is_empty() {
+            print!(
+                "{}",
+                super::config_cmds::unified(p, &cfg.old.label(), &cfg.new.label(), t)
+            );
+        }
+    }
+    println!("\n  calls:");
+    for (i, c) in plan.calls.iter().enumerate() {
+        println!("    {}. {c}", i + 1);
+    }
+    for w in &plan.warnings {
+        println!("  {} {w}", p.yellow("warning:"));
+    }
+}
+
+fn print_progress(p: Paint, op: &Operation) {
+    let sla = rollback::sla(op);
+    let now = chrono::Utc::now();
+    let clock = sla.map(|s| {
+        let label = s.label(now);
+        match s.status(now) {
+            Status::Ok => p.green(&label),
+            Status::Warn => p.yellow(&label),
+            _ => p.red(&label),
+        }
+    });
+    let steps = if op.steps.is_empty() {
+        String::new()
+    } else {
+        let done = op
+            .steps
+            .iter()
+            .filter(|s| s.state == OpState::Verified)
+            .count();
+        format!("  {done}/{} deployments", op.steps.len())
+    };
+    eprintln!(
+        "[{:>4}s] {} {}{}  SLA {}",
+        rollback::elapsed(op),
+        op.target(),
+        op.state.as_str(),
+        steps,
+        clock.unwrap_or_default()
+    );
+}
+
+fn finish(g: &Global, op: &Operation) -> Exit {
+    let exit = match op.state {
+        OpState::Verified | OpState::Submitted | OpState::InProgress | OpState::Succeeded => {
+            Exit::Ok
+        }
+        OpState::Failed | OpState::NotSent | OpState::Submitting => Exit::Service,
+    };
+    if g.json {
+        print_json(
+            &json!({"operation": op, "time_to_verified_seconds": op.time_to_verified().map(|d| d.num_seconds())}),
+        );
+    } else {
+        let p = Paint::stdout();
+        match (op.state, op.time_to_verified()) {
+            (OpState::Verified, Some(d)) => println!(
+                "{}",
+                p.green(&format!(
+                    "{}: verified restore in {}m{:02}s (operation {})",
+                    op.target(),
+                    d.num_minutes(),
+                    d.num_seconds() % 60,
+                    op.id
+                ))
+            ),
+            (s, _) if s.is_final() => println!(
+                "{}",
+                p.red(&format!(
+                    "{}: {}: {}",
+                    op.target(),
+                    s.as_str(),
+                    op.last_error.clone().unwrap_or_default()
+                ))
+            ),
+            (s, _) => println!(
+                "{}: {} (operation {}; follow with `relcon ops --wait`)",
+                op.target(),
+                s.as_str(),
+                op.id
+            ),
+        }
+    }
+    exit
+}
+
+pub struct RollbackArgs<'a> {
+    pub circuit: Option<&'a str>,
+    pub environment: bool,
+    pub to: &'a str,
+    pub method: Option<RollbackMethod>,
+    pub plan_only: bool,
+    pub yes: bool,
+    pub wait: bool,
+    pub reason: Option<String>,
+}
+
+pub fn rollback(g: &Global, a: RollbackArgs<'_>) -> Exit {
+    let target: TargetChoice = match a.to.parse() {
+        Ok(t) => t,
+        Err(e) => return fail(Exit::Usage, e),
+    };
+    let circuit = match (a.circuit, a.environment) {
+        (Some(c), false) => match c.parse() {
+            Ok(c) => Some(c),
+            Err(e) => return fail(Exit::Usage, e),
+        },
+        (None, true) => None,
+        _ => {
+            return fail(
+                Exit::Usage,
+                "give PLANT/CIRCUIT or --environment (not both)",
+            );
+        }
+    };
+    let o = match open(g) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let p = Paint::stdout();
+    let (s, _) = snapshot(&o);
+    let me = match operator(&o) {
+        Ok(m) => m,
+        Err(e) => return e,
+    };
+    let mut progress = |op: &Operation| {
+        if !g.json {
+            print_progress(p, op);
+        }
+    };
+    let Some(circuit) = circuit else {
+        // Environment rollback.
+        let plan = match rollback::plan_environment(&o.session, &s) {
+            Ok(pl) => pl,
+            Err(e) => return fail(Exit::Refused, e),
+        };
+        if a.plan_only || !a.yes {
+            if g.json {
+                print_json(&plan);
+            } else {
+                println!(
+                    "Environment rollback: every Prod deployment {} -> {} ({} deployments)",
+                    plan.from,
+                    plan.to,
+                    plan.steps.len()
+                );
+                for c in &plan.calls {
+                    println!("  {c}");
+                }
+            }
+            return if a.plan_only {
+                Exit::Ok
+            } else {
+                fail(
+                    Exit::Usage,
+                    "this changes Prod: add --yes to execute (or --plan to only preview)",
+                )
+            };
+        }
+        let op = match o.runtime.block_on(rollback::execute_environment(
+            &o.session,
+            &plan,
+            &me,
+            a.reason.clone(),
+        )) {
+            Ok(op) => op,
+            Err(rollback::ExecuteError::Refused(m)) => return fail(Exit::Refused, m),
+            Err(rollback::ExecuteError::Failed(m)) => return fail(Exit::Service, m),
+        };
+        let op = if a.wait {
+            o.runtime
+                .block_on(rollback::track(&o.session, op, &mut progress))
+        } else {
+            op
+        };
+        return finish(g, &op);
+    };
+    let req = RollbackRequest {
+        circuit,
+        target,
+        method: a.method,
+    };
+    let plan = match o.runtime.block_on(rollback::plan(&o.session, &s, &req)) {
+        Ok(pl) => pl,
+        Err(e) => return fail(Exit::Refused, e),
+    };
+    if a.plan_only || !a.yes {
+        if g.json {
+            print_json(
+                &json!({"plan": plan, "config_diff": plan.config.as_ref().and_then(|c| c.semantic.clone())}),
+            );
+        } else {
+            print_plan(p, &plan);
+        }
+        return if a.plan_only {
+            Exit::Ok
+        } else {
+            fail(
+                Exit::Usage,
+                "this changes Prod: add --yes to execute (or --plan to only preview)",
+            )
+        };
+    }
+    if !g.json {
+        print_plan(p, &plan);
+    }
+    let op = match o
+        .runtime
+        .block_on(rollback::execute(&o.session, &plan, &me, a.reason.clone()))
+    {
+        Ok(op) => op,
+        Err(rollback::ExecuteError::Refused(m)) => return fail(Exit::Refused, m),
+        Err(rollback::ExecuteError::Failed(m)) => return fail(Exit::Service, m),
+    };
+    let op = if a.wait {
+        o.runtime
+            .block_on(rollback::track(&o.session, op, &mut progress))
+    } else {
+        op
+    };
+    finish(g, &op)
+}
+
+pub fn ops(g: &Global, wait: bool) -> Exit {
+    let o = match open(g) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let p = Paint::stdout();
+    if wait {
+        let mut progress = |op: &Operation| {
+            if !g.json {
+                print_progress(p, op);
+            }
+        };
+        o.runtime
+            .block_on(rollback::resume_all(&o.session, &mut progress));
+    }
+    let all = o.session.journal().all();
+    if g.json {
+        return print_json(&json!({"operations": all}));
+    }
+    if all.is_empty() {
+        println!("no operations in {}", o.session.journal().dir().display());
+    }
+    for op in all.iter().take(50) {
+        let state = match op.state {
+            OpState::Verified => p.green(op.state.as_str()),
+            OpState::Failed | OpState::NotSent => p.red(op.state.as_str()),
+            s => p.yellow(s.as_str()),
+        };
+        let extra = match op.time_to_verified() {
+            Some(d) => format!(
+                "restored in {}m{:02}s",
+                d.num_minutes(),
+                d.num_seconds() % 60
+            ),
+            None if !op.state.is_final() => rollback::sla(op)
+                .map(|s| format!("SLA {}", s.label(chrono::Utc::now())))
+                .unwrap_or_default(),
+            None => op.last_error.clone().unwrap_or_default(),
+        };
+        println!(
+            "{}  {:<20} {:<10} {:<44} {:<12} {}",
+            op.requested_at.format("%Y-%m-%d %H:%M:%S"),
+            op.actor,
+            op.action(),
+            op.target(),
+            state,
+            extra
+        );
+    }
+    Exit::Ok
+}

@@ -1,0 +1,99 @@
+//! Opening a session for a command: the configured backend, or, with no configuration, the
+//! built-in simulator started in-process on a free loopback port with the demo fleet.
+
+use std::sync::Arc;
+
+use super::{Exit, Global, fail, load_settings};
+use crate::azure::{AzureBackend, ClientOptions};
+use crate::service::Context;
+use crate::service::cache::Cache;
+use crate::service::session::{Session, StateDirs};
+use crate::settings::Settings;
+use crate::sim::{SimOptions, start};
+
+/// A tokio runtime for the command and the session on it.
+pub struct Opened {
+    pub runtime: tokio::runtime::Runtime,
+    pub session: Session,
+    /// The settings in use (the simulator's when there is no configuration).
+    pub settings: Settings,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            fail(
+                Exit::Service,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
+}
+
+/// Open the session every service-backed command uses.
+pub fn open(g: &Global) -> Result<Opened, Exit> {
+    let configured = load_settings(g).map_err(|e| fail(Exit::Usage, e))?;
+    let runtime = runtime()?;
+    let (settings, keepalive) = match configured {
+        Some(s) => (s, None),
+        None => {
+            let handle = runtime
+                .block_on(start(SimOptions::default()))
+                .map_err(|e| {
+                    fail(
+                        Exit::Service,
+                        format!("cannot start the built-in simulator: {e:#}"),
+                    )
+                })?;
+            let settings = handle.settings();
+            (settings, Some(Arc::new(handle)))
+        }
+    };
+    let embedded = keepalive.is_some();
+    let options = ClientOptions {
+        identity_override: g.as_user.clone(),
+        concurrency: settings.client.concurrency,
+        timeout: std::time::Duration::from_secs(settings.client.timeout_seconds),
+        ..ClientOptions::default()
+    };
+    // The client needs the runtime's reactor for its HTTP connections.
+    let _guard = runtime.enter();
+    let backend = AzureBackend::new(&settings, options).map_err(|e| fail(Exit::Usage, e))?;
+    let describe = crate::service::backend::Backend::describe(&backend);
+    let mut ctx = Context::new(&settings, g.read_only, describe);
+    ctx.cache_key = if embedded {
+        "simulator:embedded-demo".into()
+    } else {
+        format!(
+            "azure:{}:{}:{}:{}",
+            settings.azure.subscription_id,
+            settings.workspaces.prod.name,
+            settings.devops.organization,
+            settings.devops.project
+        )
+    };
+    let cache = if g.no_cache {
+        Cache::disabled()
+    } else {
+        Cache::new(Cache::default_dir())
+    };
+    let state = match &g.state_dir {
+        Some(dir) => StateDirs::under(dir),
+        None => StateDirs::default_dirs().ok_or_else(|| {
+            fail(
+                Exit::Usage,
+                "no home directory for relcon's state; pass --state-dir",
+            )
+        })?,
+    };
+    let mut session = Session::new(Arc::new(backend), ctx, cache, state);
+    if let Some(k) = keepalive {
+        session = session.keep_alive(k);
+    }
+    Ok(Opened {
+        runtime,
+        session,
+        settings,
+    })
+}

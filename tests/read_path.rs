@@ -1,0 +1,244 @@
+//! The read path end to end: the Azure client against the simulator, with and without faults,
+//! and the request count of a full refresh.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use relcon::azure::{AzureBackend, ClientOptions};
+use relcon::domain::fleet::FleetSnapshot;
+use relcon::service::Context;
+use relcon::service::backend::Backend;
+use relcon::service::snapshot::{assemble, read};
+use relcon::sim::{SimOptions, start};
+
+fn fast_retries() -> ClientOptions {
+    let mut o = ClientOptions {
+        identity_override: Some("bob".into()),
+        ..ClientOptions::default()
+    };
+    o.retry.base_delay = Duration::from_millis(5);
+    o.retry.max_delay = Duration::from_millis(50);
+    o.retry.max_retries = 8;
+    o
+}
+
+/// Read the whole fleet from a simulator started with `opts`.
+async fn refresh(opts: SimOptions) -> (FleetSnapshot, u64, serde_json::Value) {
+    let sim = start(opts).await.unwrap();
+    let settings = sim.settings();
+    let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
+    let ctx = Context::new(&settings, false, backend.describe());
+    let readings = read(&backend, &ctx, &HashMap::new()).await;
+    let snap = assemble(&readings, &ctx, chrono::Utc::now());
+    let requests = backend.stats().requests;
+    let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (snap, requests, stats)
+}
+
+/// What must not depend on faults or paging: everything but when and from where.
+fn comparable(s: &FleetSnapshot) -> serde_json::Value {
+    let mut v = serde_json::to_value(s).unwrap();
+    v["generated_at"] = serde_json::Value::Null;
+    v["backend"] = serde_json::Value::Null;
+    v
+}
+
+fn base() -> SimOptions {
+    SimOptions {
+        seed: 7,
+        // One simulated "now" for every simulator of a test, so their data are comparable.
+        start: Some(
+            chrono::DateTime::parse_from_rfc3339("2026-11-26T08:00:00Z")
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        ),
+        ..SimOptions::default()
+    }
+}
+
+/// The first few paths where two JSON values differ (a readable failure, not two dumps).
+fn differences(a: &serde_json::Value, b: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    use serde_json::Value::*;
+    if out.len() >= 8 {
+        return;
+    }
+    match (a, b) {
+        (Object(x), Object(y)) => {
+            for (k, v) in x {
+                match y.get(k) {
+                    Some(w) => differences(v, w, &format!("{path}.{k}"), out),
+                    None => out.push(format!("{path}.{k}: only on the left")),
+                }
+            }
+            for k in y.keys().filter(|k| !x.contains_key(*k)) {
+                out.push(format!("{path}.{k}: only on the right"));
+            }
+        }
+        (Array(x), Array(y)) if x.len() == y.len() => {
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                differences(v, w, &format!("{path}[{i}]"), out);
+            }
+        }
+        (Array(x), Array(y)) => out.push(format!("{path}: {} items vs {}", x.len(), y.len())),
+        _ if a != b => out.push(format!("{path}: {a} vs {b}")),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_demo_fleet_reads_completely() {
+    let (s, _, _) = refresh(base()).await;
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert_eq!(s.plants.len(), 17);
+    assert_eq!(s.circuit_count(), 130);
+    assert_eq!(
+        s.identity.as_ref().map(|i| i.unique_name.as_str()),
+        Some("bob@contoso.com")
+    );
+    let with_prod = s.circuits().filter(|c| c.versions.prod.is_some()).count();
+    assert_eq!(with_prod, 130, "every circuit runs in Prod");
+    let broken: Vec<_> = s
+        .circuits()
+        .filter(|c| c.lineage.matches == Some(false))
+        .map(|c| c.circuit.to_string())
+        .collect();
+    assert_eq!(broken.len(), 1, "exactly one lineage break: {broken:?}");
+    assert!(
+        s.circuits()
+            .filter(|c| c.lineage.matches == Some(true))
+            .count()
+            >= 120
+    );
+    assert!(
+        s.circuits()
+            .any(|c| c.drift.status == relcon::domain::Status::Alert)
+    );
+    assert!(
+        s.approvals
+            .iter()
+            .any(|a| a.stage == relcon::domain::Stage::Prod)
+    );
+    assert!(
+        s.approvals
+            .iter()
+            .any(|a| a.stage == relcon::domain::Stage::Registry)
+    );
+    assert!(s.approvals.iter().any(|a| a.environment_only.is_some()));
+    assert!(
+        s.approvals
+            .iter()
+            .any(|a| a.requested_by.unique_name.starts_with("alice"))
+    );
+    for c in s.circuits() {
+        assert!(c.unknown.is_empty(), "{}: {:?}", c.circuit, c.unknown);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn paging_latency_failures_resets_and_throttling_give_the_same_snapshot() {
+    let (clean, clean_requests, _) = refresh(base()).await;
+    let faulty = SimOptions {
+        page_size: Some(1),
+        latency: Some((Duration::from_millis(0), Duration::from_millis(3))),
+        fail_rate: 0.05,
+        reset_rate: 0.02,
+        throttle: Some(400.0),
+        ..base()
+    };
+    let (rough, rough_requests, stats) = refresh(faulty).await;
+    assert!(rough.errors.is_empty(), "{:?}", rough.errors);
+    let mut diff = Vec::new();
+    differences(&comparable(&clean), &comparable(&rough), "", &mut diff);
+    assert!(diff.is_empty(), "snapshots differ: {diff:#?}");
+    assert!(
+        rough_requests > clean_requests * 3,
+        "page size 1 must page: {rough_requests} vs {clean_requests}"
+    );
+    let failed = stats["faults"]["failed"].as_u64().unwrap_or(0)
+        + stats["faults"]["reset"].as_u64().unwrap_or(0);
+    assert!(failed > 0, "faults were injected: {stats}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_refresh_sends_the_counted_requests() {
+    const PAGE: u64 = 100;
+    let (s, requests, stats) = refresh(SimOptions {
+        page_size: Some(PAGE as usize),
+        ..base()
+    })
+    .await;
+    let pages = |n: u64| n.div_ceil(PAGE).max(1);
+    let plants = s.plants.len() as u64;
+    let circuits = s.circuit_count() as u64;
+    let dev_ahead = s
+        .circuits()
+        .filter(|c| c.versions.dev > c.versions.registry)
+        .count() as u64;
+    let lineage_configs = s.circuits().filter(|c| c.lineage.commit.is_some()).count() as u64;
+    let releases = s.releases.len() as u64;
+    let release_pages = pages(releases);
+    let approval_records: u64 = s.approvals.iter().map(|a| a.pending_ids.len() as u64).sum();
+    let approval_pages = pages(approval_records);
+    // identity + endpoints (Test, Prod) + deployments per plant endpoint in each + model
+    // container pages (Dev, registry) + versions per registry model + Dev versions where Dev is
+    // ahead + release and approval pages + three queries + one config per Prod model (the first
+    // refresh; later ones read configs from the cache).
+    let expected = 1
+        + 2
+        + 2 * plants
+        + 2 * pages(circuits)
+        + circuits
+        + dev_ahead
+        + release_pages
+        + approval_pages
+        + 3
+        + lineage_configs;
+    assert_eq!(
+        requests, expected,
+        "client count; the server saw {}",
+        stats["by_route"]
+    );
+    assert_eq!(
+        stats["total"].as_u64(),
+        Some(expected),
+        "server count: {stats}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_service_marks_what_it_covers_unknown() {
+    let sim = start(base()).await.unwrap();
+    let mut settings = sim.settings();
+    // Point Log Analytics somewhere that refuses connections: drift, accuracy and validation
+    // become unknown, the rest of the fleet still shows.
+    settings.monitor.endpoint = relcon::settings::BaseUrl::parse("http://127.0.0.1:9").unwrap();
+    let mut options = fast_retries();
+    options.retry.max_retries = 1;
+    let backend = AzureBackend::new(&settings, options).unwrap();
+    let ctx = Context::new(&settings, false, backend.describe());
+    let readings = read(&backend, &ctx, &HashMap::new()).await;
+    let s = assemble(&readings, &ctx, chrono::Utc::now());
+    assert_eq!(s.circuit_count(), 130);
+    let c = s.circuits().next().unwrap();
+    assert_eq!(c.drift.status, relcon::domain::Status::Unknown);
+    assert!(
+        c.unknown.iter().any(|u| u.contains("drift query")),
+        "{:?}",
+        c.unknown
+    );
+    assert!(c.versions.prod.is_some());
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.scope == "drift query" && e.message.contains("127.0.0.1:9")),
+        "{:?}",
+        s.errors
+    );
+    let _keep: Arc<dyn Backend> = Arc::new(backend);
+}

@@ -1,0 +1,343 @@
+//! The write path headless, against a simulator process: policy refusals, two operators racing
+//! for one approval, a rollback to a verified restore, a crash mid-rollback resumed without a
+//! second request, and an audit log that notices tampering.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// A `relcon sim serve` process with its written configuration.
+struct Sim {
+    child: Child,
+    /// Held open: the simulator keeps writing its banner after the first line.
+    _stdout: BufReader<std::process::ChildStdout>,
+    base: String,
+    dir: tempfile::TempDir,
+}
+
+impl Sim {
+    fn start(extra: &[&str]) -> Sim {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("relcon.toml");
+        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("relcon"))
+            .args(["sim", "serve", "--addr", "127.0.0.1:0", "--write-config"])
+            .arg(&config)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let base = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_owned();
+        assert!(
+            config.is_file(),
+            "the configuration is written before the listening line"
+        );
+        Sim {
+            child,
+            _stdout: stdout,
+            base,
+            dir,
+        }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("relcon.toml")
+    }
+
+    fn state(&self, who: &str) -> PathBuf {
+        self.dir.path().join(format!("state-{who}"))
+    }
+
+    /// `relcon` as `who`, with its own state dir and no user configuration or cache.
+    fn relcon(&self, who: &str) -> Command {
+        let mut c = Command::cargo_bin("relcon").unwrap();
+        c.arg("--config")
+            .arg(self.config())
+            .args(["--as", who, "--no-cache"]);
+        c.arg("--state-dir").arg(self.state(who));
+        c.env("XDG_CONFIG_HOME", self.dir.path())
+            .env("XDG_CACHE_HOME", self.dir.path().join("cache"));
+        c.env("NO_COLOR", "1");
+        c.timeout(Duration::from_secs(120));
+        c
+    }
+
+    fn std_relcon(&self, who: &str) -> StdCommand {
+        let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin("relcon"));
+        c.arg("--config")
+            .arg(self.config())
+            .args(["--as", who, "--no-cache"]);
+        c.arg("--state-dir").arg(self.state(who));
+        c.env("XDG_CONFIG_HOME", self.dir.path())
+            .env("NO_COLOR", "1");
+        c
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let url = format!("{}{path}", self.base);
+        reqwest::blocking::get(&url)
+            .and_then(|r| r.json())
+            .unwrap_or_else(|e| panic!("{url}: {e}"))
+    }
+
+    fn json(&self, who: &str, args: &[&str]) -> (i32, Value) {
+        let out = self.relcon(who).arg("--json").args(args).output().unwrap();
+        let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?}: {e}\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), v)
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn approvals(sim: &Sim, who: &str) -> Vec<Value> {
+    let (code, v) = sim.json(who, &["approvals"]);
+    assert_eq!(code, 0, "{v}");
+    v["approvals"].as_array().unwrap().clone()
+}
+
+#[test]
+fn self_approval_is_refused_with_exit_1() {
+    let sim = Sim::start(&[]);
+    let mine = approvals(&sim, "alice")
+        .into_iter()
+        .find(|a| {
+            a["requested_by"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("alice"))
+        })
+        .expect("the scenario has an approval requested by alice");
+    let id = mine["approval_ids"][0].as_u64().unwrap().to_string();
+    let out = sim
+        .relcon("alice")
+        .args(["approve", &id, "--comment", "lgtm"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("four-eyes"));
+    // On record, refused.
+    let (_, audit) = sim.json("alice", &["audit", "show"]);
+    assert!(
+        audit[0]["result"].as_str().unwrap().starts_with("refused"),
+        "{audit}"
+    );
+}
+
+#[test]
+fn two_operators_racing_for_one_approval_one_wins_the_other_is_told_who() {
+    let sim = Sim::start(&[]);
+    let item = approvals(&sim, "bob")
+        .into_iter()
+        .find(|a| {
+            a["stage"] == "Production"
+                && a["environment_only"].is_null()
+                && a["approvals"] == 0
+                && a["policy"]["allowed"] == true
+                && !a["requested_by"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("carol")
+        })
+        .expect("a Production approval that bob and carol may approve");
+    let id = item["approval_ids"][0].as_u64().unwrap().to_string();
+    let spawn = |who: &str| {
+        sim.std_relcon(who)
+            .args(["approve", &id, "--comment", &format!("{who} approves")])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn("bob"), spawn("carol"));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let mut codes = [a.status.code().unwrap(), b.status.code().unwrap()];
+    codes.sort();
+    assert_eq!(
+        codes,
+        [0, 3],
+        "bob: {} carol: {}",
+        String::from_utf8_lossy(&a.stdout),
+        String::from_utf8_lossy(&b.stdout)
+    );
+    let (winner, loser) = if a.status.code() == Some(0) {
+        ("bob", &b)
+    } else {
+        ("carol", &a)
+    };
+    let told = String::from_utf8_lossy(&loser.stdout);
+    assert!(
+        told.to_lowercase().contains(winner),
+        "the loser is told who decided: {told}"
+    );
+    // Exactly one decision is recorded on the approval.
+    let after = approvals(&sim, "dave");
+    let same = after
+        .iter()
+        .find(|x| x["release_id"] == item["release_id"] && x["stage"] == "Production")
+        .unwrap();
+    assert_eq!(same["approvals"], 1, "{same}");
+    assert!(
+        !same["approval_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x.as_u64().map(|n| n.to_string()) == Some(id.clone()))
+    );
+}
+
+#[test]
+fn rollback_of_the_incident_circuit_is_verified_and_shows_in_prod() {
+    let sim = Sim::start(&["--speed", "600"]);
+    let scenario = sim.get("/_sim/scenario");
+    let circuit = scenario["incident_circuit"].as_str().unwrap().to_owned();
+    let (code, plan) = sim.json("dave", &["rollback", &circuit, "--plan"]);
+    assert_eq!(code, 0, "{plan}");
+    let target = plan["plan"]["to"].as_u64().unwrap();
+    let from = plan["plan"]["from"].as_u64().unwrap();
+    assert!(target < from, "back to an earlier version: {plan}");
+    let (code, done) = sim.json(
+        "dave",
+        &[
+            "rollback",
+            &circuit,
+            "--yes",
+            "--wait",
+            "--reason",
+            "MAE alert",
+        ],
+    );
+    assert_eq!(code, 0, "{done}");
+    assert_eq!(done["operation"]["state"], "verified", "{done}");
+    assert!(done["time_to_verified_seconds"].as_i64().is_some());
+    let (_, shown) = sim.json("dave", &["circuit", &circuit]);
+    assert_eq!(
+        shown["circuit"]["versions"]["prod"].as_u64(),
+        Some(target),
+        "{}",
+        shown["circuit"]
+    );
+    let (code, verify) = sim.json("dave", &["audit", "verify"]);
+    assert_eq!((code, verify["first_bad"].is_null()), (0, true), "{verify}");
+}
+
+#[test]
+fn kill_9_mid_rollback_then_restart_resumes_to_verified_without_a_second_request() {
+    let sim = Sim::start(&["--speed", "30"]);
+    let circuit = sim.get("/_sim/scenario")["incident_circuit"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut first = sim
+        .std_relcon("erin")
+        .args([
+            "rollback", &circuit, "--yes", "--wait", "--reason", "incident",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the journal to say the request went out, then kill -9.
+    let ops = sim.state("erin").join("ops");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let submitted = loop {
+        let states: Vec<String> = std::fs::read_dir(&ops)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .filter_map(|t| serde_json::from_str::<Value>(&t).ok())
+            .filter_map(|v| v["state"].as_str().map(str::to_owned))
+            .collect();
+        if states
+            .iter()
+            .any(|s| s == "submitted" || s == "in-progress")
+        {
+            break true;
+        }
+        if Instant::now() > deadline || first.try_wait().unwrap().is_some() {
+            break false;
+        }
+        std::thread::yield_now();
+    };
+    assert!(submitted, "the rollback was journaled as sent");
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let patches = |sim: &Sim| {
+        sim.get("/_sim/stats")["by_route"]["PATCH vsrm/release.environment"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    assert_eq!(patches(&sim), 1);
+    // The same command again resumes the unfinished operation instead of sending a new one.
+    let (code, done) = sim.json("erin", &["rollback", &circuit, "--yes", "--wait"]);
+    assert_eq!(code, 0, "{done}");
+    assert_eq!(done["operation"]["state"], "verified", "{done}");
+    assert_eq!(patches(&sim), 1, "never sent twice");
+    let (_, ops) = sim.json("erin", &["ops"]);
+    assert_eq!(ops["operations"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn audit_verify_passes_then_fails_after_a_changed_byte() {
+    let sim = Sim::start(&[]);
+    let reg = approvals(&sim, "carol")
+        .into_iter()
+        .filter(|a| a["stage"] == "Registry" && a["policy"]["allowed"] == true)
+        .take(2)
+        .collect::<Vec<_>>();
+    assert_eq!(reg.len(), 2);
+    for a in &reg {
+        let id = a["approval_ids"][0].as_u64().unwrap().to_string();
+        sim.relcon("carol")
+            .args(["approve", &id, "--comment", "notebook reviewed"])
+            .assert()
+            .success();
+    }
+    sim.relcon("carol")
+        .args(["audit", "verify"])
+        .assert()
+        .success();
+    let log = sim.state("carol").join("audit.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.lines().count(), 2);
+    std::fs::write(
+        &log,
+        text.replacen("notebook reviewed", "notebook reviewEd", 1),
+    )
+    .unwrap();
+    let out = sim
+        .relcon("carol")
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("entry 2"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
