@@ -328,8 +328,11 @@ pub struct ReleaseStage {
     /// The release environment id (what a redeploy PATCHes).
     pub environment_id: u32,
     pub status: EnvironmentStatus,
-    /// Deployment attempts so far (a redeploy adds one).
+    /// Deployment attempts that deployed something (a redeploy adds one).
     pub attempts: u32,
+    /// Deploying right now (not merely waiting for an approval).
+    #[serde(default)]
+    pub deploying: bool,
     /// When the newest attempt last changed.
     pub at: Option<DateTime<Utc>>,
 }

@@ -448,6 +448,19 @@ impl ReleaseEnvironment {
     pub fn last_attempt(&self) -> Option<&DeployAttempt> {
         self.deploy_steps.iter().max_by_key(|d| d.attempt)
     }
+
+    /// Actually deploying now. DevOps reports a stage that waits for its pre-deploy approval as
+    /// in progress too (with an attempt not yet deployed); that is waiting, not deploying.
+    pub fn is_deploying(&self) -> bool {
+        let waiting_for_approval = self
+            .pre_deploy_approvals
+            .iter()
+            .any(|a| a.status == ApprovalStatus::Pending);
+        let attempt_started = self
+            .last_attempt()
+            .is_none_or(|a| a.status != DeploymentStatus::NotDeployed);
+        self.status.is_active() && !waiting_for_approval && attempt_started
+    }
 }
 
 /// A release of the model release pipeline.

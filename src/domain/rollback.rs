@@ -69,11 +69,10 @@ pub fn prod_history(
         .filter_map(|r| {
             let prod = r.stage(Stage::Prod)?;
             let attempted = prod.attempts > 0
+                || prod.deploying
                 || matches!(
                     prod.status,
-                    EnvironmentStatus::Succeeded
-                        | EnvironmentStatus::PartiallySucceeded
-                        | EnvironmentStatus::InProgress
+                    EnvironmentStatus::Succeeded | EnvironmentStatus::PartiallySucceeded
                 );
             if !attempted {
                 return None;

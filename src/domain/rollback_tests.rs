@@ -35,6 +35,7 @@ fn release(id: u32, day: u32, prod: EnvironmentStatus, models: &[(&str, u32)]) -
             } else {
                 1
             },
+            deploying: false,
             at: Some(at(day)),
         }],
         models: models

@@ -298,7 +298,7 @@ pub async fn execute(
                         r.release_id, r.environment_id
                     ))
                 })?;
-            if env.status.is_active() {
+            if env.is_deploying() {
                 return Err(ExecuteError::Refused(format!(
                     "{} is already deploying to Production",
                     release.name

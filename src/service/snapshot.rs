@@ -19,8 +19,8 @@ use crate::domain::fleet::{
 };
 use crate::domain::hash::TrainingHash;
 use crate::domain::platform::{
-    ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, Endpoint, Identity, ModelContainer,
-    ModelVersionRecord, ReleaseRecord, Table, release_vars,
+    ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, DeploymentStatus, Endpoint,
+    Identity, ModelContainer, ModelVersionRecord, ReleaseRecord, Table, release_vars,
 };
 use crate::domain::validation::ValidationVerdict;
 use crate::domain::{CircuitRef, ModelVersion, PlantId, Stage, Status};
@@ -573,7 +573,15 @@ pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapsho
                         stage: e.stage()?,
                         environment_id: e.id,
                         status: e.status.clone(),
-                        attempts: e.deploy_steps.iter().map(|d| d.attempt).max().unwrap_or(0),
+                        // An attempt still waiting for its approval has not deployed anything.
+                        attempts: e
+                            .deploy_steps
+                            .iter()
+                            .filter(|d| d.status != DeploymentStatus::NotDeployed)
+                            .map(|d| d.attempt)
+                            .max()
+                            .unwrap_or(0),
+                        deploying: e.is_deploying(),
                         at: e
                             .last_attempt()
                             .and_then(|a| a.last_modified_on)
@@ -604,7 +612,7 @@ pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapsho
         }
     }
     for rel in releases {
-        for env in rel.environments.iter().filter(|e| e.status.is_active()) {
+        for env in rel.environments.iter().filter(|e| e.is_deploying()) {
             let Some(stage) = env.stage() else { continue };
             for m in models_of(rel) {
                 if let Some(cs) = circuits.get_mut(&m.circuit) {

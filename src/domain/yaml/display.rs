@@ -55,10 +55,11 @@ fn write_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     }
 }
 
-/// Characters that may appear unescaped in any scalar, as PyYAML's emitter sees it.
+/// Characters that may appear unescaped in any scalar, as PyYAML's emitter sees it. The
+/// Unicode line and paragraph separators are line breaks to PyYAML: always escaped.
 fn printable(c: char) -> bool {
     matches!(c, '\u{20}'..='\u{7E}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-        && c != '\u{FEFF}'
+        && !matches!(c, '\u{FEFF}' | '\u{2028}' | '\u{2029}')
 }
 
 /// Whether `s` written plain inside a flow collection reads back as the same string (for
