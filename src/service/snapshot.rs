@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use futures::stream;
 
 use super::Context;
 use super::backend::{ApprovalQuery, Backend, BackendError, BackendResult};
@@ -44,188 +43,228 @@ pub struct Readings {
     pub configs: HashMap<(String, String), BackendResult<String>>,
 }
 
-/// Read everything a snapshot needs. `known_configs` holds config texts already cached (they
-/// never change at a commit); only the missing ones are fetched.
+/// One call of a refresh.
+enum Job {
+    Identity,
+    Endpoints(Stage),
+    Containers(AssetLocation),
+    Releases,
+    Approvals,
+    Query(Which),
+    Deployments(Stage, String),
+    Versions(AssetLocation, String),
+    Config(String, String),
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+    Drift,
+    Accuracy,
+    Validation,
+}
+
+enum Done {
+    Identity(BackendResult<Identity>),
+    Endpoints(Stage, BackendResult<Vec<Endpoint>>),
+    Containers(AssetLocation, BackendResult<Vec<ModelContainer>>),
+    Releases(BackendResult<Vec<ReleaseRecord>>),
+    Approvals(BackendResult<Vec<ApprovalRecord>>),
+    Query(Which, BackendResult<Table>),
+    Deployments(Stage, String, BackendResult<Vec<Deployment>>),
+    Versions(
+        AssetLocation,
+        String,
+        BackendResult<Vec<ModelVersionRecord>>,
+    ),
+    Config(String, String, BackendResult<String>),
+}
+
+async fn run(backend: &dyn Backend, job: Job) -> Done {
+    match job {
+        Job::Identity => Done::Identity(backend.identity().await),
+        Job::Endpoints(s) => Done::Endpoints(s, backend.endpoints(s).await),
+        Job::Containers(l) => Done::Containers(l, backend.model_containers(l).await),
+        Job::Releases => Done::Releases(backend.releases().await),
+        Job::Approvals => {
+            let pending = ApprovalQuery {
+                status: Some(ApprovalStatus::Pending),
+                release_ids: Vec::new(),
+            };
+            Done::Approvals(backend.approvals(&pending).await)
+        }
+        Job::Query(w) => {
+            let (kql, span) = match w {
+                Which::Drift => (queries::drift_query(), queries::SERIES_TIMESPAN),
+                Which::Accuracy => (queries::accuracy_query(), queries::SERIES_TIMESPAN),
+                Which::Validation => (queries::validation_query(), queries::VALIDATION_TIMESPAN),
+            };
+            Done::Query(w, backend.query(&kql, span).await)
+        }
+        Job::Deployments(s, e) => {
+            let r = backend.deployments(s, &e).await;
+            Done::Deployments(s, e, r)
+        }
+        Job::Versions(l, m) => {
+            let r = backend.model_versions(l, &m).await;
+            Done::Versions(l, m, r)
+        }
+        Job::Config(path, commit) => {
+            let r = backend.config_at(&path, &commit).await;
+            Done::Config(path, commit, r)
+        }
+    }
+}
+
+/// Read everything a snapshot needs, as one pipeline: each call starts as soon as what it
+/// depends on has arrived (a plant's deployments when the endpoint list is in, a Prod model's
+/// config when both its deployment and its version tags are in), with up to `fan_out` calls in
+/// flight; the HTTP layer bounds each service on its own. `known_configs` holds config texts
+/// already cached (they never change at a commit); only missing ones are fetched.
 pub async fn read(
     backend: &dyn Backend,
     ctx: &Context,
     known_configs: &HashMap<(String, String), String>,
 ) -> Readings {
-    let fan = ctx.concurrency.max(1);
-    let pending = ApprovalQuery {
-        status: Some(ApprovalStatus::Pending),
-        release_ids: Vec::new(),
-    };
-    let (drift_q, accuracy_q, validation_q) = (
-        queries::drift_query(),
-        queries::accuracy_query(),
-        queries::validation_query(),
-    );
-    let (
-        identity,
-        test_eps,
-        prod_eps,
-        dev_c,
-        reg_c,
-        releases,
-        approvals,
-        drift,
-        accuracy,
-        validation,
-    ) = tokio::join!(
-        backend.identity(),
-        backend.endpoints(Stage::Test),
-        backend.endpoints(Stage::Prod),
-        backend.model_containers(AssetLocation::Dev),
-        backend.model_containers(AssetLocation::Registry),
-        backend.releases(),
-        backend.approvals(&pending),
-        backend.query(&drift_q, queries::SERIES_TIMESPAN),
-        backend.query(&accuracy_q, queries::SERIES_TIMESPAN),
-        backend.query(&validation_q, queries::VALIDATION_TIMESPAN),
-    );
+    use futures::stream::FuturesUnordered;
+    use std::collections::VecDeque;
 
-    // Second wave: per endpoint and per model.
-    let mut endpoint_jobs: Vec<(Stage, String)> = Vec::new();
-    for (stage, eps) in [(Stage::Test, &test_eps), (Stage::Prod, &prod_eps)] {
-        if let Ok(eps) = eps {
-            endpoint_jobs.extend(eps.iter().map(|e| (stage, e.name.clone())));
-        }
-    }
-    let registry_models: Vec<String> = match &reg_c {
-        Ok(c) => c.iter().map(|c| c.name.clone()).collect(),
-        Err(_) => Vec::new(),
-    };
-    // Dev versions are needed only where Dev is ahead of the registry: those models belong to
-    // releases still waiting at the Registry stage.
-    let registry_latest: HashMap<&str, Option<ModelVersion>> = match &reg_c {
-        Ok(c) => c
-            .iter()
-            .map(|c| (c.name.as_str(), c.latest_version))
-            .collect(),
-        Err(_) => HashMap::new(),
-    };
-    let dev_ahead: Vec<String> = match &dev_c {
-        Ok(c) => c
-            .iter()
-            .filter(|c| c.latest_version > registry_latest.get(c.name.as_str()).copied().flatten())
-            .map(|c| c.name.clone())
-            .collect(),
-        Err(_) => Vec::new(),
-    };
+    let fan_out = (ctx.concurrency * 4).max(1);
+    let mut queue: VecDeque<Job> = VecDeque::from([
+        // The slowest first: the queries and the release history.
+        Job::Query(Which::Drift),
+        Job::Query(Which::Validation),
+        Job::Releases,
+        Job::Query(Which::Accuracy),
+        Job::Endpoints(Stage::Prod),
+        Job::Endpoints(Stage::Test),
+        Job::Containers(AssetLocation::Registry),
+        Job::Containers(AssetLocation::Dev),
+        Job::Approvals,
+        Job::Identity,
+    ]);
+    let mut r = Readings::default();
+    let mut in_flight = FuturesUnordered::new();
+    // What the dependent calls wait for.
+    let mut registry_latest: Option<HashMap<String, Option<ModelVersion>>> = None;
+    let mut dev_latest: Option<Vec<(String, Option<ModelVersion>)>> = None;
+    let mut prod_of: HashMap<String, ModelVersion> = HashMap::new();
+    let mut configs_wanted: BTreeSet<(String, String)> = BTreeSet::new();
 
-    enum Job {
-        Deployments(Stage, String),
-        Registry(String),
-        Dev(String),
-    }
-    enum Done {
-        Deployments(Stage, String, BackendResult<Vec<Deployment>>),
-        Registry(String, BackendResult<Vec<ModelVersionRecord>>),
-        Dev(String, BackendResult<Vec<ModelVersionRecord>>),
-    }
-    let jobs = endpoint_jobs
-        .into_iter()
-        .map(|(s, e)| Job::Deployments(s, e))
-        .chain(registry_models.into_iter().map(Job::Registry))
-        .chain(dev_ahead.into_iter().map(Job::Dev));
-    let done: Vec<Done> = stream::iter(jobs)
-        .map(|job| async move {
-            match job {
-                Job::Deployments(s, e) => {
-                    let r = backend.deployments(s, &e).await;
-                    Done::Deployments(s, e, r)
-                }
-                Job::Registry(m) => {
-                    let r = backend.model_versions(AssetLocation::Registry, &m).await;
-                    Done::Registry(m, r)
-                }
-                Job::Dev(m) => {
-                    let r = backend.model_versions(AssetLocation::Dev, &m).await;
-                    Done::Dev(m, r)
-                }
-            }
-        })
-        .buffer_unordered(fan)
-        .collect()
-        .await;
-
-    let mut readings = Readings {
-        identity: Some(identity),
-        endpoints: vec![(Stage::Test, test_eps), (Stage::Prod, prod_eps)],
-        dev_containers: Some(dev_c),
-        registry_containers: Some(reg_c),
-        releases: Some(releases),
-        approvals: Some(approvals),
-        drift: Some(drift),
-        accuracy: Some(accuracy),
-        validation: Some(validation),
-        ..Readings::default()
-    };
-    for d in done {
-        match d {
-            Done::Deployments(s, e, r) => readings.deployments.push((s, e, r)),
-            Done::Registry(m, r) => {
-                readings.registry_versions.insert(m, r);
-            }
-            Done::Dev(m, r) => {
-                readings.dev_versions.insert(m, r);
-            }
-        }
-    }
-    readings
-        .deployments
-        .sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-
-    // Third wave: the config of each Prod model at its commit, for the lineage check.
-    let wanted = prod_lineage_sources(&readings, ctx);
-    for key in &wanted {
-        if let Some(text) = known_configs.get(key) {
-            readings.configs.insert(key.clone(), Ok(text.clone()));
-        }
-    }
-    let missing: Vec<(String, String)> = wanted
-        .into_iter()
-        .filter(|k| !readings.configs.contains_key(k))
-        .collect();
-    let fetched: Vec<((String, String), BackendResult<String>)> = stream::iter(missing)
-        .map(|(path, commit)| async move {
-            let r = backend.config_at(&path, &commit).await;
-            ((path, commit), r)
-        })
-        .buffer_unordered(fan)
-        .collect()
-        .await;
-    readings.configs.extend(fetched);
-    readings
-}
-
-/// `(config path, commit)` of every circuit's Prod model.
-fn prod_lineage_sources(r: &Readings, ctx: &Context) -> BTreeSet<(String, String)> {
-    let mut out = BTreeSet::new();
-    for (stage, _, deps) in &r.deployments {
-        let (Stage::Prod, Ok(deps)) = (stage, deps) else {
-            continue;
+    // Queue the config of `model`'s Prod version once both halves are known.
+    let want_config = |model: &str,
+                       prod_of: &HashMap<String, ModelVersion>,
+                       r: &mut Readings,
+                       wanted: &mut BTreeSet<(String, String)>,
+                       queue: &mut VecDeque<Job>| {
+        let Some(v) = prod_of.get(model) else { return };
+        let Some(Ok(versions)) = r.registry_versions.get(model) else {
+            return;
         };
-        for d in deps {
-            let Some(model) = &d.model else { continue };
-            let Some(Ok(versions)) = r.registry_versions.get(&model.name) else {
-                continue;
-            };
-            let Some(v) = versions.iter().find(|v| v.version == model.version) else {
-                continue;
-            };
-            let (Some(circuit), Some(commit)) = (
-                v.circuit()
-                    .or_else(|| ctx.naming.model.parse_circuit(&model.name)),
-                v.git_commit(),
-            ) else {
-                continue;
-            };
-            out.insert((ctx.config_path(&circuit), commit.to_owned()));
+        let Some(rec) = versions.iter().find(|x| x.version == *v) else {
+            return;
+        };
+        let (Some(circuit), Some(commit)) = (
+            rec.circuit()
+                .or_else(|| ctx.naming.model.parse_circuit(model)),
+            rec.git_commit(),
+        ) else {
+            return;
+        };
+        let key = (ctx.config_path(&circuit), commit.to_owned());
+        if !wanted.insert(key.clone()) {
+            return;
+        }
+        match known_configs.get(&key) {
+            Some(text) => {
+                r.configs.insert(key, Ok(text.clone()));
+            }
+            None => queue.push_back(Job::Config(key.0, key.1)),
+        }
+    };
+
+    loop {
+        while in_flight.len() < fan_out {
+            let Some(job) = queue.pop_front() else { break };
+            in_flight.push(run(backend, job));
+        }
+        let Some(done) = in_flight.next().await else {
+            break;
+        };
+        match done {
+            Done::Identity(x) => r.identity = Some(x),
+            Done::Endpoints(stage, x) => {
+                if let Ok(eps) = &x {
+                    queue.extend(eps.iter().map(|e| Job::Deployments(stage, e.name.clone())));
+                }
+                r.endpoints.push((stage, x));
+            }
+            Done::Containers(AssetLocation::Registry, x) => {
+                let latest = match &x {
+                    Ok(c) => {
+                        queue.extend(
+                            c.iter()
+                                .map(|c| Job::Versions(AssetLocation::Registry, c.name.clone())),
+                        );
+                        c.iter()
+                            .map(|c| (c.name.clone(), c.latest_version))
+                            .collect()
+                    }
+                    Err(_) => HashMap::new(),
+                };
+                registry_latest = Some(latest);
+                r.registry_containers = Some(x);
+            }
+            Done::Containers(AssetLocation::Dev, x) => {
+                dev_latest = Some(match &x {
+                    Ok(c) => c
+                        .iter()
+                        .map(|c| (c.name.clone(), c.latest_version))
+                        .collect(),
+                    Err(_) => Vec::new(),
+                });
+                r.dev_containers = Some(x);
+            }
+            Done::Releases(x) => r.releases = Some(x),
+            Done::Approvals(x) => r.approvals = Some(x),
+            Done::Query(Which::Drift, x) => r.drift = Some(x),
+            Done::Query(Which::Accuracy, x) => r.accuracy = Some(x),
+            Done::Query(Which::Validation, x) => r.validation = Some(x),
+            Done::Deployments(stage, endpoint, x) => {
+                if stage == Stage::Prod
+                    && let Ok(deps) = &x
+                {
+                    for m in deps.iter().filter_map(|d| d.model.as_ref()) {
+                        prod_of.insert(m.name.clone(), m.version);
+                        want_config(&m.name, &prod_of, &mut r, &mut configs_wanted, &mut queue);
+                    }
+                }
+                r.deployments.push((stage, endpoint, x));
+            }
+            Done::Versions(AssetLocation::Registry, model, x) => {
+                r.registry_versions.insert(model.clone(), x);
+                want_config(&model, &prod_of, &mut r, &mut configs_wanted, &mut queue);
+            }
+            Done::Versions(AssetLocation::Dev, model, x) => {
+                r.dev_versions.insert(model, x);
+            }
+            Done::Config(path, commit, x) => {
+                r.configs.insert((path, commit), x);
+            }
+        }
+        // Dev versions are needed only where Dev is ahead of the registry: those models belong
+        // to releases still waiting at the Registry stage.
+        if let (Some(reg), Some(dev)) = (&registry_latest, &dev_latest) {
+            for (name, latest) in dev {
+                if *latest > reg.get(name).copied().flatten() {
+                    queue.push_back(Job::Versions(AssetLocation::Dev, name.clone()));
+                }
+            }
+            dev_latest = Some(Vec::new());
         }
     }
-    out
+    r.deployments.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    r.endpoints.sort_by_key(|(s, _)| *s);
+    r
 }
 
 /// Build the snapshot from what was read. Pure: no IO, so it is tested with plain records.

@@ -507,22 +507,6 @@ fn a_failed_call_marks_what_it_covers_and_the_rest_still_shows() {
 }
 
 #[test]
-fn prod_lineage_sources_are_the_prod_models_commits() {
-    let keys = prod_lineage_sources(&readings(), &ctx());
-    let want: Vec<(String, String)> = vec![
-        (
-            "/config/circuits/PLANT001_CIRCUIT01.yaml".into(),
-            "c0ffee4".into(),
-        ),
-        (
-            "/config/circuits/PLANT001_CIRCUIT02.yaml".into(),
-            "beef002".into(),
-        ),
-    ];
-    assert_eq!(keys.into_iter().collect::<Vec<_>>(), want);
-}
-
-#[test]
 fn gate_evidence_judges_the_release_version_against_prod() {
     let s = assemble(&readings(), &ctx(), now());
     let item = &s.approvals[0];

@@ -1,0 +1,81 @@
+//! A full fleet refresh against the simulator with 50 ms of injected latency per request: the
+//! demo fleet (130 circuits) and a generated 2,000-circuit fleet, with the config cache cold
+//! (first start) and warm (every refresh after). Prints the request count and concurrency once.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use relcon::azure::{AzureBackend, ClientOptions};
+use relcon::service::Context;
+use relcon::service::backend::Backend;
+use relcon::service::snapshot::{assemble, read};
+use relcon::sim::{FleetSource, SimOptions, SimHandle, start};
+
+fn sim(rt: &tokio::runtime::Runtime, fleet: FleetSource) -> SimHandle {
+    rt.block_on(start(SimOptions {
+        fleet,
+        latency: Some((Duration::from_millis(50), Duration::from_millis(50))),
+        ..SimOptions::default()
+    }))
+    .expect("simulator")
+}
+
+fn bench_fleet(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, fleet: FleetSource) {
+    let sim = sim(rt, fleet);
+    let settings = sim.settings();
+    let backend = {
+        let _g = rt.enter();
+        AzureBackend::new(&settings, ClientOptions::default()).expect("client")
+    };
+    let ctx = Context::new(&settings, true, backend.describe());
+    // One refresh to count requests and fill the config cache.
+    let before = backend.stats().requests;
+    let started = std::time::Instant::now();
+    let readings = rt.block_on(read(&backend, &ctx, &HashMap::new()));
+    let cold = started.elapsed();
+    let snapshot = assemble(&readings, &ctx, chrono::Utc::now());
+    let cold_requests = backend.stats().requests - before;
+    let cached: HashMap<(String, String), String> = readings
+        .configs
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_ref().ok()?.clone())))
+        .collect();
+    let before = backend.stats().requests;
+    rt.block_on(read(&backend, &ctx, &cached));
+    let warm_requests = backend.stats().requests - before;
+    eprintln!(
+        "{name}: {} circuits, {} errors; cold refresh {:.2?} with {cold_requests} requests, warm refresh {warm_requests} requests; {} in flight per service, up to {} calls queued",
+        snapshot.circuit_count(),
+        snapshot.errors.len(),
+        cold,
+        ctx.concurrency,
+        ctx.concurrency * 4
+    );
+    let mut g = c.benchmark_group(name);
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.bench_function("refresh, config cache warm", |b| {
+        b.iter(|| rt.block_on(read(&backend, &ctx, &cached)))
+    });
+    g.bench_function("refresh, config cache cold", |b| {
+        b.iter(|| rt.block_on(read(&backend, &ctx, &HashMap::new())))
+    });
+    g.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    bench_fleet(c, &rt, "demo fleet (130 circuits, 50 ms latency)", FleetSource::Demo);
+    bench_fleet(
+        c,
+        &rt,
+        "generated fleet (2,000 circuits, 50 ms latency)",
+        FleetSource::Generated {
+            plants: 200,
+            circuits_per_plant: 10,
+        },
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
