@@ -1,0 +1,171 @@
+//! The `/` filter: fzf-style fuzzy words over circuit ids, model names, descriptions and plant
+//! names (nucleo: `^prefix`, `suffix$`, `'exact`, `!not`), plus tokens:
+//!
+//! - `status:alert` (also `warn`, `ok`, `unknown`; several with commas: `status:alert,warn`)
+//! - `stage:prod` (also `dev`, `registry`, `test`): something is headed to that stage: the stage
+//!   before it runs another version (a candidate waits), an approval for that stage is pending,
+//!   or a release is deploying to it. `stage:dev` means Dev holds a model not yet in the registry.
+//! - `pending`: the circuit waits on at least one approval.
+//!
+//! Haystacks are built once per snapshot, so a keystroke over 20,000 circuits stays in budget.
+
+use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Config, Matcher};
+
+use super::index::CircuitRow;
+use crate::domain::{Stage, Status};
+
+/// A parsed filter.
+#[derive(Debug, Default)]
+pub struct FilterQuery {
+    pub text: String,
+    statuses: Vec<Status>,
+    stage: Option<Stage>,
+    pending: bool,
+    fuzzy: Option<Pattern>,
+    /// Tokens that could not be understood (shown under the input line; ignored).
+    pub problems: Vec<String>,
+}
+
+impl FilterQuery {
+    pub fn parse(text: &str) -> FilterQuery {
+        let mut q = FilterQuery {
+            text: text.to_owned(),
+            ..FilterQuery::default()
+        };
+        let mut words = Vec::new();
+        for token in text.split_whitespace() {
+            let lower = token.to_ascii_lowercase();
+            if let Some(list) = lower.strip_prefix("status:") {
+                for s in list.split(',').filter(|s| !s.is_empty()) {
+                    match s {
+                        "ok" => q.statuses.push(Status::Ok),
+                        "warn" | "warning" => q.statuses.push(Status::Warn),
+                        "alert" => q.statuses.push(Status::Alert),
+                        "unknown" => q.statuses.push(Status::Unknown),
+                        other => q.problems.push(format!(
+                            "status:{other}? use ok, warn, alert or unknown"
+                        )),
+                    }
+                }
+            } else if let Some(s) = lower.strip_prefix("stage:") {
+                match s.parse::<Stage>() {
+                    Ok(st) => q.stage = Some(st),
+                    Err(_) if s.is_empty() => {}
+                    Err(_) => q
+                        .problems
+                        .push(format!("stage:{s}? use dev, registry, test or prod")),
+                }
+            } else if lower == "pending" {
+                q.pending = true;
+            } else {
+                words.push(token);
+            }
+        }
+        if !words.is_empty() {
+            q.fuzzy = Some(Pattern::parse(
+                &words.join(" "),
+                CaseMatching::Ignore,
+                Normalization::Smart,
+            ));
+        }
+        q
+    }
+
+    /// No condition at all: everything matches.
+    pub fn is_empty(&self) -> bool {
+        self.statuses.is_empty() && self.stage.is_none() && !self.pending && self.fuzzy.is_none()
+    }
+
+    /// Whether a row passes; the cheap tokens are checked before the fuzzy match.
+    pub fn matches(&self, row: &CircuitRow, matcher: &mut Matcher) -> bool {
+        if !self.statuses.is_empty() && !self.statuses.contains(&row.health) {
+            return false;
+        }
+        if let Some(s) = self.stage
+            && !row.headed_to(s)
+        {
+            return false;
+        }
+        if self.pending && row.pending == 0 {
+            return false;
+        }
+        match &self.fuzzy {
+            None => true,
+            Some(p) => p.score(row.haystack.slice(..), matcher).is_some(),
+        }
+    }
+}
+
+/// A matcher configured for the filter (ids and descriptions, not paths).
+pub fn matcher() -> Matcher {
+    Matcher::new(Config::DEFAULT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixture;
+    use crate::tui::index::FleetIndex;
+
+    fn run(q: &str) -> Vec<String> {
+        let snap = fixture::fleet(fixture::DEMO_CIRCUITS);
+        let index = FleetIndex::build(&snap);
+        let query = FilterQuery::parse(q);
+        let mut m = matcher();
+        index
+            .rows
+            .iter()
+            .filter(|r| query.matches(r, &mut m))
+            .map(|r| index.circuit(&snap, r).circuit.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn tokens_filter_by_status_stage_and_pending() {
+        let snap = fixture::fleet(fixture::DEMO_CIRCUITS);
+        let alerts = run("status:alert");
+        assert!(!alerts.is_empty());
+        for c in &alerts {
+            let r: crate::domain::CircuitRef = c.parse().unwrap();
+            assert_eq!(snap.circuit(&r).unwrap().health(), Status::Alert);
+        }
+        let both = run("status:alert,warn");
+        assert!(both.len() > alerts.len());
+        let pending = run("pending");
+        assert_eq!(
+            pending.len(),
+            snap.circuits().filter(|c| c.pending_approvals > 0).count()
+        );
+        // Every circuit with a Prod version is in the env-only release: all pending.
+        assert!(pending.len() > 100);
+        let to_prod = run("stage:prod");
+        assert!(to_prod.contains(&"PLANT001/CIRCUIT01".to_owned()), "wave");
+        assert!(to_prod.contains(&"PLANT002/CIRCUIT02".to_owned()), "rollback");
+        let to_registry = run("stage:registry");
+        assert!(to_registry.contains(&"PLANT007/CIRCUIT01".to_owned()));
+        assert!(!to_registry.contains(&"PLANT001/CIRCUIT01".to_owned()));
+    }
+
+    #[test]
+    fn fuzzy_words_match_ids_and_descriptions() {
+        let cooling = run("cooling");
+        assert!(cooling.contains(&"PLANT001/CIRCUIT01".to_owned()), "{cooling:?}");
+        assert_eq!(run("PLANT003/CIRCUIT02"), vec!["PLANT003/CIRCUIT02".to_owned()]);
+        // Words combine: each must match.
+        let narrow = run("plant001 cooling");
+        assert!(narrow.iter().all(|c| c.starts_with("PLANT001")), "{narrow:?}");
+        // Tokens and words combine too.
+        let q = run("status:alert rotterdam");
+        assert!(q.iter().all(|c| c.starts_with("PLANT001")));
+        assert!(run("zzzzqqq").is_empty());
+    }
+
+    #[test]
+    fn bad_tokens_are_reported_not_fatal() {
+        let q = FilterQuery::parse("status:broken stage:staging pump");
+        assert_eq!(q.problems.len(), 2, "{:?}", q.problems);
+        assert!(!q.is_empty());
+        assert!(FilterQuery::parse("  ").is_empty());
+    }
+}
