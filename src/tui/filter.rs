@@ -1,5 +1,6 @@
 //! The `/` filter: fzf-style fuzzy words over circuit ids, model names, descriptions and plant
-//! names (nucleo: `^prefix`, `suffix$`, `'exact`, `!not`), plus tokens:
+//! names (nucleo: `^prefix`, `suffix$`, `'exact`, `!not`; a fuzzy word must match tightly, not
+//! as letters scattered over unrelated words), plus tokens:
 //!
 //! - `status:alert` (also `warn`, `ok`, `unknown`; several with commas: `status:alert,warn`)
 //! - `stage:prod` (also `dev`, `registry`, `test`): something is headed to that stage: the stage
@@ -9,11 +10,17 @@
 //!
 //! Haystacks are built once per snapshot, so a keystroke over 20,000 circuits stays in budget.
 
-use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo_matcher::pattern::{AtomKind, CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher};
 
 use super::index::CircuitRow;
 use crate::domain::{Stage, Status};
+
+/// A fuzzy word must score at least this per character. nucleo gives 16 per matched
+/// character plus bonuses for consecutive and word-start matches, minus gaps: a typo
+/// (`amonia`: 22 a character) passes, letters picked from several words (`cool` in
+/// "Electrode coating dryer oven": 18) do not.
+const TIGHT: u32 = 20;
 
 /// A parsed filter.
 #[derive(Debug, Default)]
@@ -77,23 +84,44 @@ impl FilterQuery {
         self.statuses.is_empty() && self.stage.is_none() && !self.pending && self.fuzzy.is_none()
     }
 
+    /// Whether fuzzy words are part of the query (the view then ranks by score).
+    pub fn ranks(&self) -> bool {
+        self.fuzzy.is_some()
+    }
+
     /// Whether a row passes; the cheap tokens are checked before the fuzzy match.
     pub fn matches(&self, row: &CircuitRow, matcher: &mut Matcher) -> bool {
+        self.score(row, matcher).is_some()
+    }
+
+    /// The row's match score (higher is better; 0 without fuzzy words), or `None`.
+    pub fn score(&self, row: &CircuitRow, matcher: &mut Matcher) -> Option<u32> {
         if !self.statuses.is_empty() && !self.statuses.contains(&row.health) {
-            return false;
+            return None;
         }
         if let Some(s) = self.stage
             && !row.headed_to(s)
         {
-            return false;
+            return None;
         }
         if self.pending && row.pending == 0 {
-            return false;
+            return None;
         }
-        match &self.fuzzy {
-            None => true,
-            Some(p) => p.score(row.haystack.slice(..), matcher).is_some(),
+        let Some(p) = &self.fuzzy else {
+            return Some(0);
+        };
+        let mut total = 0u32;
+        for atom in &p.atoms {
+            let score = u32::from(atom.score(row.haystack.slice(..), matcher)?);
+            if !atom.negative
+                && atom.kind == AtomKind::Fuzzy
+                && score < TIGHT * atom.needle_text().len() as u32
+            {
+                return None;
+            }
+            total += score;
         }
+        Some(total)
     }
 }
 
@@ -108,17 +136,22 @@ mod tests {
     use crate::tui::fixture;
     use crate::tui::index::FleetIndex;
 
+    /// Matching circuits, best first.
     fn run(q: &str) -> Vec<String> {
         let snap = fixture::fleet(fixture::DEMO_CIRCUITS);
         let index = FleetIndex::build(&snap);
         let query = FilterQuery::parse(q);
         let mut m = matcher();
-        index
+        let mut hits: Vec<(u32, String)> = index
             .rows
             .iter()
-            .filter(|r| query.matches(r, &mut m))
-            .map(|r| index.circuit(&snap, r).circuit.to_string())
-            .collect()
+            .filter_map(|r| {
+                let s = query.score(r, &mut m)?;
+                Some((s, index.circuit(&snap, r).circuit.to_string()))
+            })
+            .collect();
+        hits.sort_by(|a, b| b.0.cmp(&a.0));
+        hits.into_iter().map(|(_, c)| c).collect()
     }
 
     #[test]
@@ -151,13 +184,33 @@ mod tests {
     fn fuzzy_words_match_ids_and_descriptions() {
         let cooling = run("cooling");
         assert!(cooling.contains(&"PLANT001/CIRCUIT01".to_owned()), "{cooling:?}");
-        assert_eq!(run("PLANT003/CIRCUIT02"), vec!["PLANT003/CIRCUIT02".to_owned()]);
+        // The real matches rank first; scattered letters trail, if they pass at all.
+        let snap = fixture::fleet(fixture::DEMO_CIRCUITS);
+        let real = snap
+            .circuits()
+            .filter(|c| c.description.to_lowercase().contains("cool"))
+            .count();
+        let cool = run("cool");
+        assert!(cool.len() >= real && real > 0);
+        for c in &cool[..real] {
+            let r: crate::domain::CircuitRef = c.parse().unwrap();
+            let d = snap.circuit(&r).unwrap().description.to_lowercase();
+            assert!(d.contains("cool"), "{c} ({d}) ranked above a real match");
+        }
+        // Letters spread over several words do not match at all.
+        assert!(!cool.contains(&"PLANT002/CIRCUIT02".to_owned()), "{cool:?}");
+        // Typos still match.
+        assert!(run("amonia converter").contains(&"PLANT002/CIRCUIT03".to_owned()));
+        assert_eq!(run("PLANT003/CIRCUIT02")[0], "PLANT003/CIRCUIT02");
+        assert_eq!(run("'PLANT003/CIRCUIT02"), vec!["PLANT003/CIRCUIT02".to_owned()]);
         // Words combine: each must match.
         let narrow = run("plant001 cooling");
-        assert!(narrow.iter().all(|c| c.starts_with("PLANT001")), "{narrow:?}");
+        assert_eq!(narrow[0], "PLANT001/CIRCUIT01", "{narrow:?}");
+        let exact = run("'plant001 cooling");
+        assert!(exact.iter().all(|c| c.starts_with("PLANT001")), "{exact:?}");
         // Tokens and words combine too.
-        let q = run("status:alert rotterdam");
-        assert!(q.iter().all(|c| c.starts_with("PLANT001")));
+        let q = run("status:alert 'rotterdam");
+        assert!(q.iter().all(|c| c.starts_with("PLANT001")), "{q:?}");
         assert!(run("zzzzqqq").is_empty());
     }
 

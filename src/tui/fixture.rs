@@ -219,8 +219,8 @@ fn role(g: usize, at: (usize, usize), per_plant: &[usize]) -> Role {
         (10, 4 | 5) => return Role::Clean,
         _ => {}
     }
-    // The wave: the first 42 circuits of plants 0, 2, 4, 5 and 7 (skipping the story above).
-    let wave_plants = [0usize, 2, 4, 5, 7];
+    // The wave: the first 42 circuits of plants 0, 2, 4, 5, 7, 9 and 11.
+    let wave_plants = [0usize, 2, 4, 5, 7, 9, 11];
     if let Some(rank) = wave_plants.iter().position(|p| *p == at.0) {
         let before: usize = wave_plants[..rank].iter().map(|p| per_plant[*p]).sum();
         let i = before + at.1;
@@ -495,6 +495,19 @@ pub fn fleet(n: usize) -> FleetSnapshot {
                 at: Some(now - Duration::days(12 + (g % 9) as i64)),
                 metrics: metrics(seed + 7, 0.5, false),
             });
+            // The two versions before it passed their tests too (rollback targets).
+            for back in 1..=2u32 {
+                if pv.0 > back {
+                    let old = ModelVersion(pv.0 - back);
+                    runs.push(ValidationRun {
+                        model_version: Some(old),
+                        release_id: Some(100 + old.0),
+                        environment_version: Some("1.5.0".into()),
+                        at: Some(now - Duration::days(12 + 21 * i64::from(back))),
+                        metrics: metrics(seed + 7, 0.4, false),
+                    });
+                }
+            }
         }
         if role == Role::RollingBack {
             // The bad version that is being rolled back, and its good predecessor.
@@ -594,7 +607,35 @@ pub fn fleet(n: usize) -> FleetSnapshot {
         .circuits()
         .map(|c| (c.circuit.clone(), c.versions.prod))
         .collect();
-    snapshot.releases = releases(now, &all, &wave, &self_req, &deploying, &clean, &incident);
+    // Scheduled retrains ran up to the version before the incident's bad one.
+    let before_incident: Vec<(CircuitRef, Option<ModelVersion>)> = all
+        .iter()
+        .map(|(c, v)| match &incident {
+            Some((ic, good, _)) if ic == c => (c.clone(), Some(*good)),
+            _ => (c.clone(), *v),
+        })
+        .collect();
+    snapshot.releases = releases(
+        now,
+        &before_incident,
+        &wave,
+        &self_req,
+        &deploying,
+        &clean,
+        &incident,
+    );
+    // The environment release carries what runs in Prod now.
+    if let Some(env) = snapshot.releases.iter_mut().find(|r| r.id == R_ENV) {
+        env.models = all
+            .iter()
+            .filter_map(|(c, v)| {
+                Some(ReleaseModel {
+                    circuit: c.clone(),
+                    version: (*v)?,
+                })
+            })
+            .collect();
+    }
     snapshot.approvals = approvals(now, &all, &wave, &self_req, &clean);
     // Count the approvals each circuit waits on.
     let mut counts = std::collections::HashMap::<CircuitRef, u32>::new();
@@ -892,7 +933,8 @@ pub fn config_text(snapshot: &FleetSnapshot, circuit: &CircuitRef, v: ModelVersi
         plant = circuit.plant,
         circ = circuit.circuit,
         model = circuit.render("{plant}-{circuit}"),
-        delta = v.0,
+        // The data snapshot moves on with each retrain; the same for the whole fleet.
+        delta = if newer { 5 } else { 4 },
     )
 }
 
@@ -975,6 +1017,12 @@ pub fn circuit_evidence(snapshot: &FleetSnapshot, circuit: &CircuitRef) -> Circu
             .filter(|s| s.is_serving())
             .collect::<Vec<_>>()
     };
+    let newest = c
+        .known_versions
+        .iter()
+        .map(|k| k.version)
+        .max()
+        .unwrap_or(ModelVersion(1));
     let versions: Vec<VersionInfo> = c
         .known_versions
         .iter()
@@ -986,9 +1034,10 @@ pub fn circuit_evidence(snapshot: &FleetSnapshot, circuit: &CircuitRef) -> Circu
             git_commit: k.git_commit.clone(),
             build_id: k.build_id.clone(),
             cutoff_date: Some("2025-11-01".into()),
-            created_at: Some(now - Duration::days(i64::from(20 - k.version.0.min(19)) * 9)),
+            created_at: Some(now - Duration::days(2 + i64::from(newest.0 - k.version.0) * 21)),
             release: snapshot
                 .releases_of(circuit)
+                .filter(|r| r.environment_only.is_none())
                 .find(|r| r.version_for(circuit) == Some(k.version))
                 .map(|r| (r.id, r.name.clone())),
             deployed_in: stages_of(k.version),

@@ -54,8 +54,8 @@ pub fn inner(r: Rect) -> Rect {
 }
 
 /// Rows of the drift table (drawn without a border, under its header line).
-pub fn drift_rows(content: Rect) -> usize {
-    drift(inner(content)).0.height.saturating_sub(1) as usize
+pub fn drift_rows(content: Rect, rows: usize) -> usize {
+    drift(inner(content), rows).0.height.saturating_sub(1) as usize
 }
 
 /// Rows inside a bordered box with a header line.
@@ -85,9 +85,10 @@ pub fn circuit(body: Rect) -> (Rect, Rect, Rect) {
     (h, tabs, content)
 }
 
-/// Drift tab: the table over the chart.
-pub fn drift(content: Rect) -> (Rect, Rect) {
-    let table = (content.height / 2).max(5);
+/// Drift tab: the table (its header and `rows` series, at most half) over the chart.
+pub fn drift(content: Rect, rows: usize) -> (Rect, Rect) {
+    let half = (content.height / 2).max(5);
+    let table = (rows as u16 + 1).min(half);
     let [t, c] =
         Layout::vertical([Constraint::Length(table), Constraint::Min(0)]).areas(content);
     (t, c)

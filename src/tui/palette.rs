@@ -81,7 +81,7 @@ pub struct Candidate {
 }
 
 /// How many candidates are kept (the popup shows a window of them).
-const MAX: usize = 50;
+pub const MAX: usize = 50;
 
 /// Completions of `line` from the commands, the snapshot and the theme names.
 pub fn complete(line: &str, snapshot: Option<&FleetSnapshot>, themes: &[String]) -> Vec<Candidate> {

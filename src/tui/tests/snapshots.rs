@@ -81,13 +81,13 @@ pub fn scenes(size: (u16, u16)) -> Vec<(&'static str, App)> {
     out.push(("approvals", a));
     let mut a = base();
     drive(&mut a, &["A", "j"]);
-    out.push(("approvals_wave", a));
+    out.push(("approvals_self_requested", a));
     let mut a = base();
     drive(&mut a, &["A", "j", "j"]);
     out.push(("approvals_env_only", a));
     let mut a = base();
     drive(&mut a, &["A", "G"]);
-    out.push(("approvals_self_requested", a));
+    out.push(("approvals_wave", a));
     let mut a = base();
     drive(&mut a, &["E"]);
     out.push(("env_release", a));

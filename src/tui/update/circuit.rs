@@ -13,10 +13,10 @@ fn content_rows(app: &App) -> usize {
     content.height.saturating_sub(2).max(1) as usize
 }
 
-fn drift_page(app: &App) -> usize {
+pub fn drift_page(app: &App) -> usize {
     let s = layout::screen(layout::area(app.size));
     let (_, _, content) = layout::circuit(s.body);
-    layout::drift_rows(content).max(1)
+    layout::drift_rows(content, series_count(app)).max(1)
 }
 
 fn picker_page(app: &App) -> usize {
@@ -24,7 +24,7 @@ fn picker_page(app: &App) -> usize {
     layout::table_rows(layout::picker(s.body)).max(1)
 }
 
-fn series_count(app: &App) -> usize {
+pub fn series_count(app: &App) -> usize {
     app.circuit_view()
         .and_then(|v| app.data.circuit(&v.circuit))
         .map(|c| c.drift.series.len())

@@ -46,6 +46,13 @@ pub fn resort(app: &mut App) {
     refilter(app);
 }
 
+/// Re-sort and start at the top: a new order is read from its first row.
+fn to_top(app: &mut App) {
+    app.fleet.selected = None;
+    app.fleet.table = Default::default();
+    resort(app);
+}
+
 /// Apply the plant scope and the filter to the sorted rows, keeping the selected circuit.
 pub fn refilter(app: &mut App) {
     let idx = &app.data.index;
@@ -64,15 +71,21 @@ pub fn refilter(app: &mut App) {
     } else {
         let mut matches = vec![0u32; idx.plants.len()];
         let mut m = filter::matcher();
+        let mut scored: Vec<(u32, u32)> = Vec::new();
         for &r in &app.fleet.sorted {
             let row = &idx.rows[r as usize];
-            if query.matches(row, &mut m) {
+            if let Some(score) = query.score(row, &mut m) {
                 matches[row.plant as usize] += 1;
                 if scope.is_none_or(|p| row.plant == p) {
-                    visible.push(r);
+                    scored.push((score, r));
                 }
             }
         }
+        // Fuzzy words rank the best match first (ties keep the table's order).
+        if query.ranks() {
+            scored.sort_by(|a, b| b.0.cmp(&a.0));
+        }
+        visible.extend(scored.into_iter().map(|(_, r)| r));
         app.fleet.plant_matches = matches;
     }
     app.fleet.visible = visible;
@@ -90,7 +103,7 @@ pub fn refilter(app: &mut App) {
     remember_selection(app);
 }
 
-fn remember_selection(app: &mut App) {
+pub fn remember_selection(app: &mut App) {
     let snap = app.data.snapshot.as_ref();
     app.fleet.selected = app
         .fleet
@@ -204,7 +217,7 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
             o.key = o.key.step(action == Action::SortNext);
             o.reversed = false;
             let label = o.key.label();
-            resort(app);
+            to_top(app);
             app.set_note(
                 crate::tui::app::NoteLevel::Info,
                 format!("sorted by {label}"),
@@ -212,12 +225,12 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
         }
         Action::SortReverse => {
             app.fleet.order.reversed = !app.fleet.order.reversed;
-            resort(app);
+            to_top(app);
         }
         Action::IncidentOrder => {
             app.fleet.order.incidents = !app.fleet.order.incidents;
             let on = app.fleet.order.incidents;
-            resort(app);
+            to_top(app);
             app.set_note(
                 crate::tui::app::NoteLevel::Info,
                 if on {

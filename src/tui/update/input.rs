@@ -55,8 +55,7 @@ pub fn on_filter(app: &mut App, action: Action) -> Vec<Effect> {
             app.fleet
                 .table
                 .step(if action == Action::Up { -1 } else { 1 }, len, page);
-            let text = app.fleet.filter.text.clone();
-            fleet::set_filter(app, &text);
+            fleet::remember_selection(app);
         }
         Action::ForceQuit => return super::quit(app),
         _ => {}

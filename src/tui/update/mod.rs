@@ -162,6 +162,20 @@ pub fn open_circuit(app: &mut App, circuit: CircuitRef) -> Vec<Effect> {
         app.set_note(NoteLevel::Warning, "no fleet data yet");
         return Vec::new();
     }
+    // The drift tab starts on the worst series: that is what an on-call engineer looks for.
+    let worst = app.data.circuit(&circuit).and_then(|c| {
+        let w = c.drift.worst.as_ref()?;
+        c.drift
+            .series
+            .iter()
+            .position(|s| s.feature == w.feature && s.metric == w.metric)
+    });
     app.routes.push(Route::Circuit(Box::new(CircuitView::new(circuit))));
+    if let Some(i) = worst {
+        let (page, n) = (circuit::drift_page(app), circuit::series_count(app));
+        if let Some(v) = app.circuit_view_mut() {
+            v.drift.to(i, n, page);
+        }
+    }
     data::load_evidence(app)
 }

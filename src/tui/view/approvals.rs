@@ -98,35 +98,51 @@ fn item_line(
 ) -> Line<'static> {
     let verdict = row.verdict();
     let stage = widgets::stage_label(t, item.stage);
-    let stage_w = if item.stage == Stage::Prod { 6 } else { item.stage.to_string().len() };
+    let stage_w = if item.stage == Stage::Prod {
+        6
+    } else {
+        item.stage.to_string().len()
+    };
     let words = match verdict {
         Status::Ok => "you can approve",
         Status::Warn => "override needed",
         Status::Alert => "you may not approve",
         Status::Unknown => "identity unknown",
     };
-    let detail = format!(
-        " {} of {} · {} · {words}",
+    let room = w.saturating_sub(5 + stage_w);
+    let mut detail = format!(
+        " {}/{} · {}",
         item.approved.len(),
         row.required,
         widgets::plural(item.models.len(), "circuit"),
     );
-    let used = 4 + stage_w;
-    let line = Line::from(vec![
+    // The words only when they fit: the symbol says the same.
+    if detail.len() + 3 + words.len() <= room {
+        detail.push_str(&format!(" · {words}"));
+    }
+    Line::from(vec![
         Span::raw("  "),
         Span::styled(symbol(verdict), t.status(verdict)),
         Span::raw(" "),
         stage,
-        Span::styled(pad(&detail, w.saturating_sub(used)), t.text),
-    ]);
-    line.style(widgets::selected_style(t, selected, focused))
+        Span::styled(pad(&detail, room + 1), t.text),
+    ])
+    .style(widgets::selected_style(t, selected, focused))
 }
 
-fn check_lines(t: &Theme, what: &str, check: &PolicyCheck, w: usize, out: &mut Vec<Line<'static>>) {
+fn check_lines(
+    t: &Theme,
+    what: &str,
+    check: &PolicyCheck,
+    allowed_note: &str,
+    w: usize,
+    out: &mut Vec<Line<'static>>,
+) {
     if check.allowed() {
         out.push(Line::from(vec![
             Span::styled(format!("{what}: "), t.header),
             Span::styled(format!("✓ you can {}", what.to_lowercase()), t.ok),
+            Span::styled(allowed_note.to_owned(), t.muted),
         ]));
         return;
     }
@@ -197,7 +213,14 @@ fn evidence(app: &App, frame: &mut Frame, area: Rect) {
     }
     out.push(Line::from(""));
     match &row.approve {
-        Some(check) => check_lines(t, "Approve", check, w, &mut out),
+        Some(check) => {
+            let note = format!(
+                " (you would be approver {} of {})",
+                item.approved.len() + 1,
+                row.required
+            );
+            check_lines(t, "Approve", check, &note, w, &mut out)
+        }
         None => out.push(Line::from(vec![
             Span::styled("Approve: ", t.header),
             Span::styled(
@@ -206,7 +229,7 @@ fn evidence(app: &App, frame: &mut Frame, area: Rect) {
             ),
         ])),
     }
-    check_lines(t, "Reject", &row.reject, w, &mut out);
+    check_lines(t, "Reject", &row.reject, " (one rejection stops the stage)", w, &mut out);
     out.push(Line::from(""));
     if item.stage == Stage::Prod {
         out.push(Line::from(vec![

@@ -179,7 +179,7 @@ fn columns(circuit_w: u16) -> [ColSpec; 14] {
         spec(Col::Prod, "PROD", 4, 4, 1),
         spec(Col::Env, "Env", 5, 11, 5),
         spec(Col::Lineage, "Hash", 6, 6, 2),
-        spec(Col::Drift, "Drift (worst, 30 days)", 11, 26, 2),
+        spec(Col::Drift, "Drift", 12, 26, 2),
         spec(Col::Validation, "Tests", 6, 6, 2),
         spec(Col::Pending, "Appr", 4, 4, 3),
         spec(Col::Activity, "Activity", 14, 24, 4),
@@ -188,7 +188,7 @@ fn columns(circuit_w: u16) -> [ColSpec; 14] {
 
 /// Who gets spare width first, and up to how much.
 const GROWTH: [(Col, u16); 6] = [
-    (Col::Drift, 20),
+    (Col::Drift, 21),
     (Col::Description, 24),
     (Col::Drift, 26),
     (Col::Description, 30),
@@ -275,6 +275,9 @@ fn render_table(app: &App, frame: &mut Frame, area: Rect) {
     }
     if !app.fleet.filter.is_empty() {
         title.push_str(&format!("· /{} ", app.fleet.filter.text.trim()));
+        if app.fleet.filter.ranks() {
+            title.push_str("· best match first ");
+        }
     }
     let b = block(t, fit(&title, area.width.saturating_sub(4) as usize), focused);
     let inner = b.inner(area);
@@ -314,6 +317,10 @@ fn render_table(app: &App, frame: &mut Frame, area: Rect) {
                 widgets::pad(&format!("{}{mark}", s.title), *w as usize),
                 t.prod,
             )),
+            Col::Drift if *w >= 17 => Cell::from(Span::styled(
+                format!("{} 30 days{mark}", widgets::pad("Drift", 12)),
+                t.header,
+            )),
             _ => Cell::from(Span::styled(format!("{}{mark}", s.title), t.header)),
         }
     }));
@@ -335,6 +342,15 @@ fn render_table(app: &App, frame: &mut Frame, area: Rect) {
         Table::new(rows, widths).header(header).column_spacing(1),
         inner,
     );
+}
+
+/// Drift values: three decimals below 0.1 (p-values near 0.05 must not round away).
+fn value(v: f64) -> String {
+    if v.abs() < 0.1 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 fn version_cell(t: &Theme, c: &CircuitSnapshot, s: Stage) -> Cell<'static> {
@@ -406,18 +422,18 @@ fn cell(
         Col::Drift => {
             let d = &c.drift;
             let text = match &d.worst {
-                Some(f) => format!("{} {} {:.2}", symbol(d.status), f.metric.short(), f.value),
+                Some(f) => format!("{} {} {}", symbol(d.status), f.metric.short(), value(f.value)),
                 None => format!("{} no data", symbol(d.status)),
             };
             // The sparkline of the worst series follows when the column has room.
             let spark = match (d.worst_series(), &d.worst) {
-                (Some(s), Some(f)) if w >= 16 => {
-                    widgets::sparkline(&s.values, w - 12, Some(f.threshold))
+                (Some(s), Some(f)) if w >= 17 => {
+                    widgets::sparkline(&s.values, w - 13, Some(f.threshold))
                 }
                 _ => String::new(),
             };
             Cell::from(Span::styled(
-                format!("{} {spark}", widgets::pad(&text, 11)),
+                format!("{} {spark}", widgets::pad(&text, 12)),
                 t.status(d.status),
             ))
         }
@@ -446,7 +462,7 @@ fn cell(
         Col::Activity => match &row.activity {
             None => Cell::from(""),
             Some(Activity::RollingBack { to, .. }) => Cell::from(Span::styled(
-                fit(&format!("⟲ rollback → v{to}"), w),
+                fit(&format!("⟲ back to v{to}"), w),
                 t.alert,
             )),
             Some(Activity::Deploying { release, stage }) => {

@@ -25,7 +25,12 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     }
     let area = Rect::new(body.x, body.y + body.height - h, w, h);
     frame.render_widget(Clear, area);
-    let title = format!(" {} ", super::widgets::plural(p.candidates.len(), "completion"));
+    let n = p.candidates.len();
+    let title = if n >= crate::tui::palette::MAX {
+        format!(" {n}+ completions: type more to narrow ")
+    } else {
+        format!(" {} ", super::widgets::plural(n, "completion"))
+    };
     let b = block(t, title, true);
     let inner = b.inner(area);
     frame.render_widget(b, area);

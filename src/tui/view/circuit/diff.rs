@@ -214,7 +214,6 @@ fn summary(app: &App, v: &CircuitView, cmp: &ConfigComparison, w: usize, out: &m
 }
 
 fn segments(
-    t: &Theme,
     segs: &[Segment],
     base: Style,
     emph: Style,
@@ -230,7 +229,6 @@ fn segments(
         room = room.saturating_sub(unicode_width::UnicodeWidthStr::width(piece.as_str()));
         out.push(Span::styled(piece, if s.emphasized { emph } else { base }));
     }
-    let _ = t;
     out
 }
 
@@ -248,7 +246,7 @@ fn unified(t: &Theme, l: &DiffLine, w: usize) -> Line<'static> {
         Span::styled(format!("{} {} ", number(l.old_no), number(l.new_no)), t.muted),
         Span::styled(mark, base),
     ];
-    spans.extend(segments(t, &l.segments, base, emph, w.saturating_sub(10)));
+    spans.extend(segments(&l.segments, base, emph, w.saturating_sub(10)));
     Line::from(spans)
 }
 
@@ -256,15 +254,18 @@ fn side(t: &Theme, l: Option<&DiffLine>, width: usize, left: bool) -> Vec<Span<'
     let Some(l) = l else {
         return vec![Span::raw(" ".repeat(width))];
     };
-    let (base, emph) = match l.tag {
-        LineTag::Equal => (t.text, t.text),
-        LineTag::Delete => (t.diff_remove, t.diff_remove_emph),
-        LineTag::Insert => (t.diff_add, t.diff_add_emph),
+    let (mark, base, emph) = match l.tag {
+        LineTag::Equal => (" ", t.text, t.text),
+        LineTag::Delete => ("-", t.diff_remove, t.diff_remove_emph),
+        LineTag::Insert => ("+", t.diff_add, t.diff_add_emph),
     };
     let no = if left { l.old_no } else { l.new_no };
-    let mut spans = vec![Span::styled(format!("{} ", number(no)), t.muted)];
-    let room = width.saturating_sub(4);
-    let body = segments(t, &l.segments, base, emph, room);
+    let mut spans = vec![
+        Span::styled(format!("{} ", number(no)), t.muted),
+        Span::styled(mark, base),
+    ];
+    let room = width.saturating_sub(5);
+    let body = segments(&l.segments, base, emph, room);
     let used: usize = body
         .iter()
         .map(|s| unicode_width::UnicodeWidthStr::width(s.content.as_ref()))

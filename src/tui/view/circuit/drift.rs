@@ -10,7 +10,7 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 use crate::domain::fleet::CircuitSnapshot;
 use crate::tui::app::{App, CircuitView};
 use crate::tui::layout;
-use crate::tui::view::widgets::{self, fit, pad, rpad, symbol};
+use crate::tui::view::widgets::{self, pad, rpad, symbol};
 
 pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
@@ -27,7 +27,7 @@ pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame
         frame.render_widget(Paragraph::new(lines), area);
         return;
     }
-    let (table, chart) = layout::drift(area);
+    let (table, chart) = layout::drift(area, d.series.len());
     let w = table.width as usize;
     let feat_w = d
         .series
@@ -133,21 +133,32 @@ pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame
         );
     }
     let days = sel.series.values.len();
-    let title = format!(
-        " {} · {} · last {} days {}",
-        sel.feature,
-        sel.metric.as_str(),
-        days,
-        if sel.metric.lower_is_worse() {
-            "(lower is worse)"
-        } else {
-            ""
-        }
-    );
-    let chart_w = chart
-        .width
-        .saturating_sub(2)
-        .max(1) as usize;
+    let limits = match warn {
+        Some(w) => format!("warn {w} · alert {alert}"),
+        None => format!("alert {alert}"),
+    };
+    let title = Line::from(vec![
+        Span::styled(format!("{} · {}", sel.feature, sel.metric.as_str()), t.title),
+        Span::styled(format!(" · last {days} days · "), t.muted),
+        Span::styled(limits, t.chart_threshold),
+        Span::styled(
+            if sel.metric.lower_is_worse() {
+                " (lower is worse)"
+            } else {
+                ""
+            },
+            t.muted,
+        ),
+    ]);
+    if chart.height < 4 {
+        return;
+    }
+    let [title_area, plot] = ratatui::layout::Layout::vertical([
+        ratatui::layout::Constraint::Length(1),
+        ratatui::layout::Constraint::Min(0),
+    ])
+    .areas(chart);
+    frame.render_widget(Paragraph::new(title), title_area);
     let x_labels = vec![
         Span::styled(format!("{}d ago", days.saturating_sub(1)), t.muted),
         Span::styled("today", t.muted),
@@ -157,7 +168,7 @@ pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame
         Span::styled(format!("{top:.2}"), t.muted),
     ];
     let widget = Chart::new(sets)
-        .block(widgets::block(t, fit(&title, chart_w), false))
+        .legend_position(None)
         .x_axis(
             Axis::default()
                 .bounds([0.0, n])
@@ -170,5 +181,5 @@ pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame
                 .labels(y_labels)
                 .style(t.muted),
         );
-    frame.render_widget(widget, chart);
+    frame.render_widget(widget, plot);
 }

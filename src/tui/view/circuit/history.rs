@@ -72,6 +72,10 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
         )));
     }
     for h in &history {
+        let running = snap
+            .release(h.release_id)
+            .and_then(|r| r.stage(Stage::Prod))
+            .is_some_and(|s| s.status.is_active());
         let version = format!(
             "v{}{}",
             h.version,
@@ -79,6 +83,8 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
         );
         let verdict = if h.current {
             Span::styled("running now", t.stage_prod)
+        } else if running {
+            Span::styled("⟳ being deployed to Prod now (rollback in progress)", t.note)
         } else if h.healthy() {
             Span::styled("✓ healthy", t.ok)
         } else {
@@ -103,14 +109,11 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
                 ),
                 t.text,
             ),
-            Span::styled(
-                pad(if h.deployed_ok { "✓ ok" } else { "✖ failed" }, 8),
-                t.status(if h.deployed_ok {
-                    Status::Ok
-                } else {
-                    Status::Alert
-                }),
-            ),
+            match (running, h.deployed_ok) {
+                (true, _) => Span::styled(pad("⟳ now", 8), t.note),
+                (false, true) => Span::styled(pad("✓ ok", 8), t.ok),
+                (false, false) => Span::styled(pad("✖ failed", 8), t.alert),
+            },
             Span::raw(" "),
             Span::styled(
                 pad(&format!("{} {}", symbol(h.validation), h.validation), 9),

@@ -26,7 +26,7 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
     let path = v
         .comparison()
         .map(|cmp| cmp.old.path.clone())
-        .unwrap_or_else(|| format!("{}", c.circuit.file_name()));
+        .unwrap_or_default();
     let hash = |h: &Option<crate::domain::hash::TrainingHash>| {
         h.as_ref()
             .map(|h| h.as_str().to_owned())
@@ -109,17 +109,17 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
             (_, None, false) => ("not deployed".to_owned(), String::new()),
         };
         let label = match s {
-            Stage::Prod => Span::styled(" PROD ", t.prod),
-            other => Span::styled(pad(&other.to_string(), 6), t.stage(other)),
+            Stage::Prod => vec![Span::styled(" PROD ", t.prod), Span::raw("      ")],
+            other => vec![Span::styled(pad(&other.to_string(), 12), t.stage(other))],
         };
-        out.push(Line::from(vec![
-            label,
-            Span::raw("      "),
+        let mut line = label;
+        line.extend(vec![
             Span::styled(pad(&widgets::version(c.versions.get(s)), 7), t.stage(s)),
             Span::styled(pad(env.as_deref().unwrap_or(""), 8), t.text),
             Span::styled(pad(&state, 12), t.text),
             Span::styled(fit(&name, w.saturating_sub(39)), t.muted),
-        ]));
+        ]);
+        out.push(Line::from(line));
     }
     out.push(Line::from(""));
     // The candidate's lineage, from the evidence.
