@@ -240,7 +240,13 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [Tab::Overview, Tab::Diff, Tab::Drift, Tab::Tests, Tab::History];
+    pub const ALL: [Tab; 5] = [
+        Tab::Overview,
+        Tab::Diff,
+        Tab::Drift,
+        Tab::Tests,
+        Tab::History,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -255,7 +261,11 @@ impl Tab {
     pub fn step(self, forward: bool) -> Tab {
         let i = Tab::ALL.iter().position(|t| *t == self).unwrap_or(0);
         let n = Tab::ALL.len();
-        Tab::ALL[if forward { (i + 1) % n } else { (i + n - 1) % n }]
+        Tab::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
     }
 }
 
@@ -526,9 +536,9 @@ impl App {
         }
         match (&self.mode, key.code) {
             (Mode::Filter | Mode::Palette(_), crossterm::event::KeyCode::Char(c))
-                if !chord
-                    .mods
-                    .intersects(crossterm::event::KeyModifiers::CONTROL | crossterm::event::KeyModifiers::ALT) =>
+                if !chord.mods.intersects(
+                    crossterm::event::KeyModifiers::CONTROL | crossterm::event::KeyModifiers::ALT,
+                ) =>
             {
                 Some(Action::Type(c))
             }

@@ -53,9 +53,7 @@ pub fn build(
     let mut order: Vec<usize> = (0..s.approvals.len()).collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (&s.approvals[a], &s.approvals[b]);
-        y.release_id
-            .cmp(&x.release_id)
-            .then(y.stage.cmp(&x.stage))
+        y.release_id.cmp(&x.release_id).then(y.stage.cmp(&x.stage))
     });
     let rows: Vec<ApprovalRow> = order
         .into_iter()
@@ -67,7 +65,10 @@ pub fn build(
                 Vec::new()
             };
             let count = |st: Status| gate.iter().filter(|g| g.status == st).count();
-            let (passed, failed) = (count(Status::Ok), count(Status::Alert) + count(Status::Warn));
+            let (passed, failed) = (
+                count(Status::Ok),
+                count(Status::Alert) + count(Status::Warn),
+            );
             let unknown = count(Status::Unknown);
             ApprovalRow {
                 key: ApprovalKey::of(item),
@@ -132,7 +133,10 @@ mod tests {
         assert_ne!(m[0].status, Status::Ok, "failures first");
         assert_eq!(m.last().map(|g| g.status), Some(Status::Ok));
         assert_eq!(
-            lines.iter().filter(|l| matches!(l, ApprovalLine::Release(_))).count(),
+            lines
+                .iter()
+                .filter(|l| matches!(l, ApprovalLine::Release(_)))
+                .count(),
             4
         );
     }

@@ -50,9 +50,9 @@ impl FilterQuery {
                         "warn" | "warning" => q.statuses.push(Status::Warn),
                         "alert" => q.statuses.push(Status::Alert),
                         "unknown" => q.statuses.push(Status::Unknown),
-                        other => q.problems.push(format!(
-                            "status:{other}? use ok, warn, alert or unknown"
-                        )),
+                        other => q
+                            .problems
+                            .push(format!("status:{other}? use ok, warn, alert or unknown")),
                     }
                 }
             } else if let Some(s) = lower.strip_prefix("stage:") {
@@ -174,7 +174,10 @@ mod tests {
         assert!(pending.len() > 100);
         let to_prod = run("stage:prod");
         assert!(to_prod.contains(&"PLANT001/CIRCUIT01".to_owned()), "wave");
-        assert!(to_prod.contains(&"PLANT002/CIRCUIT02".to_owned()), "rollback");
+        assert!(
+            to_prod.contains(&"PLANT002/CIRCUIT02".to_owned()),
+            "rollback"
+        );
         let to_registry = run("stage:registry");
         assert!(to_registry.contains(&"PLANT007/CIRCUIT01".to_owned()));
         assert!(!to_registry.contains(&"PLANT001/CIRCUIT01".to_owned()));
@@ -183,7 +186,10 @@ mod tests {
     #[test]
     fn fuzzy_words_match_ids_and_descriptions() {
         let cooling = run("cooling");
-        assert!(cooling.contains(&"PLANT001/CIRCUIT01".to_owned()), "{cooling:?}");
+        assert!(
+            cooling.contains(&"PLANT001/CIRCUIT01".to_owned()),
+            "{cooling:?}"
+        );
         // The real matches rank first; scattered letters trail, if they pass at all.
         let snap = fixture::fleet(fixture::DEMO_CIRCUITS);
         let real = snap
@@ -202,7 +208,10 @@ mod tests {
         // Typos still match.
         assert!(run("amonia converter").contains(&"PLANT002/CIRCUIT03".to_owned()));
         assert_eq!(run("PLANT003/CIRCUIT02")[0], "PLANT003/CIRCUIT02");
-        assert_eq!(run("'PLANT003/CIRCUIT02"), vec!["PLANT003/CIRCUIT02".to_owned()]);
+        assert_eq!(
+            run("'PLANT003/CIRCUIT02"),
+            vec!["PLANT003/CIRCUIT02".to_owned()]
+        );
         // Words combine: each must match.
         let narrow = run("plant001 cooling");
         assert_eq!(narrow[0], "PLANT001/CIRCUIT01", "{narrow:?}");

@@ -13,7 +13,10 @@ use crate::domain::{CircuitRef, ModelVersion, Stage, Status};
 /// A release working on a circuit right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Activity {
-    Deploying { release: String, stage: Stage },
+    Deploying {
+        release: String,
+        stage: Stage,
+    },
     /// A release redeploying an older version to Prod: a rollback.
     RollingBack {
         release: String,
@@ -135,7 +138,9 @@ impl FleetIndex {
                     }
                 }
                 let activity = c.active_release.as_ref().map(|a| {
-                    let target = s.release(a.release_id).and_then(|r| r.version_for(&c.circuit));
+                    let target = s
+                        .release(a.release_id)
+                        .and_then(|r| r.version_for(&c.circuit));
                     match target {
                         Some(to) if a.stage == Stage::Prod && v.prod.is_some_and(|p| to < p) => {
                             Activity::RollingBack {
@@ -270,7 +275,11 @@ impl SortKey {
     pub fn step(self, forward: bool) -> SortKey {
         let i = SortKey::ALL.iter().position(|k| *k == self).unwrap_or(0);
         let n = SortKey::ALL.len();
-        SortKey::ALL[if forward { (i + 1) % n } else { (i + n - 1) % n }]
+        SortKey::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
     }
 
     /// Whether the natural order of this column puts the worst or largest first.
@@ -354,11 +363,13 @@ pub fn sort_rows(rows: &mut [u32], index: &FleetIndex, snap: &FleetSnapshot, ord
             }
         };
         let fallback = a.cmp(&b);
-        primary.then(if order.reversed && order.key == SortKey::Circuit && !order.incidents {
-            fallback.reverse()
-        } else {
-            fallback
-        })
+        primary.then(
+            if order.reversed && order.key == SortKey::Circuit && !order.incidents {
+                fallback.reverse()
+            } else {
+                fallback
+            },
+        )
     });
 }
 
@@ -387,7 +398,13 @@ mod tests {
             }
             other => panic!("not a rollback: {other:?}"),
         }
-        assert!(row.activity.as_ref().unwrap().describe().contains("Release-118"));
+        assert!(
+            row.activity
+                .as_ref()
+                .unwrap()
+                .describe()
+                .contains("Release-118")
+        );
     }
 
     #[test]

@@ -491,10 +491,7 @@ keymap = []
         let (m, warnings) = Keymap::with_user("[fleet\nkeymap = ", "keymap.toml");
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("not valid TOML"), "{warnings:?}");
-        assert_eq!(
-            m.resolve(&[Context::Global], key("q")),
-            Some(Action::Quit)
-        );
+        assert_eq!(m.resolve(&[Context::Global], key("q")), Some(Action::Quit));
     }
 
     #[test]
@@ -507,7 +504,8 @@ keymap = []
         assert!(hints.contains(&("F".into(), "find".into())), "{hints:?}");
         assert!(hints.contains(&("Enter".into(), "open".into())));
         assert_eq!(
-            m.key_for(&[Context::Global], Action::Help).map(|k| k.to_string()),
+            m.key_for(&[Context::Global], Action::Help)
+                .map(|k| k.to_string()),
             Some("?".into())
         );
     }

@@ -89,8 +89,7 @@ pub fn circuit(body: Rect) -> (Rect, Rect, Rect) {
 pub fn drift(content: Rect, rows: usize) -> (Rect, Rect) {
     let half = (content.height / 2).max(5);
     let table = (rows as u16 + 1).min(half);
-    let [t, c] =
-        Layout::vertical([Constraint::Length(table), Constraint::Min(0)]).areas(content);
+    let [t, c] = Layout::vertical([Constraint::Length(table), Constraint::Min(0)]).areas(content);
     (t, c)
 }
 

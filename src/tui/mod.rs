@@ -6,9 +6,9 @@
 pub mod action;
 pub mod app;
 pub mod approvals_model;
+pub mod filter;
 #[doc(hidden)]
 pub mod fixture;
-pub mod filter;
 pub mod index;
 pub mod keymap;
 pub mod layout;
@@ -100,9 +100,9 @@ pub fn app_config(session: &Session, options: &TuiOptions) -> AppConfig {
                 cfg.keymap = k;
                 cfg.warnings.extend(w);
             }
-            Err(e) if explicit || e.kind() != std::io::ErrorKind::NotFound => cfg
-                .warnings
-                .push(format!("keymap {}: {e}; using the default keys", p.display())),
+            Err(e) if explicit || e.kind() != std::io::ErrorKind::NotFound => cfg.warnings.push(
+                format!("keymap {}: {e}; using the default keys", p.display()),
+            ),
             Err(_) => {}
         }
     }

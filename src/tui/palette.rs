@@ -184,7 +184,11 @@ mod tests {
         assert_eq!(parse("theme light"), Ok(Command::Theme("light".into())));
         assert!(parse("circuit").unwrap_err().contains("needs an argument"));
         assert!(parse("fleet now").unwrap_err().contains("no argument"));
-        assert!(parse("launch").unwrap_err().contains("unknown command :launch"));
+        assert!(
+            parse("launch")
+                .unwrap_err()
+                .contains("unknown command :launch")
+        );
         assert!(parse("").is_err());
     }
 
@@ -200,11 +204,18 @@ mod tests {
         assert!(!c.is_empty());
         assert!(c.iter().all(|x| x.label.starts_with("PLANT003/")), "{c:?}");
         let by_desc = complete("circuit cooling", Some(&s), &themes);
-        assert!(by_desc.iter().all(|x| x.detail.to_lowercase().contains("cooling")));
+        assert!(
+            by_desc
+                .iter()
+                .all(|x| x.detail.to_lowercase().contains("cooling"))
+        );
         assert!(!by_desc.is_empty());
         let p = complete("plant kulm", Some(&s), &themes);
         assert_eq!(p[0].line, "plant PLANT003");
-        assert_eq!(complete("theme l", Some(&s), &themes)[0].line, "theme light");
+        assert_eq!(
+            complete("theme l", Some(&s), &themes)[0].line,
+            "theme light"
+        );
         assert!(complete("circuit x", None, &themes).is_empty());
         assert!(complete("zzz", Some(&s), &themes).is_empty());
     }

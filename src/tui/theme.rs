@@ -10,7 +10,10 @@ use ratatui::style::{Color, Modifier, Style};
 const BUILTIN: [(&str, &str); 4] = [
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
     (
         "catppuccin-mocha",
         include_str!("../../themes/catppuccin-mocha.toml"),
@@ -174,7 +177,9 @@ impl Theme {
         let Some(path) = dir.map(|d| d.join(format!("{name}.toml"))) else {
             return (
                 Theme::default_theme(),
-                vec![format!("theme `{name}` is not built in and there is no config dir")],
+                vec![format!(
+                    "theme `{name}` is not built in and there is no config dir"
+                )],
             );
         };
         match std::fs::read_to_string(&path) {
@@ -316,9 +321,8 @@ fn flatten(prefix: &str, t: &toml::Table, out: &mut Vec<(String, toml::Value)>) 
 }
 
 fn color(s: &str) -> Result<Color, String> {
-    s.parse::<Color>().map_err(|_| {
-        format!("`{s}` is not a colour (a name like `red`, `#rrggbb`, or 0-255)")
-    })
+    s.parse::<Color>()
+        .map_err(|_| format!("`{s}` is not a colour (a name like `red`, `#rrggbb`, or 0-255)"))
 }
 
 /// `"red"` (the foreground) or `{ fg, bg, bold, italic, underline, reversed, dim, crossed_out }`.
@@ -326,14 +330,17 @@ fn style_of(v: &toml::Value) -> Result<Style, String> {
     if let Some(s) = v.as_str() {
         return Ok(Style::new().fg(color(s)?));
     }
-    let t = v
-        .as_table()
-        .ok_or_else(|| "expected a colour or a table like { fg = \"red\", bold = true }".to_owned())?;
+    let t = v.as_table().ok_or_else(|| {
+        "expected a colour or a table like { fg = \"red\", bold = true }".to_owned()
+    })?;
     let mut style = Style::new();
     for (k, v) in t {
         match k.as_str() {
             "fg" | "bg" => {
-                let c = color(v.as_str().ok_or_else(|| format!("`{k}` must be a string"))?)?;
+                let c = color(
+                    v.as_str()
+                        .ok_or_else(|| format!("`{k}` must be a string"))?,
+                )?;
                 style = if k == "fg" { style.fg(c) } else { style.bg(c) };
             }
             flag => {

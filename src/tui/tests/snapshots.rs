@@ -125,12 +125,7 @@ pub fn scenes(size: (u16, u16)) -> Vec<(&'static str, App)> {
     let mut ro = cfg;
     ro.policy.read_only = true;
     let now = fixture::now() + chrono::Duration::minutes(4);
-    let (mut a, effects) = App::new(
-        ro,
-        Some(fixture::fleet(fixture::DEMO_CIRCUITS)),
-        now,
-        size,
-    );
+    let (mut a, effects) = App::new(ro, Some(fixture::fleet(fixture::DEMO_CIRCUITS)), now, size);
     assert_eq!(a.data.origin, Origin::Cache);
     if let Some(Effect::Refresh { generation }) = effects.first() {
         update(

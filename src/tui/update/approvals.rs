@@ -195,7 +195,11 @@ pub fn on_env(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
         Action::Top => c.to(0, len, page),
         Action::Bottom => c.to(len, len, page),
         Action::Open => {
-            let circuit = app.env.rows.get(app.env.cursor.selected).map(|g| g.circuit.clone());
+            let circuit = app
+                .env
+                .rows
+                .get(app.env.cursor.selected)
+                .map(|g| g.circuit.clone());
             return match circuit {
                 Some(c) => (Handled::Yes, super::open_circuit(app, c)),
                 None => (Handled::Yes, Vec::new()),

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::CircuitRef;
 use crate::domain::fleet::FleetSnapshot;
+use crate::service::approval::ApprovalEvidence;
+use crate::service::evidence::{CircuitEvidence, ConfigComparison};
 use crate::tui::action::{ApprovalKey, Effect, Outcome, Slot};
 use crate::tui::app::{App, Origin, Remote, Route};
 use crate::tui::approvals_model;
 use crate::tui::index::FleetIndex;
-use crate::service::approval::ApprovalEvidence;
-use crate::service::evidence::{CircuitEvidence, ConfigComparison};
-use crate::domain::CircuitRef;
 
 use super::{approvals, fleet};
 
@@ -133,9 +133,7 @@ pub fn on_comparison(
     if let Some(v) = app.circuit_view_mut()
         && &v.circuit == circuit
     {
-        v.chosen
-            .get_or_insert_with(Remote::default)
-            .settle(result);
+        v.chosen.get_or_insert_with(Remote::default).settle(result);
     }
     Vec::new()
 }

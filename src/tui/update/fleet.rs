@@ -160,7 +160,11 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
     let page = table_page(app) as isize;
     let left = app.fleet.focus == Pane::Left;
     match action {
-        Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
         | Action::Bottom => {
             let (len, pg) = if left {
                 (app.data.index.plants.len() + 1, plants_page(app) as isize)

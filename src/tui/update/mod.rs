@@ -67,10 +67,13 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Route::Env => approvals::on_env(app, action),
         Route::Help => on_help(app, action),
     };
-    if handled == Handled::Yes {
-        return effects;
-    }
-    global(app, action)
+    let effects = if handled == Handled::Yes {
+        effects
+    } else {
+        global(app, action)
+    };
+    super::view::clamp_scroll(app);
+    effects
 }
 
 fn global(app: &mut App, action: Action) -> Vec<Effect> {
@@ -124,7 +127,10 @@ fn back(app: &mut App) -> Vec<Effect> {
                 .key_for(&app.contexts(), Action::Quit)
                 .map(|k| k.to_string())
                 .unwrap_or_else(|| "q".into());
-            app.set_note(NoteLevel::Info, format!("this is the top view; {key} quits"));
+            app.set_note(
+                NoteLevel::Info,
+                format!("this is the top view; {key} quits"),
+            );
         }
         return Vec::new();
     }
@@ -151,6 +157,8 @@ fn on_help(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
         Action::PageDown => app.help_scroll += 10,
         Action::PageUp => app.help_scroll = app.help_scroll.saturating_sub(10),
         Action::Top => app.help_scroll = 0,
+        // The view stops at the last line.
+        Action::Bottom => app.help_scroll = usize::MAX / 2,
         _ => return (Handled::No, Vec::new()),
     }
     (Handled::Yes, Vec::new())
@@ -170,7 +178,8 @@ pub fn open_circuit(app: &mut App, circuit: CircuitRef) -> Vec<Effect> {
             .iter()
             .position(|s| s.feature == w.feature && s.metric == w.metric)
     });
-    app.routes.push(Route::Circuit(Box::new(CircuitView::new(circuit))));
+    app.routes
+        .push(Route::Circuit(Box::new(CircuitView::new(circuit))));
     if let Some(i) = worst {
         let (page, n) = (circuit::drift_page(app), circuit::series_count(app));
         if let Some(v) = app.circuit_view_mut() {

@@ -147,14 +147,23 @@ fn check_lines(
         return;
     }
     let head = if check.needs_override() {
-        Span::styled("▲ only with a break-glass override (a reason is recorded)", t.warn)
+        Span::styled(
+            "▲ only with a break-glass override (a reason is recorded)",
+            t.warn,
+        )
     } else {
         Span::styled("✖ refused", t.alert)
     };
-    out.push(Line::from(vec![Span::styled(format!("{what}: "), t.header), head]));
+    out.push(Line::from(vec![
+        Span::styled(format!("{what}: "), t.header),
+        head,
+    ]));
     for r in &check.refusals {
         let style = if r.overridable() { t.warn } else { t.alert };
-        for (k, chunk) in widgets::wrap(&r.reason(), w.saturating_sub(6)).into_iter().enumerate() {
+        for (k, chunk) in widgets::wrap(&r.reason(), w.saturating_sub(6))
+            .into_iter()
+            .enumerate()
+        {
             let lead = if k == 0 { "  ✖ " } else { "    " };
             out.push(Line::from(Span::styled(format!("{lead}{chunk}"), style)));
         }
@@ -170,12 +179,35 @@ fn evidence(app: &App, frame: &mut Frame, area: Rect) {
     let title = Line::from(vec![
         Span::styled(format!(" {} → ", item.release_name), t.title),
         widgets::stage_label(t, item.stage),
-        Span::styled(format!(" · {} ", widgets::plural(item.models.len(), "circuit")), t.title),
+        Span::styled(
+            format!(" · {} ", widgets::plural(item.models.len(), "circuit")),
+            t.title,
+        ),
     ]);
     let b = block(t, title, app.approvals.evidence_focus);
     let inner = b.inner(area);
     frame.render_widget(b, area);
-    let w = inner.width as usize;
+    let out = evidence_lines(app, row, item, inner.width as usize);
+    let skip = app
+        .approvals
+        .scroll
+        .min(out.len().saturating_sub(inner.height as usize));
+    let shown: Vec<Line> = out
+        .into_iter()
+        .skip(skip)
+        .take(inner.height as usize)
+        .collect();
+    frame.render_widget(Paragraph::new(shown), inner);
+}
+
+/// Everything the evidence pane says about one item.
+fn evidence_lines(
+    app: &App,
+    row: &ApprovalRow,
+    item: &ApprovalItem,
+    w: usize,
+) -> Vec<Line<'static>> {
+    let t = &app.theme;
     let mut out: Vec<Line<'static>> = Vec::new();
     if !item.description.is_empty() {
         out.push(Line::from(Span::styled(fit(&item.description, w), t.text)));
@@ -229,14 +261,24 @@ fn evidence(app: &App, frame: &mut Frame, area: Rect) {
             ),
         ])),
     }
-    check_lines(t, "Reject", &row.reject, " (one rejection stops the stage)", w, &mut out);
+    check_lines(
+        t,
+        "Reject",
+        &row.reject,
+        " (one rejection stops the stage)",
+        w,
+        &mut out,
+    );
     out.push(Line::from(""));
     if item.stage == Stage::Prod {
         out.push(Line::from(vec![
             Span::styled("Test gate: ", t.header),
             Span::styled(format!("✓ {} passed", row.passed), t.ok),
             Span::styled("  ", t.text),
-            Span::styled(format!("✖ {} failed", row.failed), if row.failed > 0 { t.alert } else { t.muted }),
+            Span::styled(
+                format!("✖ {} failed", row.failed),
+                if row.failed > 0 { t.alert } else { t.muted },
+            ),
             Span::styled("  ", t.text),
             Span::styled(
                 format!("? {} without a result", row.unknown),
@@ -261,12 +303,30 @@ fn evidence(app: &App, frame: &mut Frame, area: Rect) {
         out.push(Line::from(""));
     }
     changes(app, row, item, w, &mut out);
-    let skip = app.approvals.scroll.min(out.len().saturating_sub(1));
-    let shown: Vec<Line> = out.into_iter().skip(skip).take(inner.height as usize).collect();
-    frame.render_widget(Paragraph::new(shown), inner);
+    out
 }
 
-fn changes(app: &App, row: &ApprovalRow, item: &ApprovalItem, w: usize, out: &mut Vec<Line<'static>>) {
+/// How far the evidence pane can scroll.
+pub fn scroll_limit(app: &App) -> usize {
+    let (Some(snap), Some(row)) = (app.snapshot(), app.approvals.selected()) else {
+        return 0;
+    };
+    let Some(item) = row.item(snap) else { return 0 };
+    let s = layout::screen(layout::area(app.size));
+    let (_, right) = layout::approvals(s.body);
+    let inner = layout::inner(right);
+    evidence_lines(app, row, item, inner.width as usize)
+        .len()
+        .saturating_sub(inner.height as usize)
+}
+
+fn changes(
+    app: &App,
+    row: &ApprovalRow,
+    item: &ApprovalItem,
+    w: usize,
+    out: &mut Vec<Line<'static>>,
+) {
     let t = &app.theme;
     if let (Some(to), Some(from)) = (&item.environment_only, &item.previous_environment) {
         out.push(Line::from(vec![
@@ -328,8 +388,16 @@ fn changes(app: &App, row: &ApprovalRow, item: &ApprovalItem, w: usize, out: &mu
             t.header,
         )));
         for odd in &g.odd_ones {
-            let mut what: Vec<String> = odd.extra.iter().map(|k| format!("also {}", k.describe())).collect();
-            what.extend(odd.missing.iter().map(|k| format!("without {}", k.describe())));
+            let mut what: Vec<String> = odd
+                .extra
+                .iter()
+                .map(|k| format!("also {}", k.describe()))
+                .collect();
+            what.extend(
+                odd.missing
+                    .iter()
+                    .map(|k| format!("without {}", k.describe())),
+            );
             out.push(Line::from(vec![
                 Span::styled(format!("  ▲ {} ", odd.circuit), t.warn),
                 Span::styled(fit(&what.join("; "), w.saturating_sub(24)), t.text),
@@ -366,8 +434,14 @@ fn changes(app: &App, row: &ApprovalRow, item: &ApprovalItem, w: usize, out: &mu
                 pad(&format!("{}→{}", widgets::version(l.from), l.to), 12),
                 t.stage_prod,
             ),
-            Span::styled(pad(&format!("{} {}", symbol(l.gate), short_status(l.gate)), 8), t.status(l.gate)),
-            Span::styled(pad(&format!("{} {}", symbol(l.drift), l.drift), 9), t.status(l.drift)),
+            Span::styled(
+                pad(&format!("{} {}", symbol(l.gate), short_status(l.gate)), 8),
+                t.status(l.gate),
+            ),
+            Span::styled(
+                pad(&format!("{} {}", symbol(l.drift), l.drift), 9),
+                t.status(l.drift),
+            ),
             Span::styled(lineage.0, t.status(lineage.1)),
         ]));
     }

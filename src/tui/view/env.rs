@@ -36,7 +36,10 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     let from = item.previous_environment.as_deref().unwrap_or("?");
     let to = item.environment_only.as_deref().unwrap_or("?");
     let title = Line::from(vec![
-        Span::styled(format!(" {} · environment {from} → {to} · ", item.release_name), t.title),
+        Span::styled(
+            format!(" {} · environment {from} → {to} · ", item.release_name),
+            t.title,
+        ),
         widgets::stage_label(t, item.stage),
         Span::styled(" approval ", t.title),
     ]);
@@ -52,7 +55,10 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     let total = row.gate.len();
     let lines = vec![
         Line::from(vec![
-            Span::styled(format!("✖ {} failed", row.failed), if row.failed > 0 { t.alert } else { t.muted }),
+            Span::styled(
+                format!("✖ {} failed", row.failed),
+                if row.failed > 0 { t.alert } else { t.muted },
+            ),
             Span::raw("   "),
             Span::styled(
                 format!("? {} without a result", row.unknown),
@@ -127,7 +133,11 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
                 )),
                 Cell::from(Span::styled(
                     fit(&g.detail, detail_w as usize),
-                    if g.status == Status::Ok { t.muted } else { t.text },
+                    if g.status == Status::Ok {
+                        t.muted
+                    } else {
+                        t.text
+                    },
                 )),
             ])
             .style(style)

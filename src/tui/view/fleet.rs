@@ -279,7 +279,11 @@ fn render_table(app: &App, frame: &mut Frame, area: Rect) {
             title.push_str("· best match first ");
         }
     }
-    let b = block(t, fit(&title, area.width.saturating_sub(4) as usize), focused);
+    let b = block(
+        t,
+        fit(&title, area.width.saturating_sub(4) as usize),
+        focused,
+    );
     let inner = b.inner(area);
     frame.render_widget(b, area);
     if app.fleet.visible.is_empty() {
@@ -327,16 +331,19 @@ fn render_table(app: &App, frame: &mut Frame, area: Rect) {
     let page = layout::table_rows(area);
     let c = app.fleet.table;
     let end = (c.offset + page).min(app.fleet.visible.len());
-    let rows = app.fleet.visible[c.offset..end].iter().enumerate().map(|(k, r)| {
-        let row = &app.data.index.rows[*r as usize];
-        let circuit = app.data.index.circuit(snap, row);
-        let selected = c.offset + k == c.selected;
-        Row::new(
-            cols.iter()
-                .map(|(i, w)| cell(t, specs[*i].col, *w, row, circuit, scope.is_some())),
-        )
-        .style(selected_style(t, selected, focused))
-    });
+    let rows = app.fleet.visible[c.offset..end]
+        .iter()
+        .enumerate()
+        .map(|(k, r)| {
+            let row = &app.data.index.rows[*r as usize];
+            let circuit = app.data.index.circuit(snap, row);
+            let selected = c.offset + k == c.selected;
+            Row::new(
+                cols.iter()
+                    .map(|(i, w)| cell(t, specs[*i].col, *w, row, circuit, scope.is_some())),
+            )
+            .style(selected_style(t, selected, focused))
+        });
     let widths: Vec<Constraint> = cols.iter().map(|(_, w)| Constraint::Length(*w)).collect();
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
@@ -422,7 +429,12 @@ fn cell(
         Col::Drift => {
             let d = &c.drift;
             let text = match &d.worst {
-                Some(f) => format!("{} {} {}", symbol(d.status), f.metric.short(), value(f.value)),
+                Some(f) => format!(
+                    "{} {} {}",
+                    symbol(d.status),
+                    f.metric.short(),
+                    value(f.value)
+                ),
                 None => format!("{} no data", symbol(d.status)),
             };
             // The sparkline of the worst series follows when the column has room.
@@ -461,10 +473,9 @@ fn cell(
         }
         Col::Activity => match &row.activity {
             None => Cell::from(""),
-            Some(Activity::RollingBack { to, .. }) => Cell::from(Span::styled(
-                fit(&format!("⟲ back to v{to}"), w),
-                t.alert,
-            )),
+            Some(Activity::RollingBack { to, .. }) => {
+                Cell::from(Span::styled(fit(&format!("⟲ back to v{to}"), w), t.alert))
+            }
             Some(Activity::Deploying { release, stage }) => {
                 let short = release.replace("Release-", "R-");
                 let stage_style: Style = if *stage == Stage::Prod {
@@ -495,7 +506,13 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let narrow = at(56);
-        for must in [Col::Health, Col::Circuit, Col::Prod, Col::Drift, Col::Validation] {
+        for must in [
+            Col::Health,
+            Col::Circuit,
+            Col::Prod,
+            Col::Drift,
+            Col::Validation,
+        ] {
             assert!(narrow.contains(&must), "{must:?} in {narrow:?}");
         }
         assert!(!narrow.contains(&Col::Description));

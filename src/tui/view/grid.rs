@@ -31,7 +31,13 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     let inner = b.inner(body);
     frame.render_widget(b, body);
     let w = inner.width as usize;
-    let label_w = if w >= 120 { 34 } else if w >= 90 { 24 } else { 14 };
+    let label_w = if w >= 120 {
+        34
+    } else if w >= 90 {
+        24
+    } else {
+        14
+    };
     let cols_fit = (w.saturating_sub(label_w + 1) / CELL).max(1);
     // Window the columns around the cursor when a plant has more circuits than fit.
     let first_col = app.fleet.grid_col.saturating_sub(cols_fit - 1);
@@ -71,7 +77,11 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
             };
             spans.push(Span::styled(
                 sym,
-                if here { style.patch(t.selection) } else { style },
+                if here {
+                    style.patch(t.selection)
+                } else {
+                    style
+                },
             ));
         }
         lines.push(Line::from(spans));
@@ -84,7 +94,10 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     // Legend and the circuit under the cursor.
     let mut legend = Vec::new();
     for s in [Status::Alert, Status::Warn, Status::Unknown, Status::Ok] {
-        legend.push(Span::styled(format!("{} {}  ", symbol(s), s.as_str()), t.status(s)));
+        legend.push(Span::styled(
+            format!("{} {}  ", symbol(s), s.as_str()),
+            t.status(s),
+        ));
     }
     if filtering {
         legend.push(Span::styled(
@@ -104,7 +117,10 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
                 Span::styled(format!(" {} ", c.circuit), t.title),
                 Span::styled(format!("{} · ", c.description), t.muted),
                 widgets::prod_badge(t),
-                Span::styled(format!(" {} ", widgets::version(c.versions.prod)), t.stage_prod),
+                Span::styled(
+                    format!(" {} ", widgets::version(c.versions.prod)),
+                    t.stage_prod,
+                ),
                 Span::styled(format!("· drift {drift}"), t.status(c.drift.status)),
             ];
             if let Some(a) = &c.active_release {

@@ -12,12 +12,27 @@ use crate::tui::keymap::Context;
 use crate::tui::palette::COMMANDS;
 
 const FILTER: [(&str, &str); 6] = [
-    ("words", "fuzzy over ids, model names, descriptions and plant names (fzf syntax: ^start end$ 'exact !not)"),
-    ("status:alert", "health is alert (also warn, ok, unknown; several: status:alert,warn)"),
-    ("stage:prod", "something is headed to Prod: a candidate in Test, a pending Prod approval or a deploy"),
-    ("stage:test", "likewise for Test (registry ahead of Test), stage:registry, stage:dev (Dev not promoted)"),
+    (
+        "words",
+        "fuzzy over ids, model names, descriptions and plant names (fzf syntax: ^start end$ 'exact !not)",
+    ),
+    (
+        "status:alert",
+        "health is alert (also warn, ok, unknown; several: status:alert,warn)",
+    ),
+    (
+        "stage:prod",
+        "something is headed to Prod: a candidate in Test, a pending Prod approval or a deploy",
+    ),
+    (
+        "stage:test",
+        "likewise for Test (registry ahead of Test), stage:registry, stage:dev (Dev not promoted)",
+    ),
     ("pending", "waits on at least one approval"),
-    ("combine", "everything combines: `status:alert stage:prod cooling`"),
+    (
+        "combine",
+        "everything combines: `status:alert stage:prod cooling`",
+    ),
 ];
 
 pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
@@ -86,6 +101,15 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     out
 }
 
+/// How far help can scroll.
+pub fn scroll_limit(app: &App) -> usize {
+    let s = crate::tui::layout::screen(crate::tui::layout::area(app.size));
+    let inner = crate::tui::layout::inner(s.body);
+    lines(app, inner.width as usize)
+        .len()
+        .saturating_sub(inner.height as usize)
+}
+
 pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     let b = block(&app.theme, " Help · Esc or ? closes · j/k scroll ", true);
     let inner = b.inner(body);
@@ -93,6 +117,10 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     let all = lines(app, inner.width as usize);
     let max = all.len().saturating_sub(inner.height as usize);
     let skip = app.help_scroll.min(max);
-    let shown: Vec<Line> = all.into_iter().skip(skip).take(inner.height as usize).collect();
+    let shown: Vec<Line> = all
+        .into_iter()
+        .skip(skip)
+        .take(inner.height as usize)
+        .collect();
     frame.render_widget(Paragraph::new(shown), inner);
 }

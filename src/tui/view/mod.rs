@@ -46,11 +46,34 @@ pub fn view(app: &App, frame: &mut Frame) {
     palette::render(app, frame, s.body);
 }
 
+/// Clamp the scroll of the text on screen to what there is to see, so scrolling back up
+/// after overshooting moves at once. Pure: computes the same lines the view draws.
+pub fn clamp_scroll(app: &mut App) {
+    match app.route() {
+        Route::Help => app.help_scroll = app.help_scroll.min(help::scroll_limit(app)),
+        Route::Approvals => {
+            app.approvals.scroll = app.approvals.scroll.min(approvals::scroll_limit(app))
+        }
+        Route::Circuit(v) => {
+            let limit = circuit::scroll_limit(app, v);
+            if let Some(v) = app.circuit_view_mut() {
+                v.scroll = v.scroll.min(limit);
+            }
+        }
+        Route::Fleet | Route::Env => {}
+    }
+}
+
 /// A message in the middle of an empty area.
 pub(crate) fn empty_state(app: &App, frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>) {
     let h = lines.len() as u16;
     let y = area.y + area.height.saturating_sub(h) / 2;
-    let r = Rect::new(area.x + 1, y, area.width.saturating_sub(2), h.min(area.height));
+    let r = Rect::new(
+        area.x + 1,
+        y,
+        area.width.saturating_sub(2),
+        h.min(area.height),
+    );
     frame.render_widget(
         Paragraph::new(lines)
             .alignment(Alignment::Center)
@@ -71,7 +94,9 @@ pub(crate) fn no_data(app: &App, frame: &mut Frame, area: Rect) {
             lines.push(Line::from(Span::styled(e.clone(), app.theme.error)));
             lines.push(Line::from("r retries; the console keeps working meanwhile"));
         }
-        None => lines.push(Line::from("Reading the fleet… the first refresh is running")),
+        None => lines.push(Line::from(
+            "Reading the fleet… the first refresh is running",
+        )),
     }
     empty_state(app, frame, area, lines);
 }

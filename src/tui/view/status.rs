@@ -95,7 +95,10 @@ pub fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
         parts.push(Part {
             priority: 3,
             spans: vec![Span::styled(
-                format!("⚠ {} (see ?)", super::widgets::plural(app.warnings.len(), "warning")),
+                format!(
+                    "⚠ {} (see ?)",
+                    super::widgets::plural(app.warnings.len(), "warning")
+                ),
                 t.bar.patch(t.warning),
             )],
             flexible: false,

@@ -32,7 +32,11 @@ pub fn version(v: Option<ModelVersion>) -> String {
 
 /// A version in its stage's role; Prod always in the Prod role.
 pub fn stage_version(t: &Theme, stage: Stage, v: Option<ModelVersion>) -> Span<'static> {
-    let style = if v.is_none() { t.unknown } else { t.stage(stage) };
+    let style = if v.is_none() {
+        t.unknown
+    } else {
+        t.stage(stage)
+    };
     Span::styled(version(v), style)
 }
 

@@ -5,8 +5,8 @@
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use crate::domain::diff::{ChangeKind, DiffLine, LineTag, Segment};
 use crate::domain::EnvironmentChange;
+use crate::domain::diff::{ChangeKind, DiffLine, LineTag, Segment};
 use crate::service::evidence::ConfigComparison;
 use crate::tui::app::{App, CircuitView};
 use crate::tui::theme::Theme;
@@ -26,8 +26,9 @@ pub fn lines(app: &App, v: &CircuitView, width: u16) -> Vec<Line<'static>> {
             None if v.evidence.loading => "Loading the configs of Prod and the candidate…".into(),
             None => match &v.evidence.error {
                 Some(e) => format!("The evidence could not be loaded: {e}"),
-                None => "Prod and every other stage run the same version: nothing to compare."
-                    .into(),
+                None => {
+                    "Prod and every other stage run the same version: nothing to compare.".into()
+                }
             },
         };
         return vec![
@@ -82,7 +83,13 @@ pub fn lines(app: &App, v: &CircuitView, width: u16) -> Vec<Line<'static>> {
     out
 }
 
-fn summary(app: &App, v: &CircuitView, cmp: &ConfigComparison, w: usize, out: &mut Vec<Line<'static>>) {
+fn summary(
+    app: &App,
+    v: &CircuitView,
+    cmp: &ConfigComparison,
+    w: usize,
+    out: &mut Vec<Line<'static>>,
+) {
     let t = &app.theme;
     let label = |side: &crate::service::evidence::ConfigAtVersion| {
         let running: Vec<String> = app
@@ -96,7 +103,11 @@ fn summary(app: &App, v: &CircuitView, cmp: &ConfigComparison, w: usize, out: &m
                     .collect()
             })
             .unwrap_or_default();
-        let commit = side.commit.as_deref().map(widgets::short).unwrap_or("no commit");
+        let commit = side
+            .commit
+            .as_deref()
+            .map(widgets::short)
+            .unwrap_or("no commit");
         (running, format!("v{} @ {commit}", side.version))
     };
     let (old_in, old_label) = label(&cmp.old);
@@ -207,18 +218,16 @@ fn summary(app: &App, v: &CircuitView, cmp: &ConfigComparison, w: usize, out: &m
         out.push(Line::from(vec![
             Span::styled(format!("  {mark} "), style),
             Span::styled(pad(&c.path, key_w), t.text),
-            Span::styled(fit(&format!("  {value}"), w.saturating_sub(key_w + 16)), t.text),
+            Span::styled(
+                fit(&format!("  {value}"), w.saturating_sub(key_w + 16)),
+                t.text,
+            ),
             why,
         ]));
     }
 }
 
-fn segments(
-    segs: &[Segment],
-    base: Style,
-    emph: Style,
-    mut room: usize,
-) -> Vec<Span<'static>> {
+fn segments(segs: &[Segment], base: Style, emph: Style, mut room: usize) -> Vec<Span<'static>> {
     let mut out = Vec::new();
     for s in segs {
         let text = s.text.trim_end_matches(['\n', '\r']);
@@ -243,7 +252,10 @@ fn unified(t: &Theme, l: &DiffLine, w: usize) -> Line<'static> {
         LineTag::Insert => ("+", t.diff_add, t.diff_add_emph),
     };
     let mut spans = vec![
-        Span::styled(format!("{} {} ", number(l.old_no), number(l.new_no)), t.muted),
+        Span::styled(
+            format!("{} {} ", number(l.old_no), number(l.new_no)),
+            t.muted,
+        ),
         Span::styled(mark, base),
     ];
     spans.extend(segments(&l.segments, base, emph, w.saturating_sub(10)));

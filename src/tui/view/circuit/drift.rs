@@ -65,12 +65,26 @@ pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame
             "{} {} {} {} {} ",
             pad(&s.feature, feat_w),
             pad(s.metric.as_str(), 15),
-            rpad(&latest.map(|x| format!("{x:.3}")).unwrap_or_else(|| "—".into()), 7),
-            rpad(&warn.map(|x| format!("{cmp}{x}")).unwrap_or_else(|| "—".into()), 6),
+            rpad(
+                &latest
+                    .map(|x| format!("{x:.3}"))
+                    .unwrap_or_else(|| "—".into()),
+                7
+            ),
+            rpad(
+                &warn
+                    .map(|x| format!("{cmp}{x}"))
+                    .unwrap_or_else(|| "—".into()),
+                6
+            ),
             rpad(&format!("{cmp}{alert}"), 6),
         );
         let sel = i == cur.selected;
-        let base = if sel { t.selection } else { ratatui::style::Style::new() };
+        let base = if sel {
+            t.selection
+        } else {
+            ratatui::style::Style::new()
+        };
         let mut spans = vec![
             Span::styled(text, t.text.patch(base)),
             Span::styled(
@@ -80,7 +94,10 @@ pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame
         ];
         if spark_w > 0 {
             spans.push(Span::styled(
-                format!("  {}", widgets::sparkline(&s.series.values, spark_w, Some(alert))),
+                format!(
+                    "  {}",
+                    widgets::sparkline(&s.series.values, spark_w, Some(alert))
+                ),
                 t.status(status),
             ));
         }
@@ -138,7 +155,10 @@ pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame
         None => format!("alert {alert}"),
     };
     let title = Line::from(vec![
-        Span::styled(format!("{} · {}", sel.feature, sel.metric.as_str()), t.title),
+        Span::styled(
+            format!("{} · {}", sel.feature, sel.metric.as_str()),
+            t.title,
+        ),
         Span::styled(format!(" · last {days} days · "), t.muted),
         Span::styled(limits, t.chart_threshold),
         Span::styled(

@@ -4,10 +4,10 @@
 use ratatui::text::{Line, Span};
 
 use crate::domain::Stage;
+use crate::domain::Status;
 use crate::domain::fleet::CircuitSnapshot;
 use crate::domain::platform::EnvironmentStatus;
 use crate::domain::rollback::prod_history;
-use crate::domain::Status;
 use crate::tui::app::{App, CircuitView};
 use crate::tui::theme::Theme;
 use crate::tui::view::widgets::{self, fit, pad, symbol};
@@ -76,20 +76,22 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
             .release(h.release_id)
             .and_then(|r| r.stage(Stage::Prod))
             .is_some_and(|s| s.status.is_active());
-        let version = format!(
-            "v{}{}",
-            h.version,
-            if h.current { " now" } else { "" }
-        );
+        let version = format!("v{}{}", h.version, if h.current { " now" } else { "" });
         let verdict = if h.current {
             Span::styled("running now", t.stage_prod)
         } else if running {
-            Span::styled("⟳ being deployed to Prod now (rollback in progress)", t.note)
+            Span::styled(
+                "⟳ being deployed to Prod now (rollback in progress)",
+                t.note,
+            )
         } else if h.healthy() {
             Span::styled("✓ healthy", t.ok)
         } else {
             Span::styled(
-                fit(&format!("✖ {}", h.concerns().join("; ")), w.saturating_sub(52)),
+                fit(
+                    &format!("✖ {}", h.concerns().join("; ")),
+                    w.saturating_sub(52),
+                ),
                 t.warn,
             )
         };

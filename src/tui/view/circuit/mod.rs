@@ -63,6 +63,24 @@ pub fn render(app: &App, v: &CircuitView, frame: &mut Frame, body: Rect) {
     picker(app, v, frame, body);
 }
 
+/// How far the current tab's text can scroll (the drift tab scrolls its table instead).
+pub fn scroll_limit(app: &App, v: &CircuitView) -> usize {
+    let Some(c) = app.data.circuit(&v.circuit) else {
+        return 0;
+    };
+    let s = layout::screen(layout::area(app.size));
+    let (_, _, content) = layout::circuit(s.body);
+    let inner = layout::inner(content);
+    let n = match v.tab {
+        Tab::Overview => overview::lines(app, v, c, inner.width).len(),
+        Tab::Diff => diff::lines(app, v, inner.width).len(),
+        Tab::Drift => 0,
+        Tab::Tests => tests::lines(app, c, inner.width).len(),
+        Tab::History => history::lines(app, v, c, inner.width).len(),
+    };
+    n.saturating_sub(inner.height as usize)
+}
+
 fn header(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let health = c.health();
@@ -85,7 +103,10 @@ fn header(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame, ar
     let w = inner.width as usize;
     let mut lines = vec![Line::from(vec![
         Span::styled(fit(&c.description, w / 2), t.text),
-        Span::styled(fit(&format!("  ·  {plant}  ·  {}", c.model_name), w / 2), t.muted),
+        Span::styled(
+            fit(&format!("  ·  {plant}  ·  {}", c.model_name), w / 2),
+            t.muted,
+        ),
     ])];
     let mut stages = Vec::new();
     for s in Stage::ALL {
@@ -134,7 +155,10 @@ fn header(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame, ar
     status.extend(part("tests", c.validation.status));
     if c.pending_approvals > 0 {
         status.push(Span::styled(
-            format!("{} pending", widgets::plural(c.pending_approvals as usize, "approval")),
+            format!(
+                "{} pending",
+                widgets::plural(c.pending_approvals as usize, "approval")
+            ),
             t.note,
         ));
     }
@@ -192,13 +216,7 @@ fn picker(app: &App, v: &CircuitView, frame: &mut Frame, body: Rect) {
     ))];
     let page = layout::table_rows(area);
     let c = p.cursor;
-    for (i, info) in ev
-        .versions
-        .iter()
-        .enumerate()
-        .skip(c.offset)
-        .take(page)
-    {
+    for (i, info) in ev.versions.iter().enumerate().skip(c.offset).take(page) {
         let stages: Vec<String> = info.deployed_in.iter().map(|s| s.to_string()).collect();
         let running = if stages.is_empty() {
             if info.in_registry {

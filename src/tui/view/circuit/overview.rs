@@ -18,11 +18,7 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
         widgets::prod_badge(t),
     ]));
     let l = &c.lineage;
-    let commit = l
-        .commit
-        .as_deref()
-        .map(widgets::short)
-        .unwrap_or("unknown");
+    let commit = l.commit.as_deref().map(widgets::short).unwrap_or("unknown");
     let path = v
         .comparison()
         .map(|cmp| cmp.old.path.clone())
@@ -49,10 +45,7 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
     };
     out.push(Line::from(vec![
         Span::styled("    ↓ model ", t.muted),
-        Span::styled(
-            pad(&widgets::version(c.versions.prod), 9),
-            t.stage_prod,
-        ),
+        Span::styled(pad(&widgets::version(c.versions.prod), 9), t.stage_prod),
         Span::styled(hash(&l.prod), t.text),
         Span::styled("  tag  ", t.muted),
         Span::styled(mark, t.status(status)),
@@ -178,7 +171,10 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
     }
     if let Some(e) = ev {
         for err in &e.errors {
-            out.push(Line::from(Span::styled(fit(&format!("✖ {err}"), w), t.error)));
+            out.push(Line::from(Span::styled(
+                fit(&format!("✖ {err}"), w),
+                t.error,
+            )));
         }
     }
     out

@@ -69,10 +69,7 @@ pub fn lines(app: &App, c: &CircuitSnapshot, width: u16) -> Vec<Line<'static>> {
                     format!(
                         " {}  {}",
                         rpad(
-                            &format!(
-                                "≤ +{:.0}%",
-                                app.thresholds.baseline_max_regression * 100.0
-                            ),
+                            &format!("≤ +{:.0}%", app.thresholds.baseline_max_regression * 100.0),
                             10
                         ),
                         "Result"
@@ -115,7 +112,10 @@ pub fn lines(app: &App, c: &CircuitSnapshot, width: u16) -> Vec<Line<'static>> {
             out.push(Line::from(vec![
                 Span::styled("Verdict  ", t.header),
                 Span::styled(format!("{} {word}", symbol(s)), t.status(s)),
-                Span::styled(fit(&format!("  {}", verdict.summary()), w.saturating_sub(20)), t.muted),
+                Span::styled(
+                    fit(&format!("  {}", verdict.summary()), w.saturating_sub(20)),
+                    t.muted,
+                ),
             ]));
         }
         _ => out.push(Line::from(Span::styled(
