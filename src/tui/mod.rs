@@ -37,7 +37,7 @@ pub use view::view;
 
 use crate::service::session::Session;
 use keymap::Keymap;
-use runtime::Runtime;
+use runtime::{Executor, Runtime};
 use theme::Theme;
 
 /// How the console starts.
@@ -115,13 +115,25 @@ pub fn app_config(session: &Session, options: &TuiOptions) -> AppConfig {
 pub async fn run(session: Session, options: TuiOptions) -> anyhow::Result<()> {
     let cfg = app_config(&session, &options);
     let cached = session.cached_snapshot();
-    let mut guard = terminal::enter(options.mouse)?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let runtime = Runtime::new(session, tx);
+    run_with(cfg, cached, runtime, rx, options.mouse).await
+}
+
+/// The console's loop over any executor (the session's runtime, or fixtures in tests):
+/// terminal in, first frame, then keys, results and ticks until quit or a signal.
+pub async fn run_with<E: Executor>(
+    cfg: AppConfig,
+    cached: Option<crate::domain::fleet::FleetSnapshot>,
+    mut executor: E,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    mouse: bool,
+) -> anyhow::Result<()> {
+    let mut guard = terminal::enter(mouse)?;
     let size = guard.terminal.size()?;
     let (mut app, effects) = App::new(cfg, cached, Utc::now(), (size.width, size.height));
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut runtime = Runtime::new(session, tx);
     for e in effects {
-        runtime.execute(e);
+        executor.execute(e);
     }
     let mut events = EventStream::new();
     let mut signals = terminal::Signals::new();
@@ -140,11 +152,11 @@ pub async fn run(session: Session, options: TuiOptions) -> anyhow::Result<()> {
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(ev)) => {
-                    dirty |= on_event(&mut app, &mut runtime, ev);
+                    dirty |= on_event(&mut app, &mut executor, ev);
                     // Drain what is already queued (a held key, a paste) before drawing again.
                     while !app.quit {
                         match events.next().now_or_never() {
-                            Some(Some(Ok(ev))) => dirty |= on_event(&mut app, &mut runtime, ev),
+                            Some(Some(Ok(ev))) => dirty |= on_event(&mut app, &mut executor, ev),
                             _ => break,
                         }
                     }
@@ -153,20 +165,20 @@ pub async fn run(session: Session, options: TuiOptions) -> anyhow::Result<()> {
                 None => break Ok(()),
             },
             Some(msg) = rx.recv() => {
-                apply(&mut app, &mut runtime, msg);
+                apply(&mut app, &mut executor, msg);
                 while let Ok(msg) = rx.try_recv() {
-                    apply(&mut app, &mut runtime, msg);
+                    apply(&mut app, &mut executor, msg);
                 }
                 dirty = true;
             }
             _ = ticker.tick() => {
-                apply(&mut app, &mut runtime, Msg::Tick(Utc::now()));
+                apply(&mut app, &mut executor, Msg::Tick(Utc::now()));
                 dirty = true;
             }
             _ = signals.recv() => break Ok(()),
         }
     };
-    runtime.shutdown();
+    executor.shutdown();
     drop(guard);
     result
 }
@@ -179,16 +191,16 @@ pub fn run_blocking(session: Session, options: TuiOptions) -> anyhow::Result<()>
         .block_on(run(session, options))
 }
 
-fn apply(app: &mut App, runtime: &mut Runtime, msg: Msg) {
+fn apply<E: Executor>(app: &mut App, executor: &mut E, msg: Msg) {
     for effect in update(app, msg) {
-        if !runtime.execute(effect) {
+        if !executor.execute(effect) {
             app.quit = true;
         }
     }
 }
 
 /// Turn a terminal event into messages; whether the screen needs drawing.
-fn on_event(app: &mut App, runtime: &mut Runtime, ev: Event) -> bool {
+fn on_event<E: Executor>(app: &mut App, executor: &mut E, ev: Event) -> bool {
     let msg = match ev {
         Event::Key(k) if k.kind != KeyEventKind::Release => match app.key_action(&k) {
             Some(a) => Msg::Action(a),
@@ -200,9 +212,18 @@ fn on_event(app: &mut App, runtime: &mut Runtime, ev: Event) -> bool {
             MouseEventKind::ScrollUp => Msg::Action(Action::Up),
             _ => return false,
         },
-        Event::FocusGained | Event::Paste(_) => return true,
+        // A paste on the input line is typed text; elsewhere it means nothing.
+        Event::Paste(text) => {
+            if matches!(app.mode, app::Mode::Filter | app::Mode::Palette(_)) {
+                for c in text.chars().filter(|c| !c.is_control()) {
+                    apply(app, executor, Msg::Action(Action::Type(c)));
+                }
+            }
+            return true;
+        }
+        Event::FocusGained => return true,
         _ => return false,
     };
-    apply(app, runtime, msg);
+    apply(app, executor, msg);
     true
 }

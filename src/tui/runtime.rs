@@ -11,6 +11,15 @@ use tokio::task::AbortHandle;
 use super::action::{Effect, Msg, Outcome, Slot};
 use crate::service::session::Session;
 
+/// Runs effects and reports back through the channel it was made with. The console's loop
+/// works with any; `Runtime` is the one over a `Session`.
+pub trait Executor {
+    /// Start an effect. Returns `false` for `Quit`.
+    fn execute(&mut self, effect: Effect) -> bool;
+    /// Stop everything still running (on quit).
+    fn shutdown(&mut self);
+}
+
 pub struct Runtime {
     session: Session,
     tx: UnboundedSender<Msg>,
@@ -27,7 +36,7 @@ impl Runtime {
     }
 
     /// Start an effect. Returns `false` for `Quit`.
-    pub fn execute(&mut self, effect: Effect) -> bool {
+    fn run_effect(&mut self, effect: Effect) -> bool {
         let session = self.session.clone();
         match effect {
             Effect::Quit => return false,
@@ -112,8 +121,14 @@ impl Runtime {
         });
     }
 
-    /// Stop everything still running (on quit).
-    pub fn shutdown(&mut self) {
+}
+
+impl Executor for Runtime {
+    fn execute(&mut self, effect: Effect) -> bool {
+        self.run_effect(effect)
+    }
+
+    fn shutdown(&mut self) {
         for (_, h) in self.running.drain() {
             h.abort();
         }

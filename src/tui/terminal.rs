@@ -4,7 +4,9 @@
 use std::io::{self, Stdout};
 use std::sync::Once;
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -21,6 +23,7 @@ pub fn restore() {
     let _ = execute!(
         io::stdout(),
         DisableMouseCapture,
+        DisableBracketedPaste,
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );
@@ -54,10 +57,11 @@ pub fn enter(mouse: bool) -> io::Result<Guard> {
     install_panic_hook();
     enable_raw_mode()?;
     let mut out = io::stdout();
+    // Bracketed paste: a pasted filter arrives as one event, not as keys that run commands.
     let entered = if mouse {
-        execute!(out, EnterAlternateScreen, EnableMouseCapture)
+        execute!(out, EnterAlternateScreen, EnableBracketedPaste, EnableMouseCapture)
     } else {
-        execute!(out, EnterAlternateScreen)
+        execute!(out, EnterAlternateScreen, EnableBracketedPaste)
     };
     if let Err(e) = entered {
         restore();
