@@ -79,8 +79,8 @@ impl Drop for Session {
 /// Start the console in a private tmux server with private config and cache dirs.
 fn start(tag: &str, home: &Path) -> Session {
     // RELCON_E2E_BIN runs another console binary the same way (the fixture example, say).
-    let bin = std::env::var("RELCON_E2E_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_relcon").to_owned());
+    let bin =
+        std::env::var("RELCON_E2E_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_relcon").to_owned());
     let h = home;
     let env = |k: &str, v: &Path| format!("{k}={}", v.display());
     // A private server (-L) and private config and cache dirs: no user setting leaks in.
@@ -128,7 +128,10 @@ fn fleet_approvals_help_and_a_clean_exit_in_a_real_terminal() {
 
     s.keys(&[":", "approvals", "Enter"]);
     let approvals = s.wait_for("Pending approvals");
-    assert!(approvals.contains("Approve:"), "policy verdict:\n{approvals}");
+    assert!(
+        approvals.contains("Approve:"),
+        "policy verdict:\n{approvals}"
+    );
 
     s.keys(&["?"]);
     let help = s.wait_for("Everywhere");
@@ -143,8 +146,15 @@ fn fleet_approvals_help_and_a_clean_exit_in_a_real_terminal() {
     let after = s.wait_for("relcon-exit=");
     assert!(after.contains("relcon-exit=0"), "exit status:\n{after}");
     // The terminal is restored: the console's screen went with the alternate screen.
-    assert!(!after.contains("All plants"), "alternate screen left:\n{after}");
-    assert_eq!(s.pane("#{alternate_on}"), "0", "still on the alternate screen");
+    assert!(
+        !after.contains("All plants"),
+        "alternate screen left:\n{after}"
+    );
+    assert_eq!(
+        s.pane("#{alternate_on}"),
+        "0",
+        "still on the alternate screen"
+    );
 }
 
 #[test]
@@ -171,6 +181,13 @@ fn sigterm_gives_the_terminal_back() {
         .expect("kill runs");
     assert!(killed.success());
     let after = s.wait_for("relcon-exit=");
-    assert!(after.contains("relcon-exit=0"), "a signal is a clean stop:\n{after}");
-    assert_eq!(s.pane("#{alternate_on}"), "0", "still on the alternate screen");
+    assert!(
+        after.contains("relcon-exit=0"),
+        "a signal is a clean stop:\n{after}"
+    );
+    assert_eq!(
+        s.pane("#{alternate_on}"),
+        "0",
+        "still on the alternate screen"
+    );
 }

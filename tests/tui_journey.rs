@@ -42,7 +42,10 @@ fn fleet_to_a_circuits_config_diff_and_drift() {
     assert!(fixture::press(&mut app, &["/"]).is_empty());
     fixture::type_text(&mut app, "cooling");
     let f = frame(&app);
-    assert!(f.contains("/cooling") && f.contains("PLANT001/CIRCUIT01"), "{f}");
+    assert!(
+        f.contains("/cooling") && f.contains("PLANT001/CIRCUIT01"),
+        "{f}"
+    );
     insta::assert_snapshot!("journey_03_filter", f);
 
     // Keep the filter, open the best match. Its evidence is requested, not yet here.
@@ -59,12 +62,18 @@ fn fleet_to_a_circuits_config_diff_and_drift() {
     // The evidence arrives.
     fixture::answer(&mut app, effects, &snapshot);
     let f = frame(&app);
-    assert!(f.contains("matches the tag") && !f.contains("loading evidence"), "{f}");
+    assert!(
+        f.contains("matches the tag") && !f.contains("loading evidence"),
+        "{f}"
+    );
     insta::assert_snapshot!("journey_05_overview", f);
 
     fixture::press(&mut app, &["<Tab>"]);
     let f = frame(&app);
-    assert!(f.contains("retrain required") && f.contains("cutoff_date"), "{f}");
+    assert!(
+        f.contains("retrain required") && f.contains("cutoff_date"),
+        "{f}"
+    );
     assert!(f.contains("+cutoff_date: '2026-02-01'"), "{f}");
     insta::assert_snapshot!("journey_06_config_diff", f);
 
@@ -76,7 +85,10 @@ fn fleet_to_a_circuits_config_diff_and_drift() {
     fixture::press(&mut app, &["<Tab>"]);
     assert_eq!(app.circuit_view().map(|v| v.tab), Some(Tab::Drift));
     let f = frame(&app);
-    assert!(f.contains("jensen_shannon") && f.contains("last 30 days"), "{f}");
+    assert!(
+        f.contains("jensen_shannon") && f.contains("last 30 days"),
+        "{f}"
+    );
     insta::assert_snapshot!("journey_08_drift", f);
 
     // Back: the fleet is as it was left, filter and selection included.

@@ -240,7 +240,7 @@ fn merge_versions(
                 .collect(),
         })
         .collect();
-    out.sort_by(|a, b| b.version.cmp(&a.version));
+    out.sort_by_key(|v| std::cmp::Reverse(v.version));
     out
 }
 

@@ -405,7 +405,7 @@ pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapsho
                     .map(|v| known_version(v, false)),
             )
             .collect();
-        known.sort_by(|a, b| b.version.cmp(&a.version));
+        known.sort_by_key(|k| std::cmp::Reverse(k.version));
         cs.known_versions = known;
         let Some(prod) = cs.versions.prod else {
             continue;

@@ -10,10 +10,10 @@
 //!
 //! Haystacks are built once per snapshot, so a keystroke over 20,000 circuits stays in budget.
 
-use nucleo_matcher::pattern::{AtomKind, CaseMatching, Normalization, Pattern};
+use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher};
 
-use super::index::CircuitRow;
+use super::index::{CircuitRow, Field, PlantRow, char_bit};
 use crate::domain::{Stage, Status};
 
 /// A fuzzy word must score at least this per character. nucleo gives 16 per matched
@@ -29,7 +29,8 @@ pub struct FilterQuery {
     statuses: Vec<Status>,
     stage: Option<Stage>,
     pending: bool,
-    fuzzy: Option<Pattern>,
+    /// Each word, the characters it needs (to skip fields quickly), and its minimum score.
+    words: Vec<(Atom, u64, u32)>,
     /// Tokens that could not be understood (shown under the input line; ignored).
     pub problems: Vec<String>,
 }
@@ -70,32 +71,47 @@ impl FilterQuery {
             }
         }
         if !words.is_empty() {
-            q.fuzzy = Some(Pattern::parse(
-                &words.join(" "),
-                CaseMatching::Ignore,
-                Normalization::Smart,
-            ));
+            let pattern =
+                Pattern::parse(&words.join(" "), CaseMatching::Ignore, Normalization::Smart);
+            q.words = pattern
+                .atoms
+                .into_iter()
+                .map(|atom| {
+                    let needle = atom.needle_text();
+                    let mask = needle
+                        .chars()
+                        .map(|c| char_bit(nucleo_matcher::chars::normalize(c)))
+                        .fold(0, |m, b| m | b);
+                    let min = if atom.kind == AtomKind::Fuzzy && !atom.negative {
+                        TIGHT * needle.len() as u32
+                    } else {
+                        0
+                    };
+                    (atom, mask, min)
+                })
+                .collect();
         }
         q
     }
 
     /// No condition at all: everything matches.
     pub fn is_empty(&self) -> bool {
-        self.statuses.is_empty() && self.stage.is_none() && !self.pending && self.fuzzy.is_none()
+        self.statuses.is_empty() && self.stage.is_none() && !self.pending && self.words.is_empty()
     }
 
-    /// Whether fuzzy words are part of the query (the view then ranks by score).
+    /// Whether words are part of the query (the view then ranks by score).
     pub fn ranks(&self) -> bool {
-        self.fuzzy.is_some()
+        !self.words.is_empty()
     }
 
-    /// Whether a row passes; the cheap tokens are checked before the fuzzy match.
-    pub fn matches(&self, row: &CircuitRow, matcher: &mut Matcher) -> bool {
-        self.score(row, matcher).is_some()
+    /// Whether a row passes; the cheap tokens are checked before the words.
+    pub fn matches(&self, row: &CircuitRow, plant: &PlantRow, matcher: &mut Matcher) -> bool {
+        self.score(row, plant, matcher).is_some()
     }
 
-    /// The row's match score (higher is better; 0 without fuzzy words), or `None`.
-    pub fn score(&self, row: &CircuitRow, matcher: &mut Matcher) -> Option<u32> {
+    /// The row's match score (higher is better; 0 without words), or `None`. Each word must
+    /// match within one field: the id, the model name, the description or the plant's name.
+    pub fn score(&self, row: &CircuitRow, plant: &PlantRow, matcher: &mut Matcher) -> Option<u32> {
         if !self.statuses.is_empty() && !self.statuses.contains(&row.health) {
             return None;
         }
@@ -107,19 +123,31 @@ impl FilterQuery {
         if self.pending && row.pending == 0 {
             return None;
         }
-        let Some(p) = &self.fuzzy else {
-            return Some(0);
-        };
+        let fields: [&Field; 4] = [&row.fields[0], &row.fields[1], &row.fields[2], &plant.name];
         let mut total = 0u32;
-        for atom in &p.atoms {
-            let score = u32::from(atom.score(row.haystack.slice(..), matcher)?);
-            if !atom.negative
-                && atom.kind == AtomKind::Fuzzy
-                && score < TIGHT * atom.needle_text().len() as u32
-            {
-                return None;
+        for (atom, mask, min) in &self.words {
+            // Fields without every character of the word cannot match it: skip the matcher.
+            let best = fields
+                .iter()
+                .filter(|f| f.mask & mask == *mask)
+                .filter_map(|f| atom.score(f.text.slice(..), matcher))
+                .max()
+                .map(u32::from);
+            if atom.negative {
+                // `!word`: no field may hold it (a negative atom scores None when it does).
+                let holds = fields
+                    .iter()
+                    .filter(|f| f.mask & mask == *mask)
+                    .any(|f| atom.score(f.text.slice(..), matcher).is_none());
+                if holds {
+                    return None;
+                }
+                continue;
             }
-            total += score;
+            match best {
+                Some(score) if score >= *min => total += score,
+                _ => return None,
+            }
         }
         Some(total)
     }
@@ -146,11 +174,11 @@ mod tests {
             .rows
             .iter()
             .filter_map(|r| {
-                let s = query.score(r, &mut m)?;
+                let s = query.score(r, &index.plants[r.plant as usize], &mut m)?;
                 Some((s, index.circuit(&snap, r).circuit.to_string()))
             })
             .collect();
-        hits.sort_by(|a, b| b.0.cmp(&a.0));
+        hits.sort_by_key(|h| std::cmp::Reverse(h.0));
         hits.into_iter().map(|(_, c)| c).collect()
     }
 

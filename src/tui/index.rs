@@ -1,5 +1,5 @@
 //! What the fleet views need per circuit, computed once per snapshot: health, where versions
-//! are headed, pending work, what is deploying, and the filter's haystack. Sorting works on
+//! are headed, pending work, what is deploying, and the filter's fields. Sorting works on
 //! these rows and the snapshot, so a keystroke never walks the snapshot's nested structure.
 
 use std::cmp::Ordering;
@@ -50,7 +50,42 @@ pub struct CircuitRow {
     pub activity: Option<Activity>,
     /// How far past its limit the worst drift is (sorting by drift).
     pub drift_key: f64,
-    pub haystack: Utf32String,
+    /// What the filter searches: the circuit id, the model name, the description.
+    pub fields: [Field; 3],
+}
+
+/// One searchable text and the characters it holds (a bit each), so the filter can skip it
+/// without running the matcher when a word's letters are not all there.
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub text: Utf32String,
+    pub mask: u64,
+}
+
+impl Field {
+    pub fn new(text: &str) -> Field {
+        let mut mask = 0;
+        for c in text.chars() {
+            let lower = nucleo_matcher::chars::to_lower_case(c);
+            // Both the character and its normalized form (`í` and `i`): the matcher may
+            // compare either way, and a mask must never rule out a real match.
+            mask |= char_bit(lower) | char_bit(nucleo_matcher::chars::normalize(lower));
+        }
+        Field {
+            text: Utf32String::from(text),
+            mask,
+        }
+    }
+}
+
+/// The bit of a (lower-case) character: one per ASCII letter and digit, the rest share 28.
+pub fn char_bit(c: char) -> u64 {
+    let bit = match c {
+        'a'..='z' => c as u32 - 'a' as u32,
+        '0'..='9' => 26 + c as u32 - '0' as u32,
+        other => 36 + other as u32 % 28,
+    };
+    1 << bit
 }
 
 impl CircuitRow {
@@ -71,6 +106,8 @@ fn stage_bit(s: Stage) -> u8 {
 /// A plant, rolled up.
 #[derive(Debug, Clone)]
 pub struct PlantRow {
+    /// Its name, for the filter (circuits match their plant's name too).
+    pub name: Field,
     pub health: Status,
     /// Circuits per status: ok, warn, alert, unknown.
     pub counts: [u32; 4],
@@ -167,19 +204,18 @@ impl FleetIndex {
                     pending: c.pending_approvals,
                     activity,
                     drift_key: drift_key(c),
-                    haystack: Utf32String::from(
-                        format!(
-                            "{} {} {} {}",
-                            c.circuit, c.model_name, c.description, p.name
-                        )
-                        .as_str(),
-                    ),
+                    fields: [
+                        Field::new(&c.circuit.to_string()),
+                        Field::new(&c.model_name),
+                        Field::new(&c.description),
+                    ],
                 });
             }
             for (t, n) in counts.iter_mut().zip(pc) {
                 *t += n;
             }
             plants.push(PlantRow {
+                name: Field::new(&p.name),
                 health: Status::worst_of(
                     rows[first as usize..].iter().map(|r: &CircuitRow| r.health),
                 ),

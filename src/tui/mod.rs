@@ -14,6 +14,7 @@ pub mod keymap;
 pub mod layout;
 pub mod palette;
 pub mod runtime;
+pub mod state;
 pub mod terminal;
 pub mod theme;
 pub mod update;

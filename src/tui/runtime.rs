@@ -120,7 +120,6 @@ impl Runtime {
             let _ = tx.send(wrap(result));
         });
     }
-
 }
 
 impl Executor for Runtime {

@@ -59,7 +59,12 @@ pub fn enter(mouse: bool) -> io::Result<Guard> {
     let mut out = io::stdout();
     // Bracketed paste: a pasted filter arrives as one event, not as keys that run commands.
     let entered = if mouse {
-        execute!(out, EnterAlternateScreen, EnableBracketedPaste, EnableMouseCapture)
+        execute!(
+            out,
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            EnableMouseCapture
+        )
     } else {
         execute!(out, EnterAlternateScreen, EnableBracketedPaste)
     };

@@ -74,7 +74,7 @@ pub fn refilter(app: &mut App) {
         let mut scored: Vec<(u32, u32)> = Vec::new();
         for &r in &app.fleet.sorted {
             let row = &idx.rows[r as usize];
-            if let Some(score) = query.score(row, &mut m) {
+            if let Some(score) = query.score(row, &idx.plants[row.plant as usize], &mut m) {
                 matches[row.plant as usize] += 1;
                 if scope.is_none_or(|p| row.plant == p) {
                     scored.push((score, r));
@@ -83,7 +83,14 @@ pub fn refilter(app: &mut App) {
         }
         // Fuzzy words rank the best match first (ties keep the table's order).
         if query.ranks() {
-            scored.sort_by(|a, b| b.0.cmp(&a.0));
+            // `scored` is in table order: its position breaks ties, so an unstable sort works.
+            let mut keyed: Vec<(std::cmp::Reverse<u32>, u32, u32)> = scored
+                .iter()
+                .enumerate()
+                .map(|(i, (s, r))| (std::cmp::Reverse(*s), i as u32, *r))
+                .collect();
+            keyed.sort_unstable();
+            scored = keyed.into_iter().map(|(s, _, r)| (s.0, r)).collect();
         }
         visible.extend(scored.into_iter().map(|(_, r)| r));
         app.fleet.plant_matches = matches;

@@ -67,7 +67,7 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
                 continue;
             }
             let row = &idx.rows[(plant.first as usize) + c];
-            let dim = filtering && !app.fleet.filter.matches(row, &mut matcher);
+            let dim = filtering && !app.fleet.filter.matches(row, plant, &mut matcher);
             let here = row_sel && c == app.fleet.grid_col;
             let style = if dim { t.muted } else { t.status(row.health) };
             let sym = if dim {
