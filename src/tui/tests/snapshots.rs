@@ -164,3 +164,83 @@ fn look() {
         }
     }
 }
+
+/// Colour is half of what the text snapshots cannot show: in every theme the Prod column and
+/// Prod versions wear the Prod roles, and an unknown circuit is never drawn like a healthy one.
+#[test]
+fn prod_is_unmistakable_and_unknown_never_green_in_every_theme() {
+    use crate::tui::theme::Theme;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let mut themes: Vec<Theme> = Theme::builtin_names()
+        .into_iter()
+        .map(|n| Theme::load(n, None).0)
+        .collect();
+    themes.push(Theme::monochrome());
+    for theme in themes {
+        let mut app = app_at((160, 48));
+        app.theme = theme.clone();
+        let Ok(mut term) = Terminal::new(TestBackend::new(160, 48));
+        term.draw(|f| crate::tui::view(&app, f)).unwrap();
+        let buf = term.backend().buffer();
+        let line = |y: u16| -> String { (0..160).map(|x| buf[(x, y)].symbol()).collect() };
+        let find = |y: u16, text: &str| -> u16 {
+            let l = line(y);
+            let byte = l
+                .find(text)
+                .unwrap_or_else(|| panic!("{text} not on line {y}: {l}"));
+            l[..byte].chars().count() as u16
+        };
+        // The header row of the table: the PROD column in the `prod` role.
+        let x = find(2, "PROD");
+        let cell = &buf[(x, 2)];
+        assert_eq!(
+            (
+                cell.fg,
+                cell.bg,
+                cell.modifier.contains(ratatui::style::Modifier::BOLD)
+            ),
+            (
+                theme.prod.fg.unwrap_or_default(),
+                theme.prod.bg.unwrap_or_default(),
+                true
+            ),
+            "{}: PROD header",
+            theme.name
+        );
+        // A Prod version under it, in the `stage.prod` role (first data row).
+        let v = &buf[(x, 3)];
+        assert_eq!(
+            v.fg,
+            theme.stage_prod.fg.unwrap_or_default(),
+            "{}",
+            theme.name
+        );
+        // The unknown circuits' health symbol.
+        drive(&mut app, &["/"]);
+        type_text(&mut app, "status:unknown");
+        drive(&mut app, &["<Enter>"]);
+        term.draw(|f| crate::tui::view(&app, f)).unwrap();
+        let buf = term.backend().buffer();
+        let line = |y: u16| -> String { (0..160).map(|x| buf[(x, y)].symbol()).collect() };
+        let find = |y: u16, text: &str| -> u16 {
+            let l = line(y);
+            let byte = l
+                .find(text)
+                .unwrap_or_else(|| panic!("{text} not on line {y}: {l}"));
+            l[..byte].chars().count() as u16
+        };
+        let y = (3..48)
+            .find(|y| line(*y).contains("PLANT014/CIRCUIT01"))
+            .unwrap_or_else(|| panic!("{}: unknown circuit not on screen", theme.name));
+        let x = find(y, "? PLANT014/CIRCUIT01");
+        let sym = &buf[(x, y)];
+        assert_eq!(sym.symbol(), "?");
+        let ok = &theme.ok;
+        assert!(
+            sym.fg != ok.fg.unwrap_or_default() || sym.modifier != ok.add_modifier,
+            "{}: unknown drawn like ok",
+            theme.name
+        );
+    }
+}

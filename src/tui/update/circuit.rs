@@ -168,3 +168,11 @@ fn picker(
     }
     (Handled::Yes, Vec::new())
 }
+
+/// Keep the drift selection visible after a resize.
+pub fn reflow(app: &mut App) {
+    let (page, n) = (drift_page(app), series_count(app));
+    if let Some(v) = app.circuit_view_mut() {
+        v.drift.follow(n, page);
+    }
+}

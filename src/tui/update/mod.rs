@@ -27,6 +27,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.size = (w, h);
             fleet::reflow(app);
             approvals::reflow(app);
+            circuit::reflow(app);
+            super::view::clamp_scroll(app);
             Vec::new()
         }
         Msg::Tick(now) => data::on_tick(app, now),

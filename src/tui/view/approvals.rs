@@ -142,8 +142,10 @@ fn check_lines(
         out.push(Line::from(vec![
             Span::styled(format!("{what}: "), t.header),
             Span::styled(format!("✓ you can {}", what.to_lowercase()), t.ok),
-            Span::styled(allowed_note.to_owned(), t.muted),
         ]));
+        for chunk in widgets::wrap(allowed_note, w.saturating_sub(4)) {
+            out.push(Line::from(Span::styled(format!("    {chunk}"), t.muted)));
+        }
         return;
     }
     let head = if check.needs_override() {
@@ -247,7 +249,7 @@ fn evidence_lines(
     match &row.approve {
         Some(check) => {
             let note = format!(
-                " (you would be approver {} of {})",
+                "you would be approver {} of {}",
                 item.approved.len() + 1,
                 row.required
             );
@@ -265,7 +267,7 @@ fn evidence_lines(
         t,
         "Reject",
         &row.reject,
-        " (one rejection stops the stage)",
+        "one rejection stops the stage",
         w,
         &mut out,
     );
@@ -281,7 +283,7 @@ fn evidence_lines(
             ),
             Span::styled("  ", t.text),
             Span::styled(
-                format!("? {} without a result", row.unknown),
+                format!("? {} none", row.unknown),
                 if row.unknown > 0 { t.unknown } else { t.muted },
             ),
         ]));
@@ -414,11 +416,11 @@ fn changes(
     out.push(Line::from(Span::styled(
         format!(
             "{} {} {} {} {}",
-            pad("Circuit", 19),
-            pad("Prod → new", 11),
-            pad("Tests", 7),
-            pad("Drift", 8),
-            "Lineage"
+            pad("Circuit", 18),
+            pad("PROD→new", 9),
+            pad("Tests", 6),
+            pad("Drift", 7),
+            "Hash"
         ),
         t.header,
     )));
@@ -429,17 +431,17 @@ fn changes(
             None => ("? —", Status::Unknown),
         };
         out.push(Line::from(vec![
-            Span::styled(pad(&l.circuit.to_string(), 20), t.text),
+            Span::styled(pad(&l.circuit.to_string(), 19), t.text),
             Span::styled(
-                pad(&format!("{}→{}", widgets::version(l.from), l.to), 12),
+                pad(&format!("{}→{}", widgets::version(l.from), l.to), 10),
                 t.stage_prod,
             ),
             Span::styled(
-                pad(&format!("{} {}", symbol(l.gate), short_status(l.gate)), 8),
+                pad(&format!("{} {}", symbol(l.gate), short_status(l.gate)), 7),
                 t.status(l.gate),
             ),
             Span::styled(
-                pad(&format!("{} {}", symbol(l.drift), l.drift), 9),
+                pad(&format!("{} {}", symbol(l.drift), l.drift), 8),
                 t.status(l.drift),
             ),
             Span::styled(lineage.0, t.status(lineage.1)),

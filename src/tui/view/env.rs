@@ -97,8 +97,14 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     let page = layout::table_rows(matrix);
     let c = app.env.cursor;
     let w = inner.width;
-    let desc_w = w.saturating_sub(2 + 19 + 6 + 8 + 5).clamp(0, 36);
-    let detail_w = w.saturating_sub(2 + 19 + 6 + 8 + desc_w + 5);
+    // The detail says why a circuit failed: it keeps at least 30 columns; the description
+    // takes what is left, or goes when that is too little to read.
+    let fixed = 1 + 18 + 5 + 4 + 5;
+    let desc_w = match w.saturating_sub(fixed + 30) {
+        n if n < 12 => 0,
+        n => n.min(36),
+    };
+    let detail_w = w.saturating_sub(fixed + desc_w);
     let rows = app
         .env
         .rows
