@@ -10,7 +10,7 @@ use relcon::azure::{AzureBackend, ClientOptions};
 use relcon::service::Context;
 use relcon::service::backend::Backend;
 use relcon::service::snapshot::{assemble, read};
-use relcon::sim::{FleetSource, SimOptions, SimHandle, start};
+use relcon::sim::{FleetSource, SimHandle, SimOptions, start};
 
 fn sim(rt: &tokio::runtime::Runtime, fleet: FleetSource) -> SimHandle {
     rt.block_on(start(SimOptions {
@@ -64,8 +64,16 @@ fn bench_fleet(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, flee
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    bench_fleet(c, &rt, "demo fleet (130 circuits, 50 ms latency)", FleetSource::Demo);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    bench_fleet(
+        c,
+        &rt,
+        "demo fleet (130 circuits, 50 ms latency)",
+        FleetSource::Demo,
+    );
     bench_fleet(
         c,
         &rt,

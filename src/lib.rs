@@ -13,3 +13,4 @@ pub mod domain;
 pub mod service;
 pub mod settings;
 pub mod sim;
+pub mod tui;

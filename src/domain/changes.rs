@@ -56,7 +56,7 @@ pub struct GroupedChanges {
     /// The change set most circuits share.
     pub common: Vec<ChangeKey>,
     /// How many circuits have exactly the common set (0 when no set is shared by a clear
-    /// majority of at least three circuits).
+    /// majority of at least two circuits).
     pub with_common: usize,
     pub odd_ones: Vec<OddOne>,
     /// Circuits whose diff could not be computed, and why.
@@ -121,8 +121,8 @@ pub fn group_changes(diffs: &[(CircuitRef, Result<ConfigDiff, String>)]) -> Grou
         .unwrap_or_default();
     let with_common = by_set.get(&common).map(Vec::len).unwrap_or(0);
     let judged: usize = by_set.values().map(Vec::len).sum();
-    // "Odd ones out" only means something against a clear majority of at least three.
-    let (common, with_common) = if with_common >= 3 && with_common * 2 > judged {
+    // "Odd ones out" only means something against a clear majority.
+    let (common, with_common) = if with_common >= 2 && with_common * 2 > judged {
         (common, with_common)
     } else {
         (Vec::new(), 0)

@@ -1,0 +1,230 @@
+//! The console (`relcon` with no command): fleet, circuit evidence, approvals and the
+//! environment release in a terminal, built the Elm way. One task owns the `App`; keys become
+//! `Action`s through the keymap; `update` changes state and returns `Effect`s; the runtime runs
+//! them on tokio against the `Session` and feeds results back as `Msg`s; `view` draws.
+
+pub mod action;
+pub mod app;
+pub mod approvals_model;
+pub mod filter;
+#[doc(hidden)]
+pub mod fixture;
+pub mod index;
+pub mod keymap;
+pub mod layout;
+pub mod palette;
+pub mod runtime;
+pub mod state;
+pub mod terminal;
+pub mod theme;
+pub mod update;
+pub mod view;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
+use futures::{FutureExt, StreamExt};
+use tokio::sync::mpsc;
+
+pub use action::{Action, Effect, Msg};
+pub use app::{App, AppConfig};
+pub use update::update;
+pub use view::view;
+
+use crate::service::session::Session;
+use keymap::Keymap;
+use runtime::{Executor, Runtime};
+use theme::Theme;
+
+/// How the console starts.
+#[derive(Debug, Clone)]
+pub struct TuiOptions {
+    /// A theme name (`--theme`, else `ui.theme`): built in, or `<config dir>/themes/NAME.toml`.
+    pub theme: Option<String>,
+    /// A keymap file layered over the defaults (`ui.keymap`); else `<config dir>/keymap.toml`
+    /// when it exists.
+    pub keymap: Option<PathBuf>,
+    /// Refresh on its own this often; `None` refreshes only on `r`.
+    pub refresh_every: Option<Duration>,
+    /// Capture the mouse (wheel scrolls). Off by default: capture stops terminal text selection.
+    pub mouse: bool,
+    /// No colours (NO_COLOR): a monochrome theme that still tells states apart.
+    pub no_color: bool,
+}
+
+impl Default for TuiOptions {
+    fn default() -> Self {
+        TuiOptions {
+            theme: None,
+            keymap: None,
+            refresh_every: Some(Duration::from_secs(60)),
+            mouse: false,
+            no_color: theme::no_color_requested(),
+        }
+    }
+}
+
+/// Resolve theme and keymap files and the session's policy into the app's configuration.
+/// Problems with the files become warnings; the defaults stay.
+pub fn app_config(session: &Session, options: &TuiOptions) -> AppConfig {
+    let ctx = session.context();
+    let mut cfg = AppConfig::new(
+        ctx.policy.clone(),
+        ctx.thresholds.clone(),
+        session.backend().describe(),
+    );
+    cfg.refresh_every = options.refresh_every;
+    let config_dir = crate::settings::dirs().map(|d| d.config_dir().to_path_buf());
+    cfg.theme_dir = theme::user_theme_dir();
+    cfg.themes = Theme::available(cfg.theme_dir.as_deref());
+    if options.no_color {
+        cfg.theme = Theme::monochrome();
+    } else {
+        let name = options.theme.as_deref().unwrap_or(theme::DEFAULT_THEME);
+        let (t, warnings) = Theme::load(name, cfg.theme_dir.as_deref());
+        cfg.theme = t;
+        cfg.warnings.extend(warnings);
+    }
+    let (path, explicit) = match &options.keymap {
+        Some(p) => (Some(p.clone()), true),
+        None => (config_dir.map(|d| d.join("keymap.toml")), false),
+    };
+    if let Some(p) = path {
+        match std::fs::read_to_string(&p) {
+            Ok(text) => {
+                let (k, w) = Keymap::with_user(&text, &p.display().to_string());
+                cfg.keymap = k;
+                cfg.warnings.extend(w);
+            }
+            Err(e) if explicit || e.kind() != std::io::ErrorKind::NotFound => cfg.warnings.push(
+                format!("keymap {}: {e}; using the default keys", p.display()),
+            ),
+            Err(_) => {}
+        }
+    }
+    cfg
+}
+
+/// Run the console until the user quits or a signal arrives. Owns the terminal and restores
+/// it on every way out. The first frame comes from the cached snapshot (when there is one)
+/// before any network call completes.
+pub async fn run(session: Session, options: TuiOptions) -> anyhow::Result<()> {
+    let cfg = app_config(&session, &options);
+    let cached = session.cached_snapshot();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let runtime = Runtime::new(session, tx);
+    run_with(cfg, cached, runtime, rx, options.mouse).await
+}
+
+/// The console's loop over any executor (the session's runtime, or fixtures in tests):
+/// terminal in, first frame, then keys, results and ticks until quit or a signal.
+pub async fn run_with<E: Executor>(
+    cfg: AppConfig,
+    cached: Option<crate::domain::fleet::FleetSnapshot>,
+    mut executor: E,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    mouse: bool,
+) -> anyhow::Result<()> {
+    let mut guard = terminal::enter(mouse)?;
+    let size = guard.terminal.size()?;
+    let (mut app, effects) = App::new(cfg, cached, Utc::now(), (size.width, size.height));
+    for e in effects {
+        executor.execute(e);
+    }
+    let mut events = EventStream::new();
+    let mut signals = terminal::Signals::new();
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut dirty = true;
+    let result: anyhow::Result<()> = loop {
+        if app.quit {
+            break Ok(());
+        }
+        if dirty {
+            if let Err(e) = guard.terminal.draw(|f| view(&app, f)) {
+                break Err(e.into());
+            }
+            dirty = false;
+        }
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => {
+                    dirty |= on_event(&mut app, &mut executor, ev);
+                    // Drain what is already queued (a held key, a paste) before drawing again.
+                    while !app.quit {
+                        match events.next().now_or_never() {
+                            Some(Some(Ok(ev))) => dirty |= on_event(&mut app, &mut executor, ev),
+                            _ => break,
+                        }
+                    }
+                }
+                Some(Err(e)) => break Err(e.into()),
+                None => break Ok(()),
+            },
+            Some(msg) = rx.recv() => {
+                apply(&mut app, &mut executor, msg);
+                while let Ok(msg) = rx.try_recv() {
+                    apply(&mut app, &mut executor, msg);
+                }
+                dirty = true;
+            }
+            _ = ticker.tick() => {
+                apply(&mut app, &mut executor, Msg::Tick(Utc::now()));
+                dirty = true;
+            }
+            _ = signals.recv() => break Ok(()),
+        }
+    };
+    executor.shutdown();
+    drop(guard);
+    result
+}
+
+/// Run the console on a new tokio runtime (for callers without one).
+pub fn run_blocking(session: Session, options: TuiOptions) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(session, options))
+}
+
+fn apply<E: Executor>(app: &mut App, executor: &mut E, msg: Msg) {
+    for effect in update(app, msg) {
+        if !executor.execute(effect) {
+            app.quit = true;
+        }
+    }
+}
+
+/// Turn a terminal event into messages; whether the screen needs drawing.
+fn on_event<E: Executor>(app: &mut App, executor: &mut E, ev: Event) -> bool {
+    let msg = match ev {
+        Event::Key(k) if k.kind != KeyEventKind::Release => match app.key_action(&k) {
+            Some(a) => Msg::Action(a),
+            None => return false,
+        },
+        Event::Resize(w, h) => Msg::Resize(w, h),
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollDown => Msg::Action(Action::Down),
+            MouseEventKind::ScrollUp => Msg::Action(Action::Up),
+            _ => return false,
+        },
+        // A paste on the input line is typed text; elsewhere it means nothing.
+        Event::Paste(text) => {
+            if matches!(app.mode, app::Mode::Filter | app::Mode::Palette(_)) {
+                for c in text.chars().filter(|c| !c.is_control()) {
+                    apply(app, executor, Msg::Action(Action::Type(c)));
+                }
+            }
+            return true;
+        }
+        Event::FocusGained => return true,
+        _ => return false,
+    };
+    apply(app, executor, msg);
+    true
+}

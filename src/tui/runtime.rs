@@ -1,0 +1,336 @@
+//! Runs effects on tokio against the session and sends the results back as messages. One task
+//! per slot: a newer request aborts the older one (its result would be dropped anyway, by
+//! generation, in `update`). A task that panics comes back as an error, never as silence.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::AbortHandle;
+
+use super::action::{Effect, Msg, Outcome, Slot};
+use crate::service::session::Session;
+
+/// Runs effects and reports back through the channel it was made with. The console's loop
+/// works with any; `Runtime` is the one over a `Session`.
+pub trait Executor {
+    /// Start an effect. Returns `false` for `Quit`.
+    fn execute(&mut self, effect: Effect) -> bool;
+    /// Stop everything still running (on quit).
+    fn shutdown(&mut self);
+}
+
+pub struct Runtime {
+    session: Session,
+    tx: UnboundedSender<Msg>,
+    running: HashMap<Slot, AbortHandle>,
+}
+
+impl Runtime {
+    pub fn new(session: Session, tx: UnboundedSender<Msg>) -> Runtime {
+        Runtime {
+            session,
+            tx,
+            running: HashMap::new(),
+        }
+    }
+
+    /// Start an effect. Returns `false` for `Quit`.
+    fn run_effect(&mut self, effect: Effect) -> bool {
+        let session = self.session.clone();
+        match effect {
+            Effect::Quit => return false,
+            Effect::Refresh { generation } => self.spawn(
+                Slot::Refresh,
+                async move { session.refresh().await },
+                move |result| Msg::Snapshot { generation, result },
+            ),
+            Effect::LoadEvidence {
+                generation,
+                circuit,
+                snapshot,
+            } => {
+                let c = circuit.clone();
+                self.spawn(
+                    Slot::Evidence,
+                    async move { session.circuit_evidence(&snapshot, &c).await },
+                    move |result| Msg::Evidence {
+                        generation,
+                        circuit,
+                        result,
+                    },
+                )
+            }
+            Effect::LoadApprovalEvidence {
+                generation,
+                key,
+                item,
+                snapshot,
+            } => self.spawn(
+                Slot::ApprovalEvidence,
+                async move { session.approval_evidence(&snapshot, &item).await },
+                move |result| Msg::ApprovalEvidence {
+                    generation,
+                    key,
+                    result,
+                },
+            ),
+            Effect::Compare {
+                generation,
+                circuit,
+                versions,
+                old,
+                new,
+            } => {
+                let c = circuit.clone();
+                self.spawn(
+                    Slot::Comparison,
+                    async move { session.compare(&c, &versions, old, new).await },
+                    move |result| Msg::Comparison {
+                        generation,
+                        circuit,
+                        result,
+                    },
+                )
+            }
+        }
+        true
+    }
+
+    fn spawn<T, F, W>(&mut self, slot: Slot, work: F, wrap: W)
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+        W: FnOnce(Outcome<T>) -> Msg + Send + 'static,
+    {
+        if let Some(old) = self.running.remove(&slot) {
+            old.abort();
+        }
+        let inner = tokio::spawn(work);
+        self.running.insert(slot, inner.abort_handle());
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let result = match inner.await {
+                Ok(v) => Ok(Box::new(v)),
+                // Superseded: nobody waits for it.
+                Err(e) if e.is_cancelled() => return,
+                Err(e) => Err(format!("background task failed: {e}")),
+            };
+            // The console may have quit; then nobody listens.
+            let _ = tx.send(wrap(result));
+        });
+    }
+}
+
+impl Executor for Runtime {
+    fn execute(&mut self, effect: Effect) -> bool {
+        self.run_effect(effect)
+    }
+
+    fn shutdown(&mut self) {
+        for (_, h) in self.running.drain() {
+            h.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The runtime over a real `Session` whose backend fails fast, waits, or panics on demand.
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::domain::Stage;
+    use crate::domain::platform::{
+        ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, Endpoint, EnvironmentAsset,
+        EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer, ModelVersionRecord,
+        ReleaseEnvironment, ReleaseRecord, Table,
+    };
+    use crate::service::Context;
+    use crate::service::backend::{
+        ApprovalQuery, Backend, BackendError, BackendResult, ErrorKind, OperationHandle,
+        OperationStatus, Receipt,
+    };
+    use crate::service::cache::Cache;
+    use crate::settings::Naming;
+
+    /// Every call fails at once, except `identity`, which waits `delay` and can panic.
+    #[derive(Default)]
+    struct Fake {
+        delay_ms: AtomicU32,
+        panic: AtomicBool,
+    }
+
+    fn down<T>() -> BackendResult<T> {
+        Err(BackendError::new(
+            ErrorKind::Network,
+            "GET",
+            "http://fake",
+            "down",
+        ))
+    }
+
+    #[async_trait]
+    impl Backend for Fake {
+        fn describe(&self) -> String {
+            "fake".into()
+        }
+        async fn identity(&self) -> BackendResult<Identity> {
+            let ms = self.delay_ms.load(Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
+            assert!(!self.panic.load(Ordering::SeqCst), "the backend blew up");
+            down()
+        }
+        async fn endpoints(&self, _: Stage) -> BackendResult<Vec<Endpoint>> {
+            down()
+        }
+        async fn deployments(&self, _: Stage, _: &str) -> BackendResult<Vec<Deployment>> {
+            down()
+        }
+        async fn deployment(&self, _: Stage, _: &str, _: &str) -> BackendResult<Deployment> {
+            down()
+        }
+        async fn model_containers(&self, _: AssetLocation) -> BackendResult<Vec<ModelContainer>> {
+            down()
+        }
+        async fn model_versions(
+            &self,
+            _: AssetLocation,
+            _: &str,
+        ) -> BackendResult<Vec<ModelVersionRecord>> {
+            down()
+        }
+        async fn environment_versions(
+            &self,
+            _: AssetLocation,
+            _: &str,
+        ) -> BackendResult<Vec<EnvironmentVersionRecord>> {
+            down()
+        }
+        async fn begin_set_deployment_model(
+            &self,
+            _: Stage,
+            _: &str,
+            _: &str,
+            _: &ModelAsset,
+        ) -> BackendResult<Receipt<OperationHandle>> {
+            down()
+        }
+        async fn begin_set_deployment_environment(
+            &self,
+            _: Stage,
+            _: &str,
+            _: &str,
+            _: &EnvironmentAsset,
+        ) -> BackendResult<Receipt<OperationHandle>> {
+            down()
+        }
+        async fn operation_status(&self, _: &OperationHandle) -> BackendResult<OperationStatus> {
+            down()
+        }
+        async fn config_at(&self, _: &str, _: &str) -> BackendResult<String> {
+            down()
+        }
+        async fn releases(&self) -> BackendResult<Vec<ReleaseRecord>> {
+            down()
+        }
+        async fn release(&self, _: u32) -> BackendResult<ReleaseRecord> {
+            down()
+        }
+        async fn approvals(&self, _: &ApprovalQuery) -> BackendResult<Vec<ApprovalRecord>> {
+            down()
+        }
+        async fn update_approval(
+            &self,
+            _: u32,
+            _: ApprovalStatus,
+            _: &str,
+        ) -> BackendResult<Receipt<ApprovalRecord>> {
+            down()
+        }
+        async fn redeploy_environment(
+            &self,
+            _: u32,
+            _: u32,
+            _: &str,
+        ) -> BackendResult<Receipt<ReleaseEnvironment>> {
+            down()
+        }
+        async fn query(&self, _: &str, _: &str) -> BackendResult<Table> {
+            down()
+        }
+    }
+
+    fn runtime() -> (Runtime, mpsc::UnboundedReceiver<Msg>, Arc<Fake>) {
+        let fake = Arc::new(Fake::default());
+        let ctx = Context {
+            backend: "fake".into(),
+            naming: Naming::default(),
+            thresholds: Default::default(),
+            policy: crate::tui::fixture::policy(),
+            rollback_sla_minutes: 15,
+            default_rollback_method: crate::settings::RollbackMethod::Redeploy,
+            config_path_template: "config/circuits/{plant}_{circuit}.yaml".into(),
+            concurrency: 4,
+            cache_key: "fake".into(),
+            registry: "mlr-forecast".into(),
+            poll_interval: std::time::Duration::from_millis(100),
+        };
+        let session = Session::new(
+            fake.clone(),
+            ctx,
+            Cache::disabled(),
+            crate::service::session::StateDirs::under(
+                &std::env::temp_dir().join("relcon-tui-runtime-test"),
+            ),
+        );
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Runtime::new(session, tx), rx, fake)
+    }
+
+    #[tokio::test]
+    async fn a_newer_refresh_aborts_the_older_one() {
+        let (mut rt, mut rx, fake) = runtime();
+        fake.delay_ms.store(300, Ordering::SeqCst);
+        assert!(rt.execute(Effect::Refresh { generation: 1 }));
+        fake.delay_ms.store(0, Ordering::SeqCst);
+        assert!(rt.execute(Effect::Refresh { generation: 2 }));
+        let first = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+        assert!(
+            matches!(
+                first,
+                Ok(Some(Msg::Snapshot {
+                    generation: 2,
+                    result: Ok(_)
+                }))
+            ),
+            "{first:?}"
+        );
+        // The aborted one never reports, even after its delay.
+        let late = tokio::time::timeout(Duration::from_millis(600), rx.recv()).await;
+        assert!(late.is_err(), "{late:?}");
+        assert!(!rt.execute(Effect::Quit));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_task_comes_back_as_an_error() {
+        let (mut rt, mut rx, fake) = runtime();
+        fake.panic.store(true, Ordering::SeqCst);
+        rt.execute(Effect::Refresh { generation: 7 });
+        let msg = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+        match msg {
+            Ok(Some(Msg::Snapshot {
+                generation: 7,
+                result: Err(e),
+            })) => assert!(e.contains("background task failed"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        rt.shutdown();
+    }
+}
