@@ -91,10 +91,11 @@ fn start(tag: &str, home: &Path) -> Session {
     // The shell reports the exit status after the console has given the terminal back, and
     // stays (a dead pane's text cannot be captured); the server is killed at the end.
     let command = format!(
-        "env -u RELCON_CONFIG -u NO_COLOR {} {} {} TERM=xterm-256color sh -c '\"$0\"; echo relcon-exit=$?; exec sleep 600' {bin}",
+        "env -u RELCON_CONFIG -u RELCON_STATE_DIR -u NO_COLOR {} {} {} {} TERM=xterm-256color sh -c '\"$0\"; echo relcon-exit=$?; exec sleep 600' {bin}",
         env("HOME", h),
         env("XDG_CONFIG_HOME", &h.join("config")),
         env("XDG_CACHE_HOME", &h.join("cache")),
+        env("XDG_STATE_HOME", &h.join("state")),
     );
     let started = s.tmux(&[
         "new-session",
@@ -112,7 +113,6 @@ fn start(tag: &str, home: &Path) -> Session {
 }
 
 #[test]
-#[ignore = "needs the default command wired to the simulator (lead)"]
 fn fleet_approvals_help_and_a_clean_exit_in_a_real_terminal() {
     if !tmux_available() {
         eprintln!("SKIPPED: tmux is not installed; this test drives the binary in a real terminal");
@@ -158,7 +158,6 @@ fn fleet_approvals_help_and_a_clean_exit_in_a_real_terminal() {
 }
 
 #[test]
-#[ignore = "needs the default command wired to the simulator (lead)"]
 fn sigterm_gives_the_terminal_back() {
     if !tmux_available() {
         eprintln!("SKIPPED: tmux is not installed; this test drives the binary in a real terminal");

@@ -4,6 +4,7 @@
 mod action_cmds;
 mod audit_cmd;
 mod config_cmds;
+mod console;
 mod doctor;
 mod paint;
 mod read_cmds;
@@ -76,6 +77,10 @@ pub struct Global {
     /// Don't read or write the snapshot cache
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Console theme: dark, light, high-contrast, catppuccin-mocha, or a file in
+    /// $XDG_CONFIG_HOME/relcon/themes/NAME.toml
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
     /// Where the operation journal and the audit log live (default: $XDG_STATE_HOME/relcon)
     #[arg(long, global = true, value_name = "DIR", env = "RELCON_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
@@ -350,10 +355,7 @@ fn run(cli: Cli) -> Exit {
         Some(Command::Audit(AuditCommand::Show { since })) => audit_cmd::show(g, since.as_deref()),
         Some(Command::Audit(AuditCommand::Verify)) => audit_cmd::verify(g),
         Some(Command::Sim(cmd)) => sim_cmd::run(g, cmd),
-        None => {
-            eprintln!("relcon: the console is not built yet; try `relcon --help`");
-            Exit::Usage
-        }
+        None => console::console(g),
     }
 }
 
