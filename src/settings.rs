@@ -48,7 +48,7 @@ pub struct ClientSettings {
 impl Default for ClientSettings {
     fn default() -> Self {
         Self {
-            concurrency: 16,
+            concurrency: 32,
             timeout_seconds: 30,
             poll_interval_ms: 5000,
         }

@@ -774,6 +774,50 @@ async fn the_pending_approvals_of_the_scenario_are_all_there() {
 }
 
 #[tokio::test]
+async fn the_release_list_shows_a_decision_made_after_it_was_read() {
+    let h = sim_with(|_| {}).await;
+    let bob = Api::new(&h, "bob");
+    let release = h.scenario().alice_release_id;
+    let list = format!(
+        "{}/releases?definitionId=1&$expand=environments,approvals&queryOrder=descending&api-version=7.1",
+        bob.rel()
+    );
+    let approval_in_list = |v: &Value| -> Option<String> {
+        v["value"].as_array()?.iter().find(|r| r["id"] == release)?["environments"]
+            .as_array()?
+            .iter()
+            .flat_map(|e| {
+                e["preDeployApprovals"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .find(|a| a["approvedBy"]["uniqueName"] == "bob@contoso.com")
+            .and_then(|a| a["status"].as_str().map(str::to_owned))
+    };
+    let before = bob.get(&list).await;
+    assert_eq!(approval_in_list(&before), None);
+    let pending = bob
+        .devops_all(&format!(
+            "{}/approvals?statusFilter=pending&releaseIdsFilter={release}",
+            bob.rel()
+        ))
+        .await;
+    let id = pending[0]["id"].as_u64().unwrap_or_default();
+    let r = bob
+        .send(
+            reqwest::Method::PATCH,
+            &format!("{}/approvals/{id}?api-version=7.1", bob.rel()),
+            Some(json!({"status": "approved", "comments": "ok"})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    // The list (whose release JSON the simulator caches) must not serve the old state.
+    let after = bob.get(&list).await;
+    assert_eq!(approval_in_list(&after).as_deref(), Some("approved"));
+}
+
+#[tokio::test]
 async fn deciding_an_approval_twice_is_refused_with_who_decided() {
     let h = sim_with(|_| {}).await;
     let (bob, dave) = (Api::new(&h, "bob"), Api::new(&h, "dave"));

@@ -58,7 +58,7 @@ impl Default for ClientOptions {
     fn default() -> Self {
         Self {
             identity_override: None,
-            concurrency: 16,
+            concurrency: 32,
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),

@@ -17,6 +17,13 @@ pub struct Expand {
 }
 
 impl Expand {
+    /// A cache key.
+    pub fn bits(self) -> u8 {
+        u8::from(self.environments)
+            | (u8::from(self.artifacts) << 1)
+            | (u8::from(self.variables) << 2)
+    }
+
     pub fn all() -> Expand {
         Expand {
             environments: true,

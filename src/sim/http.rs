@@ -258,7 +258,17 @@ pub async fn entry(
             page_size: shared.page_size,
             speed: shared.clock.speed(),
         };
+        // Anything but a read may change the world: cached JSON from before is stale, and so is
+        // anything cached while the change was being made.
+        let mutation =
+            !(req.method == Method::GET || (family == Family::La && req.method == Method::POST));
+        if mutation {
+            w.revision += 1;
+        }
         let reply = super::dispatch(&mut w, &req);
+        if mutation {
+            w.revision += 1;
+        }
         let p = w.person(caller);
         (reply, format!("{}:{}", p.id, p.unique))
     };

@@ -60,8 +60,14 @@ impl World {
                 }
             }
             match next {
-                Some((t, Due::Env(r, e))) => self.complete(r, e, t),
-                Some((t, Due::Op(o))) => self.finish_op(o, t),
+                Some((t, Due::Env(r, e))) => {
+                    self.revision += 1;
+                    self.complete(r, e, t)
+                }
+                Some((t, Due::Op(o))) => {
+                    self.revision += 1;
+                    self.finish_op(o, t)
+                }
                 None => break,
             }
         }

@@ -105,6 +105,8 @@ pub(super) fn empty_world(
         next_env_id: ENV_ID_BASE,
         next_deployment_id: DEPLOYMENT_ID_BASE,
         clock: t0,
+        revision: 0,
+        release_json_cache: Default::default(),
     }
 }
 

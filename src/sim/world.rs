@@ -474,6 +474,11 @@ pub struct World {
     pub next_deployment_id: u32,
     /// Processed up to here (transitions are applied lazily, in time order).
     pub clock: DateTime<Utc>,
+    /// Bumped by every change to the world: what cached JSON is valid for.
+    pub revision: u64,
+    /// Release JSON by `(release index, expand bits)`, with the revision it was made at. The
+    /// release list is the largest response the simulator builds, and it rarely changes.
+    pub release_json_cache: std::cell::RefCell<HashMap<(usize, u8), (u64, String)>>,
 }
 
 impl World {
