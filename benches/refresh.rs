@@ -1,5 +1,5 @@
 //! A full fleet refresh against the simulator with 50 ms of injected latency per request: the
-//! demo fleet (130 circuits) and a generated 2,000-circuit fleet, with the config cache cold
+//! demo fleet (130 circuits) and generated 200- and 2,000-circuit fleets, with the config cache cold
 //! (first start) and warm (every refresh after). Prints the request count and concurrency once.
 
 use std::collections::HashMap;
