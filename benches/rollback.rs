@@ -45,8 +45,17 @@ fn one(rt: &tokio::runtime::Runtime) -> Duration {
         .expect("client")
     };
     let ctx = Context::new(&settings, false, backend.describe());
-    let session = Session::new(Arc::new(backend), ctx, Cache::disabled(), StateDirs::under(state.path()));
-    let circuit = sim.scenario().incident_circuit.parse().expect("incident circuit");
+    let session = Session::new(
+        Arc::new(backend),
+        ctx,
+        Cache::disabled(),
+        StateDirs::under(state.path()),
+    );
+    let circuit = sim
+        .scenario()
+        .incident_circuit
+        .parse()
+        .expect("incident circuit");
     rt.block_on(async {
         let snapshot = session.refresh().await;
         let actor: IdentityRef = session.identity().await.expect("identity");
@@ -62,7 +71,9 @@ fn one(rt: &tokio::runtime::Runtime) -> Duration {
         .await
         .expect("plan");
         let started = Instant::now();
-        let op = execute(&session, &p, &actor, Some("bench".into())).await.expect("sent");
+        let op = execute(&session, &p, &actor, Some("bench".into()))
+            .await
+            .expect("sent");
         let done = track(&session, op, &mut |_| {}).await;
         assert_eq!(done.state, OpState::Verified, "{:?}", done.last_error);
         started.elapsed()
@@ -70,7 +81,10 @@ fn one(rt: &tokio::runtime::Runtime) -> Duration {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let deploy = Duration::from_secs_f64(DEPLOY_MINUTES * 60.0 / SPEED);
     let first = one(&rt);
     eprintln!(
@@ -78,7 +92,8 @@ fn bench(c: &mut Criterion) {
         first.saturating_sub(deploy),
         ((5000.0 / SPEED) as u64).clamp(100, 5000)
     );
-    let mut g = c.benchmark_group("rollback of the incident circuit, 10-minute redeploy at speed 60");
+    let mut g =
+        c.benchmark_group("rollback of the incident circuit, 10-minute redeploy at speed 60");
     g.sample_size(10).measurement_time(Duration::from_secs(120));
     g.bench_function("request to verified restore", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| one(&rt)).sum())

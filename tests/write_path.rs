@@ -341,3 +341,95 @@ fn audit_verify_passes_then_fails_after_a_changed_byte() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn environment_release_approved_with_break_glass_then_rolled_back_everywhere() {
+    let sim = Sim::start(&["--speed", "600"]);
+    let env = approvals(&sim, "bob")
+        .into_iter()
+        .find(|a| !a["environment_only"].is_null())
+        .expect("the pending environment-only release");
+    assert!(
+        env["policy"]["needs_override"] == true,
+        "some circuits failed validation: {env}"
+    );
+    let ids: Vec<String> = env["approval_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.to_string())
+        .collect();
+    // Without the override the gate refuses; with it, recorded as break-glass.
+    sim.relcon("bob")
+        .args(["approve", &ids[0], "--comment", "env 1.5.1"])
+        .assert()
+        .code(1);
+    for (who, id) in [("bob", &ids[0]), ("dave", &ids[1])] {
+        sim.relcon(who)
+            .args([
+                "approve",
+                id,
+                "--comment",
+                "env 1.5.1",
+                "--override-gate",
+                "--reason",
+                "4 known flaky validations",
+            ])
+            .assert()
+            .success();
+    }
+    let (_, audit) = sim.json("dave", &["audit", "show"]);
+    assert_eq!(audit[0]["inputs"]["override_gate"], true, "{audit}");
+    // Let the Production stage deploy, then every Prod deployment runs 1.5.1.
+    let _ = reqwest::blocking::Client::new()
+        .post(format!("{}/_sim/clock/advance", sim.base))
+        .json(&serde_json::json!({"seconds": 1800}))
+        .send()
+        .unwrap();
+    let (_, fleet) = sim.json("dave", &["fleet"]);
+    let envs = |f: &Value| -> Vec<String> {
+        f["plants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| {
+                p["circuits"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c["environment"]["prod"].as_str().unwrap_or("?").to_owned())
+            })
+            .collect()
+    };
+    assert!(
+        envs(&fleet).iter().all(|e| e == "1.5.1"),
+        "{:?}",
+        envs(&fleet)
+    );
+    let (code, plan) = sim.json("dave", &["rollback", "--environment", "--plan"]);
+    assert_eq!(code, 0, "{plan}");
+    assert_eq!(
+        (plan["from"].as_str(), plan["to"].as_str()),
+        (Some("1.5.1"), Some("1.5.0"))
+    );
+    assert_eq!(plan["steps"].as_array().unwrap().len(), 130);
+    let (code, done) = sim.json(
+        "dave",
+        &[
+            "rollback",
+            "--environment",
+            "--yes",
+            "--wait",
+            "--reason",
+            "1.5.1 regression",
+        ],
+    );
+    assert_eq!(code, 0, "{done}");
+    assert_eq!(done["operation"]["state"], "verified");
+    let (_, fleet) = sim.json("dave", &["fleet"]);
+    assert!(
+        envs(&fleet).iter().all(|e| e == "1.5.0"),
+        "{:?}",
+        envs(&fleet)
+    );
+}
