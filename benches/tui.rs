@@ -1,7 +1,8 @@
 //! The console's budgets (DESIGN.md section 7): a fleet frame costs the same at 20,000 circuits
 //! as at 200 (only visible rows are built), a filter keystroke over 20,000 circuits stays under
 //! 5 ms, a key plus redraw under 16 ms, and the first frame from a cached snapshot under 150 ms.
-//! All on fixture fleets; the first frame from the simulator is measured after integration.
+//! On fixture fleets, and the first frame of `relcon` with no configuration, which starts the
+//! in-process simulator first.
 
 use std::hint::black_box;
 
@@ -122,11 +123,49 @@ fn first_frame_from_cache(c: &mut Criterion) {
     g.finish();
 }
 
+/// What `relcon` with no configuration does before its first draw: start the in-process
+/// simulator on a free loopback port, open a session over it, read the (empty) cache, build the
+/// app and draw. The fleet itself arrives later, from a background refresh.
+fn first_frame_from_the_simulator(c: &mut Criterion) {
+    use relcon::azure::{AzureBackend, ClientOptions};
+    use relcon::service::backend::Backend;
+    use relcon::sim::{SimOptions, start};
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => panic!("runtime: {e}"),
+    };
+    let mut g = c.benchmark_group("first frame from the simulator");
+    g.sample_size(20);
+    g.bench_function("demo fleet, no cache", |b| {
+        b.iter(|| {
+            let sim = match rt.block_on(start(SimOptions::default())) {
+                Ok(s) => s,
+                Err(e) => panic!("simulator: {e}"),
+            };
+            let settings = sim.settings();
+            let backend = {
+                let _g = rt.enter();
+                match AzureBackend::new(&settings, ClientOptions::default()) {
+                    Ok(b) => b,
+                    Err(e) => panic!("client: {e}"),
+                }
+            };
+            let described = backend.describe();
+            let (app, _) = App::new(config(), None, fixture::now(), SCREEN);
+            let mut term = terminal();
+            let _ = term.draw(|f| view(&app, f));
+            black_box((described.len(), app.data.index.rows.len()))
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     frame,
     filter_keystroke,
     key_and_redraw,
-    first_frame_from_cache
+    first_frame_from_cache,
+    first_frame_from_the_simulator
 );
 criterion_main!(benches);
