@@ -130,7 +130,10 @@ fn first_frame_from_the_simulator(c: &mut Criterion) {
     use relcon::azure::{AzureBackend, ClientOptions};
     use relcon::service::backend::Backend;
     use relcon::sim::{SimOptions, start};
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => panic!("runtime: {e}"),
     };

@@ -433,3 +433,39 @@ fn environment_release_approved_with_break_glass_then_rolled_back_everywhere() {
         envs(&fleet)
     );
 }
+
+#[test]
+fn with_no_configuration_fleet_reads_the_built_in_simulator_and_matches_a_served_one() {
+    let sim = Sim::start(&[]);
+    let (code, served) = sim.json("bob", &["fleet"]);
+    assert_eq!(code, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("relcon")
+        .unwrap()
+        .args(["--as", "bob", "--no-cache", "--json", "fleet"])
+        .arg("--state-dir")
+        .arg(dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env_remove("RELCON_CONFIG")
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let embedded: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        embedded["backend"]
+            .as_str()
+            .unwrap()
+            .starts_with("simulator at http://127.0.0.1:")
+    );
+    assert_eq!(embedded["plants"].as_array().unwrap().len(), 17);
+    assert_eq!(
+        embedded["plants"], served["plants"],
+        "the same fleet either way"
+    );
+    assert_eq!(embedded["errors"], serde_json::json!([]));
+}
