@@ -1,6 +1,7 @@
 //! A full fleet refresh against the simulator with 50 ms of injected latency per request: the
 //! demo fleet (130 circuits) and generated 200- and 2,000-circuit fleets, with the config cache cold
 //! (first start) and warm (every refresh after). Prints the request count and concurrency once.
+//! `RELCON_BENCH_MAX_CIRCUITS=200 cargo bench --bench refresh` skips the 2,000-circuit fleet.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -22,6 +23,20 @@ fn sim(rt: &tokio::runtime::Runtime, fleet: FleetSource) -> SimHandle {
 }
 
 fn bench_fleet(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, fleet: FleetSource) {
+    // RELCON_BENCH_MAX_CIRCUITS=200 skips the larger fleets (their setup alone takes a minute).
+    let size = match &fleet {
+        FleetSource::Generated {
+            plants,
+            circuits_per_plant,
+        } => plants * circuits_per_plant,
+        _ => 130,
+    };
+    let max = std::env::var("RELCON_BENCH_MAX_CIRCUITS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
+    if max.is_some_and(|m| size > m) {
+        return;
+    }
     let sim = sim(rt, fleet);
     let settings = sim.settings();
     let backend = {
@@ -73,6 +88,15 @@ fn bench(c: &mut Criterion) {
         &rt,
         "demo fleet (130 circuits, 50 ms latency)",
         FleetSource::Demo,
+    );
+    bench_fleet(
+        c,
+        &rt,
+        "generated fleet (200 circuits, 50 ms latency)",
+        FleetSource::Generated {
+            plants: 20,
+            circuits_per_plant: 10,
+        },
     );
     bench_fleet(
         c,
