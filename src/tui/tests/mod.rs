@@ -3,6 +3,7 @@
 
 mod snapshots;
 mod updates;
+mod write_snapshots;
 
 use super::action::Effect;
 use super::app::{App, AppConfig};

@@ -1,6 +1,7 @@
 //! The approvals list (selection skips release headings; the selected item's evidence loads in
 //! the background) and the environment release matrix.
 
+use crate::service::decide::Verdict;
 use crate::tui::action::{Action, ApprovalKey, Effect, Slot};
 use crate::tui::app::{App, ApprovalLine, NoteLevel, Route};
 use crate::tui::approvals_model;
@@ -111,6 +112,23 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
         Action::PageUp => step(app, -page),
         Action::Top => step(app, -(app.approvals.lines.len() as isize)),
         Action::Bottom => step(app, app.approvals.lines.len() as isize),
+        Action::Approve => {
+            return (
+                Handled::Yes,
+                super::decide::from_approvals(app, Verdict::Approve),
+            );
+        }
+        Action::Reject => {
+            return (
+                Handled::Yes,
+                super::decide::from_approvals(app, Verdict::Reject),
+            );
+        }
+        Action::Mark | Action::MarkStage | Action::MarkAll => super::decide::mark(app, action),
+        Action::Back if !app.approvals.marks.is_empty() => {
+            app.approvals.marks.clear();
+            app.set_note(NoteLevel::Info, "marks cleared");
+        }
         Action::FocusNext => app.approvals.evidence_focus = !app.approvals.evidence_focus,
         Action::Right => app.approvals.evidence_focus = true,
         Action::Left => app.approvals.evidence_focus = false,
@@ -194,6 +212,16 @@ pub fn on_env(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
         Action::PageUp => c.step(-(page as isize), len, page),
         Action::Top => c.to(0, len, page),
         Action::Bottom => c.to(len, len, page),
+        Action::Approve | Action::Reject => {
+            let verdict = if action == Action::Approve {
+                Verdict::Approve
+            } else {
+                Verdict::Reject
+            };
+            let keys = app.env.key.into_iter().collect();
+            return (Handled::Yes, super::decide::open_box(app, verdict, keys));
+        }
+        Action::Rollback => return (Handled::Yes, super::rollback::open_env(app)),
         Action::Open => {
             let circuit = app
                 .env

@@ -50,6 +50,28 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
     if let Some(old) = view.picker.as_ref().map(|p| p.old) {
         return picker(app, action, versions, ppage, old);
     }
+    match action {
+        Action::Approve => {
+            return (
+                Handled::Yes,
+                super::decide::from_circuit(app, crate::service::decide::Verdict::Approve),
+            );
+        }
+        Action::Reject => {
+            return (
+                Handled::Yes,
+                super::decide::from_circuit(app, crate::service::decide::Verdict::Reject),
+            );
+        }
+        Action::Rollback => {
+            let circuit = view.circuit.clone();
+            return (Handled::Yes, super::rollback::open(app, circuit));
+        }
+        _ => {}
+    }
+    let Some(view) = app.circuit_view_mut() else {
+        return (Handled::No, Vec::new());
+    };
     let scroll = |v: &mut crate::tui::app::CircuitView, d: isize| {
         v.scroll = (v.scroll as isize + d).max(0) as usize;
     };
