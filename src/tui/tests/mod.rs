@@ -4,6 +4,7 @@
 mod snapshots;
 mod updates;
 mod write_snapshots;
+mod write_updates;
 
 use super::action::Effect;
 use super::app::{App, AppConfig};
