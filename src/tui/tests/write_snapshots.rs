@@ -112,7 +112,11 @@ pub fn scenes(size: (u16, u16)) -> Vec<(&'static str, App)> {
     type_text(&mut a, "PLANT005 gap is known data loss INC-4411");
     out.push(("decide_override", a));
 
-    // Bulk: every approval marked; the review table, then the results.
+    // Bulk: the Prod approvals marked in the list; every approval marked, the review table,
+    // then the results.
+    let mut a = base();
+    drive(&mut a, &["A", "*"]);
+    out.push(("approvals_marked", a));
     let mut a = base();
     drive(&mut a, &["A", "<C-a>", "a"]);
     type_text(&mut a, "Reviewed in the release meeting");
