@@ -87,6 +87,27 @@ pub fn verified(size: (u16, u16)) -> App {
     a
 }
 
+/// The fixture after the environment release reached Prod: nothing waits, it can be undone.
+pub fn env_shipped() -> crate::domain::fleet::FleetSnapshot {
+    use crate::domain::platform::EnvironmentStatus;
+    let mut s = fixture::fleet(fixture::DEMO_CIRCUITS);
+    s.approvals.retain(|a| a.release_id != fixture::R_ENV);
+    if let Some(r) = s.releases.iter_mut().find(|r| r.id == fixture::R_ENV) {
+        for st in &mut r.stages {
+            st.status = EnvironmentStatus::Succeeded;
+            st.attempts = 1;
+        }
+    }
+    for p in &mut s.plants {
+        for c in &mut p.circuits {
+            if c.environment.prod.is_some() {
+                c.environment.prod = Some("1.5.1".into());
+            }
+        }
+    }
+    s
+}
+
 pub fn scenes(size: (u16, u16)) -> Vec<(&'static str, App)> {
     let mut out = Vec::new();
     let base = || app_at(size);
@@ -140,6 +161,19 @@ pub fn scenes(size: (u16, u16)) -> Vec<(&'static str, App)> {
     drive(&mut a, &["<Enter>"]);
     type_text(&mut a, "PLANT002/CIRCUIT8");
     out.push(("rollback_confirm", a));
+
+    // The environment rollback: the plan and the typed confirmation over it.
+    let shipped = env_shipped();
+    let mut a = app_with(shipped.clone(), size);
+    let effects = press(&mut a, &["E", "R"]);
+    answer(&mut a, effects, &shipped);
+    out.push(("env_rollback_plan", a));
+    let mut a = app_with(shipped.clone(), size);
+    let effects = press(&mut a, &["E", "R"]);
+    answer(&mut a, effects, &shipped);
+    press(&mut a, &["<Enter>"]);
+    type_text(&mut a, "1.5.0");
+    out.push(("env_rollback_confirm", a));
 
     // Progress: the incident's rollback in flight with under half its budget left.
     let mut a = base();

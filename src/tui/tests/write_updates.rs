@@ -612,3 +612,59 @@ fn every_new_action_is_bound_and_described() {
     assert!(!app.quit);
     assert_eq!(app.modal.as_ref().unwrap().comment.text, "q");
 }
+
+#[test]
+fn the_environment_rollback_is_planned_confirmed_and_sent() {
+    let shipped = super::write_snapshots::env_shipped();
+    let n = shipped
+        .circuits()
+        .filter(|c| c.environment.prod.is_some())
+        .count();
+    let mut app = app_with(shipped.clone(), BIG);
+    press(&mut app, &["E"]);
+    assert!(
+        matches!(app.route(), Route::Env),
+        "offered although nothing waits"
+    );
+    let f = render_text(&app, 160, 48);
+    assert!(
+        f.contains("R rolls every Prod deployment back from environment 1.5.1 to 1.5.0"),
+        "{f}"
+    );
+    let effects = press(&mut app, &["R"]);
+    assert!(matches!(
+        effects[..],
+        [Effect::PlanEnvironmentRollback { .. }]
+    ));
+    answer(&mut app, effects, &shipped);
+    let plan = app
+        .env_rollback
+        .as_ref()
+        .and_then(|f| f.plan.value.clone())
+        .unwrap();
+    assert_eq!(plan.to, "1.5.0");
+    press(&mut app, &["<Enter>"]);
+    assert_eq!(app.contexts(), vec![Context::Confirm]);
+    type_text(&mut app, "1.5.1");
+    assert!(
+        press(&mut app, &["<Enter>"]).is_empty(),
+        "the wrong version is refused"
+    );
+    press(&mut app, &["<C-u>"]);
+    type_text(&mut app, "1.5.0");
+    let effects = press(&mut app, &["<Enter>"]);
+    assert!(
+        matches!(&effects[..], [Effect::ExecuteEnvironmentRollback { plan, .. }] if plan.steps.len() == n && plan.to == "1.5.0"),
+        "{} effects",
+        effects.len()
+    );
+    answer(&mut app, effects, &shipped);
+    assert!(matches!(app.route(), Route::Progress(_)));
+    let f = render_text(&app, 160, 48);
+    assert!(
+        f.contains(&format!(
+            "0 of {n} Prod deployments verified on environment 1.5.0"
+        )),
+        "{f}"
+    );
+}

@@ -185,10 +185,22 @@ fn first_env_key(app: &App) -> Option<ApprovalKey> {
 /// Show the environment matrix of `key` (or the first pending environment release).
 pub fn open_env(app: &mut App, key: Option<ApprovalKey>) -> Vec<Effect> {
     let Some(key) = key.or_else(|| first_env_key(app)) else {
-        app.set_note(
-            NoteLevel::Info,
-            "no environment-only release is waiting for approval",
-        );
+        // Nothing to approve; the view still offers the environment rollback when there is one.
+        let rollback = app
+            .snapshot()
+            .is_some_and(|s| super::rollback::environment_release(s).is_ok());
+        if rollback {
+            app.env.key = None;
+            app.env.rows.clear();
+            if !matches!(app.route(), Route::Env) {
+                app.routes.push(Route::Env);
+            }
+        } else {
+            app.set_note(
+                NoteLevel::Info,
+                "no environment-only release is waiting for approval",
+            );
+        }
         return Vec::new();
     };
     if app.env.key != Some(key) {

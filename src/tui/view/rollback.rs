@@ -709,11 +709,15 @@ pub fn render_env(app: &App, frame: &mut Frame, body: Rect) {
         .border_style(t.stage_prod);
     let inner = b.inner(head);
     frame.render_widget(b, head);
-    let mut hl = vec![Line::from(Span::styled(
+    let mut hl: Vec<Line> = widgets::wrap(
         "Every Prod deployment goes back to the environment version it ran before the last \
          environment-only release.",
-        t.text,
-    ))];
+        inner.width as usize,
+    )
+    .into_iter()
+    .take(2)
+    .map(|l| Line::from(Span::styled(l, t.text)))
+    .collect();
     if !app.policy.check_mutation().allowed() {
         hl.push(Line::from(Span::styled(
             "READ-ONLY: the plan can be read; nothing can be sent from this console",
@@ -751,14 +755,21 @@ pub fn render_env(app: &App, frame: &mut Frame, body: Rect) {
                 format!("Deployments ({}), each from → to", p.steps.len()),
                 t.header,
             )));
-            for s in &p.steps {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("  {} ", pad(&s.circuit.to_string(), 19)), t.text),
-                    Span::styled(
-                        format!("{} → {}", s.from.as_deref().unwrap_or("?"), s.to),
+            // As many to a line as fit: 130 deployments read at a glance.
+            const CELL: usize = 36;
+            for chunk in p.steps.chunks((w.saturating_sub(2) / CELL).max(1)) {
+                let mut spans = vec![Span::raw("  ")];
+                for s in chunk {
+                    spans.push(Span::styled(format!("{} ", s.circuit), t.text));
+                    spans.push(Span::styled(
+                        pad(
+                            &format!("{} → {}", s.from.as_deref().unwrap_or("?"), s.to),
+                            CELL - 19,
+                        ),
                         t.stage_prod,
-                    ),
-                ]));
+                    ));
+                }
+                lines.push(Line::from(spans));
             }
             summary.push((
                 format!(
