@@ -124,7 +124,7 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
                 super::decide::from_approvals(app, Verdict::Reject),
             );
         }
-        Action::Mark | Action::MarkStage | Action::MarkAll => super::decide::mark(app, action),
+        Action::Mark | Action::MarkStage | Action::MarkAll => super::bulk::mark(app, action),
         Action::Back if !app.approvals.marks.is_empty() => {
             app.approvals.marks.clear();
             app.set_note(NoteLevel::Info, "marks cleared");

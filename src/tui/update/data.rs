@@ -42,7 +42,7 @@ pub fn install_snapshot(app: &mut App, snapshot: FleetSnapshot, origin: Origin) 
     let keys: std::collections::HashSet<ApprovalKey> =
         app.approvals.rows.iter().map(|r| r.key).collect();
     app.approvals.marks.retain(|k| keys.contains(k));
-    super::decide::rejudge(app);
+    super::bulk::rejudge(app);
     fleet::resort(app);
 }
 

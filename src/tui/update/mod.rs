@@ -2,6 +2,7 @@
 //! input line when one is open, else to the view on top, else to the global handlers.
 
 pub mod approvals;
+pub mod bulk;
 pub mod circuit;
 pub mod data;
 pub mod decide;
@@ -86,7 +87,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         return decide::on_box(app, action);
     }
     let (handled, effects) = match app.route() {
-        Route::Bulk => decide::on_bulk(app, action),
+        Route::Bulk => bulk::on_bulk(app, action),
         Route::Rollback => rollback::on_flow(app, action),
         Route::EnvRollback => rollback::on_env_flow(app, action),
         Route::Progress(_) => ops::on_progress_view(app, action),

@@ -19,7 +19,8 @@ use crate::tui::approvals_model::ApprovalRow;
 use crate::tui::keymap::Context;
 use crate::tui::layout;
 use crate::tui::theme::Theme;
-use crate::tui::update::decide::{bulk_summary, check_for};
+use crate::tui::update::bulk::bulk_summary;
+use crate::tui::update::decide::check_for;
 use crate::tui::write::{BulkPhase, BulkResult, BulkRow, DecideForm, Field, TextField};
 
 /// The key of `action` in `ctx`, for the words in a form.

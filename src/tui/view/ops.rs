@@ -237,7 +237,21 @@ pub fn render_audit(app: &App, frame: &mut Frame, body: Rect) {
                 spans.push(Span::raw(" "));
                 room = room.saturating_sub(12);
             }
-            spans.push(Span::styled(fit(&e.result, room), result_style));
+            // What the operator said goes after the result, as room allows.
+            let said = [
+                e.inputs.comment.as_deref().map(|c| format!(" · “{c}”")),
+                e.inputs
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(" · reason: {r}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<String>();
+            let result = fit(&e.result, room);
+            let used = unicode_width::UnicodeWidthStr::width(result.as_str());
+            spans.push(Span::styled(result, result_style));
+            spans.push(Span::styled(fit(&said, room.saturating_sub(used)), t.muted));
             lines.push(Line::from(spans).style(widgets::selected_style(t, i == c.selected, true)));
         }
         frame.render_widget(Paragraph::new(lines), inner);
