@@ -130,6 +130,10 @@ impl Backend for Fake {
 }
 
 fn runtime() -> (Runtime, mpsc::UnboundedReceiver<Msg>, Arc<Fake>) {
+    runtime_in(&std::env::temp_dir().join("relcon-tui-runtime-test"))
+}
+
+fn runtime_in(state: &std::path::Path) -> (Runtime, mpsc::UnboundedReceiver<Msg>, Arc<Fake>) {
     let fake = Arc::new(Fake::default());
     let ctx = Context {
         backend: "fake".into(),
@@ -148,9 +152,7 @@ fn runtime() -> (Runtime, mpsc::UnboundedReceiver<Msg>, Arc<Fake>) {
         fake.clone(),
         ctx,
         Cache::disabled(),
-        crate::service::session::StateDirs::under(
-            &std::env::temp_dir().join("relcon-tui-runtime-test"),
-        ),
+        crate::service::session::StateDirs::under(state),
     );
     let (tx, rx) = mpsc::unbounded_channel();
     (Runtime::new(session, tx), rx, fake)
@@ -193,5 +195,120 @@ async fn a_panicking_task_comes_back_as_an_error() {
         })) => assert!(e.contains("background task failed"), "{e}"),
         other => panic!("{other:?}"),
     }
+    rt.shutdown();
+}
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<Msg>) -> Msg {
+    match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+        Ok(Some(m)) => m,
+        other => panic!("no message: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_item_of_a_decision_batch_answers_even_when_all_fail() {
+    use crate::service::decide::{DecisionOutcome, DecisionRequest, Verdict};
+    use crate::tui::action::ApprovalKey;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rt, mut rx, _fake) = runtime_in(dir.path());
+    let item = |id: u32| {
+        (
+            ApprovalKey {
+                release_id: id,
+                stage: Stage::Prod,
+            },
+            DecisionRequest {
+                approval_id: id * 100,
+                verdict: Verdict::Approve,
+                comment: "ok".into(),
+                override_reason: None,
+            },
+        )
+    };
+    let snapshot = Arc::new(crate::tui::fixture::fleet(20));
+    assert!(rt.execute(Effect::Decide {
+        generation: 3,
+        items: vec![item(1), item(2)],
+        snapshot,
+    }));
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        match next(&mut rx).await {
+            Msg::Decision {
+                generation: 3,
+                key,
+                outcome,
+            } => {
+                // The backend cannot say who the operator is: nothing is sent, each says so.
+                assert!(
+                    matches!(&*outcome, DecisionOutcome::Failed { message, .. } if message.contains("cannot tell who you are")),
+                    "{outcome:?}"
+                );
+                seen.push(key.release_id);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(seen, vec![1, 2], "in order, one per item");
+    // Nothing was journaled: no operation was started.
+    assert!(
+        crate::service::journal::Journal::new(dir.path().join("ops"))
+            .all()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_journal_and_the_audit_log_are_read_with_the_chain_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut rt, mut rx, _fake) = runtime_in(dir.path());
+    let log = crate::audit::AuditLog::new(dir.path().join("audit.jsonl"));
+    for n in 0..3 {
+        log.append(crate::audit::Record {
+            actor: "bob@contoso.com".into(),
+            action: "approve".into(),
+            target: format!("approval {n}"),
+            result: "succeeded".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    rt.execute(Effect::LoadAudit { generation: 9 });
+    match next(&mut rx).await {
+        Msg::Audit {
+            generation: 9,
+            result: Ok(data),
+        } => {
+            assert_eq!(data.entries.len(), 3);
+            assert_eq!(data.entries[0].seq, 3, "newest first");
+            let v = data.verification.clone().unwrap();
+            assert!(v.first_bad.is_none(), "{v:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Edit an entry: the next read says where the chain breaks.
+    let path = dir.path().join("audit.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("approval 1", "approval 7", 1)).unwrap();
+    rt.execute(Effect::LoadAudit { generation: 10 });
+    match next(&mut rx).await {
+        Msg::Audit {
+            generation: 10,
+            result: Ok(data),
+        } => {
+            let bad = data
+                .verification
+                .unwrap()
+                .first_bad
+                .expect("tampering found");
+            assert_eq!(bad.seq, Some(3), "{bad:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    rt.execute(Effect::LoadOps { generation: 11 });
+    assert!(matches!(
+        next(&mut rx).await,
+        Msg::Ops { generation: 11, result: Ok(list) } if list.is_empty()
+    ));
     rt.shutdown();
 }
