@@ -122,7 +122,7 @@ fn progress_messages_move_an_operation_and_late_ones_are_dropped() {
     assert_eq!(op.state, OpState::InProgress);
     assert!(app.ops.tracking.contains(&op.id));
     let f = render_text(&app, 160, 48);
-    assert!(f.contains("⟲ 1 op in flight · SLA 06:30 left"), "{f}");
+    assert!(f.contains("⟲ rollback in flight · SLA 06:30 left"), "{f}");
     let mut later = op.clone();
     later.advance(OpState::Succeeded);
     later.updated_at += chrono::Duration::seconds(10);

@@ -90,13 +90,11 @@ pub fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
             .iter()
             .filter_map(|o| crate::service::rollback::sla(o))
             .min_by_key(|c| c.remaining(app.now));
-        let mut spans = vec![Span::styled(
-            format!(
-                "⟲ {} in flight",
-                super::widgets::plural(in_flight.len(), "op")
-            ),
-            t.bar_key,
-        )];
+        let what = match &in_flight[..] {
+            [one] => one.action().to_owned(),
+            many => format!("{} operations", many.len()),
+        };
+        let mut spans = vec![Span::styled(format!("⟲ {what} in flight"), t.bar_key)];
         if let Some(c) = urgent {
             spans.push(Span::styled(
                 format!(" · SLA {}", c.label(app.now)),
