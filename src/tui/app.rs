@@ -234,6 +234,17 @@ pub struct CircuitView {
     /// The selected drift series.
     pub drift: Cursor,
     pub picker: Option<Picker>,
+    /// What `a` and `R` would do here, worked out per snapshot (not per frame).
+    pub actions: CircuitActions,
+}
+
+/// The circuit's pending approval (Prod first) and rollback target, for the header.
+#[derive(Debug, Clone, Default)]
+pub struct CircuitActions {
+    /// Release, stage, what policy says for you, and how many approvals wait on the circuit.
+    pub pending: Option<(String, crate::domain::Stage, crate::domain::Status, usize)>,
+    /// The rollback target in words, or why there is none.
+    pub target: Option<Result<String, String>>,
 }
 
 impl CircuitView {
@@ -247,6 +258,7 @@ impl CircuitView {
             scroll: 0,
             drift: Cursor::default(),
             picker: None,
+            actions: CircuitActions::default(),
         }
     }
 

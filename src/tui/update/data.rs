@@ -43,6 +43,7 @@ pub fn install_snapshot(app: &mut App, snapshot: FleetSnapshot, origin: Origin) 
         app.approvals.rows.iter().map(|r| r.key).collect();
     app.approvals.marks.retain(|k| keys.contains(k));
     super::bulk::rejudge(app);
+    super::circuit::refresh_actions(app);
     fleet::resort(app);
 }
 

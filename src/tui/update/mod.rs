@@ -214,6 +214,7 @@ pub fn open_circuit(app: &mut App, circuit: CircuitRef) -> Vec<Effect> {
     });
     app.routes
         .push(Route::Circuit(Box::new(CircuitView::new(circuit))));
+    circuit::refresh_actions(app);
     if let Some(i) = worst {
         let (page, n) = (circuit::drift_page(app), circuit::series_count(app));
         if let Some(v) = app.circuit_view_mut() {

@@ -21,9 +21,26 @@ use crate::tui::write::{
 
 use super::Handled;
 
-/// What `R` would do on a circuit, or why it cannot: shown before the key is pressed.
-pub fn availability(app: &App, circuit: &CircuitRef) -> Result<String, String> {
+/// The rollback target of a circuit in words (last known good, else previous), or why there
+/// is none. Reads the release history: worked out per snapshot, not per frame.
+pub fn target_words(app: &App, circuit: &CircuitRef) -> Result<String, String> {
     let snap = app.snapshot().ok_or("no fleet data yet")?;
+    let history = prod_history(snap, circuit, &app.thresholds);
+    choose_target(&history, TargetChoice::LastGood)
+        .map(|e| format!("v{} (last known good)", e.version))
+        .or_else(|_| {
+            choose_target(&history, TargetChoice::Previous)
+                .map(|e| format!("v{} (previous; not known good)", e.version))
+        })
+}
+
+/// What `R` would do on a circuit, or why it cannot: shown before the key is pressed.
+/// `target`: [`target_words`], when already worked out.
+pub fn availability(
+    app: &App,
+    circuit: &CircuitRef,
+    target: Option<&Result<String, String>>,
+) -> Result<String, String> {
     if let Some(op) = in_flight_rollback(app, circuit) {
         return Err(format!(
             "a rollback to v{} is in flight ({})",
@@ -34,13 +51,10 @@ pub fn availability(app: &App, circuit: &CircuitRef) -> Result<String, String> {
     if let Some(why) = rolling_back(app, circuit) {
         return Err(why);
     }
-    let history = prod_history(snap, circuit, &app.thresholds);
-    let target = choose_target(&history, TargetChoice::LastGood)
-        .map(|e| format!("v{} (last known good)", e.version))
-        .or_else(|_| {
-            choose_target(&history, TargetChoice::Previous)
-                .map(|e| format!("v{} (previous; not known good)", e.version))
-        })?;
+    let target = match target {
+        Some(t) => t.clone()?,
+        None => target_words(app, circuit)?,
+    };
     let check = app.policy.check_mutation();
     if !check.allowed() {
         return Err(format!(

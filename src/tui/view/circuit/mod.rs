@@ -172,7 +172,7 @@ fn header(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame, ar
         } else if let Some(e) = &v.evidence.error {
             Line::from(Span::styled(fit(&format!("evidence: {e}"), w), t.error))
         } else {
-            actions_line(app, c, w)
+            actions_line(app, v, c, w)
         };
         lines.push(extra);
     }
@@ -180,7 +180,7 @@ fn header(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame, ar
 }
 
 /// What `a` and `R` would do here, or why not: said before the key is pressed.
-fn actions_line(app: &App, c: &CircuitSnapshot, w: usize) -> Line<'static> {
+fn actions_line(app: &App, v: &CircuitView, c: &CircuitSnapshot, w: usize) -> Line<'static> {
     use crate::tui::action::Action;
     use crate::tui::keymap::Context;
     let t = &app.theme;
@@ -191,25 +191,7 @@ fn actions_line(app: &App, c: &CircuitSnapshot, w: usize) -> Line<'static> {
             .unwrap_or_else(|| a.name().to_owned())
     };
     let mut spans = Vec::new();
-    let pending = app.snapshot().and_then(|s| {
-        let mut rows: Vec<_> = app
-            .approvals
-            .rows
-            .iter()
-            .filter(|r| {
-                r.item(s)
-                    .is_some_and(|i| i.circuits().any(|x| *x == c.circuit))
-            })
-            .collect();
-        rows.sort_by_key(|r| std::cmp::Reverse(r.key.stage));
-        let first = rows.first()?;
-        Some((
-            first.item(s)?.release_name.clone(),
-            first.key.stage,
-            first.verdict(),
-            rows.len(),
-        ))
-    });
+    let pending = v.actions.pending.clone();
     if let Some((release, stage, verdict, n)) = pending {
         let words = match verdict {
             crate::domain::Status::Ok => "you can approve",
@@ -236,7 +218,7 @@ fn actions_line(app: &App, c: &CircuitSnapshot, w: usize) -> Line<'static> {
         format!("{} ", key(Action::Rollback)),
         t.bar_key,
     ));
-    match crate::tui::update::rollback::availability(app, &c.circuit) {
+    match crate::tui::update::rollback::availability(app, &c.circuit, v.actions.target.as_ref()) {
         Ok(what) => spans.push(Span::styled(format!("rollback {what}"), t.muted)),
         Err(why) => spans.push(Span::styled(format!("rollback: {why}"), t.warn)),
     }
