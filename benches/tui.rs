@@ -54,6 +54,26 @@ fn frame(c: &mut Criterion) {
     g.finish();
 }
 
+/// The circuit view (header with what `a` and `R` would do, overview tab): as cheap at 20,000
+/// circuits as at 200, because the rollback target and pending approvals are worked out once
+/// per snapshot, not per frame.
+fn circuit_frame(c: &mut Criterion) {
+    let mut g = c.benchmark_group("circuit frame 160x48");
+    for n in SIZES {
+        let snapshot = fixture::fleet(n);
+        let mut app = console(&snapshot);
+        let effects = fixture::press(&mut app, &["<Enter>"]);
+        fixture::answer(&mut app, effects, &snapshot);
+        let mut term = terminal();
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                let _ = term.draw(|f| view(black_box(&app), f));
+            })
+        });
+    }
+    g.finish();
+}
+
 fn filter_keystroke(c: &mut Criterion) {
     let mut g = c.benchmark_group("filter keystroke");
     for n in SIZES {
@@ -166,6 +186,7 @@ fn first_frame_from_the_simulator(c: &mut Criterion) {
 criterion_group!(
     benches,
     frame,
+    circuit_frame,
     filter_keystroke,
     key_and_redraw,
     first_frame_from_cache,

@@ -127,9 +127,11 @@ fn fleet_approvals_help_and_a_clean_exit_in_a_real_terminal() {
     assert!(fleet.contains("relcon"), "status bar:\n{fleet}");
 
     s.keys(&[":", "approvals", "Enter"]);
-    let approvals = s.wait_for("Pending approvals");
+    // A capture can land mid-frame: wait for each part rather than read one capture.
+    s.wait_for("Pending approvals");
+    let approvals = s.wait_for("Approve:");
     assert!(
-        approvals.contains("Approve:"),
+        approvals.contains("Reject:"),
         "policy verdict:\n{approvals}"
     );
 

@@ -30,7 +30,18 @@ fn fleet_to_a_circuits_config_diff_and_drift() {
     // No cache: the first frame says what is happening instead of waiting.
     let f = frame(&app);
     assert!(f.contains("Reading the fleet"), "{f}");
-    assert!(matches!(first[..], [Effect::Refresh { .. }]));
+    // A refresh, and the journal read (unfinished operations resumed) in the background.
+    assert!(
+        matches!(
+            first[..],
+            [
+                Effect::Refresh { .. },
+                Effect::LoadOps { .. },
+                Effect::ResumeOps
+            ]
+        ),
+        "{first:?}"
+    );
     insta::assert_snapshot!("journey_01_starting", f);
 
     fixture::answer(&mut app, first, &snapshot);

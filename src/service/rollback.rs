@@ -819,15 +819,17 @@ pub async fn execute_environment(
         .map_err(|e| ExecuteError::Failed(format!("not sent: {e}")))?;
     let backend = session.backend();
     let env_name = session.context().registry.clone();
-    let results: Vec<(usize, Sent)> = stream::iter(op.steps.iter().enumerate())
-        .map(|(i, s)| {
+    // Owned steps: a closure over borrowed ones makes the future impossible to prove `Send`,
+    // and the console runs this on a tokio task.
+    let results: Vec<(usize, Sent)> = stream::iter(op.steps.clone().into_iter().enumerate())
+        .map(move |(i, s)| {
             let env = EnvironmentAsset {
                 registry: Some(env_name.clone()),
                 name: String::new(),
                 version: s.to.clone(),
             };
             async move {
-                let r = set_environment(backend, s, env).await;
+                let r = set_environment(backend, &s, env).await;
                 (i, r)
             }
         })

@@ -10,7 +10,12 @@ use serde::Deserialize;
 use crate::domain::fleet::{ApprovalItem, FleetSnapshot};
 use crate::domain::{CircuitRef, ModelVersion, Stage};
 use crate::service::approval::ApprovalEvidence;
+use crate::service::decide::{DecisionOutcome, DecisionRequest};
 use crate::service::evidence::{CircuitEvidence, ConfigComparison, VersionInfo};
+use crate::service::journal::Operation;
+use crate::service::rollback::{EnvironmentPlan, ExecuteError, RollbackPlan, RollbackRequest};
+
+use super::write::AuditData;
 
 /// A command a key can be bound to. `run = "..."` in the keymap, kebab-case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -73,6 +78,30 @@ pub enum Action {
     DeleteWord,
     /// Input line: clear it.
     ClearInput,
+    /// Approve the selected approval (the marked ones: a review table first).
+    Approve,
+    /// Reject the selected approval (the marked ones: a review table first).
+    Reject,
+    /// Approvals: mark or unmark the selected item for a bulk decision.
+    Mark,
+    /// Approvals: mark every item at the selected item's stage (again: unmark them).
+    MarkStage,
+    /// Approvals: mark every item (again: unmark all).
+    MarkAll,
+    /// Circuit: roll it back in Prod; environment release: roll the environment back.
+    Rollback,
+    /// Rollback: redeploy the target's release, or point the deployment at it directly.
+    ToggleMethod,
+    /// Comment box: override the test gate (break-glass, needs a reason).
+    ToggleOverride,
+    /// Forms: the next field (comment, reason).
+    NextField,
+    /// Comment box: the circuit's next pending approval.
+    NextApproval,
+    /// Operations in flight and recent.
+    ShowOps,
+    /// The audit log.
+    ShowAudit,
     /// Bound to nothing: lets a user keymap unbind a default key.
     Noop,
     /// Typed text on an input line (not bindable).
@@ -122,6 +151,18 @@ impl Action {
             Action::DeleteBack => "delete-back",
             Action::DeleteWord => "delete-word",
             Action::ClearInput => "clear-input",
+            Action::Approve => "approve",
+            Action::Reject => "reject",
+            Action::Mark => "mark",
+            Action::MarkStage => "mark-stage",
+            Action::MarkAll => "mark-all",
+            Action::Rollback => "rollback",
+            Action::ToggleMethod => "toggle-method",
+            Action::ToggleOverride => "toggle-override",
+            Action::NextField => "next-field",
+            Action::NextApproval => "next-approval",
+            Action::ShowOps => "show-ops",
+            Action::ShowAudit => "show-audit",
             Action::Noop => "noop",
             Action::Type(_) => "type",
         }
@@ -173,6 +214,37 @@ pub enum Msg {
         circuit: CircuitRef,
         result: Outcome<ConfigComparison>,
     },
+    /// One decision of a batch came back (a batch sends one per item).
+    Decision {
+        generation: u64,
+        key: ApprovalKey,
+        outcome: Box<DecisionOutcome>,
+    },
+    RollbackPlan {
+        generation: u64,
+        circuit: CircuitRef,
+        result: Outcome<RollbackPlan>,
+    },
+    EnvironmentPlan {
+        generation: u64,
+        result: Outcome<EnvironmentPlan>,
+    },
+    /// A rollback was journaled and sent (or an unfinished one of the same circuit was found),
+    /// or why it was not.
+    Executed {
+        generation: u64,
+        result: Result<Box<Operation>, ExecuteError>,
+    },
+    /// A tracked operation changed (every poll that moves it, and its end).
+    OpProgress(Box<Operation>),
+    Ops {
+        generation: u64,
+        result: Outcome<Vec<Operation>>,
+    },
+    Audit {
+        generation: u64,
+        result: Outcome<AuditData>,
+    },
 }
 
 impl From<Action> for Msg {
@@ -205,6 +277,43 @@ pub enum Effect {
         old: ModelVersion,
         new: ModelVersion,
     },
+    /// Approve or reject each item, one result message per item; one failure does not stop
+    /// the rest. A mutation: never aborted by a newer request.
+    Decide {
+        generation: u64,
+        items: Vec<(ApprovalKey, DecisionRequest)>,
+        snapshot: Arc<FleetSnapshot>,
+    },
+    PlanRollback {
+        generation: u64,
+        request: RollbackRequest,
+        snapshot: Arc<FleetSnapshot>,
+    },
+    /// Journal, send once, then track to the end with progress messages. A mutation.
+    ExecuteRollback {
+        generation: u64,
+        plan: Box<RollbackPlan>,
+        reason: Option<String>,
+    },
+    PlanEnvironmentRollback {
+        generation: u64,
+        snapshot: Arc<FleetSnapshot>,
+    },
+    ExecuteEnvironmentRollback {
+        generation: u64,
+        plan: Box<EnvironmentPlan>,
+        reason: Option<String>,
+    },
+    /// The journal: every operation, newest first.
+    LoadOps {
+        generation: u64,
+    },
+    /// The audit log and its chain verification.
+    LoadAudit {
+        generation: u64,
+    },
+    /// Track every unfinished operation of the journal (after a crash), with progress.
+    ResumeOps,
     Quit,
 }
 
@@ -216,8 +325,26 @@ impl Effect {
             Effect::LoadEvidence { .. } => Some(Slot::Evidence),
             Effect::LoadApprovalEvidence { .. } => Some(Slot::ApprovalEvidence),
             Effect::Compare { .. } => Some(Slot::Comparison),
-            Effect::Quit => None,
+            Effect::Decide { .. } => Some(Slot::Decide),
+            Effect::PlanRollback { .. } => Some(Slot::Plan),
+            Effect::PlanEnvironmentRollback { .. } => Some(Slot::EnvironmentPlan),
+            Effect::ExecuteRollback { .. } | Effect::ExecuteEnvironmentRollback { .. } => {
+                Some(Slot::Execute)
+            }
+            Effect::LoadOps { .. } => Some(Slot::Ops),
+            Effect::LoadAudit { .. } => Some(Slot::Audit),
+            Effect::ResumeOps | Effect::Quit => None,
         }
+    }
+
+    /// Changes something outside: runs to its end, whatever comes after it.
+    pub fn mutates(&self) -> bool {
+        matches!(
+            self,
+            Effect::Decide { .. }
+                | Effect::ExecuteRollback { .. }
+                | Effect::ExecuteEnvironmentRollback { .. }
+        )
     }
 }
 
@@ -228,6 +355,12 @@ pub enum Slot {
     Evidence,
     ApprovalEvidence,
     Comparison,
+    Decide,
+    Plan,
+    EnvironmentPlan,
+    Execute,
+    Ops,
+    Audit,
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The console's state: one `App`, owned by one task, changed only by `update`. Views read it.
 //! Per-view state lives in its own struct; the route stack says what is on screen.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,11 +17,16 @@ use super::keymap::{Context, KeyChord, Keymap};
 use super::palette::Candidate;
 pub use super::state::{Cursor, Generations, Remote};
 use super::theme::Theme;
+use super::write::{
+    AuditState, BulkPhase, BulkState, DecideForm, EnvRollbackFlow, OpsState, ProgressView,
+    RollbackFlow, RollbackStep,
+};
 use crate::domain::fleet::{CircuitSnapshot, FleetSnapshot};
 use crate::domain::policy::{ApprovalPolicy, GateEvidence};
 use crate::domain::{CircuitRef, ModelVersion, Thresholds};
 use crate::service::approval::ApprovalEvidence;
 use crate::service::evidence::{CircuitEvidence, ConfigComparison};
+use crate::settings::RollbackMethod;
 
 /// What the console needs from the session and the settings, resolved before the first frame.
 #[derive(Debug, Clone)]
@@ -39,6 +44,10 @@ pub struct AppConfig {
     pub warnings: Vec<String>,
     /// Refresh on its own this often (none: only on `r`).
     pub refresh_every: Option<Duration>,
+    /// The rollback method proposed first (`[rollback] method`).
+    pub rollback_method: RollbackMethod,
+    /// The rollback budget in minutes.
+    pub sla_minutes: u32,
 }
 
 impl AppConfig {
@@ -54,6 +63,8 @@ impl AppConfig {
             keymap: Keymap::defaults(),
             warnings: Vec::new(),
             refresh_every: Some(Duration::from_secs(60)),
+            rollback_method: RollbackMethod::Redeploy,
+            sla_minutes: 15,
         }
     }
 }
@@ -97,6 +108,15 @@ pub enum Route {
     Approvals,
     Env,
     Help,
+    /// The bulk review table, then its results (`App::bulk`).
+    Bulk,
+    /// Rolling a circuit back (`App::rollback`).
+    Rollback,
+    /// Rolling the environment back (`App::env_rollback`).
+    EnvRollback,
+    Progress(ProgressView),
+    Ops,
+    Audit,
 }
 
 /// The two panes of the fleet view.
@@ -214,6 +234,17 @@ pub struct CircuitView {
     /// The selected drift series.
     pub drift: Cursor,
     pub picker: Option<Picker>,
+    /// What `a` and `R` would do here, worked out per snapshot (not per frame).
+    pub actions: CircuitActions,
+}
+
+/// The circuit's pending approval (Prod first) and rollback target, for the header.
+#[derive(Debug, Clone, Default)]
+pub struct CircuitActions {
+    /// Release, stage, what policy says for you, and how many approvals wait on the circuit.
+    pub pending: Option<(String, crate::domain::Stage, crate::domain::Status, usize)>,
+    /// The rollback target in words, or why there is none.
+    pub target: Option<Result<String, String>>,
 }
 
 impl CircuitView {
@@ -227,6 +258,7 @@ impl CircuitView {
             scroll: 0,
             drift: Cursor::default(),
             picker: None,
+            actions: CircuitActions::default(),
         }
     }
 
@@ -258,6 +290,8 @@ pub struct ApprovalsState {
     pub evidence_focus: bool,
     pub scroll: usize,
     pub evidence: HashMap<ApprovalKey, Remote<ApprovalEvidence>>,
+    /// Marked for a bulk decision.
+    pub marks: BTreeSet<ApprovalKey>,
 }
 
 impl ApprovalsState {
@@ -320,6 +354,8 @@ pub struct App {
     pub policy: ApprovalPolicy,
     pub backend: String,
     pub refresh_every: Option<Duration>,
+    pub rollback_method: RollbackMethod,
+    pub sla_minutes: u32,
     pub data: Data,
     pub gens: Generations,
     pub routes: Vec<Route>,
@@ -327,6 +363,13 @@ pub struct App {
     pub approvals: ApprovalsState,
     pub env: EnvState,
     pub help_scroll: usize,
+    /// The comment box, over whatever view opened it.
+    pub modal: Option<DecideForm>,
+    pub bulk: Option<BulkState>,
+    pub rollback: Option<RollbackFlow>,
+    pub env_rollback: Option<EnvRollbackFlow>,
+    pub ops: OpsState,
+    pub audit: AuditState,
     pub mode: Mode,
     pub note: Option<Note>,
     pub warnings: Vec<String>,
@@ -353,6 +396,8 @@ impl App {
             policy: cfg.policy,
             backend: cfg.backend,
             refresh_every: cfg.refresh_every,
+            rollback_method: cfg.rollback_method,
+            sla_minutes: cfg.sla_minutes,
             data: Data {
                 snapshot: None,
                 index: FleetIndex::default(),
@@ -367,6 +412,12 @@ impl App {
             approvals: ApprovalsState::default(),
             env: EnvState::default(),
             help_scroll: 0,
+            modal: None,
+            bulk: None,
+            rollback: None,
+            env_rollback: None,
+            ops: OpsState::default(),
+            audit: AuditState::default(),
             mode: Mode::Normal,
             note: None,
             warnings: cfg.warnings,
@@ -381,7 +432,9 @@ impl App {
         if let Some(s) = snapshot {
             super::update::data::install_snapshot(&mut app, s, Origin::Cache);
         }
-        let effects = super::update::data::request_refresh(&mut app);
+        let mut effects = super::update::data::request_refresh(&mut app);
+        // What a crash left unfinished is tracked again, in the background.
+        effects.extend(super::update::ops::start(&mut app));
         (app, effects)
     }
 
@@ -409,7 +462,26 @@ impl App {
             Mode::Filter | Mode::Palette(_) => return vec![Context::Input],
             Mode::Normal => {}
         }
+        // Forms take typed text: only their own keys count.
+        if self.modal.is_some() {
+            return vec![Context::Decide];
+        }
         let mut out = match self.route() {
+            Route::Bulk => match self.bulk.as_ref().map(|b| b.phase) {
+                Some(BulkPhase::Review) => return vec![Context::Review],
+                _ => vec![Context::Results],
+            },
+            Route::Rollback => match self.rollback.as_ref().map(|f| f.step) {
+                Some(RollbackStep::Confirm) => return vec![Context::Confirm],
+                _ => vec![Context::Rollback],
+            },
+            Route::EnvRollback => match self.env_rollback.as_ref().map(|f| f.step) {
+                Some(RollbackStep::Confirm) => return vec![Context::Confirm],
+                _ => vec![Context::Rollback],
+            },
+            Route::Progress(_) => vec![Context::Progress],
+            Route::Ops => vec![Context::Ops],
+            Route::Audit => vec![Context::Audit],
             Route::Fleet if self.fleet.grid => vec![Context::Grid, Context::Fleet],
             Route::Fleet => vec![Context::Fleet],
             Route::Circuit(v) if v.picker.is_some() => vec![Context::Picker],
@@ -430,11 +502,14 @@ impl App {
         if let Some(a) = self.keymap.resolve(&stack, chord) {
             return Some(a);
         }
-        match (&self.mode, key.code) {
-            (Mode::Filter | Mode::Palette(_), crossterm::event::KeyCode::Char(c))
-                if !chord.mods.intersects(
-                    crossterm::event::KeyModifiers::CONTROL | crossterm::event::KeyModifiers::ALT,
-                ) =>
+        let typing = stack.first().is_some_and(|c| c.types_text());
+        match key.code {
+            crossterm::event::KeyCode::Char(c)
+                if typing
+                    && !chord.mods.intersects(
+                        crossterm::event::KeyModifiers::CONTROL
+                            | crossterm::event::KeyModifiers::ALT,
+                    ) =>
             {
                 Some(Action::Type(c))
             }
@@ -453,9 +528,26 @@ impl App {
         });
     }
 
+    /// The operator, as the snapshot knows them.
+    pub fn operator(&self) -> Option<&crate::domain::platform::IdentityRef> {
+        self.snapshot()?.identity.as_ref()
+    }
+
     /// Whether background work is running, for the status bar.
     pub fn busy(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
+        if self.gens.in_flight(Slot::Decide) {
+            out.push("sending decisions");
+        }
+        if self.gens.in_flight(Slot::Execute) {
+            out.push("sending the rollback");
+        }
+        if self.gens.in_flight(Slot::Plan) || self.gens.in_flight(Slot::EnvironmentPlan) {
+            out.push("planning");
+        }
+        if self.gens.in_flight(Slot::Audit) {
+            out.push("verifying the audit log");
+        }
         if self.gens.in_flight(Slot::Refresh) {
             out.push("refreshing");
         }

@@ -25,10 +25,18 @@ pub enum Context {
     Help,
     Picker,
     Input,
+    Decide,
+    Review,
+    Results,
+    Rollback,
+    Confirm,
+    Progress,
+    Ops,
+    Audit,
 }
 
 impl Context {
-    pub const ALL: [Context; 10] = [
+    pub const ALL: [Context; 18] = [
         Context::Global,
         Context::Fleet,
         Context::Grid,
@@ -36,10 +44,26 @@ impl Context {
         Context::Diff,
         Context::Approvals,
         Context::Env,
+        Context::Decide,
+        Context::Review,
+        Context::Results,
+        Context::Rollback,
+        Context::Confirm,
+        Context::Progress,
+        Context::Ops,
+        Context::Audit,
         Context::Help,
         Context::Picker,
         Context::Input,
     ];
+
+    /// Contexts where printable keys type text (a key bound here still wins).
+    pub fn types_text(self) -> bool {
+        matches!(
+            self,
+            Context::Input | Context::Decide | Context::Review | Context::Confirm
+        )
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -53,6 +77,14 @@ impl Context {
             Context::Help => "help",
             Context::Picker => "picker",
             Context::Input => "input",
+            Context::Decide => "decide",
+            Context::Review => "review",
+            Context::Results => "results",
+            Context::Rollback => "rollback",
+            Context::Confirm => "confirm",
+            Context::Progress => "progress",
+            Context::Ops => "ops",
+            Context::Audit => "audit",
         }
     }
 
@@ -69,6 +101,14 @@ impl Context {
             Context::Help => "Help",
             Context::Picker => "Version picker",
             Context::Input => "Filter and command line",
+            Context::Decide => "Comment box (approve / reject)",
+            Context::Review => "Bulk review table",
+            Context::Results => "Bulk results",
+            Context::Rollback => "Rollback: target and plan",
+            Context::Confirm => "Rollback: typed confirmation",
+            Context::Progress => "Operation progress",
+            Context::Ops => "Operations",
+            Context::Audit => "Audit log",
         }
     }
 
@@ -377,6 +417,15 @@ impl Keymap {
     /// `(key, label)` pairs for the hint bar: bindings with a `hint`, most specific context
     /// first, each action once, only keys that still reach that action.
     pub fn hints(&self, stack: &[Context]) -> Vec<(String, String)> {
+        self.hint_entries(stack)
+            .into_iter()
+            .map(|(_, k, h)| (k, h))
+            .collect()
+    }
+
+    /// [`Keymap::hints`] with the action of each, so a view can leave out what does not
+    /// apply right now.
+    pub fn hint_entries(&self, stack: &[Context]) -> Vec<(Action, String, String)> {
         let mut seen: Vec<Action> = Vec::new();
         let mut out = Vec::new();
         for ctx in stack {
@@ -393,7 +442,7 @@ impl Keymap {
                     continue;
                 };
                 seen.push(b.action);
-                out.push((key.to_string(), hint.clone()));
+                out.push((b.action, key.to_string(), hint.clone()));
             }
         }
         out

@@ -102,7 +102,7 @@ pub fn approvals(body: Rect) -> (Rect, Rect) {
 
 /// Environment release: the summary, the matrix.
 pub fn env(body: Rect) -> (Rect, Rect) {
-    let [s, m] = Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(body);
+    let [s, m] = Layout::vertical([Constraint::Length(5), Constraint::Min(0)]).areas(body);
     (s, m)
 }
 
@@ -121,4 +121,41 @@ pub fn popup(area: Rect, w: u16, h: u16) -> Rect {
 /// The version picker popup over the circuit view.
 pub fn picker(body: Rect) -> Rect {
     popup(body, 72, 16)
+}
+
+/// The bulk review table over the form (the selected row in full, comment, override, reason,
+/// what Enter does: 9 rows with the border).
+pub fn bulk(body: Rect) -> (Rect, Rect) {
+    let form = 9.min(body.height / 2);
+    let [t, f] = Layout::vertical([Constraint::Min(0), Constraint::Length(form)]).areas(body);
+    (t, f)
+}
+
+/// A rollback screen: its header (what, where, method) over the step's content.
+pub fn rollback(body: Rect) -> (Rect, Rect) {
+    let head = if body.height >= 30 { 5 } else { 4 };
+    let [h, c] = Layout::vertical([Constraint::Length(head), Constraint::Min(0)]).areas(body);
+    (h, c)
+}
+
+/// The audit view: the chain verification, the entries, the selected entry's details.
+pub fn audit(body: Rect) -> (Rect, Rect, Rect) {
+    let detail = if body.height >= 30 { 8 } else { 5 };
+    let [v, t, d] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(0),
+        Constraint::Length(detail),
+    ])
+    .areas(body);
+    (v, t, d)
+}
+
+/// The comment box over any view.
+pub fn decide_box(body: Rect) -> Rect {
+    popup(body, 86, 20)
+}
+
+/// The typed confirmation over the plan.
+pub fn confirm_box(body: Rect) -> Rect {
+    popup(body, 80, 14)
 }

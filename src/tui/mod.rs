@@ -19,6 +19,7 @@ pub mod terminal;
 pub mod theme;
 pub mod update;
 pub mod view;
+pub mod write;
 
 #[cfg(test)]
 mod tests;
@@ -79,6 +80,8 @@ pub fn app_config(session: &Session, options: &TuiOptions) -> AppConfig {
         session.backend().describe(),
     );
     cfg.refresh_every = options.refresh_every;
+    cfg.rollback_method = ctx.default_rollback_method;
+    cfg.sla_minutes = ctx.rollback_sla_minutes;
     let config_dir = crate::settings::dirs().map(|d| d.config_dir().to_path_buf());
     cfg.theme_dir = theme::user_theme_dir();
     cfg.themes = Theme::available(cfg.theme_dir.as_deref());
@@ -215,7 +218,7 @@ fn on_event<E: Executor>(app: &mut App, executor: &mut E, ev: Event) -> bool {
         },
         // A paste on the input line is typed text; elsewhere it means nothing.
         Event::Paste(text) => {
-            if matches!(app.mode, app::Mode::Filter | app::Mode::Palette(_)) {
+            if app.contexts().first().is_some_and(|c| c.types_text()) {
                 for c in text.chars().filter(|c| !c.is_control()) {
                     apply(app, executor, Msg::Action(Action::Type(c)));
                 }

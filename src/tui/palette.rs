@@ -13,6 +13,7 @@ pub enum Command {
     Audit,
     Plant(String),
     Circuit(String),
+    Rollback(String),
     Theme(String),
     Refresh,
     Help,
@@ -20,16 +21,17 @@ pub enum Command {
 }
 
 /// Every command: name, argument, what it does (for completion and help).
-pub const COMMANDS: [(&str, &str, &str); 11] = [
+pub const COMMANDS: [(&str, &str, &str); 12] = [
     ("fleet", "", "the fleet: plants and circuits"),
     ("approvals", "", "everything waiting for approval"),
     ("env", "", "the environment release matrix"),
     ("circuit", "PLANT/CIRCUIT", "open a circuit"),
+    ("rollback", "PLANT/CIRCUIT", "roll a circuit back in Prod"),
     ("plant", "ID", "show one plant's circuits"),
     ("theme", "NAME", "switch the colour theme"),
     ("refresh", "", "read the fleet again now"),
-    ("ops", "", "operations in flight (with the write path)"),
-    ("audit", "", "the audit log (with the write path)"),
+    ("ops", "", "operations in flight and recent"),
+    ("audit", "", "the audit log, its chain verified"),
     ("help", "", "keys and commands"),
     ("q", "", "quit"),
 ];
@@ -67,6 +69,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "q" | "quit" | "q!" | "qa" => no_arg(Command::Quit),
         "plant" | "p" => need("plant", "plant PLANT001").map(Command::Plant),
         "circuit" | "c" => need("circuit", "circuit PLANT001/CIRCUIT01").map(Command::Circuit),
+        "rollback" => need("rollback", "rollback PLANT001/CIRCUIT01").map(Command::Rollback),
         "theme" => need("theme", "theme NAME").map(Command::Theme),
         other => Err(format!("unknown command :{other} (Tab lists the commands)")),
     }
@@ -125,7 +128,12 @@ pub fn complete(line: &str, snapshot: Option<&FleetSnapshot>, themes: &[String])
                 detail: p.name.clone(),
             })
             .collect(),
-        "circuit" | "c" => {
+        "circuit" | "c" | "rollback" => {
+            let verb = if name.eq_ignore_ascii_case("rollback") {
+                "rollback"
+            } else {
+                "circuit"
+            };
             let Some(s) = snapshot else {
                 return Vec::new();
             };
@@ -145,7 +153,7 @@ pub fn complete(line: &str, snapshot: Option<&FleetSnapshot>, themes: &[String])
                     };
                     if hit {
                         out.push(Candidate {
-                            line: format!("circuit {id}"),
+                            line: format!("{verb} {id}"),
                             label: id,
                             detail: c.description.clone(),
                         });

@@ -109,6 +109,17 @@ impl Generations {
     pub fn in_flight(&self, slot: Slot) -> bool {
         self.latest.contains_key(&slot)
     }
+
+    /// Whether `generation` is the newest request of `slot`, without consuming it (a request
+    /// answered in several messages, such as a batch of decisions).
+    pub fn is_current(&self, slot: Slot, generation: u64) -> bool {
+        self.latest.get(&slot) == Some(&generation)
+    }
+
+    /// The request of `slot` is answered in full.
+    pub fn finish(&mut self, slot: Slot) {
+        self.latest.remove(&slot);
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! Tests of the console: `update` (state and effects), snapshots of every view at 80x24 and
 //! 160x48 with a fixed clock, and helpers shared with the journey test.
 
+mod rollback_updates;
 mod snapshots;
 mod updates;
+mod write_snapshots;
+mod write_updates;
 
 use super::action::Effect;
 use super::app::{App, AppConfig};

@@ -306,8 +306,7 @@ fn palette_opens_circuits_and_rejects_bad_input() {
         ),
         ("plant PLANT099", "no plant PLANT099"),
         ("launch rockets", "unknown command"),
-        ("ops", "arrives with the write path"),
-        ("audit", "arrives with the write path"),
+        ("rollback nope", "not a circuit reference"),
     ] {
         press(&mut app, &[":"]);
         type_text(&mut app, line);
@@ -319,6 +318,23 @@ fn palette_opens_circuits_and_rejects_bad_input() {
             .unwrap_or_else(|| panic!("{line}: no note"));
         assert!(note.text.contains(says), "{line}: {}", note.text);
     }
+    // :ops and :audit open their views and read the journal and the log.
+    press(&mut app, &[":"]);
+    type_text(&mut app, "ops");
+    let effects = press(&mut app, &["<Enter>"]);
+    assert!(matches!(app.route(), Route::Ops));
+    assert!(
+        matches!(effects[..], [Effect::LoadOps { .. }]),
+        "{effects:?}"
+    );
+    press(&mut app, &[":"]);
+    type_text(&mut app, "audit");
+    let effects = press(&mut app, &["<Enter>"]);
+    assert!(matches!(app.route(), Route::Audit));
+    assert!(
+        matches!(effects[..], [Effect::LoadAudit { .. }]),
+        "{effects:?}"
+    );
     press(&mut app, &[":"]);
     type_text(&mut app, "plant plant003");
     press(&mut app, &["<Enter>"]);

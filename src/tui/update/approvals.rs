@@ -1,6 +1,7 @@
 //! The approvals list (selection skips release headings; the selected item's evidence loads in
 //! the background) and the environment release matrix.
 
+use crate::service::decide::Verdict;
 use crate::tui::action::{Action, ApprovalKey, Effect, Slot};
 use crate::tui::app::{App, ApprovalLine, NoteLevel, Route};
 use crate::tui::approvals_model;
@@ -111,6 +112,23 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
         Action::PageUp => step(app, -page),
         Action::Top => step(app, -(app.approvals.lines.len() as isize)),
         Action::Bottom => step(app, app.approvals.lines.len() as isize),
+        Action::Approve => {
+            return (
+                Handled::Yes,
+                super::decide::from_approvals(app, Verdict::Approve),
+            );
+        }
+        Action::Reject => {
+            return (
+                Handled::Yes,
+                super::decide::from_approvals(app, Verdict::Reject),
+            );
+        }
+        Action::Mark | Action::MarkStage | Action::MarkAll => super::bulk::mark(app, action),
+        Action::Back if !app.approvals.marks.is_empty() => {
+            app.approvals.marks.clear();
+            app.set_note(NoteLevel::Info, "marks cleared");
+        }
         Action::FocusNext => app.approvals.evidence_focus = !app.approvals.evidence_focus,
         Action::Right => app.approvals.evidence_focus = true,
         Action::Left => app.approvals.evidence_focus = false,
@@ -167,10 +185,22 @@ fn first_env_key(app: &App) -> Option<ApprovalKey> {
 /// Show the environment matrix of `key` (or the first pending environment release).
 pub fn open_env(app: &mut App, key: Option<ApprovalKey>) -> Vec<Effect> {
     let Some(key) = key.or_else(|| first_env_key(app)) else {
-        app.set_note(
-            NoteLevel::Info,
-            "no environment-only release is waiting for approval",
-        );
+        // Nothing to approve; the view still offers the environment rollback when there is one.
+        let rollback = app
+            .snapshot()
+            .is_some_and(|s| super::rollback::environment_release(s).is_ok());
+        if rollback {
+            app.env.key = None;
+            app.env.rows.clear();
+            if !matches!(app.route(), Route::Env) {
+                app.routes.push(Route::Env);
+            }
+        } else {
+            app.set_note(
+                NoteLevel::Info,
+                "no environment-only release is waiting for approval",
+            );
+        }
         return Vec::new();
     };
     if app.env.key != Some(key) {
@@ -194,6 +224,16 @@ pub fn on_env(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
         Action::PageUp => c.step(-(page as isize), len, page),
         Action::Top => c.to(0, len, page),
         Action::Bottom => c.to(len, len, page),
+        Action::Approve | Action::Reject => {
+            let verdict = if action == Action::Approve {
+                Verdict::Approve
+            } else {
+                Verdict::Reject
+            };
+            let keys = app.env.key.into_iter().collect();
+            return (Handled::Yes, super::decide::open_box(app, verdict, keys));
+        }
+        Action::Rollback => return (Handled::Yes, super::rollback::open_env(app)),
         Action::Open => {
             let circuit = app
                 .env

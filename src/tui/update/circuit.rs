@@ -50,6 +50,28 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
     if let Some(old) = view.picker.as_ref().map(|p| p.old) {
         return picker(app, action, versions, ppage, old);
     }
+    match action {
+        Action::Approve => {
+            return (
+                Handled::Yes,
+                super::decide::from_circuit(app, crate::service::decide::Verdict::Approve),
+            );
+        }
+        Action::Reject => {
+            return (
+                Handled::Yes,
+                super::decide::from_circuit(app, crate::service::decide::Verdict::Reject),
+            );
+        }
+        Action::Rollback => {
+            let circuit = view.circuit.clone();
+            return (Handled::Yes, super::rollback::open(app, circuit));
+        }
+        _ => {}
+    }
+    let Some(view) = app.circuit_view_mut() else {
+        return (Handled::No, Vec::new());
+    };
     let scroll = |v: &mut crate::tui::app::CircuitView, d: isize| {
         v.scroll = (v.scroll as isize + d).max(0) as usize;
     };
@@ -174,5 +196,51 @@ pub fn reflow(app: &mut App) {
     let (page, n) = (drift_page(app), series_count(app));
     if let Some(v) = app.circuit_view_mut() {
         v.drift.follow(n, page);
+    }
+}
+
+/// Work out what `a` and `R` would do in each open circuit view (after a snapshot, on open).
+pub fn refresh_actions(app: &mut App) {
+    let Some(snap) = app.data.snapshot.clone() else {
+        return;
+    };
+    let circuits: Vec<crate::domain::CircuitRef> = app
+        .routes
+        .iter()
+        .filter_map(|r| match r {
+            crate::tui::app::Route::Circuit(v) => Some(v.circuit.clone()),
+            _ => None,
+        })
+        .collect();
+    for circuit in circuits {
+        let mut rows: Vec<_> = app
+            .approvals
+            .rows
+            .iter()
+            .filter(|r| {
+                r.item(&snap)
+                    .is_some_and(|i| i.circuits().any(|x| *x == circuit))
+            })
+            .collect();
+        rows.sort_by_key(|r| std::cmp::Reverse(r.key.stage));
+        let pending = rows.first().and_then(|r| {
+            Some((
+                r.item(&snap)?.release_name.clone(),
+                r.key.stage,
+                r.verdict(),
+                rows.len(),
+            ))
+        });
+        let target = super::rollback::target_words(app, &circuit);
+        for r in app.routes.iter_mut() {
+            if let crate::tui::app::Route::Circuit(v) = r
+                && v.circuit == circuit
+            {
+                v.actions = crate::tui::app::CircuitActions {
+                    pending: pending.clone(),
+                    target: Some(target.clone()),
+                };
+            }
+        }
     }
 }

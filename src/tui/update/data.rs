@@ -38,6 +38,12 @@ pub fn install_snapshot(app: &mut App, snapshot: FleetSnapshot, origin: Origin) 
         .retain(|k, _| Some(*k) == selected_key);
     approvals::reselect(app, selected_key);
     approvals::rebuild_env(app);
+    // Marks of items no longer pending go; an open review table is judged again.
+    let keys: std::collections::HashSet<ApprovalKey> =
+        app.approvals.rows.iter().map(|r| r.key).collect();
+    app.approvals.marks.retain(|k| keys.contains(k));
+    super::bulk::rejudge(app);
+    super::circuit::refresh_actions(app);
     fleet::resort(app);
 }
 

@@ -135,18 +135,20 @@ pub fn run(app: &mut App, cmd: Command) -> Vec<Effect> {
             app.routes.truncate(1);
             approvals::open_env(app, None)
         }
-        Command::Ops | Command::Audit => {
-            let what = if cmd == Command::Ops {
-                ":ops (operations in flight and recent actions)"
-            } else {
-                ":audit (the audit log)"
-            };
-            app.set_note(
-                NoteLevel::Info,
-                format!("{what} arrives with the write path (approve, reject, rollback)"),
-            );
-            Vec::new()
-        }
+        Command::Ops => super::ops::open_ops(app),
+        Command::Audit => super::ops::open_audit(app),
+        Command::Rollback(r) => match r.trim().to_ascii_uppercase().parse::<CircuitRef>() {
+            Err(e) => {
+                app.set_note(NoteLevel::Error, e.to_string());
+                Vec::new()
+            }
+            Ok(c) => {
+                if matches!(app.route(), Route::Help) {
+                    app.routes.pop();
+                }
+                super::rollback::open(app, c)
+            }
+        },
         Command::Plant(id) => {
             let wanted = id.trim().to_ascii_uppercase();
             let pos = app

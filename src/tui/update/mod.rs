@@ -2,10 +2,14 @@
 //! input line when one is open, else to the view on top, else to the global handlers.
 
 pub mod approvals;
+pub mod bulk;
 pub mod circuit;
 pub mod data;
+pub mod decide;
 pub mod fleet;
 pub mod input;
+pub mod ops;
+pub mod rollback;
 
 use crate::domain::CircuitRef;
 
@@ -48,6 +52,23 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             circuit,
             result,
         } => data::on_comparison(app, generation, &circuit, result),
+        Msg::Decision {
+            generation,
+            key,
+            outcome,
+        } => decide::on_decision(app, generation, key, *outcome),
+        Msg::RollbackPlan {
+            generation,
+            circuit,
+            result,
+        } => rollback::on_plan(app, generation, &circuit, result),
+        Msg::EnvironmentPlan { generation, result } => {
+            rollback::on_env_plan(app, generation, result)
+        }
+        Msg::Executed { generation, result } => rollback::on_executed(app, generation, result),
+        Msg::OpProgress(op) => ops::on_progress(app, *op),
+        Msg::Ops { generation, result } => ops::on_ops(app, generation, result),
+        Msg::Audit { generation, result } => ops::on_audit(app, generation, result),
     }
 }
 
@@ -62,7 +83,16 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Mode::Palette(_) => return input::on_palette(app, action),
         Mode::Normal => {}
     }
+    if app.modal.is_some() {
+        return decide::on_box(app, action);
+    }
     let (handled, effects) = match app.route() {
+        Route::Bulk => bulk::on_bulk(app, action),
+        Route::Rollback => rollback::on_flow(app, action),
+        Route::EnvRollback => rollback::on_env_flow(app, action),
+        Route::Progress(_) => ops::on_progress_view(app, action),
+        Route::Ops => ops::on_ops_view(app, action),
+        Route::Audit => ops::on_audit_view(app, action),
         Route::Fleet => fleet::on_action(app, action),
         Route::Circuit(_) => circuit::on_action(app, action),
         Route::Approvals => approvals::on_action(app, action),
@@ -110,6 +140,8 @@ fn global(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::ShowApprovals => approvals::open(app),
         Action::ShowEnv => approvals::open_env(app, None),
+        Action::ShowOps => ops::open_ops(app),
+        Action::ShowAudit => ops::open_audit(app),
         _ => Vec::new(),
     }
 }
@@ -182,6 +214,7 @@ pub fn open_circuit(app: &mut App, circuit: CircuitRef) -> Vec<Effect> {
     });
     app.routes
         .push(Route::Circuit(Box::new(CircuitView::new(circuit))));
+    circuit::refresh_actions(app);
     if let Some(i) = worst {
         let (page, n) = (circuit::drift_page(app), circuit::series_count(app));
         if let Some(v) = app.circuit_view_mut() {

@@ -35,9 +35,14 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     }
     let (left, right) = layout::approvals(body);
     let focus_list = !app.approvals.evidence_focus;
+    let marks = app.approvals.marks.len();
     let b = block(
         t,
-        format!(" Pending approvals · {} ", app.approvals.rows.len()),
+        if marks > 0 {
+            format!(" Pending · {} · {marks} marked ", app.approvals.rows.len())
+        } else {
+            format!(" Pending approvals · {} ", app.approvals.rows.len())
+        },
         focus_list,
     );
     let inner = b.inner(left);
@@ -64,7 +69,8 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
                 let row = &app.approvals.rows[*r];
                 let Some(item) = row.item(snap) else { continue };
                 let sel = i == c.selected;
-                lines.push(item_line(t, row, item, w, sel, focus_list));
+                let marked = app.approvals.marks.contains(&row.key);
+                lines.push(item_line(t, row, item, w, (sel, focus_list, marked)));
             }
         }
     }
@@ -88,13 +94,14 @@ fn release_line(app: &App, item: &ApprovalItem, w: usize) -> Line<'static> {
     Line::from(spans)
 }
 
+/// One pending stage: marked for a bulk decision (`●`), what policy lets you do, the stage,
+/// approvals so far and needed, circuits.
 fn item_line(
     t: &Theme,
     row: &ApprovalRow,
     item: &ApprovalItem,
     w: usize,
-    selected: bool,
-    focused: bool,
+    (selected, focused, marked): (bool, bool, bool),
 ) -> Line<'static> {
     let verdict = row.verdict();
     let stage = widgets::stage_label(t, item.stage);
@@ -121,7 +128,11 @@ fn item_line(
         detail.push_str(&format!(" · {words}"));
     }
     Line::from(vec![
-        Span::raw("  "),
+        if marked {
+            Span::styled("● ", t.title)
+        } else {
+            Span::raw("  ")
+        },
         Span::styled(symbol(verdict), t.status(verdict)),
         Span::raw(" "),
         stage,

@@ -22,14 +22,11 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     let item = row.zip(snap).and_then(|(r, s)| r.item(s));
     let (Some(snap), Some(row), Some(item)) = (snap, row, item) else {
         frame.render_widget(block(t, " Environment release ", true), body);
-        super::empty_state(
-            app,
-            frame,
-            body,
-            vec![Line::from(
-                "No environment-only release is waiting for approval.",
-            )],
-        );
+        let mut lines = vec![Line::from(
+            "No environment-only release is waiting for approval.",
+        )];
+        lines.push(rollback_line(app, usize::from(body.width)));
+        super::empty_state(app, frame, body, lines);
         return;
     };
     let (summary, matrix) = layout::env(body);
@@ -85,6 +82,7 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
                 t.status(verdict),
             ),
         ]),
+        rollback_line(app, inner.width as usize),
     ];
     frame.render_widget(Paragraph::new(lines), inner);
     let b = block(
@@ -168,4 +166,38 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
         Table::new(rows, widths).header(header).column_spacing(1),
         inner,
     );
+}
+
+/// What `R` would do here, or why it cannot: said before the key is pressed.
+fn rollback_line(app: &App, w: usize) -> Line<'static> {
+    let t = &app.theme;
+    let key = app
+        .keymap
+        .key_for(
+            &[
+                crate::tui::keymap::Context::Env,
+                crate::tui::keymap::Context::Global,
+            ],
+            crate::tui::action::Action::Rollback,
+        )
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| "rollback".into());
+    let text = match app
+        .snapshot()
+        .ok_or_else(|| "no fleet data yet".to_owned())
+        .and_then(crate::tui::update::rollback::environment_release)
+    {
+        Ok((from, to)) => Span::styled(
+            fit(
+                &format!("{key} rolls every Prod deployment back from environment {from} to {to}"),
+                w,
+            ),
+            t.note,
+        ),
+        Err(why) => Span::styled(
+            fit(&format!("{key} environment rollback: {why}"), w),
+            t.muted,
+        ),
+    };
+    Line::from(text)
 }

@@ -3,11 +3,15 @@
 
 mod approvals;
 mod circuit;
+mod decide;
 mod env;
 mod fleet;
 mod grid;
 mod help;
+mod ops;
 mod palette;
+mod progress;
+mod rollback;
 mod status;
 pub mod widgets;
 
@@ -41,7 +45,14 @@ pub fn view(app: &App, frame: &mut Frame) {
         Route::Approvals => approvals::render(app, frame, s.body),
         Route::Env => env::render(app, frame, s.body),
         Route::Help => help::render(app, frame, s.body),
+        Route::Bulk => decide::render_bulk(app, frame, s.body),
+        Route::Rollback => rollback::render(app, frame, s.body),
+        Route::EnvRollback => rollback::render_env(app, frame, s.body),
+        Route::Progress(p) => progress::render(app, p, frame, s.body),
+        Route::Ops => ops::render_ops(app, frame, s.body),
+        Route::Audit => ops::render_audit(app, frame, s.body),
     }
+    decide::render_box(app, frame, s.body);
     status::bottom_line(app, frame, s.bottom);
     palette::render(app, frame, s.body);
 }
@@ -60,7 +71,14 @@ pub fn clamp_scroll(app: &mut App) {
                 v.scroll = v.scroll.min(limit);
             }
         }
-        Route::Fleet | Route::Env => {}
+        Route::Fleet
+        | Route::Env
+        | Route::Bulk
+        | Route::Rollback
+        | Route::EnvRollback
+        | Route::Progress(_)
+        | Route::Ops
+        | Route::Audit => {}
     }
 }
 

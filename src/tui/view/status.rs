@@ -83,6 +83,30 @@ pub fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
             flexible: false,
         });
     }
+    // Operations in flight, with the most urgent SLA.
+    let in_flight: Vec<_> = app.ops.in_flight().collect();
+    if !in_flight.is_empty() {
+        let urgent = in_flight
+            .iter()
+            .filter_map(|o| crate::service::rollback::sla(o))
+            .min_by_key(|c| c.remaining(app.now));
+        let what = match &in_flight[..] {
+            [one] => one.action().to_owned(),
+            many => format!("{} operations", many.len()),
+        };
+        let mut spans = vec![Span::styled(format!("⟲ {what} in flight"), t.bar_key)];
+        if let Some(c) = urgent {
+            spans.push(Span::styled(
+                format!(" · SLA {}", c.label(app.now)),
+                t.bar.patch(t.status(c.status(app.now))),
+            ));
+        }
+        parts.push(Part {
+            priority: 1,
+            spans,
+            flexible: false,
+        });
+    }
     let busy = app.busy();
     if !busy.is_empty() {
         parts.push(Part {
@@ -212,7 +236,10 @@ fn hints(app: &App, width: usize) -> Line<'static> {
     let t = &app.theme;
     let mut spans = Vec::new();
     let mut used = 0;
-    for (key, label) in app.keymap.hints(&app.contexts()) {
+    for (action, key, label) in app.keymap.hint_entries(&app.contexts()) {
+        if !applies(app, action) {
+            continue;
+        }
         let w = key.width() + 1 + label.width() + 2;
         if used + w > width {
             break;
@@ -222,4 +249,42 @@ fn hints(app: &App, width: usize) -> Line<'static> {
         spans.push(Span::styled(format!(" {label}  "), t.bar));
     }
     Line::from(spans)
+}
+
+/// Whether a hinted key does anything on the screen as it is (a comment box without a failing
+/// test gate has no override to offer; a circuit without pending approvals nothing to approve).
+fn applies(app: &App, action: crate::tui::action::Action) -> bool {
+    use crate::service::decide::Verdict;
+    use crate::tui::action::Action;
+    use crate::tui::app::Route;
+    if let Some(form) = &app.modal {
+        let overridable = form.verdict == Verdict::Approve
+            && form
+                .key()
+                .and_then(|k| app.approvals.rows.iter().find(|r| r.key == k))
+                .and_then(|r| r.approve.as_ref())
+                .is_some_and(|c| c.needs_override());
+        return match action {
+            Action::NextApproval => form.keys.len() > 1,
+            Action::ToggleOverride => overridable,
+            Action::NextField => overridable && form.override_gate,
+            _ => true,
+        };
+    }
+    match (app.route(), action) {
+        (Route::Bulk, Action::ToggleOverride) => app.bulk.as_ref().is_some_and(|b| {
+            b.verdict == Verdict::Approve
+                && b.rows.iter().any(crate::tui::write::BulkRow::overridable)
+        }),
+        (Route::Bulk, Action::NextField) => app.bulk.as_ref().is_some_and(|b| b.override_gate),
+        (Route::Progress(_) | Route::Audit, Action::Open) => false,
+        (Route::Env, Action::Rollback) => app
+            .snapshot()
+            .is_some_and(|s| crate::tui::update::rollback::environment_release(s).is_ok()),
+        (Route::Circuit(v), Action::Approve | Action::Reject) => app
+            .data
+            .circuit(&v.circuit)
+            .is_some_and(|c| c.pending_approvals > 0),
+        _ => true,
+    }
 }

@@ -48,10 +48,30 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
         .as_ref()
         .map(|e| e.history.clone())
         .unwrap_or_else(|| prod_history(snap, &c.circuit, &app.thresholds));
+    let key = app
+        .keymap
+        .key_for(
+            &[
+                crate::tui::keymap::Context::Circuit,
+                crate::tui::keymap::Context::Global,
+            ],
+            crate::tui::action::Action::Rollback,
+        )
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| "rollback".into());
+    let rollback = match crate::tui::update::rollback::availability(
+        app,
+        &c.circuit,
+        v.actions.target.as_ref(),
+    ) {
+        Ok(what) => Span::styled(format!("   {key} rolls back {what}"), t.note),
+        Err(why) => Span::styled(format!("   {key} rollback: {why}"), t.warn),
+    };
     let mut out = vec![Line::from(vec![
         Span::styled("Versions that ran in ", t.header),
         widgets::prod_badge(t),
         Span::styled(" (newest first)", t.header),
+        rollback,
     ])];
     out.push(Line::from(Span::styled(
         format!(

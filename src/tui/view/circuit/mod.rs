@@ -172,11 +172,70 @@ fn header(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame, ar
         } else if let Some(e) = &v.evidence.error {
             Line::from(Span::styled(fit(&format!("evidence: {e}"), w), t.error))
         } else {
-            Line::from("")
+            actions_line(app, v, c, w)
         };
         lines.push(extra);
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// What `a` and `R` would do here, or why not: said before the key is pressed.
+fn actions_line(app: &App, v: &CircuitView, c: &CircuitSnapshot, w: usize) -> Line<'static> {
+    use crate::tui::action::Action;
+    use crate::tui::keymap::Context;
+    let t = &app.theme;
+    let key = |a: Action| {
+        app.keymap
+            .key_for(&[Context::Circuit, Context::Global], a)
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| a.name().to_owned())
+    };
+    let mut spans = Vec::new();
+    let pending = v.actions.pending.clone();
+    if let Some((release, stage, verdict, n)) = pending {
+        let words = match verdict {
+            crate::domain::Status::Ok => "you can approve",
+            crate::domain::Status::Warn => "only with a break-glass override",
+            crate::domain::Status::Alert => "you may not approve",
+            crate::domain::Status::Unknown => "identity unknown",
+        };
+        spans.push(Span::styled(
+            format!("{} ", key(Action::Approve)),
+            t.bar_key,
+        ));
+        spans.push(Span::styled(format!("{release} → "), t.muted));
+        spans.push(widgets::stage_label(t, stage));
+        spans.push(Span::styled(
+            format!(" {} {words}", symbol(verdict)),
+            t.status(verdict),
+        ));
+        if n > 1 {
+            spans.push(Span::styled(format!(" (+{} more)", n - 1), t.muted));
+        }
+        spans.push(Span::styled("   ", t.muted));
+    }
+    spans.push(Span::styled(
+        format!("{} ", key(Action::Rollback)),
+        t.bar_key,
+    ));
+    match crate::tui::update::rollback::availability(app, &c.circuit, v.actions.target.as_ref()) {
+        Ok(what) => spans.push(Span::styled(format!("rollback {what}"), t.muted)),
+        Err(why) => spans.push(Span::styled(format!("rollback: {why}"), t.warn)),
+    }
+    let used: usize = spans
+        .iter()
+        .map(|s| unicode_width::UnicodeWidthStr::width(s.content.as_ref()))
+        .sum();
+    if used > w {
+        // Too long: the last part is cut.
+        if let Some(last) = spans.pop() {
+            let room = w.saturating_sub(
+                used - unicode_width::UnicodeWidthStr::width(last.content.as_ref()),
+            );
+            spans.push(Span::styled(fit(&last.content, room), last.style));
+        }
+    }
+    Line::from(spans)
 }
 
 fn tab_bar(app: &App, v: &CircuitView, frame: &mut Frame, area: Rect) {

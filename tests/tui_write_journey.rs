@@ -1,0 +1,475 @@
+//! The write path through the real console against the simulator, in process: the real `App`,
+//! `update`, `view` and runtime, a `Session` built as `relcon` builds one (Azure client over
+//! the simulator's settings, an identity, a private state dir), keys injected as a user types
+//! them, and the runtime's messages applied as they arrive. Waiting is for a condition with a
+//! deadline, never a fixed sleep. Key frames are snapshots, with volatile text (ports, times,
+//! ages, ids, countdowns) scrubbed.
+//!
+//! (a) dave approves a Production approval that is 1 of 2 already: 2 of 2, the stage deploys.
+//! (b) bob bulk-approves every Registry approval: review table, one comment, all done.
+//! (c) bob rolls the incident circuit back to last known good, typed confirmation, progress,
+//!     verified, and the fleet shows the target in Prod.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use relcon::azure::{AzureBackend, ClientOptions};
+use relcon::domain::{CircuitRef, ModelVersion, Stage};
+use relcon::service::Context;
+use relcon::service::backend::Backend;
+use relcon::service::cache::Cache;
+use relcon::service::decide::DecisionOutcome;
+use relcon::service::journal::OpState;
+use relcon::service::session::{Session, StateDirs};
+use relcon::sim::{SimHandle, SimOptions, start};
+use relcon::tui::app::{Origin, Route};
+use relcon::tui::runtime::{Executor, Runtime};
+use relcon::tui::view::render_text;
+use relcon::tui::write::{BulkPhase, BulkResult, RollbackStep};
+use relcon::tui::{App, AppConfig, Effect, Msg, fixture, update};
+use tokio::sync::mpsc;
+
+const W: u16 = 160;
+const H: u16 = 48;
+
+/// The console on a simulator, as one operator.
+struct Console {
+    app: App,
+    runtime: Runtime,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    sim: SimHandle,
+    _state: tempfile::TempDir,
+}
+
+impl Console {
+    async fn start(who: &str, opts: SimOptions) -> Console {
+        let sim = start(opts).await.expect("the simulator starts");
+        let settings = sim.settings();
+        let backend = AzureBackend::new(
+            &settings,
+            ClientOptions {
+                identity_override: Some(who.into()),
+                ..ClientOptions::default()
+            },
+        )
+        .expect("a client for the simulator");
+        let ctx = Context::new(&settings, false, backend.describe());
+        let state = tempfile::tempdir().expect("a state dir");
+        let mut cfg = AppConfig::new(
+            ctx.policy.clone(),
+            ctx.thresholds.clone(),
+            backend.describe(),
+        );
+        cfg.rollback_method = ctx.default_rollback_method;
+        cfg.sla_minutes = ctx.rollback_sla_minutes;
+        // Refreshes only when asked for (or after a change): the journey decides when.
+        cfg.refresh_every = None;
+        let session = Session::new(
+            Arc::new(backend),
+            ctx,
+            Cache::disabled(),
+            StateDirs::under(state.path()),
+        );
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut runtime = Runtime::new(session, tx);
+        let (app, effects) = App::new(cfg, None, Utc::now(), (W, H));
+        for e in effects {
+            runtime.execute(e);
+        }
+        let mut c = Console {
+            app,
+            runtime,
+            rx,
+            sim,
+            _state: state,
+        };
+        c.until("the first refresh", |a| a.data.origin == Origin::Live)
+            .await;
+        c
+    }
+
+    fn run(&mut self, effects: Vec<Effect>) {
+        for e in effects {
+            self.runtime.execute(e);
+        }
+    }
+
+    fn press(&mut self, keys: &[&str]) -> Vec<Effect> {
+        let effects = fixture::press(&mut self.app, keys);
+        self.run(effects.clone());
+        effects
+    }
+
+    fn type_text(&mut self, text: &str) {
+        let effects = fixture::type_text(&mut self.app, text);
+        self.run(effects);
+    }
+
+    /// Apply the runtime's messages until `done` holds; fail with the screen after a deadline.
+    async fn until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while !done(&self.app) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.rx.recv()).await {
+                Ok(Some(msg)) => {
+                    let effects = update(&mut self.app, msg);
+                    self.run(effects);
+                    // The clock moves with real time: ages and the SLA countdown.
+                    let effects = update(&mut self.app, Msg::Tick(Utc::now()));
+                    self.run(effects);
+                }
+                _ => panic!("{what}: never happened; the screen:\n{}", self.frame()),
+            }
+        }
+    }
+
+    /// Wait until no background read is running (what loads has loaded), for a stable frame.
+    async fn settle(&mut self) {
+        self.until("the background reads", |a| a.busy().is_empty())
+            .await;
+    }
+
+    fn frame(&self) -> String {
+        render_text(&self.app, W, H)
+    }
+
+    fn note(&self) -> String {
+        self.app
+            .note
+            .as_ref()
+            .map(|n| n.text.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Volatile text out: ports, dates, times, ages, durations, ids, countdown bars.
+fn scrub(text: &str) -> String {
+    let rules: [(&str, &str); 10] = [
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (r"\d{8}T\d{9}Z-[0-9a-f]{4}", "[op-id]"),
+        (r"\d{4}-\d{2}-\d{2}", "[date]"),
+        (r"\d{2}:\d{2}:\d{2}( UTC)?", "[time]"),
+        (r"\d{2}:\d{2} left", "[mm:ss] left"),
+        (r"\+?\d+m\d{2}s|\+\d+s", "[duration]"),
+        (r"in \d+s\b", "in [duration]"),
+        (r"\b\d+[smhd]\b", "[age]"),
+        (r"[█░]{30}", "[budget bar]"),
+        (
+            r"req-[0-9a-f-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "[request-id]",
+        ),
+    ];
+    let mut out = text.to_owned();
+    for (pattern, with) in rules {
+        let re = regex::Regex::new(pattern).expect("a valid pattern");
+        out = re.replace_all(&out, with).into_owned();
+    }
+    // Scrubbing changes widths: trailing space goes, so lines compare by content.
+    out.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn fast_sim() -> SimOptions {
+    SimOptions {
+        speed: 600.0,
+        ..SimOptions::default()
+    }
+}
+
+/// Move the approvals cursor to the first item matching `pick`.
+fn select_approval(c: &mut Console, pick: impl Fn(u32, Stage) -> bool) {
+    c.press(&["<Home>"]);
+    for _ in 0..c.app.approvals.lines.len() {
+        if c.app
+            .approvals
+            .selected()
+            .is_some_and(|r| pick(r.key.release_id, r.key.stage))
+        {
+            return;
+        }
+        c.press(&["j"]);
+    }
+    panic!("no such approval; the screen:\n{}", c.frame());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dave_approves_a_production_approval_as_the_second_approver() {
+    // A slow deploy (an hour of simulated time) so the refresh finds the stage deploying.
+    let mut c = Console::start(
+        "dave",
+        SimOptions {
+            deploy_minutes: 600.0,
+            ..fast_sim()
+        },
+    )
+    .await;
+    let release = c.sim.scenario().half_approved_release_id;
+    c.press(&["A"]);
+    select_approval(&mut c, |r, s| r == release && s == Stage::Prod);
+    c.settle().await;
+    let f = c.frame();
+    assert!(f.contains("1/2"), "{f}");
+    insta::assert_snapshot!("write_journey_a1_approvals", scrub(&f));
+
+    c.press(&["a"]);
+    let f = c.frame();
+    assert!(f.contains("as Dave Lindqvist"), "{f}");
+    assert!(
+        f.contains("approval 2 of 2: completes it, deploys 3 circuits to Prod"),
+        "{f}"
+    );
+    assert!(f.contains("✓ you can approve"), "{f}");
+    // Enter without a comment sends nothing and says why.
+    assert!(c.press(&["<Enter>"]).is_empty());
+    assert!(c.frame().contains("a comment is required"));
+    c.type_text("Second approval: validation green, diffs reviewed");
+    insta::assert_snapshot!("write_journey_a2_comment_box", scrub(&c.frame()));
+
+    let sent = c.press(&["<Enter>"]);
+    assert!(
+        matches!(&sent[..], [Effect::Decide { items, .. }] if items.len() == 1),
+        "{sent:?}"
+    );
+    c.until("the decision", |a| a.modal.is_none()).await;
+    let note = c.note();
+    assert!(
+        note.contains("2 of 2 approvals, the stage deploys now"),
+        "{note}\n{}",
+        c.frame()
+    );
+    insta::assert_snapshot!("write_journey_a3_approved", scrub(&c.frame()));
+
+    // The refresh after the decision: the release deploys to Prod, nothing waits on it.
+    c.until("the refresh showing the deploy", |a| {
+        a.snapshot()
+            .and_then(|s| s.release(release))
+            .and_then(|r| r.stage(Stage::Prod))
+            .is_some_and(|p| p.deploying)
+    })
+    .await;
+    assert!(
+        !c.app
+            .approvals
+            .rows
+            .iter()
+            .any(|r| r.key.release_id == release),
+        "still listed as pending"
+    );
+    let circuit = c
+        .app
+        .snapshot()
+        .and_then(|s| s.release(release))
+        .and_then(|r| r.models.first())
+        .map(|m| m.circuit.to_string())
+        .expect("the release has circuits");
+    c.press(&[":"]);
+    c.type_text(&format!("circuit {circuit}"));
+    c.press(&["<Enter>"]);
+    c.settle().await;
+    let f = c.frame();
+    assert!(f.contains("⇡ deploying Release-"), "{f}");
+    insta::assert_snapshot!("write_journey_a4_deploying", scrub(&f));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b_bob_bulk_approves_every_registry_approval() {
+    let mut c = Console::start("bob", fast_sim()).await;
+    let registry: Vec<u32> = c
+        .app
+        .approvals
+        .rows
+        .iter()
+        .filter(|r| r.key.stage == Stage::Registry)
+        .map(|r| r.key.release_id)
+        .collect();
+    assert!(registry.len() >= 2, "the scenario has Registry approvals");
+    c.press(&["A"]);
+    select_approval(&mut c, |_, s| s == Stage::Registry);
+    c.settle().await;
+    c.press(&["*"]);
+    assert_eq!(c.app.approvals.marks.len(), registry.len());
+    assert!(
+        c.app
+            .approvals
+            .marks
+            .iter()
+            .all(|k| k.stage == Stage::Registry)
+    );
+    c.press(&["a"]);
+    assert!(matches!(c.app.route(), Route::Bulk));
+    // One comment for all; every row is allowed for bob.
+    c.type_text("Registry promotion reviewed in the release meeting");
+    let f = c.frame();
+    assert!(
+        f.contains(&format!("{} will be sent · 0 skipped", registry.len())),
+        "{f}"
+    );
+    insta::assert_snapshot!("write_journey_b1_review", scrub(&f));
+
+    let sent = c.press(&["<Enter>"]);
+    assert!(
+        matches!(&sent[..], [Effect::Decide { items, .. }] if items.len() == registry.len()),
+        "{sent:?}"
+    );
+    c.until("every result", |a| {
+        a.bulk
+            .as_ref()
+            .is_some_and(|b| b.phase == BulkPhase::Results)
+    })
+    .await;
+    let bulk = c.app.bulk.as_ref().expect("the bulk table");
+    for row in &bulk.rows {
+        assert!(
+            matches!(
+                row.result,
+                Some(BulkResult::Outcome(DecisionOutcome::Done { .. }))
+            ),
+            "{}: {:?}",
+            row.release_name,
+            row.result
+        );
+    }
+    let f = c.frame();
+    assert!(
+        f.contains(&format!("{} done · 0 not done · 0 skipped", registry.len())),
+        "{f}"
+    );
+    insta::assert_snapshot!("write_journey_b2_results", scrub(&f));
+
+    // The refresh after: no Registry approval is left.
+    c.until("the refresh", |a| {
+        !a.approvals
+            .rows
+            .iter()
+            .any(|r| r.key.stage == Stage::Registry)
+    })
+    .await;
+    c.press(&["<Esc>"]);
+    assert!(matches!(c.app.route(), Route::Approvals));
+    assert!(c.app.approvals.marks.is_empty(), "done rows are unmarked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c_bob_rolls_the_incident_circuit_back_to_last_known_good() {
+    let mut c = Console::start("bob", fast_sim()).await;
+    let scenario = c.sim.scenario();
+    let circuit: CircuitRef = scenario.incident_circuit.parse().expect("a circuit id");
+    let target = ModelVersion(scenario.rollback_version);
+    c.press(&[":"]);
+    c.type_text(&format!("rollback {circuit}"));
+    c.press(&["<Enter>"]);
+    c.settle().await;
+    assert!(matches!(c.app.route(), Route::Rollback), "{}", c.frame());
+    let flow = c.app.rollback.as_ref().expect("the rollback flow");
+    assert_eq!(
+        flow.chosen().map(|e| e.version),
+        Some(target),
+        "last known good is chosen"
+    );
+    assert_eq!(flow.last_good, Some(target));
+    let f = c.frame();
+    assert!(f.contains("★ last known good"), "{f}");
+    insta::assert_snapshot!("write_journey_c1_targets", scrub(&f));
+
+    let planned = c.press(&["<Enter>"]);
+    assert!(matches!(planned[..], [Effect::PlanRollback { .. }]));
+    c.until("the plan", |a| {
+        a.rollback
+            .as_ref()
+            .is_some_and(|f| f.plan.value.is_some() || f.plan.error.is_some())
+    })
+    .await;
+    let plan = c
+        .app
+        .rollback
+        .as_ref()
+        .and_then(|f| f.plan.value.clone())
+        .unwrap_or_else(|| panic!("no plan:\n{}", c.frame()));
+    assert_eq!(plan.to, target);
+    let f = c.frame();
+    assert!(f.contains(&format!("v{target}")), "{f}");
+    // Every other circuit the redeploy touches is listed.
+    for other in plan.others() {
+        assert!(
+            f.contains(&other.circuit.to_string()),
+            "{other:?} missing:\n{f}"
+        );
+    }
+    insta::assert_snapshot!("write_journey_c2_plan", scrub(&f));
+
+    c.press(&["<Enter>"]);
+    assert_eq!(
+        c.app.rollback.as_ref().map(|f| f.step),
+        Some(RollbackStep::Confirm)
+    );
+    // Typed wrong (lower case): nothing is sent.
+    c.type_text(&circuit.to_string().to_lowercase());
+    assert!(c.press(&["<Enter>"]).is_empty());
+    assert!(c.frame().contains("type it exactly"), "{}", c.frame());
+    c.press(&["<C-u>"]);
+    c.type_text(&circuit.to_string());
+    c.press(&["<Tab>"]);
+    c.type_text("MAE alert since the incident release");
+    insta::assert_snapshot!("write_journey_c3_confirm", scrub(&c.frame()));
+
+    let sent = c.press(&["<Enter>"]);
+    assert!(
+        matches!(sent[..], [Effect::ExecuteRollback { .. }]),
+        "{sent:?}"
+    );
+    c.until("the progress screen", |a| {
+        matches!(a.route(), Route::Progress(_))
+    })
+    .await;
+    let op_id = match c.app.route() {
+        Route::Progress(p) => p.op_id.clone(),
+        _ => unreachable!(),
+    };
+    let state = |a: &App| a.ops.get(&op_id).map(|o| o.state);
+    c.until("in progress", |a| {
+        state(a).is_some_and(|s| s >= OpState::InProgress)
+    })
+    .await;
+    assert!(c.frame().contains("SLA"), "{}", c.frame());
+    c.until("verified", |a| state(a).is_some_and(|s| s.is_final()))
+        .await;
+    assert_eq!(state(&c.app), Some(OpState::Verified), "{}", c.frame());
+    // The refresh after the restore: the fleet runs the target in Prod.
+    c.until("the fleet showing the target", |a| {
+        a.data.circuit(&circuit).and_then(|x| x.versions.prod) == Some(target)
+            && a.busy().is_empty()
+    })
+    .await;
+    let f = c.frame();
+    assert!(f.contains("✓ Verified restore in"), "{f}");
+    assert!(
+        f.contains(&format!("✓ the fleet shows v{target} in Prod")),
+        "{f}"
+    );
+    assert!(
+        f.contains("✓ Prod deployment provisioning succeeded"),
+        "{f}"
+    );
+    insta::assert_snapshot!("write_journey_c4_verified", scrub(&f));
+
+    // Leaving: the ops view has it, verified; the audit log has the rollback on record.
+    c.press(&["O"]);
+    let f = c.frame();
+    assert!(
+        f.contains(&circuit.to_string()) && f.contains("verified"),
+        "{f}"
+    );
+    c.press(&["L"]);
+    c.until("the audit log", |a| a.audit.data.value.is_some())
+        .await;
+    let f = c.frame();
+    assert!(f.contains("✓ chain intact"), "{f}");
+    assert!(
+        f.contains("rollback") && f.contains(&circuit.to_string()),
+        "{f}"
+    );
+    c.runtime.shutdown();
+}
