@@ -133,15 +133,6 @@ pub fn redact(text: &str) -> String {
 }
 
 impl AuditLog {
-    /// `$XDG_STATE_HOME/relcon/audit.jsonl` (or the data dir where there is no state dir).
-    pub fn default_path() -> Option<PathBuf> {
-        crate::settings::dirs().map(|d| {
-            d.state_dir()
-                .unwrap_or(d.data_local_dir())
-                .join("audit.jsonl")
-        })
-    }
-
     pub fn new(path: impl Into<PathBuf>) -> AuditLog {
         AuditLog { path: path.into() }
     }

@@ -111,6 +111,16 @@ impl Drop for Sim {
     }
 }
 
+/// The JSON a successful command printed.
+fn ok_json(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn approvals(sim: &Sim, who: &str) -> Vec<Value> {
     let (code, v) = sim.json(who, &["approvals"]);
     assert_eq!(code, 0, "{v}");
@@ -248,44 +258,7 @@ fn rollback_of_the_incident_circuit_is_verified_and_shows_in_prod() {
 #[test]
 fn kill_9_mid_rollback_then_restart_resumes_to_verified_without_a_second_request() {
     let sim = Sim::start(&["--speed", "30"]);
-    let circuit = sim.get("/_sim/scenario")["incident_circuit"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut first = sim
-        .std_relcon("erin")
-        .args([
-            "rollback", &circuit, "--yes", "--wait", "--reason", "incident",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait for the journal to say the request went out, then kill -9.
-    let ops = sim.state("erin").join("ops");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let submitted = loop {
-        let states: Vec<String> = std::fs::read_dir(&ops)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
-            .filter_map(|t| serde_json::from_str::<Value>(&t).ok())
-            .filter_map(|v| v["state"].as_str().map(str::to_owned))
-            .collect();
-        if states
-            .iter()
-            .any(|s| s == "submitted" || s == "in-progress")
-        {
-            break true;
-        }
-        if Instant::now() > deadline || first.try_wait().unwrap().is_some() {
-            break false;
-        }
-        std::thread::yield_now();
-    };
-    assert!(submitted, "the rollback was journaled as sent");
-    first.kill().unwrap(); // SIGKILL
-    first.wait().unwrap();
+    let circuit = rollback_then_kill_9(&sim, "erin");
     let patches = |sim: &Sim| {
         sim.get("/_sim/stats")["by_route"]["PATCH vsrm/release.environment"]
             .as_u64()
@@ -450,12 +423,7 @@ fn with_no_configuration_fleet_reads_the_built_in_simulator_and_matches_a_served
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let embedded: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let embedded = ok_json(&out);
     assert!(
         embedded["backend"]
             .as_str()
@@ -468,4 +436,135 @@ fn with_no_configuration_fleet_reads_the_built_in_simulator_and_matches_a_served
         "the same fleet either way"
     );
     assert_eq!(embedded["errors"], serde_json::json!([]));
+}
+
+/// Start a rollback of the incident circuit as `who` and kill -9 it once the journal says the
+/// request went out. Returns the circuit.
+fn rollback_then_kill_9(sim: &Sim, who: &str) -> String {
+    let circuit = sim.get("/_sim/scenario")["incident_circuit"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut first = sim
+        .std_relcon(who)
+        .args([
+            "rollback", &circuit, "--yes", "--wait", "--reason", "incident",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ops = sim.state(who).join("ops");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let sent = loop {
+        let states: Vec<String> = std::fs::read_dir(&ops)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            // Only saved operations: a `.tmp` is the journal mid-write.
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter_map(|t| serde_json::from_str::<Value>(&t).ok())
+            .filter_map(|v| v["state"].as_str().map(str::to_owned))
+            .collect();
+        if states.iter().any(|s| s == "in-progress") {
+            break true;
+        }
+        if Instant::now() > deadline || first.try_wait().unwrap().is_some() {
+            break false;
+        }
+        std::thread::yield_now();
+    };
+    assert!(sent, "the rollback was journaled as running");
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    circuit
+}
+
+#[test]
+fn a_redeploy_the_release_no_longer_shows_is_failed_not_tracked_forever() {
+    // The rollback starts on one service, which then loses it (here: a second simulator for
+    // the same subscription and project, whose release history never saw the redeploy).
+    let first = Sim::start(&["--speed", "1"]);
+    rollback_then_kill_9(&first, "erin");
+    let second = Sim::start(&["--speed", "1"]);
+    let (from, to) = (
+        first.state("erin").join("ops"),
+        second.state("erin").join("ops"),
+    );
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(&from).unwrap() {
+        let path = e.unwrap().path();
+        std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+    }
+    let out = second
+        .relcon("erin")
+        .args(["--json", "ops", "--wait"])
+        .output()
+        .unwrap();
+    let ops = ok_json(&out);
+    let op = &ops["operations"][0];
+    assert_eq!(op["state"], "failed", "{op}");
+    let why = op["last_error"].as_str().unwrap_or_default();
+    assert!(why.contains("shows no redeploy"), "{why}");
+    let patches = second.get("/_sim/stats")["by_route"]["PATCH vsrm/release.environment"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(patches, 0, "resuming never sends");
+}
+
+#[test]
+fn the_built_in_simulator_closes_what_a_previous_run_left_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let relcon = |args: &[&str]| {
+        let out = Command::cargo_bin("relcon")
+            .unwrap()
+            .args(["--as", "dave", "--no-cache", "--json"])
+            .arg("--state-dir")
+            .arg(dir.path())
+            .args(args)
+            .env("XDG_CONFIG_HOME", dir.path())
+            .env("NO_COLOR", "1")
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code().unwrap_or(-1), v)
+    };
+    // Submitted without --wait: the process ends, and so does its built-in simulator.
+    let (code, sent) = relcon(&["rollback", "PLANT007/CIRCUIT03", "--yes"]);
+    assert_eq!(code, 0, "{sent}");
+    let id = sent["operation"]["id"].as_str().unwrap().to_owned();
+    assert!(
+        !matches!(
+            sent["operation"]["state"].as_str(),
+            Some("verified" | "failed")
+        ),
+        "{sent}"
+    );
+    let (_, ops) = relcon(&["ops"]);
+    let op = &ops["operations"][0];
+    assert_eq!(
+        (op["id"].as_str(), op["state"].as_str()),
+        (Some(id.as_str()), Some("failed"))
+    );
+    assert!(
+        op["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("restarted"),
+        "{op}"
+    );
+    let (_, audit) = relcon(&["audit", "show"]);
+    let results: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["result"].as_str())
+        .collect();
+    assert!(
+        results.iter().any(|r| r.starts_with("abandoned:")),
+        "{results:?}"
+    );
 }

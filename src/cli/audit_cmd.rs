@@ -6,16 +6,11 @@ use super::paint::Paint;
 use super::{Exit, Global, fail, print_json};
 use crate::audit::AuditLog;
 
+/// The audit log of the backend relcon would use: the built-in simulator's (under `demo/`)
+/// when there is no configuration, else the real one.
 fn log(g: &Global) -> Result<AuditLog, Exit> {
-    match g.state_dir.as_ref() {
-        Some(dir) => Ok(AuditLog::new(dir.join("audit.jsonl"))),
-        None => AuditLog::default_path().map(AuditLog::new).ok_or_else(|| {
-            fail(
-                Exit::Usage,
-                "no home directory for the audit log; pass --state-dir",
-            )
-        }),
-    }
+    let embedded = matches!(super::load_settings(g), Ok(None));
+    super::session::state_dirs(g, embedded).map(|d| d.audit)
 }
 
 /// Parse `--since`: an RFC 3339 time, a date, or an age like `2h`, `3d`, `90m`.

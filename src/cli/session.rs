@@ -31,6 +31,23 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
         })
 }
 
+/// Where the journal and the audit log live: `--state-dir`, else the XDG state dir, else (on
+/// the built-in simulator) its `demo/` subdirectory, so that nothing done to the demo world
+/// mixes with the record of what was done to real Azure.
+pub fn state_dirs(g: &Global, embedded: bool) -> Result<StateDirs, Exit> {
+    let dirs = match &g.state_dir {
+        Some(dir) => Some(StateDirs::under(dir)),
+        None if embedded => StateDirs::default_demo_dirs(),
+        None => StateDirs::default_dirs(),
+    };
+    dirs.ok_or_else(|| {
+        fail(
+            Exit::Usage,
+            "no home directory for relcon's state; pass --state-dir",
+        )
+    })
+}
+
 /// Open the session every service-backed command uses.
 pub fn open(g: &Global) -> Result<Opened, Exit> {
     let configured = load_settings(g).map_err(|e| fail(Exit::Usage, e))?;
@@ -39,7 +56,7 @@ pub fn open(g: &Global) -> Result<Opened, Exit> {
         Some(s) => (s, None),
         None => {
             let handle = runtime
-                .block_on(start(SimOptions::default()))
+                .block_on(start(SimOptions::embedded_demo()))
                 .map_err(|e| {
                     fail(
                         Exit::Service,
@@ -78,18 +95,16 @@ pub fn open(g: &Global) -> Result<Opened, Exit> {
     } else {
         Cache::new(Cache::default_dir())
     };
-    let state = match &g.state_dir {
-        Some(dir) => StateDirs::under(dir),
-        None => StateDirs::default_dirs().ok_or_else(|| {
-            fail(
-                Exit::Usage,
-                "no home directory for relcon's state; pass --state-dir",
-            )
-        })?,
-    };
+    let state = state_dirs(g, embedded)?;
     let mut session = Session::new(Arc::new(backend), ctx, cache, state);
     if let Some(k) = keepalive {
         session = session.keep_alive(k);
+        // Each run of the built-in simulator starts a fresh world: what a previous run left
+        // in flight cannot be tracked, so it is closed on the record instead of resumed.
+        crate::service::rollback::abandon_all(
+            &session,
+            "the built-in simulator was restarted; the world this operation ran in is gone",
+        );
     }
     Ok(Opened {
         runtime,

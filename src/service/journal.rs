@@ -121,6 +121,10 @@ pub struct Operation {
     pub completed_at: Option<DateTime<Utc>>,
     pub verified_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// The backend it was sent to (the session's cache key: the Azure subscription, workspace
+    /// and DevOps project, or the simulator). Only that backend resumes it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub backend: String,
 }
 
 impl Operation {
@@ -151,6 +155,7 @@ impl Operation {
             completed_at: None,
             verified_at: None,
             updated_at: now,
+            backend: String::new(),
         }
     }
 
@@ -227,15 +232,28 @@ pub struct JournalError {
 #[derive(Debug, Clone)]
 pub struct Journal {
     dir: PathBuf,
+    /// The backend this session talks to; stamped on every operation saved, and the only one
+    /// whose unfinished operations it resumes. An operation sent to one Azure project is never
+    /// tracked (or worse, re-read and judged) against another, nor a demo one against Azure.
+    scope: String,
 }
 
 impl Journal {
-    pub fn default_dir() -> Option<PathBuf> {
-        crate::settings::dirs().map(|d| d.state_dir().unwrap_or(d.data_local_dir()).join("ops"))
+    pub fn new(dir: impl Into<PathBuf>) -> Journal {
+        Journal {
+            dir: dir.into(),
+            scope: String::new(),
+        }
     }
 
-    pub fn new(dir: impl Into<PathBuf>) -> Journal {
-        Journal { dir: dir.into() }
+    /// The same journal, for the backend named `scope` (see [`Journal::unfinished`]).
+    pub fn scoped(mut self, scope: impl Into<String>) -> Journal {
+        self.scope = scope.into();
+        self
+    }
+
+    pub fn scope(&self) -> &str {
+        &self.scope
     }
 
     pub fn dir(&self) -> &Path {
@@ -253,6 +271,9 @@ impl Journal {
     pub fn save(&self, op: &mut Operation) -> Result<(), JournalError> {
         std::fs::create_dir_all(&self.dir).map_err(|e| self.err(e))?;
         op.updated_at = Utc::now();
+        if op.backend.is_empty() {
+            op.backend.clone_from(&self.scope);
+        }
         let body = serde_json::to_vec_pretty(op).map_err(|e| self.err(std::io::Error::other(e)))?;
         let path = self.dir.join(format!("{}.json", op.id));
         let tmp = self.dir.join(format!(".{}.tmp", op.id));
@@ -289,12 +310,25 @@ impl Journal {
         ops
     }
 
-    /// Operations still to track.
+    /// Operations still to track on this journal's backend (operations saved before backends
+    /// were recorded count as this one's).
     pub fn unfinished(&self) -> Vec<Operation> {
         self.all()
             .into_iter()
-            .filter(|o| !o.state.is_final())
+            .filter(|o| !o.state.is_final() && self.owns(o))
             .collect()
+    }
+
+    /// Unfinished operations that belong to another backend: shown, never tracked here.
+    pub fn elsewhere(&self) -> Vec<Operation> {
+        self.all()
+            .into_iter()
+            .filter(|o| !o.state.is_final() && !self.owns(o))
+            .collect()
+    }
+
+    fn owns(&self, op: &Operation) -> bool {
+        op.backend.is_empty() || self.scope.is_empty() || op.backend == self.scope
     }
 }
 
@@ -339,6 +373,29 @@ mod tests {
         assert_eq!(unfinished[0].id, a.id);
         assert_eq!(again.all().len(), 2);
         assert!(b.time_to_verified().is_some());
+    }
+
+    #[test]
+    fn only_the_backend_an_operation_was_sent_to_resumes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let azure = Journal::new(dir.path()).scoped("azure:sub:prod:org:proj");
+        let mut a = rollback();
+        azure.save(&mut a).unwrap();
+        assert_eq!(a.backend, "azure:sub:prod:org:proj");
+        let mut legacy = rollback();
+        legacy.id.push_str("-legacy");
+        Journal::new(dir.path()).save(&mut legacy).unwrap();
+
+        let demo = Journal::new(dir.path()).scoped("simulator:embedded-demo");
+        let ids = |ops: Vec<Operation>| ops.into_iter().map(|o| o.id).collect::<Vec<_>>();
+        assert_eq!(ids(demo.unfinished()), vec![legacy.id.clone()]);
+        assert_eq!(ids(demo.elsewhere()), vec![a.id.clone()]);
+        let mut both = ids(azure.unfinished());
+        both.sort();
+        let mut want = vec![a.id.clone(), legacy.id.clone()];
+        want.sort();
+        assert_eq!(both, want);
+        assert!(azure.elsewhere().is_empty());
     }
 
     #[test]

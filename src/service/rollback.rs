@@ -611,6 +611,17 @@ async fn step(backend: &dyn Backend, op: &mut Operation) -> Option<Duration> {
                                     ));
                                     op.advance(OpState::Failed);
                                 }
+                                // Not deploying, and no attempt newer than before the PATCH:
+                                // the redeploy is not (or no longer) on the release.
+                                s if !new_attempt && lost(op) => {
+                                    op.last_error = Some(format!(
+                                        "Release-{r}'s Production stage is {s} and shows no \
+                                         redeploy after attempt {}: it was canceled, replaced or \
+                                         never queued; look at the release before trying again",
+                                        attempts_before.unwrap_or(0)
+                                    ));
+                                    op.advance(OpState::Failed);
+                                }
                                 _ => {}
                             }
                         }
@@ -683,6 +694,19 @@ async fn step(backend: &dyn Backend, op: &mut Operation) -> Option<Duration> {
             None
         }
     }
+}
+
+/// How long a redeploy may go unseen on its release after the PATCH was accepted before it
+/// counts as lost (the real service queues it at once; this covers a slow replica).
+const UNSEEN_GRACE: chrono::Duration = chrono::Duration::minutes(2);
+
+/// A redeploy that was seen running, or accepted longer than [`UNSEEN_GRACE`] ago, and that
+/// the release no longer shows: tracking it further would wait forever.
+fn lost(op: &Operation) -> bool {
+    op.state >= OpState::InProgress
+        || op
+            .submitted_at
+            .is_some_and(|t| chrono::Utc::now() - t > UNSEEN_GRACE)
 }
 
 /// The Prod deployment runs the target and its provisioning succeeded.
@@ -979,13 +1003,47 @@ async fn step_environment(backend: &dyn Backend, op: &mut Operation) {
     }
 }
 
-/// Resume tracking every unfinished operation in the journal (after a crash or a restart).
-pub async fn resume_all(session: &Session, progress: Progress<'_>) -> Vec<Operation> {
-    let mut out = Vec::new();
-    for op in session.journal().unfinished() {
-        out.push(track(session, op, progress).await);
+/// Close every unfinished operation of this session's backend as failed with `why`, on the
+/// journal and the audit log, without a call: for a backend whose world did not survive
+/// (the built-in simulator, restarted).
+pub fn abandon_all(session: &Session, why: &str) {
+    for mut op in session.journal().unfinished() {
+        op.last_error = Some(why.to_owned());
+        op.advance(OpState::Failed);
+        save(session, &mut op);
+        let record = Record {
+            actor: op.actor.clone(),
+            action: op.action().into(),
+            target: op.target(),
+            inputs: Inputs {
+                reason: op.reason.clone(),
+                ..Inputs::default()
+            },
+            result: format!("abandoned: {why}"),
+            request_ids: op.request_ids.clone(),
+        };
+        if let Err(e) = session.audit().append(record) {
+            tracing::error!("cannot write the audit log: {e}");
+        }
     }
-    out
+}
+
+/// Resume tracking every unfinished operation in the journal (after a crash or a restart),
+/// all at once: one slow environment rollback does not hold up a circuit's.
+pub async fn resume_all(session: &Session, progress: Progress<'_>) -> Vec<Operation> {
+    let progress = std::sync::Mutex::new(progress);
+    let tracks = session.journal().unfinished().into_iter().map(|op| {
+        let progress = &progress;
+        async move {
+            let mut report = |op: &Operation| {
+                if let Ok(mut p) = progress.lock() {
+                    p(op);
+                }
+            };
+            track(session, op, &mut report).await
+        }
+    });
+    futures::future::join_all(tracks).await
 }
 
 /// The SLA clock of a rollback operation.

@@ -26,12 +26,21 @@ pub struct StateDirs {
 }
 
 impl StateDirs {
+    /// `$XDG_STATE_HOME/relcon` (the data dir where there is no state dir).
+    pub fn default_root() -> Option<std::path::PathBuf> {
+        crate::settings::dirs().map(|d| d.state_dir().unwrap_or(d.data_local_dir()).to_path_buf())
+    }
+
     /// `$XDG_STATE_HOME/relcon/{ops,audit.jsonl}`.
     pub fn default_dirs() -> Option<StateDirs> {
-        Some(StateDirs {
-            journal: Journal::new(Journal::default_dir()?),
-            audit: AuditLog::new(AuditLog::default_path()?),
-        })
+        Some(StateDirs::under(&Self::default_root()?))
+    }
+
+    /// `$XDG_STATE_HOME/relcon/demo/{ops,audit.jsonl}`: the built-in simulator's world lives
+    /// only as long as the process, so what is done to it never mixes with the record of what
+    /// was done to real Azure.
+    pub fn default_demo_dirs() -> Option<StateDirs> {
+        Some(StateDirs::under(&Self::default_root()?.join("demo")))
     }
 
     /// Both under one directory (tests, `--state-dir`).
@@ -56,7 +65,13 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(backend: Arc<dyn Backend>, ctx: Context, cache: Cache, state: StateDirs) -> Session {
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        ctx: Context,
+        cache: Cache,
+        mut state: StateDirs,
+    ) -> Session {
+        state.journal = state.journal.scoped(ctx.cache_key.clone());
         let configs = ConfigStore::new(cache.load_configs(&ctx.cache_key));
         Session {
             backend,

@@ -102,6 +102,18 @@ impl Default for SimOptions {
 }
 
 impl SimOptions {
+    /// The simulator `relcon` starts in-process when there is no configuration: the demo
+    /// fleet on real time (so every age and the SLA clock read true), with deployments that
+    /// take one minute instead of ten, so that a demo rollback reaches a verified restore
+    /// while the person trying it watches. `relcon sim serve` keeps the realistic defaults.
+    pub fn embedded_demo() -> SimOptions {
+        SimOptions {
+            deploy_minutes: 1.0,
+            update_minutes: 0.5,
+            ..SimOptions::default()
+        }
+    }
+
     fn check(&self) -> anyhow::Result<()> {
         if !self.addr.ip().is_loopback() {
             anyhow::bail!(
