@@ -546,3 +546,28 @@ fn q_quits_from_the_top_and_goes_back_elsewhere() {
     drive(&mut app, &["<Enter>"]);
     assert!(matches!(press(&mut app, &["<C-c>"])[..], [Effect::Quit]));
 }
+
+#[test]
+fn a_decided_approval_gives_its_place_to_the_next_one() {
+    let mut app = app_at(BIG);
+    let snap = fixture::fleet(fixture::DEMO_CIRCUITS);
+    drive(&mut app, &["A", "j", "j"]);
+    let rows_before: Vec<_> = app.approvals.rows.iter().map(|r| r.key).collect();
+    let Some(decided) = app.approvals.selected().map(|r| r.key) else {
+        panic!("nothing selected");
+    };
+    let at = rows_before.iter().position(|k| *k == decided).unwrap();
+    assert!(at > 0 && at + 1 < rows_before.len(), "a middle item: {at}");
+    // The next refresh no longer lists it.
+    let mut after = snap.clone();
+    after
+        .approvals
+        .retain(|i| crate::tui::action::ApprovalKey::of(i) != decided);
+    let effects = press(&mut app, &["r"]);
+    answer(&mut app, effects, &after);
+    assert_eq!(
+        app.approvals.selected().map(|r| r.key),
+        Some(rows_before[at + 1]),
+        "the item after the decided one, not the top of the list"
+    );
+}

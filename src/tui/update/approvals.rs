@@ -22,10 +22,13 @@ fn env_page(app: &App) -> usize {
 }
 
 /// Select the line of `key` again after a rebuild, else the first item.
-pub fn reselect(app: &mut App, key: Option<ApprovalKey>) {
+/// When the item is gone (decided), the one that took its place in the list is selected, so
+/// that deciding one item after another walks down the list instead of jumping to its top.
+pub fn reselect(app: &mut App, key: Option<ApprovalKey>, was_at: Option<usize>) {
     let a = &app.approvals;
     let target = key
         .and_then(|k| a.rows.iter().position(|r| r.key == k))
+        .or_else(|| was_at.map(|i| i.min(a.rows.len().saturating_sub(1))))
         .unwrap_or(0);
     let line = a
         .lines

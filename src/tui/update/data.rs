@@ -27,6 +27,7 @@ pub fn install_snapshot(app: &mut App, snapshot: FleetSnapshot, origin: Origin) 
     let index = FleetIndex::build(&snapshot);
     let (rows, lines) = approvals_model::build(&snapshot, &app.policy, &app.thresholds);
     let selected_key = app.approvals.selected().map(|r| r.key);
+    let was_at = selected_key.and_then(|k| app.approvals.rows.iter().position(|r| r.key == k));
     app.data.snapshot = Some(Arc::new(snapshot));
     app.data.index = index;
     app.data.origin = origin;
@@ -36,7 +37,7 @@ pub fn install_snapshot(app: &mut App, snapshot: FleetSnapshot, origin: Origin) 
     app.approvals
         .evidence
         .retain(|k, _| Some(*k) == selected_key);
-    approvals::reselect(app, selected_key);
+    approvals::reselect(app, selected_key, was_at);
     approvals::rebuild_env(app);
     // Marks of items no longer pending go; an open review table is judged again.
     let keys: std::collections::HashSet<ApprovalKey> =

@@ -278,6 +278,8 @@ fn applies(app: &App, action: crate::tui::action::Action) -> bool {
         }),
         (Route::Bulk, Action::NextField) => app.bulk.as_ref().is_some_and(|b| b.override_gate),
         (Route::Progress(_) | Route::Audit, Action::Open) => false,
+        // In a sub view the quit key goes back, which the back key's hint already says.
+        (_, Action::Quit) => app.routes.len() <= 1,
         (Route::Env, Action::Rollback) => app
             .snapshot()
             .is_some_and(|s| crate::tui::update::rollback::environment_release(s).is_ok()),
