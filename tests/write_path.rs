@@ -438,6 +438,18 @@ fn with_no_configuration_fleet_reads_the_built_in_simulator_and_matches_a_served
     assert_eq!(embedded["errors"], serde_json::json!([]));
 }
 
+/// The operations in `who`'s journal as saved (a `.tmp` is the journal mid-write).
+fn journal(sim: &Sim, who: &str) -> Vec<Value> {
+    std::fs::read_dir(sim.state(who).join("ops"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter_map(|t| serde_json::from_str::<Value>(&t).ok())
+        .collect()
+}
+
 /// Start a rollback of the incident circuit as `who` and kill -9 it once the journal says the
 /// request went out. Returns the circuit.
 fn rollback_then_kill_9(sim: &Sim, who: &str) -> String {
@@ -454,20 +466,12 @@ fn rollback_then_kill_9(sim: &Sim, who: &str) -> String {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let ops = sim.state(who).join("ops");
     let deadline = Instant::now() + Duration::from_secs(60);
     let sent = loop {
-        let states: Vec<String> = std::fs::read_dir(&ops)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            // Only saved operations: a `.tmp` is the journal mid-write.
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .filter_map(|p| std::fs::read_to_string(p).ok())
-            .filter_map(|t| serde_json::from_str::<Value>(&t).ok())
-            .filter_map(|v| v["state"].as_str().map(str::to_owned))
-            .collect();
-        if states.iter().any(|s| s == "in-progress") {
+        if journal(sim, who)
+            .iter()
+            .any(|op| op["state"] == "in-progress")
+        {
             break true;
         }
         if Instant::now() > deadline || first.try_wait().unwrap().is_some() {
@@ -567,4 +571,63 @@ fn the_built_in_simulator_closes_what_a_previous_run_left_in_flight() {
         results.iter().any(|r| r.starts_with("abandoned:")),
         "{results:?}"
     );
+}
+
+#[test]
+fn a_redeploy_that_needs_the_production_approvals_again_says_so_then_verifies() {
+    let sim = Sim::start(&["--speed", "600", "--redeploy-approvals"]);
+    let circuit = sim.get("/_sim/scenario")["incident_circuit"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let run = sim
+        .std_relcon("erin")
+        .args([
+            "--json", "rollback", &circuit, "--yes", "--wait", "--reason", "incident",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The journal says what the redeploy waits for.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let waiting = loop {
+        let found = journal(&sim, "erin")
+            .into_iter()
+            .find(|v| v["waiting"].is_string());
+        if let Some(op) = found {
+            break op;
+        }
+        assert!(Instant::now() < deadline, "never said it was waiting");
+        std::thread::yield_now();
+    };
+    let says = waiting["waiting"].as_str().unwrap();
+    assert!(
+        says.contains("Production approval") && says.contains("0 of 2"),
+        "{says}"
+    );
+    assert_eq!(waiting["state"], "in-progress", "{waiting}");
+    // Two other people approve the redeploy (erin requested it: not her), one record each.
+    let item = approvals(&sim, "carol")
+        .into_iter()
+        .find(|a| a["release_id"] == waiting["release_id"] && a["stage"] == "Production")
+        .expect("the redeploy's Production approval is pending");
+    assert!(
+        item["requested_by"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("erin")),
+        "{item}"
+    );
+    for (who, id) in [
+        ("carol", &item["approval_ids"][0]),
+        ("dave", &item["approval_ids"][1]),
+    ] {
+        let id = id.as_u64().unwrap().to_string();
+        let (code, out) = sim.json(who, &["approve", &id, "--comment", "rollback approved"]);
+        assert_eq!(code, 0, "{who}: {out}");
+    }
+    let out = run.wait_with_output().unwrap();
+    let done = ok_json(&out);
+    assert_eq!(done["operation"]["state"], "verified", "{done}");
+    assert!(done["operation"]["waiting"].is_null(), "{done}");
 }

@@ -205,13 +205,18 @@ fn print_progress(p: Paint, op: &Operation) {
             .count();
         format!("  {done}/{} deployments", op.steps.len())
     };
+    let waiting = match op.waiting.as_ref().filter(|_| !op.state.is_final()) {
+        Some(w) => format!("  {}", p.yellow(w)),
+        None => String::new(),
+    };
     eprintln!(
-        "[{:>4}s] {} {}{}  SLA {}",
+        "[{:>4}s] {} {}{}  SLA {}{}",
         rollback::elapsed(op),
         op.target(),
         op.state.as_str(),
         steps,
-        clock.unwrap_or_default()
+        clock.unwrap_or_default(),
+        waiting
     );
 }
 

@@ -72,6 +72,10 @@ pub struct SimServeArgs {
     /// Simulated minutes a batch deployment update (PUT) takes
     #[arg(long, default_value_t = 4.0, value_name = "MIN")]
     pub update_minutes: f64,
+    /// A redeploy of a stage that deployed before waits for its approvals again, as real
+    /// DevOps does by default (without it, the seed's rollback redeploys at once)
+    #[arg(long)]
+    pub redeploy_approvals: bool,
     /// Simulated time at start, RFC 3339 (default: now)
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub start: Option<DateTime<Utc>>,
@@ -147,6 +151,7 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         deploy_minutes: a.deploy_minutes,
         update_minutes: a.update_minutes,
         start: a.start,
+        redeploy_approvals: a.redeploy_approvals,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -492,6 +492,25 @@ impl ReleaseRecord {
         self.environments.iter().find(|e| e.stage() == Some(stage))
     }
 
+    /// Who asked for `attempt` of environment `env_id`, and when. The first attempt is the
+    /// release's, asked for by whoever created it; a later one is a redeploy (a rollback, say)
+    /// asked for by whoever triggered it: the person four-eyes keeps from approving it.
+    pub fn requester(&self, env_id: u32, attempt: u32) -> (IdentityRef, Option<DateTime<Utc>>) {
+        let redeploy = self
+            .environments
+            .iter()
+            .find(|e| e.id == env_id)
+            .filter(|_| attempt > 1)
+            .and_then(|e| e.deploy_steps.iter().find(|d| d.attempt == attempt));
+        match redeploy.and_then(|d| {
+            let who = d.requested_for.as_ref().or(d.requested_by.as_ref())?;
+            Some((who.clone(), d.queued_on.or(self.created_on)))
+        }) {
+            Some(found) => found,
+            None => (self.created_by.clone(), self.created_on),
+        }
+    }
+
     /// `Some(version)` when this is an environment-only release.
     pub fn environment_only(&self) -> Option<&str> {
         self.variables

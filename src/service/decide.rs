@@ -144,6 +144,7 @@ fn find_record(release: &ReleaseRecord, approval_id: u32) -> Option<(&ApprovalRe
 /// The approval item of the snapshot, with its approval state replaced by the fresh release's.
 fn fresh_item(item: &ApprovalItem, release: &ReleaseRecord) -> ApprovalItem {
     let mut fresh = item.clone();
+    fresh.requested_by = release.created_by.clone();
     if let Some(env) = release
         .environments
         .iter()
@@ -175,8 +176,8 @@ fn fresh_item(item: &ApprovalItem, release: &ReleaseRecord) -> ApprovalItem {
         if env.required_approvers > 0 {
             fresh.required = env.required_approvers;
         }
+        fresh.requested_by = release.requester(env.id, attempt).0;
     }
-    fresh.requested_by = release.created_by.clone();
     fresh
 }
 

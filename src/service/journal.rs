@@ -117,6 +117,10 @@ pub struct Operation {
     pub request_ids: Vec<String>,
     pub reason: Option<String>,
     pub last_error: Option<String>,
+    /// What the operation waits on that is not the service's own work (a redeploy waiting for
+    /// the stage's approvals again), while it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub verified_at: Option<DateTime<Utc>>,
@@ -151,6 +155,7 @@ impl Operation {
             request_ids: Vec::new(),
             reason,
             last_error: None,
+            waiting: None,
             submitted_at: None,
             completed_at: None,
             verified_at: None,

@@ -17,7 +17,8 @@ use super::session::Session;
 use crate::audit::{Inputs, Record};
 use crate::domain::fleet::FleetSnapshot;
 use crate::domain::platform::{
-    EnvironmentAsset, EnvironmentStatus, IdentityRef, ModelAsset, ProvisioningState,
+    ApprovalStatus, ApprovalType, EnvironmentAsset, EnvironmentStatus, IdentityRef, ModelAsset,
+    ProvisioningState, ReleaseEnvironment,
 };
 use crate::domain::rollback::{
     CircuitChange, ProdHistoryEntry, TargetChoice, choose_target, prod_history,
@@ -525,9 +526,9 @@ pub async fn track(session: &Session, mut op: Operation, progress: Progress<'_>)
         progress(&op);
     }
     while !op.state.is_final() {
-        let before = op.state;
+        let before = (op.state, op.waiting.clone());
         let wait = step(backend, &mut op).await;
-        if op.state != before {
+        if (op.state, &op.waiting) != (before.0, &before.1) {
             save(session, &mut op);
             progress(&op);
         }
@@ -594,6 +595,7 @@ async fn step(backend: &dyn Backend, op: &mut Operation) -> Option<Duration> {
                                 .max()
                                 .unwrap_or(0);
                             let new_attempt = attempts > attempts_before.unwrap_or(0);
+                            op.waiting = waiting_for_approval(env, attempts);
                             match &env.status {
                                 s if s.is_active() => op.advance(OpState::InProgress),
                                 EnvironmentStatus::Succeeded if new_attempt => {
@@ -694,6 +696,38 @@ async fn step(backend: &dyn Backend, op: &mut Operation) -> Option<Duration> {
             None
         }
     }
+}
+
+/// A redeploy waiting for the stage's pre-deployment approvals again (real DevOps asks for
+/// them on every deployment of a stage, a redeploy included), in words: who has approved,
+/// how many are needed, who may still approve. The SLA clock keeps running meanwhile.
+fn waiting_for_approval(env: &ReleaseEnvironment, attempt: u32) -> Option<String> {
+    let this: Vec<_> = env
+        .pre_deploy_approvals
+        .iter()
+        .filter(|a| a.attempt == attempt && a.approval_type == ApprovalType::PreDeploy)
+        .collect();
+    let pending: Vec<&str> = this
+        .iter()
+        .filter(|a| a.status == ApprovalStatus::Pending)
+        .map(|a| a.approver.name())
+        .collect();
+    if pending.is_empty() {
+        return None;
+    }
+    let approved = this
+        .iter()
+        .filter(|a| a.status == ApprovalStatus::Approved)
+        .count();
+    let required = match env.required_approvers {
+        0 => this.len(),
+        n => n as usize,
+    };
+    Some(format!(
+        "waiting for {} approval of the redeploy: {approved} of {required} (may approve: {})",
+        env.name,
+        pending.join(", ")
+    ))
 }
 
 /// How long a redeploy may go unseen on its release after the PATCH was accepted before it

@@ -831,14 +831,21 @@ fn group_approvals(
             .map(|e| e.required_approvers)
             .filter(|n| *n > 0)
             .unwrap_or((records.len() + approved.len()) as u32);
+        let (requested_by, requested_at) = match release {
+            Some(r) => {
+                let (who, at) = r.requester(env_id, first.attempt);
+                (who, at.or(first.created_on))
+            }
+            None => (Default::default(), first.created_on),
+        };
         items.push(ApprovalItem {
             release_id,
             release_name: first.release_name.clone(),
             stage,
             environment_id: env_id,
             pending_ids: records.iter().map(|a| a.id).collect(),
-            requested_by: release.map(|r| r.created_by.clone()).unwrap_or_default(),
-            requested_at: release.and_then(|r| r.created_on).or(first.created_on),
+            requested_by,
+            requested_at,
             approved,
             required,
             description: release.map(|r| r.description.clone()).unwrap_or_default(),

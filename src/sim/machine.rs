@@ -331,7 +331,8 @@ impl World {
         {
             return Err(RedeployError::PreviousNotSucceeded(rel.envs[e - 1].name));
         }
-        self.start_attempt(r, e, who, "manual", at, deployed_before);
+        let skip_approval = deployed_before && !self.redeploy_approvals;
+        self.start_attempt(r, e, who, "manual", at, skip_approval);
         self.releases[r].envs[e].trigger_reason = "Manual";
         self.releases[r].modified_by = who;
         Ok(())

@@ -80,6 +80,10 @@ pub struct SimOptions {
     pub update_minutes: f64,
     /// Simulated "now" at start (default: the real time).
     pub start: Option<DateTime<Utc>>,
+    /// A redeploy of a stage that deployed before waits for the stage's approvals again (as
+    /// real DevOps does for every deployment of a stage); off: it deploys at once (the seed's
+    /// rollback method 1 as its architecture describes it).
+    pub redeploy_approvals: bool,
 }
 
 impl Default for SimOptions {
@@ -97,6 +101,7 @@ impl Default for SimOptions {
             deploy_minutes: 10.0,
             update_minutes: 4.0,
             start: None,
+            redeploy_approvals: false,
         }
     }
 }
@@ -178,6 +183,8 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
     })
     .await
     .context("building the simulated world")??;
+    let mut world = world;
+    world.redeploy_approvals = opts.redeploy_approvals;
     let listener = tokio::net::TcpListener::bind(opts.addr)
         .await
         .with_context(|| format!("cannot listen on {}", opts.addr))?;

@@ -85,6 +85,7 @@ pub(super) fn empty_world(
         ids,
         seed,
         deploy_time,
+        redeploy_approvals: false,
         update_time,
         fleet,
         circuits,

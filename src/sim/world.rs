@@ -449,6 +449,8 @@ pub struct World {
     pub seed: u64,
     pub deploy_time: Duration,
     pub update_time: Duration,
+    /// A redeploy waits for the stage's approvals again (`--redeploy-approvals`).
+    pub redeploy_approvals: bool,
     pub fleet: Fleet,
     pub circuits: Vec<CircuitState>,
     pub people: Vec<Person>,

@@ -181,6 +181,21 @@ pub fn scenes(size: (u16, u16)) -> Vec<(&'static str, App)> {
     drive(&mut a, &["O"]);
     drive(&mut a, &["<Enter>"]);
     out.push(("progress_sla_warn", a));
+    // The same rollback, its redeploy waiting for the Production approvals again.
+    let mut a = base();
+    with_ops(&mut a);
+    let waiting: Vec<_> = a.ops.in_flight().cloned().collect();
+    for mut op in waiting {
+        op.waiting = Some(
+            "waiting for Production approval of the redeploy: 0 of 2 (may approve: Carol \
+             Nguyen, Dave Lindqvist)"
+                .into(),
+        );
+        update(&mut a, Msg::OpProgress(Box::new(op)));
+    }
+    drive(&mut a, &["O"]);
+    drive(&mut a, &["<Enter>"]);
+    out.push(("progress_waiting_for_approval", a));
     out.push(("progress_verified", verified(size)));
 
     let mut a = base();

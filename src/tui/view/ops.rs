@@ -74,6 +74,7 @@ pub fn render_ops(app: &App, frame: &mut Frame, body: Rect) {
         let note = op
             .last_error
             .clone()
+            .or_else(|| op.waiting.clone().filter(|_| !op.state.is_final()))
             .or_else(|| op.reason.clone().map(|r| format!("reason: {r}")))
             .unwrap_or_default();
         let mut spans = vec![

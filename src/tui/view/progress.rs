@@ -437,6 +437,11 @@ pub fn render(app: &App, p: &ProgressView, frame: &mut Frame, body: Rect) {
             }
         }
     }
+    if let Some(waiting) = op.waiting.as_ref().filter(|_| !op.state.is_final()) {
+        for chunk in widgets::wrap(&format!("⏸ {waiting}; the SLA clock keeps running"), w) {
+            lines.push(Line::from(Span::styled(chunk, t.warn)));
+        }
+    }
     if let Some(e) = &op.last_error {
         for chunk in widgets::wrap(&format!("last error: {e}"), w) {
             lines.push(Line::from(Span::styled(chunk, t.error)));

@@ -94,7 +94,16 @@ pub fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
             [one] => one.action().to_owned(),
             many => format!("{} operations", many.len()),
         };
-        let mut spans = vec![Span::styled(format!("⟲ {what} in flight"), t.bar_key)];
+        // Waiting on people (a redeploy's approvals) rather than on the service: said apart,
+        // short enough for 80 columns; the progress view says for whom.
+        let mut spans = if in_flight.iter().any(|o| o.waiting.is_some()) {
+            vec![Span::styled(
+                format!("⏸ {what} waiting"),
+                t.bar.patch(t.status(crate::domain::Status::Warn)),
+            )]
+        } else {
+            vec![Span::styled(format!("⟲ {what} in flight"), t.bar_key)]
+        };
         if let Some(c) = urgent {
             spans.push(Span::styled(
                 format!(" · SLA {}", c.label(app.now)),
