@@ -148,7 +148,11 @@ pub async fn plan(
                     "PATCH _apis/Release/releases/{}/environments/{} {{\"status\": \"inProgress\"}} (redeploy {} to Production)",
                     release.id, prod.environment_id, release.name
                 ),
-                format!("poll release {} until Production succeeds", release.id),
+                format!(
+                    "poll release {} until Production succeeds (should the stage ask for its \
+                     approvals again, that is shown, with who may approve)",
+                    release.id
+                ),
                 format!(
                     "GET Prod deployment {endpoint}/{deployment} to verify it runs v{}",
                     target.version
