@@ -614,6 +614,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_redeploy_is_requested_by_whoever_triggered_it_the_first_attempt_by_the_author() {
+        let who = |n: &str| IdentityRef {
+            unique_name: format!("{n}@contoso.com"),
+            ..IdentityRef::default()
+        };
+        let at = |d: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, d, 9, 0, 0).single();
+        let attempt = |n: u32, by: &str, d: u32| DeployAttempt {
+            attempt: n,
+            status: DeploymentStatus::Succeeded,
+            requested_by: Some(who("svc-build")),
+            requested_for: Some(who(by)),
+            queued_on: at(d),
+            last_modified_on: at(d),
+        };
+        let release = ReleaseRecord {
+            id: 253,
+            name: "Release-253".into(),
+            status: ReleaseStatus::Active,
+            description: String::new(),
+            created_on: at(1),
+            created_by: who("carol"),
+            build_id: None,
+            variables: BTreeMap::new(),
+            environments: vec![ReleaseEnvironment {
+                id: 1758,
+                definition_environment_id: 3,
+                name: "Production".into(),
+                status: EnvironmentStatus::InProgress,
+                required_approvers: 2,
+                pre_deploy_approvals: Vec::new(),
+                deploy_steps: vec![attempt(1, "carol", 2), attempt(2, "erin", 20)],
+                modified_on: at(20),
+            }],
+        };
+        assert_eq!(release.requester(1758, 1), (who("carol"), at(1)));
+        assert_eq!(release.requester(1758, 2), (who("erin"), at(20)));
+        // An attempt the release does not show (yet): the author, as before.
+        assert_eq!(release.requester(1758, 3), (who("carol"), at(1)));
+        assert_eq!(release.requester(9999, 2), (who("carol"), at(1)));
+    }
+
+    #[test]
     fn model_asset_ids_in_every_form() {
         let want = ModelAsset {
             registry: Some("mlr-forecast".into()),
