@@ -9,7 +9,7 @@ use relcon::azure::{AzureBackend, ClientOptions};
 use relcon::domain::fleet::FleetSnapshot;
 use relcon::service::Context;
 use relcon::service::backend::Backend;
-use relcon::service::snapshot::{assemble, read};
+use relcon::service::snapshot::{ReleaseBook, assemble, read};
 use relcon::sim::{SimOptions, start};
 
 fn fast_retries() -> ClientOptions {
@@ -29,7 +29,7 @@ async fn refresh(opts: SimOptions) -> (FleetSnapshot, u64, serde_json::Value) {
     let settings = sim.settings();
     let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
-    let readings = read(&backend, &ctx, &HashMap::new()).await;
+    let readings = read(&backend, &ctx, &HashMap::new(), None).await;
     let snap = assemble(&readings, &ctx, chrono::Utc::now());
     let requests = backend.stats().requests;
     let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.base_url()))
@@ -222,7 +222,7 @@ async fn a_failing_service_marks_what_it_covers_unknown() {
     options.retry.max_retries = 1;
     let backend = AzureBackend::new(&settings, options).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
-    let readings = read(&backend, &ctx, &HashMap::new()).await;
+    let readings = read(&backend, &ctx, &HashMap::new(), None).await;
     let s = assemble(&readings, &ctx, chrono::Utc::now());
     assert_eq!(s.circuit_count(), 130);
     let c = s.circuits().next().unwrap();
@@ -241,4 +241,85 @@ async fn a_failing_service_marks_what_it_covers_unknown() {
         s.errors
     );
     let _keep: Arc<dyn Backend> = Arc::new(backend);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_later_refresh_reads_only_releases_that_can_have_changed_and_sees_what_a_full_one_sees() {
+    use relcon::domain::platform::{ApprovalStatus, EnvironmentStatus};
+    // A clock that barely moves: nothing changes between the reads but what the test does.
+    let sim = start(SimOptions {
+        speed: 0.001,
+        ..base()
+    })
+    .await
+    .unwrap();
+    let settings = sim.settings();
+    let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
+    let ctx = Context::new(&settings, false, backend.describe());
+    let first = read(&backend, &ctx, &HashMap::new(), None).await;
+    assert!(first.releases_full);
+    let releases = first.releases.unwrap().unwrap();
+    let book = Arc::new(ReleaseBook {
+        releases: releases.clone(),
+        full_read_at: chrono::Utc::now(),
+    });
+
+    // Someone else, between two refreshes: approves a pending Registry approval, and
+    // redeploys the Production stage of the oldest release (settled long ago).
+    let approval = first
+        .approvals
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .find(|a| a.release_environment_name == "Registry" && a.status == ApprovalStatus::Pending)
+        .unwrap();
+    backend
+        .update_approval(approval.id, ApprovalStatus::Approved, "reviewed")
+        .await
+        .unwrap();
+    let old = releases.last().unwrap();
+    let prod = old
+        .environments
+        .iter()
+        .find(|e| e.name == "Production" && e.status == EnvironmentStatus::Succeeded)
+        .unwrap();
+    backend
+        .redeploy_environment(old.id, prod.id, "rollback")
+        .await
+        .unwrap();
+
+    let before = backend.stats().requests;
+    let later = read(&backend, &ctx, &HashMap::new(), Some(book)).await;
+    let incremental = backend.stats().requests - before;
+    assert!(!later.releases_full, "only what changed was read");
+    let before = backend.stats().requests;
+    let full = read(&backend, &ctx, &HashMap::new(), None).await;
+    let everything = backend.stats().requests - before;
+
+    let json = |r: &relcon::service::snapshot::Readings| {
+        serde_json::to_value(r.releases.as_ref().unwrap().as_ref().unwrap()).unwrap()
+    };
+    let (mut diffs, a, b) = (Vec::new(), json(&later), json(&full));
+    differences(&a, &b, "releases", &mut diffs);
+    assert!(diffs.is_empty(), "{diffs:#?}");
+    let redeployed = later
+        .releases
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|r| r.id == old.id)
+        .unwrap();
+    let attempts = |r: &relcon::domain::platform::ReleaseRecord| {
+        r.environments
+            .iter()
+            .find(|e| e.id == prod.id)
+            .map(|e| e.deploy_steps.len())
+    };
+    assert_eq!(attempts(redeployed), attempts(old).map(|n| n + 1));
+    assert!(
+        incremental < everything,
+        "{incremental} requests, against {everything} for a full refresh"
+    );
 }

@@ -26,18 +26,18 @@ pub use http::{ClientStats, RetryPolicy};
 
 use crate::domain::Stage;
 use crate::domain::platform::{
-    ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, Endpoint, EnvironmentAsset,
-    EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer, ModelVersionRecord,
-    ReleaseEnvironment, ReleaseRecord, Table,
+    ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, DeploymentRef, Endpoint,
+    EnvironmentAsset, EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer,
+    ModelVersionRecord, ReleaseEnvironment, ReleaseRecord, Table,
 };
 use crate::service::backend::{
     ApprovalQuery, Backend, BackendError, BackendResult, ErrorKind, OperationHandle,
-    OperationStatus, Receipt,
+    OperationStatus, Receipt, ReleaseQuery,
 };
 use crate::settings::{AuthMethod, Settings};
 use http::{Call, Http, Service};
 use urls::Urls;
-use wire::{devops as dw, ml as mw, monitor as lw};
+use wire::{DevOpsList, devops as dw, ml as mw, monitor as lw};
 
 /// How the client behaves, beyond what the configuration file says.
 #[derive(Debug, Clone)]
@@ -337,6 +337,54 @@ impl Backend for AzureBackend {
         // Newest first whatever order the pages came in.
         out.sort_by_key(|r| std::cmp::Reverse(r.id));
         Ok(out)
+    }
+
+    async fn releases_where(&self, query: &ReleaseQuery) -> BackendResult<Vec<ReleaseRecord>> {
+        let mut urls = Vec::new();
+        if let Some(since) = query.since {
+            let t = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            urls.push(self.urls.releases_filtered(&[("minCreatedTime", &t)])?);
+        }
+        // Long id lists are split so that URLs stay short.
+        for chunk in query.ids.chunks(50) {
+            let ids = chunk
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            urls.push(self.urls.releases_filtered(&[("releaseIdFilter", &ids)])?);
+        }
+        let lists = futures::future::join_all(urls.into_iter().map(|url| {
+            self.http
+                .devops_list::<dw::Release>(Service::Release, url, "a release list")
+        }))
+        .await;
+        let mut out: Vec<ReleaseRecord> = Vec::new();
+        for list in lists {
+            out.extend(list?.into_iter().map(map::release));
+        }
+        out.sort_by_key(|r| std::cmp::Reverse(r.id));
+        out.dedup_by_key(|r| r.id);
+        Ok(out)
+    }
+
+    async fn recent_deployments(&self, top: u32) -> BackendResult<Vec<DeploymentRef>> {
+        let url = self.urls.recent_deployments(top)?;
+        let page: DevOpsList<dw::ReleaseDeployment> = self
+            .http
+            .get_json(Service::Release, url, "a deployment list")
+            .await?;
+        Ok(page
+            .value
+            .into_iter()
+            .filter_map(|d| {
+                Some(DeploymentRef {
+                    release_id: d.release?.id?,
+                    environment_id: d.release_environment?.id?,
+                    attempt: d.attempt?,
+                })
+            })
+            .collect())
     }
 
     async fn release(&self, id: u32) -> BackendResult<ReleaseRecord> {

@@ -199,13 +199,34 @@ impl Urls {
     }
 
     pub fn releases(&self) -> BackendResult<Url> {
+        self.releases_filtered(&[])
+    }
+
+    /// The release list with extra filters (`minCreatedTime`, `releaseIdFilter`).
+    pub fn releases_filtered(&self, filters: &[(&str, &str)]) -> BackendResult<Url> {
+        let definition = self.release_definition.to_string();
+        let mut q: Vec<(&str, &str)> = vec![
+            ("definitionId", &definition),
+            ("$expand", "environments,approvals,artifacts,variables"),
+            ("queryOrder", "descending"),
+            ("$top", "100"),
+        ];
+        q.extend_from_slice(filters);
+        q.push(("api-version", DEVOPS_API));
         with_query(
             &format!("{}/_apis/release/releases", self.release_project),
+            &q,
+        )
+    }
+
+    /// The definition's newest deployment attempts, one page of `top`.
+    pub fn recent_deployments(&self, top: u32) -> BackendResult<Url> {
+        with_query(
+            &format!("{}/_apis/release/deployments", self.release_project),
             &[
                 ("definitionId", &self.release_definition.to_string()),
-                ("$expand", "environments,approvals,artifacts,variables"),
                 ("queryOrder", "descending"),
-                ("$top", "100"),
+                ("$top", &top.to_string()),
                 ("api-version", DEVOPS_API),
             ],
         )

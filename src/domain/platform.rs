@@ -423,6 +423,15 @@ pub struct DeployAttempt {
     pub last_modified_on: Option<DateTime<Utc>>,
 }
 
+/// One deployment attempt as the definition's deployment list names it: enough to tell
+/// whether a known release has changed (a redeploy adds an attempt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeploymentRef {
+    pub release_id: u32,
+    pub environment_id: u32,
+    pub attempt: u32,
+}
+
 /// One environment (Registry, Test, Production) of a release.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReleaseEnvironment {

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 
 use crate::domain::Stage;
 use crate::domain::platform::{
-    ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, Endpoint, EnvironmentAsset,
-    EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer, ModelVersionRecord,
-    ReleaseEnvironment, ReleaseRecord, Table,
+    ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, DeploymentRef, Endpoint,
+    EnvironmentAsset, EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer,
+    ModelVersionRecord, ReleaseEnvironment, ReleaseRecord, Table,
 };
 
 /// What went wrong talking to a service, with what a user needs to act on it.
@@ -141,6 +141,14 @@ pub struct ApprovalQuery {
     pub release_ids: Vec<u32>,
 }
 
+/// Which releases to read: created at or after `since`, and those with these ids (either may
+/// be empty; both empty reads nothing).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReleaseQuery {
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub ids: Vec<u32>,
+}
+
 /// The platform as relcon reads and changes it.
 #[async_trait]
 pub trait Backend: Send + Sync {
@@ -198,6 +206,10 @@ pub trait Backend: Send + Sync {
     /// Releases of the configured definition, newest first, with environments, approvals,
     /// artifacts and variables.
     async fn releases(&self) -> BackendResult<Vec<ReleaseRecord>>;
+    /// Some releases, read as `releases` reads them, newest first, each once.
+    async fn releases_where(&self, query: &ReleaseQuery) -> BackendResult<Vec<ReleaseRecord>>;
+    /// The definition's newest `top` deployment attempts (any stage), newest first: one page.
+    async fn recent_deployments(&self, top: u32) -> BackendResult<Vec<DeploymentRef>>;
     async fn release(&self, id: u32) -> BackendResult<ReleaseRecord>;
     async fn approvals(&self, query: &ApprovalQuery) -> BackendResult<Vec<ApprovalRecord>>;
     /// Approve or reject one approval. Sent once; never retried blindly.

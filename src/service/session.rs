@@ -60,6 +60,8 @@ pub struct Session {
     configs: ConfigStore,
     state: StateDirs,
     identity: Arc<tokio::sync::OnceCell<Identity>>,
+    /// The last refresh's releases, for the next refresh to read only what changed.
+    releases: Arc<std::sync::Mutex<Option<Arc<snapshot::ReleaseBook>>>>,
     /// Things that must live as long as the session (the in-process simulator).
     _keepalive: Option<Arc<dyn Any + Send + Sync>>,
 }
@@ -80,6 +82,7 @@ impl Session {
             configs,
             state,
             identity: Arc::new(tokio::sync::OnceCell::new()),
+            releases: Arc::default(),
             _keepalive: None,
         }
     }
@@ -122,7 +125,26 @@ impl Session {
     /// Read the whole fleet, assemble the snapshot and cache it (and the configs read).
     pub async fn refresh(&self) -> FleetSnapshot {
         let known = self.configs.snapshot();
-        let readings = snapshot::read(self.backend.as_ref(), &self.ctx, &known).await;
+        let now = Utc::now();
+        let book = self
+            .releases
+            .lock()
+            .ok()
+            .and_then(|b| b.clone())
+            .filter(|b| now - b.full_read_at < snapshot::FULL_RELEASE_READ_EVERY);
+        let full_read_at = book.as_ref().map(|b| b.full_read_at);
+        let readings = snapshot::read(self.backend.as_ref(), &self.ctx, &known, book).await;
+        if let Some(Ok(list)) = &readings.releases
+            && let Ok(mut b) = self.releases.lock()
+        {
+            *b = Some(Arc::new(snapshot::ReleaseBook {
+                releases: list.clone(),
+                full_read_at: match full_read_at {
+                    Some(t) if !readings.releases_full => t,
+                    _ => now,
+                },
+            }));
+        }
         for ((path, commit), text) in &readings.configs {
             if let Ok(t) = text {
                 self.configs.insert(path, commit, t.clone());

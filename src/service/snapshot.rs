@@ -3,12 +3,13 @@
 //! unknown, with the reason; the rest of the fleet still shows.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 use super::Context;
-use super::backend::{ApprovalQuery, Backend, BackendError, BackendResult};
+use super::backend::{ApprovalQuery, Backend, BackendError, BackendResult, ReleaseQuery};
 use super::queries;
 use crate::domain::drift::{DriftAssessment, accuracy_status};
 use crate::domain::fleet::{
@@ -35,6 +36,8 @@ pub struct Readings {
     pub registry_versions: HashMap<String, BackendResult<Vec<ModelVersionRecord>>>,
     pub dev_versions: HashMap<String, BackendResult<Vec<ModelVersionRecord>>>,
     pub releases: Option<BackendResult<Vec<ReleaseRecord>>>,
+    /// The releases were read in full (not only what changed since the last refresh).
+    pub releases_full: bool,
     pub approvals: Option<BackendResult<Vec<ApprovalRecord>>>,
     pub drift: Option<BackendResult<Table>>,
     pub accuracy: Option<BackendResult<Table>>,
@@ -48,7 +51,7 @@ enum Job {
     Identity,
     Endpoints(Stage),
     Containers(AssetLocation),
-    Releases,
+    Releases(Option<Arc<ReleaseBook>>),
     Approvals,
     Query(Which),
     Deployments(Stage, String),
@@ -67,7 +70,7 @@ enum Done {
     Identity(BackendResult<Identity>),
     Endpoints(Stage, BackendResult<Vec<Endpoint>>),
     Containers(AssetLocation, BackendResult<Vec<ModelContainer>>),
-    Releases(BackendResult<Vec<ReleaseRecord>>),
+    Releases(BackendResult<Vec<ReleaseRecord>>, bool),
     Approvals(BackendResult<Vec<ApprovalRecord>>),
     Query(Which, BackendResult<Table>),
     Deployments(Stage, String, BackendResult<Vec<Deployment>>),
@@ -84,7 +87,11 @@ async fn run(backend: &dyn Backend, job: Job) -> Done {
         Job::Identity => Done::Identity(backend.identity().await),
         Job::Endpoints(s) => Done::Endpoints(s, backend.endpoints(s).await),
         Job::Containers(l) => Done::Containers(l, backend.model_containers(l).await),
-        Job::Releases => Done::Releases(backend.releases().await),
+        Job::Releases(None) => Done::Releases(backend.releases().await, true),
+        Job::Releases(Some(book)) => {
+            let (r, full) = changed_releases(backend, &book).await;
+            Done::Releases(r, full)
+        }
         Job::Approvals => {
             let pending = ApprovalQuery {
                 status: Some(ApprovalStatus::Pending),
@@ -115,15 +122,101 @@ async fn run(backend: &dyn Backend, job: Job) -> Done {
     }
 }
 
+/// The releases of the last refresh, so that the next one reads only what can have changed:
+/// a release history grows for years, and reading all of it (with environments, approvals
+/// and artifacts) every minute would make refresh time grow with it.
+#[derive(Debug, Clone)]
+pub struct ReleaseBook {
+    /// Newest first.
+    pub releases: Vec<ReleaseRecord>,
+    /// When the whole list was last read.
+    pub full_read_at: DateTime<Utc>,
+}
+
+/// How often the whole release list is read again although nothing said it changed (catches
+/// what the checks below cannot see: a deleted release, more change than one page shows).
+pub const FULL_RELEASE_READ_EVERY: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Deployment attempts looked at per refresh; when every one of them is new, more changed
+/// than they show, and everything is read again.
+const RECENT_DEPLOYMENTS: u32 = 50;
+
+/// Nothing more will happen to it unless someone deploys it again (which adds an attempt):
+/// abandoned, or no stage deploying, queued or waiting for an approval.
+fn settled(r: &ReleaseRecord) -> bool {
+    r.status == crate::domain::platform::ReleaseStatus::Abandoned
+        || r.environments.iter().all(|e| {
+            !e.status.is_active()
+                && !e
+                    .pre_deploy_approvals
+                    .iter()
+                    .any(|a| a.status == ApprovalStatus::Pending)
+        })
+}
+
+/// The releases now, from the last refresh's plus what changed: releases created since the
+/// newest one known, releases not settled, and releases with a deployment attempt the book
+/// has not seen (a redeploy, by relcon or anyone else). Returns whether it read everything.
+async fn changed_releases(
+    backend: &dyn Backend,
+    book: &ReleaseBook,
+) -> (BackendResult<Vec<ReleaseRecord>>, bool) {
+    let Some(since) = book.releases.iter().filter_map(|r| r.created_on).max() else {
+        return (backend.releases().await, true);
+    };
+    let recent = match backend.recent_deployments(RECENT_DEPLOYMENTS).await {
+        Ok(r) => r,
+        Err(e) => return (Err(e), false),
+    };
+    let by_id: HashMap<u32, &ReleaseRecord> = book.releases.iter().map(|r| (r.id, r)).collect();
+    let seen = |d: &&crate::domain::platform::DeploymentRef| {
+        by_id
+            .get(&d.release_id)
+            .and_then(|r| r.environments.iter().find(|e| e.id == d.environment_id))
+            .is_some_and(|e| e.deploy_steps.iter().any(|s| s.attempt >= d.attempt))
+    };
+    let unseen: Vec<_> = recent.iter().filter(|d| !seen(d)).collect();
+    if recent.len() >= RECENT_DEPLOYMENTS as usize && unseen.len() == recent.len() {
+        return (backend.releases().await, true);
+    }
+    let mut ids: BTreeSet<u32> = book
+        .releases
+        .iter()
+        .filter(|r| !settled(r))
+        .map(|r| r.id)
+        .collect();
+    ids.extend(
+        unseen
+            .iter()
+            .map(|d| d.release_id)
+            .filter(|id| by_id.contains_key(id)),
+    );
+    let query = ReleaseQuery {
+        since: Some(since),
+        ids: ids.into_iter().collect(),
+    };
+    match backend.releases_where(&query).await {
+        Ok(fresh) => {
+            let mut all: BTreeMap<u32, ReleaseRecord> =
+                book.releases.iter().map(|r| (r.id, r.clone())).collect();
+            all.extend(fresh.into_iter().map(|r| (r.id, r)));
+            (Ok(all.into_values().rev().collect()), false)
+        }
+        Err(e) => (Err(e), false),
+    }
+}
+
 /// Read everything a snapshot needs, as one pipeline: each call starts as soon as what it
 /// depends on has arrived (a plant's deployments when the endpoint list is in, a Prod model's
 /// config when both its deployment and its version tags are in), with up to `fan_out` calls in
 /// flight; the HTTP layer bounds each service on its own. `known_configs` holds config texts
-/// already cached (they never change at a commit); only missing ones are fetched.
+/// already cached (they never change at a commit); only missing ones are fetched. With
+/// `known_releases` (the last refresh's), only releases that can have changed are read.
 pub async fn read(
     backend: &dyn Backend,
     ctx: &Context,
     known_configs: &HashMap<(String, String), String>,
+    known_releases: Option<Arc<ReleaseBook>>,
 ) -> Readings {
     use futures::stream::FuturesUnordered;
     use std::collections::VecDeque;
@@ -133,7 +226,7 @@ pub async fn read(
         // The slowest first: the queries and the release history.
         Job::Query(Which::Drift),
         Job::Query(Which::Validation),
-        Job::Releases,
+        Job::Releases(known_releases),
         Job::Query(Which::Accuracy),
         Job::Endpoints(Stage::Prod),
         Job::Endpoints(Stage::Test),
@@ -224,7 +317,10 @@ pub async fn read(
                 });
                 r.dev_containers = Some(x);
             }
-            Done::Releases(x) => r.releases = Some(x),
+            Done::Releases(x, full) => {
+                r.releases = Some(x);
+                r.releases_full = full;
+            }
             Done::Approvals(x) => r.approvals = Some(x),
             Done::Query(Which::Drift, x) => r.drift = Some(x),
             Done::Query(Which::Accuracy, x) => r.accuracy = Some(x),

@@ -151,7 +151,7 @@ pub struct DeploymentAttempt {
     pub last_modified_on: Option<String>,
 }
 
-/// One entry of `_apis/release/deployments`. Served; not read yet.
+/// One entry of `_apis/release/deployments` (a later refresh reads the newest page).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ReleaseDeployment {

@@ -102,6 +102,18 @@ impl Backend for Fake {
     async fn releases(&self) -> BackendResult<Vec<ReleaseRecord>> {
         down()
     }
+    async fn releases_where(
+        &self,
+        _: &crate::service::backend::ReleaseQuery,
+    ) -> BackendResult<Vec<ReleaseRecord>> {
+        down()
+    }
+    async fn recent_deployments(
+        &self,
+        _: u32,
+    ) -> BackendResult<Vec<crate::domain::platform::DeploymentRef>> {
+        down()
+    }
     async fn release(&self, _: u32) -> BackendResult<ReleaseRecord> {
         down()
     }
