@@ -607,6 +607,11 @@ fn a_redeploy_that_needs_the_production_approvals_again_says_so_then_verifies() 
         "{says}"
     );
     assert_eq!(waiting["state"], "in-progress", "{waiting}");
+    assert_eq!(
+        says.matches("ML Release Approvers").count(),
+        1,
+        "each name once: {says}"
+    );
     // Two other people approve the redeploy (erin requested it: not her), one record each.
     let item = approvals(&sim, "carol")
         .into_iter()

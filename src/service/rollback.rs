@@ -711,11 +711,13 @@ fn waiting_for_approval(env: &ReleaseEnvironment, attempt: u32) -> Option<String
         .iter()
         .filter(|a| a.attempt == attempt && a.approval_type == ApprovalType::PreDeploy)
         .collect();
-    let pending: Vec<&str> = this
-        .iter()
-        .filter(|a| a.status == ApprovalStatus::Pending)
-        .map(|a| a.approver.name())
-        .collect();
+    // One record per required approver, often all for the same group: each name once.
+    let mut pending: Vec<&str> = Vec::new();
+    for a in this.iter().filter(|a| a.status == ApprovalStatus::Pending) {
+        if !pending.contains(&a.approver.name()) {
+            pending.push(a.approver.name());
+        }
+    }
     if pending.is_empty() {
         return None;
     }
