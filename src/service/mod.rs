@@ -8,9 +8,11 @@ pub mod decide;
 pub mod evidence;
 pub mod journal;
 pub mod queries;
+pub mod releases;
 pub mod rollback;
 pub mod session;
 pub mod snapshot;
+pub mod track;
 
 use crate::domain::policy::ApprovalPolicy;
 use crate::domain::{CircuitRef, Thresholds};
