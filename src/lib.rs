@@ -5,6 +5,9 @@
 //! `cli`/`tui` -> `service` -> `domain`, and `service` -> `backend` <- `azure` / `sim`.
 //! `domain` is pure: no IO, no tokio.
 #![forbid(unsafe_code)]
+// Whatever a user, a file or a server controls is handled, never unwrapped: library code may
+// not unwrap or expect at all (tests may; they are compiled with `cfg(test)`).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod audit;
 pub mod azure;

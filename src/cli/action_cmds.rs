@@ -310,7 +310,7 @@ pub fn rollback(g: &Global, a: RollbackArgs<'_>) -> Exit {
     };
     let Some(circuit) = circuit else {
         // Environment rollback.
-        let plan = match rollback::plan_environment(&o.session, &s) {
+        let plan = match rollback::plan_environment(o.session.context(), &s) {
             Ok(pl) => pl,
             Err(e) => return fail(Exit::Refused, e),
         };
@@ -328,32 +328,15 @@ pub fn rollback(g: &Global, a: RollbackArgs<'_>) -> Exit {
                     println!("  {c}");
                 }
             }
-            return if a.plan_only {
-                Exit::Ok
-            } else {
-                fail(
-                    Exit::Usage,
-                    "this changes Prod: add --yes to execute (or --plan to only preview)",
-                )
-            };
+            return previewed(a.plan_only);
         }
-        let op = match o.runtime.block_on(rollback::execute_environment(
+        let sent = o.runtime.block_on(rollback::execute_environment(
             &o.session,
             &plan,
             &me,
             a.reason.clone(),
-        )) {
-            Ok(op) => op,
-            Err(rollback::ExecuteError::Refused(m)) => return fail(Exit::Refused, m),
-            Err(rollback::ExecuteError::Failed(m)) => return fail(Exit::Service, m),
-        };
-        let op = if a.wait {
-            o.runtime
-                .block_on(rollback::track(&o.session, op, &mut progress))
-        } else {
-            op
-        };
-        return finish(g, &op);
+        ));
+        return follow(&o, g, sent, a.wait, &mut progress);
     };
     let req = RollbackRequest {
         circuit,
@@ -372,29 +355,45 @@ pub fn rollback(g: &Global, a: RollbackArgs<'_>) -> Exit {
         } else {
             print_plan(p, &plan);
         }
-        return if a.plan_only {
-            Exit::Ok
-        } else {
-            fail(
-                Exit::Usage,
-                "this changes Prod: add --yes to execute (or --plan to only preview)",
-            )
-        };
+        return previewed(a.plan_only);
     }
     if !g.json {
         print_plan(p, &plan);
     }
-    let op = match o
+    let sent = o
         .runtime
-        .block_on(rollback::execute(&o.session, &plan, &me, a.reason.clone()))
-    {
+        .block_on(rollback::execute(&o.session, &plan, &me, a.reason.clone()));
+    follow(&o, g, sent, a.wait, &mut progress)
+}
+
+/// `--plan`, or no `--yes`: the plan was shown and nothing is sent.
+fn previewed(plan_only: bool) -> Exit {
+    if plan_only {
+        Exit::Ok
+    } else {
+        fail(
+            Exit::Usage,
+            "this changes Prod: add --yes to execute (or --plan to only preview)",
+        )
+    }
+}
+
+/// A rollback sent (or refused, exit 1; or failed, exit 4), followed to its end with `--wait`.
+fn follow(
+    o: &super::session::Opened,
+    g: &Global,
+    sent: Result<Operation, rollback::ExecuteError>,
+    wait: bool,
+    progress: rollback::Progress<'_>,
+) -> Exit {
+    let op = match sent {
         Ok(op) => op,
         Err(rollback::ExecuteError::Refused(m)) => return fail(Exit::Refused, m),
         Err(rollback::ExecuteError::Failed(m)) => return fail(Exit::Service, m),
     };
-    let op = if a.wait {
+    let op = if wait {
         o.runtime
-            .block_on(rollback::track(&o.session, op, &mut progress))
+            .block_on(rollback::track(&o.session, op, progress))
     } else {
         op
     };

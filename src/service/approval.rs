@@ -42,6 +42,30 @@ pub struct ApprovalEvidence {
     pub gate: Vec<GateEvidence>,
 }
 
+impl ApprovalEvidence {
+    /// The evidence of `item` from its judged lines: identical config changes grouped (none
+    /// for an environment-only release, whose configs do not change).
+    pub fn new(item: &ApprovalItem, lines: Vec<ReviewLine>, gate: Vec<GateEvidence>) -> Self {
+        let grouped = if item.environment_only.is_some() {
+            GroupedChanges::default()
+        } else {
+            group_changes(
+                &lines
+                    .iter()
+                    .map(|l| (l.circuit.clone(), l.diff.clone()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        ApprovalEvidence {
+            release_id: item.release_id,
+            environment_id: item.environment_id,
+            lines,
+            grouped,
+            gate,
+        }
+    }
+}
+
 /// Load configs (cached) and judge every circuit of the release.
 pub async fn load(
     backend: &dyn Backend,
@@ -109,21 +133,5 @@ pub async fn load(
         .buffered(ctx.concurrency.max(1))
         .collect()
         .await;
-    let grouped = if env_only {
-        GroupedChanges::default()
-    } else {
-        group_changes(
-            &lines
-                .iter()
-                .map(|l| (l.circuit.clone(), l.diff.clone()))
-                .collect::<Vec<_>>(),
-        )
-    };
-    ApprovalEvidence {
-        release_id: item.release_id,
-        environment_id: item.environment_id,
-        lines,
-        grouped,
-        gate,
-    }
+    ApprovalEvidence::new(item, lines, gate)
 }

@@ -7,6 +7,7 @@ use futures::StreamExt;
 use futures::stream;
 use serde::Serialize;
 
+use super::Context;
 use super::backend::{Backend, BackendError, OperationHandle};
 use super::evidence::{ConfigComparison, VersionInfo};
 use super::journal::{OpKind, OpState, Operation, Step};
@@ -100,13 +101,51 @@ fn known_as_info(snapshot: &FleetSnapshot, circuit: &CircuitRef) -> Vec<VersionI
         .unwrap_or_default()
 }
 
-/// Plan a rollback from the snapshot (plus the two configs, read now).
+/// Plan a rollback from the snapshot, plus the configs of both versions, read now (the
+/// config diff, and the environment a redeploy brings back).
 pub async fn plan(
     session: &Session,
     snapshot: &FleetSnapshot,
     req: &RollbackRequest,
 ) -> Result<RollbackPlan, String> {
-    let ctx = session.context();
+    let mut plan = plan_from_snapshot(session.context(), snapshot, req)?;
+    let Some(from) = plan.from else {
+        return Ok(plan);
+    };
+    let config = session
+        .compare(
+            &req.circuit,
+            &known_as_info(snapshot, &req.circuit),
+            from,
+            plan.to,
+        )
+        .await;
+    if plan.method == RollbackMethod::Redeploy
+        && let Some(env) = config
+            .new
+            .text
+            .as_ref()
+            .ok()
+            .and_then(|t| super::configs::parse_mapping(t).ok())
+            .and_then(|m| {
+                m.get("environment_version")
+                    .and_then(|n| n.value.as_str().map(str::to_owned))
+            })
+    {
+        plan.to_environment = Some(env);
+    }
+    plan.config = Some(config);
+    Ok(plan)
+}
+
+/// Everything of a plan the snapshot knows: target, method, calls, blast radius, warnings.
+/// The config comparison is left out (and the environment assumed unchanged) until [`plan`]
+/// reads the configs.
+pub fn plan_from_snapshot(
+    ctx: &Context,
+    snapshot: &FleetSnapshot,
+    req: &RollbackRequest,
+) -> Result<RollbackPlan, String> {
     let c = snapshot
         .circuit(&req.circuit)
         .ok_or_else(|| format!("{} is not in the fleet", req.circuit))?;
@@ -202,44 +241,19 @@ pub async fn plan(
             (None, radius, calls)
         }
     };
-    let config = match c.versions.prod {
-        Some(from) => Some(
-            session
-                .compare(
-                    &req.circuit,
-                    &known_as_info(snapshot, &req.circuit),
-                    from,
-                    target.version,
-                )
-                .await,
-        ),
-        None => None,
-    };
-    let to_environment = match method {
-        RollbackMethod::Direct => c.environment.prod.clone(),
-        RollbackMethod::Redeploy => config
-            .as_ref()
-            .and_then(|cfg| cfg.new.text.as_ref().ok())
-            .and_then(|t| super::configs::parse_mapping(t).ok())
-            .and_then(|m| {
-                m.get("environment_version")
-                    .and_then(|n| n.value.as_str().map(str::to_owned))
-            })
-            .or_else(|| c.environment.prod.clone()),
-    };
     Ok(RollbackPlan {
         circuit: req.circuit.clone(),
         method,
         from: c.versions.prod,
         to: target.version,
         from_environment: c.environment.prod.clone(),
-        to_environment,
+        to_environment: c.environment.prod.clone(),
         target,
         history,
         redeploy,
         blast_radius,
         calls,
-        config,
+        config: None,
         warnings,
         endpoint,
         deployment,
@@ -474,13 +488,10 @@ pub struct EnvironmentPlan {
     pub calls: Vec<String>,
 }
 
-/// Plan moving every Prod deployment back to the environment version before the current one.
-pub fn plan_environment(
-    session: &Session,
-    snapshot: &FleetSnapshot,
-) -> Result<EnvironmentPlan, String> {
-    let ctx = session.context();
-    // The newest environment-only release that reached Production tells what to go back to.
+/// The environment version an environment rollback would leave and the one it would go back
+/// to, from the newest environment-only release that reached Production; or why there is none.
+/// Pure: the console says it before the key is pressed.
+pub fn environment_release(snapshot: &FleetSnapshot) -> Result<(String, String), String> {
     let release = snapshot
         .releases
         .iter()
@@ -490,13 +501,21 @@ pub fn plan_environment(
                     .is_some_and(|p| p.status == EnvironmentStatus::Succeeded)
         })
         .ok_or("no environment-only release has reached Production: nothing to roll back")?;
-    let from = release.environment_only.clone().unwrap_or_default();
     let to = release.previous_environment.clone().ok_or_else(|| {
         format!(
             "{} does not say which environment it replaced",
             release.name
         )
     })?;
+    Ok((release.environment_only.clone().unwrap_or_default(), to))
+}
+
+/// Plan moving every Prod deployment back to the environment version before the current one.
+pub fn plan_environment(
+    ctx: &Context,
+    snapshot: &FleetSnapshot,
+) -> Result<EnvironmentPlan, String> {
+    let (from, to) = environment_release(snapshot)?;
     let steps: Vec<Step> = snapshot
         .circuits()
         .filter(|c| {

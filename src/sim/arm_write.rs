@@ -74,6 +74,25 @@ fn valid_name(name: &str) -> Result<(), Reply> {
     }
 }
 
+/// A JSON object.
+type Json = Map<String, Value>;
+
+/// A full PUT's body: a JSON object named as the path says, with an object `properties`
+/// (returned apart), or the 400 ARM gives.
+fn put_body(req: &Req, name: &str) -> Result<(Json, Json), Reply> {
+    let body = object(req)?;
+    name_matches(&body, name)?;
+    match body.get("properties") {
+        Some(Value::Object(props)) => {
+            let props = props.clone();
+            Ok((body, props))
+        }
+        _ => Err(user_error(
+            "'properties' is required and must be an object.",
+        )),
+    }
+}
+
 fn name_matches(body: &Map<String, Value>, name: &str) -> Result<(), Reply> {
     valid_name(name)?;
     match body.get("name") {
@@ -94,16 +113,11 @@ pub fn put_deployment(
     d: Option<usize>,
     name: &str,
 ) -> Reply {
-    let body = match object(req) {
+    let (body, props) = match put_body(req, name) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    if let Err(r) = name_matches(&body, name) {
-        return r;
-    }
-    let Some(Value::Object(props)) = body.get("properties") else {
-        return user_error("'properties' is required and must be an object.");
-    };
+    let props = &props;
     let Some(asset) = props
         .get("model")
         .and_then(|m| m.get("assetId"))
@@ -232,16 +246,11 @@ fn link_circuit(w: &World, stage: Stage, e: usize, name: &str) -> Option<usize> 
 
 /// Full PUT of a batch endpoint (how `defaults.deploymentName` changes).
 pub fn put_endpoint(w: &mut World, req: &Req, stage: Stage, e: Option<usize>, name: &str) -> Reply {
-    let body = match object(req) {
+    let (body, props) = match put_body(req, name) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    if let Err(r) = name_matches(&body, name) {
-        return r;
-    }
-    let Some(Value::Object(props)) = body.get("properties") else {
-        return user_error("'properties' is required and must be an object.");
-    };
+    let props = &props;
     let auth = props
         .get("authMode")
         .and_then(Value::as_str)

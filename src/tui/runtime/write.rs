@@ -85,7 +85,7 @@ impl Runtime {
                 snapshot,
             } => self.spawn(
                 Slot::EnvironmentPlan,
-                async move { rollback::plan_environment(&session, &snapshot) },
+                async move { rollback::plan_environment(session.context(), &snapshot) },
                 move |r| Msg::EnvironmentPlan {
                     generation,
                     result: r.and_then(|p| (*p).map(Box::new)),
@@ -98,10 +98,7 @@ impl Runtime {
             } => {
                 let s = session.clone();
                 spawn_execute(session, tx, tracking, generation, async move {
-                    let me = s.identity().await.map_err(|e| {
-                        ExecuteError::Failed(format!("cannot tell who you are: {e}"))
-                    })?;
-                    rollback::execute(&s, &plan, &me, reason).await
+                    rollback::execute(&s, &plan, &operator(&s).await?, reason).await
                 });
             }
             Effect::ExecuteEnvironmentRollback {
@@ -111,10 +108,7 @@ impl Runtime {
             } => {
                 let s = session.clone();
                 spawn_execute(session, tx, tracking, generation, async move {
-                    let me = s.identity().await.map_err(|e| {
-                        ExecuteError::Failed(format!("cannot tell who you are: {e}"))
-                    })?;
-                    rollback::execute_environment(&s, &plan, &me, reason).await
+                    rollback::execute_environment(&s, &plan, &operator(&s).await?, reason).await
                 });
             }
             Effect::ResumeOps => {
@@ -143,6 +137,14 @@ impl Runtime {
             | Effect::Quit => {}
         }
     }
+}
+
+/// Who is sending: a rollback is not sent on behalf of nobody.
+async fn operator(session: &Session) -> Result<crate::domain::platform::Identity, ExecuteError> {
+    session
+        .identity()
+        .await
+        .map_err(|e| ExecuteError::Failed(format!("cannot tell who you are: {e}")))
 }
 
 /// The audit log newest first, and its verification.

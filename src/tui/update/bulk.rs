@@ -92,17 +92,25 @@ fn bulk_row(app: &App, key: ApprovalKey, verdict: Verdict) -> Option<BulkRow> {
     })
 }
 
-/// The review table of the marked approvals, in list order.
-pub fn open_bulk(app: &mut App, verdict: Verdict) -> Vec<Effect> {
-    if app
+/// A bulk decision is being sent (said on screen): no other decision opens until its
+/// results are in.
+pub fn still_sending(app: &mut App) -> bool {
+    let sending = app
         .bulk
         .as_ref()
-        .is_some_and(|b| b.phase == BulkPhase::Sending)
-    {
+        .is_some_and(|b| b.phase == BulkPhase::Sending);
+    if sending {
         app.set_note(
             NoteLevel::Warning,
             "a bulk decision is still being sent; its results come first",
         );
+    }
+    sending
+}
+
+/// The review table of the marked approvals, in list order.
+pub fn open_bulk(app: &mut App, verdict: Verdict) -> Vec<Effect> {
+    if still_sending(app) {
         return Vec::new();
     }
     let keys: Vec<ApprovalKey> = app

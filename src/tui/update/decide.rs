@@ -41,15 +41,7 @@ pub fn open_box(app: &mut App, verdict: Verdict, keys: Vec<ApprovalKey>) -> Vec<
         app.set_note(NoteLevel::Info, "nothing is waiting for approval here");
         return Vec::new();
     }
-    if app
-        .bulk
-        .as_ref()
-        .is_some_and(|b| b.phase == BulkPhase::Sending)
-    {
-        app.set_note(
-            NoteLevel::Warning,
-            "a bulk decision is still being sent; its results come first",
-        );
+    if super::bulk::still_sending(app) {
         return Vec::new();
     }
     app.modal = Some(DecideForm::new(verdict, keys));

@@ -4,10 +4,8 @@
 //! screen; tracking goes on in the background whatever screen is shown.
 
 use crate::domain::CircuitRef;
-use crate::domain::fleet::FleetSnapshot;
-use crate::domain::platform::EnvironmentStatus;
+use crate::domain::ModelVersion;
 use crate::domain::rollback::{TargetChoice, choose_target, prod_history};
-use crate::domain::{ModelVersion, Stage};
 use crate::service::journal::{OpKind, Operation};
 use crate::service::rollback::{EnvironmentPlan, ExecuteError, RollbackPlan, RollbackRequest};
 use crate::settings::RollbackMethod;
@@ -297,10 +295,8 @@ fn to_confirm(app: &mut App) {
 
 /// The typed confirmation of either flow. `env`: the environment flow.
 fn on_confirm(app: &mut App, action: Action, env: bool) -> Vec<Effect> {
-    let confirm = match (env, app.rollback.as_mut(), app.env_rollback.as_mut()) {
-        (false, Some(f), _) => &mut f.confirm,
-        (true, _, Some(f)) => &mut f.confirm,
-        _ => return Vec::new(),
+    let Some(confirm) = confirmation(app, env) else {
+        return Vec::new();
     };
     if confirm.field_mut().edit(action) {
         confirm.problem = None;
@@ -338,26 +334,28 @@ pub fn expected(app: &App, env: bool) -> Option<String> {
     }
 }
 
+/// The typed confirmation of the circuit's rollback, or of the environment rollback.
+fn confirmation(app: &mut App, env: bool) -> Option<&mut Confirmation> {
+    if env {
+        app.env_rollback.as_mut().map(|f| &mut f.confirm)
+    } else {
+        app.rollback.as_mut().map(|f| &mut f.confirm)
+    }
+}
+
 fn execute(app: &mut App, env: bool) -> Vec<Effect> {
     let check = app.policy.check_mutation();
     let want = expected(app, env);
     let problem = |app: &mut App, text: String| {
-        let c = if env {
-            app.env_rollback.as_mut().map(|f| &mut f.confirm)
-        } else {
-            app.rollback.as_mut().map(|f| &mut f.confirm)
-        };
-        if let Some(c) = c {
+        if let Some(c) = confirmation(app, env) {
             c.problem = Some(text);
         }
         Vec::new()
     };
-    let (typed, reason, sending) = match (env, &app.rollback, &app.env_rollback) {
-        (false, Some(f), _) => (&f.confirm.typed, &f.confirm.reason, f.confirm.sending),
-        (true, _, Some(f)) => (&f.confirm.typed, &f.confirm.reason, f.confirm.sending),
-        _ => return Vec::new(),
+    let Some(c) = confirmation(app, env) else {
+        return Vec::new();
     };
-    let (typed, reason) = (typed.text.trim().to_owned(), reason.value());
+    let (typed, reason, sending) = (c.typed.text.trim().to_owned(), c.reason.value(), c.sending);
     if sending.is_some() {
         return problem(app, "sent; waiting for the answer".into());
     }
@@ -379,34 +377,32 @@ fn execute(app: &mut App, env: bool) -> Vec<Effect> {
     }
     let generation = app.gens.next(Slot::Execute);
     let reason = (!reason.is_empty()).then_some(reason);
-    if env {
-        let Some(f) = app.env_rollback.as_mut() else {
-            return Vec::new();
-        };
-        let Some(plan) = f.plan.value.clone() else {
-            return Vec::new();
-        };
-        f.confirm.sending = Some(generation);
-        f.confirm.problem = None;
-        vec![Effect::ExecuteEnvironmentRollback {
-            generation,
-            plan,
-            reason,
-        }]
+    let effect = if env {
+        app.env_rollback
+            .as_ref()
+            .and_then(|f| f.plan.value.clone())
+            .map(|plan| Effect::ExecuteEnvironmentRollback {
+                generation,
+                plan,
+                reason,
+            })
     } else {
-        let Some(f) = app.rollback.as_mut() else {
-            return Vec::new();
-        };
-        let Some(plan) = f.plan.value.clone() else {
-            return Vec::new();
-        };
-        f.confirm.sending = Some(generation);
-        f.confirm.problem = None;
-        vec![Effect::ExecuteRollback {
-            generation,
-            plan,
-            reason,
-        }]
+        app.rollback
+            .as_ref()
+            .and_then(|f| f.plan.value.clone())
+            .map(|plan| Effect::ExecuteRollback {
+                generation,
+                plan,
+                reason,
+            })
+    };
+    match (effect, confirmation(app, env)) {
+        (Some(effect), Some(c)) => {
+            c.sending = Some(generation);
+            c.problem = None;
+            vec![effect]
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -428,24 +424,7 @@ pub fn on_plan(
     Vec::new()
 }
 
-/// The release whose environment a rollback would undo, or why there is none (mirrors
-/// `service::rollback::plan_environment`, so the view can say so before the key is pressed).
-pub fn environment_release(s: &FleetSnapshot) -> Result<(String, String), String> {
-    let r = s
-        .releases
-        .iter()
-        .find(|r| {
-            r.environment_only.is_some()
-                && r.stage(Stage::Prod)
-                    .is_some_and(|p| p.status == EnvironmentStatus::Succeeded)
-        })
-        .ok_or("no environment-only release has reached Production: nothing to roll back")?;
-    let to = r
-        .previous_environment
-        .clone()
-        .ok_or_else(|| format!("{} does not say which environment it replaced", r.name))?;
-    Ok((r.environment_only.clone().unwrap_or_default(), to))
-}
+pub use crate::service::rollback::environment_release;
 
 /// `R` in the environment matrix.
 pub fn open_env(app: &mut App) -> Vec<Effect> {

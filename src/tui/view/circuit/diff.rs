@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use crate::domain::EnvironmentChange;
-use crate::domain::diff::{ChangeKind, DiffLine, LineTag, Segment};
+use crate::domain::diff::{Change, ChangeKind, DiffLine, LineTag, Segment};
 use crate::service::evidence::ConfigComparison;
 use crate::tui::app::{App, CircuitView};
 use crate::tui::theme::Theme;
@@ -197,17 +197,7 @@ fn summary(
         .unwrap_or(0)
         .min(w / 3);
     for c in &sem.changes {
-        let (mark, style) = match c.kind {
-            ChangeKind::Added => ("+", t.diff_add),
-            ChangeKind::Removed => ("-", t.diff_remove),
-            ChangeKind::Changed => ("~", t.warn),
-        };
-        let value = match (&c.old, &c.new) {
-            (Some(o), Some(n)) => format!("{o} → {n}"),
-            (None, Some(n)) => format!("added: {n}"),
-            (Some(o), None) => format!("removed (was {o})"),
-            (None, None) => String::new(),
-        };
+        let (mark, style, value) = change_parts(c, t);
         let why = if c.in_training_hash {
             Span::styled("  retrain", t.warn)
         } else if c.path == "environment_version" {
@@ -285,4 +275,20 @@ fn side(t: &Theme, l: Option<&DiffLine>, width: usize, left: bool) -> Vec<Span<'
     spans.extend(body);
     spans.push(Span::raw(" ".repeat(room.saturating_sub(used))));
     spans
+}
+
+/// A changed key's mark (`+`, `-`, `~`), its style, and its values in words.
+pub fn change_parts(c: &Change, t: &Theme) -> (&'static str, Style, String) {
+    let (mark, style) = match c.kind {
+        ChangeKind::Added => ("+", t.diff_add),
+        ChangeKind::Removed => ("-", t.diff_remove),
+        ChangeKind::Changed => ("~", t.warn),
+    };
+    let value = match (&c.old, &c.new) {
+        (Some(o), Some(n)) => format!("{o} → {n}"),
+        (None, Some(n)) => format!("added: {n}"),
+        (Some(o), None) => format!("removed (was {o})"),
+        (None, None) => String::new(),
+    };
+    (mark, style, value)
 }

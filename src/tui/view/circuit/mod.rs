@@ -1,7 +1,7 @@
 //! The circuit view: a header that always shows the versions per stage (Prod as the badge) and
 //! what is happening, the tab bar, the tab's content, and the version picker popup.
 
-mod diff;
+pub(super) mod diff;
 mod drift;
 mod history;
 mod overview;

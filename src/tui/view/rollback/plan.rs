@@ -8,7 +8,6 @@ use ratatui::widgets::Paragraph;
 
 use super::super::decide::key;
 use super::super::widgets::{self, block, fit, pad};
-use crate::domain::diff::ChangeKind;
 use crate::service::rollback::RollbackPlan;
 use crate::settings::RollbackMethod;
 use crate::tui::action::Action;
@@ -334,17 +333,7 @@ fn config_lines(t: &Theme, p: &RollbackPlan, w: usize, out: &mut Vec<Line<'stati
     ]));
     const SHOWN: usize = 8;
     for c in sem.changes.iter().take(SHOWN) {
-        let (mark, style) = match c.kind {
-            ChangeKind::Added => ("+", t.diff_add),
-            ChangeKind::Removed => ("-", t.diff_remove),
-            ChangeKind::Changed => ("~", t.warn),
-        };
-        let value = match (&c.old, &c.new) {
-            (Some(o), Some(n)) => format!("{o} → {n}"),
-            (None, Some(n)) => format!("added: {n}"),
-            (Some(o), None) => format!("removed (was {o})"),
-            (None, None) => String::new(),
-        };
+        let (mark, style, value) = super::super::circuit::diff::change_parts(c, t);
         out.push(Line::from(vec![
             Span::styled(format!("  {mark} "), style),
             Span::styled(format!("{} ", c.path), t.text),
