@@ -18,6 +18,7 @@ fn sim(rt: &tokio::runtime::Runtime, fleet: FleetSource) -> SimHandle {
     rt.block_on(start(SimOptions {
         fleet,
         latency: Some((Duration::from_millis(50), Duration::from_millis(50))),
+        start: Some(relcon::domain::clock::pinned_start()),
         ..SimOptions::default()
     }))
     .expect("simulator")
@@ -50,7 +51,7 @@ fn bench_fleet(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, flee
     let started = std::time::Instant::now();
     let readings = rt.block_on(read(&backend, &ctx, &HashMap::new(), None));
     let cold = started.elapsed();
-    let snapshot = assemble(&readings, &ctx, chrono::Utc::now());
+    let snapshot = assemble(&readings, &ctx, sim.now());
     let cold_requests = backend.stats().requests - before;
     let cached: HashMap<(String, String), String> = readings
         .configs
@@ -65,7 +66,7 @@ fn bench_fleet(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, flee
         .map(|r| {
             std::sync::Arc::new(ReleaseBook {
                 releases: r.clone(),
-                full_read_at: chrono::Utc::now(),
+                full_read_at: sim.now(),
             })
         });
     let before = backend.stats().requests;

@@ -28,6 +28,7 @@ fn one(rt: &tokio::runtime::Runtime) -> Duration {
         .block_on(start(SimOptions {
             speed: SPEED,
             deploy_minutes: DEPLOY_MINUTES,
+            start: Some(relcon::domain::clock::pinned_start()),
             ..SimOptions::default()
         }))
         .expect("simulator");
@@ -50,7 +51,8 @@ fn one(rt: &tokio::runtime::Runtime) -> Duration {
         ctx,
         Cache::disabled(),
         StateDirs::under(state.path()),
-    );
+    )
+    .with_clock(sim.clock());
     let circuit = sim
         .scenario()
         .incident_circuit

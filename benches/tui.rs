@@ -161,7 +161,10 @@ fn first_frame_from_the_simulator(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("demo fleet, no cache", |b| {
         b.iter(|| {
-            let sim = match rt.block_on(start(SimOptions::default())) {
+            let sim = match rt.block_on(start(SimOptions {
+                start: Some(relcon::domain::clock::pinned_start()),
+                ..SimOptions::default()
+            })) {
                 Ok(s) => s,
                 Err(e) => panic!("simulator: {e}"),
             };

@@ -106,6 +106,8 @@ struct Head {
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     path: PathBuf,
+    /// What entries are stamped with (the session's clock).
+    clock: crate::domain::clock::SharedClock,
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -134,7 +136,16 @@ pub fn redact(text: &str) -> String {
 
 impl AuditLog {
     pub fn new(path: impl Into<PathBuf>) -> AuditLog {
-        AuditLog { path: path.into() }
+        AuditLog {
+            path: path.into(),
+            clock: crate::service::clock::system(),
+        }
+    }
+
+    /// The same log, stamping entries from `clock`.
+    pub fn with_clock(mut self, clock: crate::domain::clock::SharedClock) -> AuditLog {
+        self.clock = clock;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -168,7 +179,7 @@ impl AuditLog {
         let (last_seq, prev) = self.last(&file)?;
         let entry = Entry {
             seq: last_seq + 1,
-            time: Utc::now(),
+            time: self.clock.now(),
             actor: redact(&record.actor),
             action: record.action,
             target: record.target,

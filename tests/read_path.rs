@@ -30,7 +30,7 @@ async fn refresh(opts: SimOptions) -> (FleetSnapshot, u64, serde_json::Value) {
     let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
     let readings = read(&backend, &ctx, &HashMap::new(), None).await;
-    let snap = assemble(&readings, &ctx, chrono::Utc::now());
+    let snap = assemble(&readings, &ctx, sim.now());
     let requests = backend.stats().requests;
     let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.base_url()))
         .await
@@ -53,11 +53,7 @@ fn base() -> SimOptions {
     SimOptions {
         seed: 7,
         // One simulated "now" for every simulator of a test, so their data are comparable.
-        start: Some(
-            chrono::DateTime::parse_from_rfc3339("2026-11-26T08:00:00Z")
-                .unwrap()
-                .with_timezone(&chrono::Utc),
-        ),
+        start: Some(relcon::domain::clock::pinned_start()),
         ..SimOptions::default()
     }
 }
@@ -223,7 +219,7 @@ async fn a_failing_service_marks_what_it_covers_unknown() {
     let backend = AzureBackend::new(&settings, options).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
     let readings = read(&backend, &ctx, &HashMap::new(), None).await;
-    let s = assemble(&readings, &ctx, chrono::Utc::now());
+    let s = assemble(&readings, &ctx, sim.now());
     assert_eq!(s.circuit_count(), 130);
     let c = s.circuits().next().unwrap();
     assert_eq!(c.drift.status, relcon::domain::Status::Unknown);
@@ -261,7 +257,7 @@ async fn a_later_refresh_reads_only_releases_that_can_have_changed_and_sees_what
     let releases = first.releases.unwrap().unwrap();
     let book = Arc::new(ReleaseBook {
         releases: releases.clone(),
-        full_read_at: chrono::Utc::now(),
+        full_read_at: sim.now(),
     });
 
     // Someone else, between two refreshes: approves a pending Registry approval, and

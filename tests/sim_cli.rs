@@ -25,6 +25,10 @@ async fn serve_prints_its_address_first_and_stops_on_sigterm() {
             "--write-config",
         ])
         .arg(&config)
+        .env(
+            "RELCON_CLOCK_START",
+            relcon::domain::clock::pinned_start().to_rfc3339(),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

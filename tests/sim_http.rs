@@ -17,9 +17,7 @@ use serde_json::{Value, json};
 const API: &str = "api-version=2025-06-01";
 
 fn start_time() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-26T08:00:00Z")
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
+    relcon::domain::clock::pinned_start()
 }
 
 async fn sim_with(f: impl FnOnce(&mut SimOptions)) -> SimHandle {

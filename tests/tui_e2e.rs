@@ -90,8 +90,10 @@ fn start(tag: &str, home: &Path) -> Session {
     };
     // The shell reports the exit status after the console has given the terminal back, and
     // stays (a dead pane's text cannot be captured); the server is killed at the end.
+    // The built-in simulator and the console on the pinned clock.
+    let pinned = relcon::domain::clock::pinned_start().to_rfc3339();
     let command = format!(
-        "env -u RELCON_CONFIG -u RELCON_STATE_DIR -u NO_COLOR {} {} {} {} TERM=xterm-256color sh -c '\"$0\"; echo relcon-exit=$?; exec sleep 600' {bin}",
+        "env -u RELCON_CONFIG -u RELCON_STATE_DIR -u NO_COLOR RELCON_CLOCK_START={pinned} {} {} {} {} TERM=xterm-256color sh -c '\"$0\"; echo relcon-exit=$?; exec sleep 600' {bin}",
         env("HOME", h),
         env("XDG_CONFIG_HOME", &h.join("config")),
         env("XDG_CACHE_HOME", &h.join("cache")),

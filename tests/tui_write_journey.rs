@@ -13,8 +13,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use relcon::azure::{AzureBackend, ClientOptions};
+use relcon::domain::clock::pinned_start;
 use relcon::domain::{CircuitRef, ModelVersion, Stage};
 use relcon::service::Context;
 use relcon::service::backend::Backend;
@@ -65,15 +65,18 @@ impl Console {
         cfg.sla_minutes = ctx.rollback_sla_minutes;
         // Refreshes only when asked for (or after a change): the journey decides when.
         cfg.refresh_every = None;
+        // The console runs on the simulator's clock, pinned to a fixed start: ages, stamps
+        // and the SLA countdown read the same on any day.
         let session = Session::new(
             Arc::new(backend),
             ctx,
             Cache::disabled(),
             StateDirs::under(state.path()),
-        );
+        )
+        .with_clock(sim.clock());
         let (tx, rx) = mpsc::unbounded_channel();
         let mut runtime = Runtime::new(session, tx);
-        let (app, effects) = App::new(cfg, None, Utc::now(), (W, H));
+        let (app, effects) = App::new(cfg, None, runtime.now(), (W, H));
         for e in effects {
             runtime.execute(e);
         }
@@ -116,7 +119,7 @@ impl Console {
                     let effects = update(&mut self.app, msg);
                     self.run(effects);
                     // The clock moves with real time: ages and the SLA countdown.
-                    let effects = update(&mut self.app, Msg::Tick(Utc::now()));
+                    let effects = update(&mut self.app, Msg::Tick(self.runtime.now()));
                     self.run(effects);
                 }
                 _ => panic!("{what}: never happened; the screen:\n{}", self.frame()),
@@ -143,12 +146,13 @@ impl Console {
     }
 }
 
-/// Volatile text out: ports, dates, times, ages, durations, ids, countdown bars.
+/// Volatile text out: ports, times, ages, durations, ids, countdown bars.
 fn scrub(text: &str) -> String {
-    let rules: [(&str, &str); 10] = [
+    // Dates stay: the simulator and the console run on a pinned clock, so a date from the
+    // machine's calendar would show here (and fail the run under a moved clock).
+    let rules: [(&str, &str); 9] = [
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
         (r"\d{8}T\d{9}Z-[0-9a-f]{4}", "[op-id]"),
-        (r"\d{4}-\d{2}-\d{2}", "[date]"),
         (r"\d{2}:\d{2}:\d{2}( UTC)?", "[time]"),
         (r"\d{2}:\d{2} left", "[mm:ss] left"),
         (r"\+?\d+m\d{2}s|\+\d+s", "[duration]"),
@@ -160,14 +164,28 @@ fn scrub(text: &str) -> String {
             "[request-id]",
         ),
     ];
-    let mut out = text.to_owned();
-    for (pattern, with) in rules {
-        let re = regex::Regex::new(pattern).expect("a valid pattern");
-        out = re.replace_all(&out, with).into_owned();
-    }
-    // Scrubbing changes widths: trailing space goes, so lines compare by content.
-    out.lines()
-        .map(str::trim_end)
+    let rules: Vec<(regex::Regex, &str)> = rules
+        .into_iter()
+        .map(|(p, with)| (regex::Regex::new(p).expect("a valid pattern"), with))
+        .collect();
+    let padding = regex::Regex::new(r"\] {2,}").expect("a valid pattern");
+    let closing = regex::Regex::new(r" {2,}([┃│])$").expect("a valid pattern");
+    text.lines()
+        .map(|line| {
+            let mut out = line.to_owned();
+            for (re, with) in &rules {
+                out = re.replace_all(&out, *with).into_owned();
+            }
+            if out == line {
+                return out.trim_end().to_owned();
+            }
+            // A scrubbed value had its own width (a duration on the simulated clock can be
+            // `3s` or `11m05s`), so the padding after it, and before the line's closing
+            // border, is not part of what is compared.
+            let out = out.replace("][", "] [");
+            let out = padding.replace_all(out.trim_end(), "] ");
+            closing.replace_all(&out, " $1").into_owned()
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -175,6 +193,7 @@ fn scrub(text: &str) -> String {
 fn fast_sim() -> SimOptions {
     SimOptions {
         speed: 600.0,
+        start: Some(pinned_start()),
         ..SimOptions::default()
     }
 }

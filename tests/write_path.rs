@@ -8,6 +8,7 @@ use std::process::{Child, Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use relcon::service::clock::CLOCK_START_ENV;
 use serde_json::Value;
 
 /// A `relcon sim serve` process with its written configuration.
@@ -19,6 +20,11 @@ struct Sim {
     dir: tempfile::TempDir,
 }
 
+/// Every simulator and every `relcon` of these tests run on the pinned clock.
+fn pinned() -> String {
+    relcon::domain::clock::pinned_start().to_rfc3339()
+}
+
 impl Sim {
     fn start(extra: &[&str]) -> Sim {
         let dir = tempfile::tempdir().unwrap();
@@ -27,6 +33,7 @@ impl Sim {
             .args(["sim", "serve", "--addr", "127.0.0.1:0", "--write-config"])
             .arg(&config)
             .args(extra)
+            .env(CLOCK_START_ENV, pinned())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -68,7 +75,7 @@ impl Sim {
         c.arg("--state-dir").arg(self.state(who));
         c.env("XDG_CONFIG_HOME", self.dir.path())
             .env("XDG_CACHE_HOME", self.dir.path().join("cache"));
-        c.env("NO_COLOR", "1");
+        c.env("NO_COLOR", "1").env(CLOCK_START_ENV, pinned());
         c.timeout(Duration::from_secs(120));
         c
     }
@@ -80,7 +87,8 @@ impl Sim {
             .args(["--as", who, "--no-cache"]);
         c.arg("--state-dir").arg(self.state(who));
         c.env("XDG_CONFIG_HOME", self.dir.path())
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env(CLOCK_START_ENV, pinned());
         c
     }
 
@@ -420,6 +428,7 @@ fn with_no_configuration_fleet_reads_the_built_in_simulator_and_matches_a_served
         .arg(dir.path())
         .env("XDG_CONFIG_HOME", dir.path())
         .env_remove("RELCON_CONFIG")
+        .env(CLOCK_START_ENV, pinned())
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
@@ -529,6 +538,7 @@ fn the_built_in_simulator_closes_what_a_previous_run_left_in_flight() {
             .args(args)
             .env("XDG_CONFIG_HOME", dir.path())
             .env("NO_COLOR", "1")
+            .env(CLOCK_START_ENV, pinned())
             .timeout(Duration::from_secs(60))
             .output()
             .unwrap();

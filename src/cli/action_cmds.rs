@@ -184,9 +184,8 @@ fn print_plan(p: Paint, plan: &RollbackPlan) {
     }
 }
 
-fn print_progress(p: Paint, op: &Operation) {
+fn print_progress(p: Paint, op: &Operation, now: chrono::DateTime<chrono::Utc>) {
     let sla = rollback::sla(op);
-    let now = chrono::Utc::now();
     let clock = sla.map(|s| {
         let label = s.label(now);
         match s.status(now) {
@@ -211,7 +210,7 @@ fn print_progress(p: Paint, op: &Operation) {
     };
     eprintln!(
         "[{:>4}s] {} {}{}  SLA {}{}",
-        rollback::elapsed(op),
+        rollback::elapsed(op, now),
         op.target(),
         op.state.as_str(),
         steps,
@@ -305,7 +304,7 @@ pub fn rollback(g: &Global, a: RollbackArgs<'_>) -> Exit {
     };
     let mut progress = |op: &Operation| {
         if !g.json {
-            print_progress(p, op);
+            print_progress(p, op, o.session.now());
         }
     };
     let Some(circuit) = circuit else {
@@ -409,7 +408,7 @@ pub fn ops(g: &Global, wait: bool) -> Exit {
     if wait {
         let mut progress = |op: &Operation| {
             if !g.json {
-                print_progress(p, op);
+                print_progress(p, op, o.session.now());
             }
         };
         o.runtime
@@ -435,7 +434,7 @@ pub fn ops(g: &Global, wait: bool) -> Exit {
                 d.num_seconds() % 60
             ),
             None if !op.state.is_final() => rollback::sla(op)
-                .map(|s| format!("SLA {}", s.label(chrono::Utc::now())))
+                .map(|s| format!("SLA {}", s.label(o.session.now())))
                 .unwrap_or_default(),
             None => op.last_error.clone().unwrap_or_default(),
         };

@@ -44,7 +44,11 @@ pub fn show(g: &Global, since: Option<&str>) -> Exit {
         Ok(l) => l,
         Err(e) => return e,
     };
-    let since = match since.map(|s| parse_since(s, Utc::now())).transpose() {
+    let now = match crate::service::clock::process() {
+        Ok(c) => c.now(),
+        Err(e) => return fail(Exit::Usage, e),
+    };
+    let since = match since.map(|s| parse_since(s, now)).transpose() {
         Ok(s) => s,
         Err(e) => return fail(Exit::Usage, e),
     };

@@ -82,8 +82,8 @@ fn ver(x: Option<ModelVersion>) -> String {
     x.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }
 
-fn age(t: chrono::DateTime<Utc>) -> String {
-    let d = Utc::now() - t;
+fn age(t: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> String {
+    let d = now - t;
     if d.num_days() > 0 {
         format!("{}d", d.num_days())
     } else if d.num_hours() > 0 {
@@ -110,7 +110,7 @@ pub fn fleet(g: &Global) -> Exit {
         s.circuit_count(),
         s.generated_at.format("%Y-%m-%d %H:%M:%S UTC"),
         if stale {
-            format!(", {} old", age(s.generated_at))
+            format!(", {} old", age(s.generated_at, o.session.now()))
         } else {
             String::new()
         }
@@ -485,7 +485,9 @@ pub fn approvals(g: &Global) -> Exit {
                 .map(|v| format!("environment-only -> {v}"))
                 .unwrap_or_else(|| format!("{} circuits", a.models.len())),
             a.requested_by.name(),
-            a.requested_at.map(age).unwrap_or_else(|| "?".into()),
+            a.requested_at
+                .map(|t| age(t, o.session.now()))
+                .unwrap_or_else(|| "?".into()),
             a.approved.len(),
             ctx.policy.required_approvers(a),
             a.pending_ids

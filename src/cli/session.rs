@@ -7,6 +7,7 @@ use super::{Exit, Global, fail, load_settings};
 use crate::azure::{AzureBackend, ClientOptions};
 use crate::service::Context;
 use crate::service::cache::Cache;
+use crate::service::clock;
 use crate::service::session::{Session, StateDirs};
 use crate::settings::Settings;
 use crate::sim::{SimOptions, start};
@@ -51,12 +52,17 @@ pub fn state_dirs(g: &Global, embedded: bool) -> Result<StateDirs, Exit> {
 /// Open the session every service-backed command uses.
 pub fn open(g: &Global) -> Result<Opened, Exit> {
     let configured = load_settings(g).map_err(|e| fail(Exit::Usage, e))?;
+    let pinned = clock::pinned_from_env().map_err(|e| fail(Exit::Usage, e))?;
     let runtime = runtime()?;
+    let mut session_clock = clock::process().map_err(|e| fail(Exit::Usage, e))?;
     let (settings, keepalive) = match configured {
         Some(s) => (s, None),
         None => {
             let handle = runtime
-                .block_on(start(SimOptions::embedded_demo()))
+                .block_on(start(SimOptions {
+                    start: pinned,
+                    ..SimOptions::embedded_demo()
+                }))
                 .map_err(|e| {
                     fail(
                         Exit::Service,
@@ -64,6 +70,9 @@ pub fn open(g: &Global) -> Result<Opened, Exit> {
                     )
                 })?;
             let settings = handle.settings();
+            // The world's own clock: on the demo it is the real time (the simulator starts
+            // now, at speed 1); pinned, every age reads the same on any day.
+            session_clock = handle.clock();
             (settings, Some(Arc::new(handle)))
         }
     };
@@ -96,7 +105,7 @@ pub fn open(g: &Global) -> Result<Opened, Exit> {
         Cache::new(Cache::default_dir())
     };
     let state = state_dirs(g, embedded)?;
-    let mut session = Session::new(Arc::new(backend), ctx, cache, state);
+    let mut session = Session::new(Arc::new(backend), ctx, cache, state).with_clock(session_clock);
     if let Some(k) = keepalive {
         session = session.keep_alive(k);
         // Each run of the built-in simulator starts a fresh world: what a previous run left

@@ -76,8 +76,9 @@ pub struct SimServeArgs {
     /// DevOps does by default (without it, the seed's rollback redeploys at once)
     #[arg(long)]
     pub redeploy_approvals: bool,
-    /// Simulated time at start, RFC 3339 (default: now)
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    /// Simulated time at start, RFC 3339 (default: now; the test suite pins it with
+    /// RELCON_CLOCK_START)
+    #[arg(long, value_name = "TIME", value_parser = parse_time, env = "RELCON_CLOCK_START", hide_env = true)]
     pub start: Option<DateTime<Utc>>,
     /// Write a relcon.toml pointing at this simulator to FILE
     #[arg(long, value_name = "FILE")]

@@ -2,6 +2,7 @@
 //! the training hash, config diffs, drift and validation rules. Nothing here does IO.
 
 pub mod changes;
+pub mod clock;
 pub mod config;
 pub mod diff;
 pub mod drift;

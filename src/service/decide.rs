@@ -274,7 +274,13 @@ pub async fn decide(
             stage: item.stage,
         },
     };
-    let mut op = Operation::new(kind, operator.name(), None, req.override_reason.clone());
+    let mut op = Operation::new(
+        kind,
+        operator.name(),
+        None,
+        req.override_reason.clone(),
+        session.now(),
+    );
     if let Err(e) = session.journal().save(&mut op) {
         return DecisionOutcome::Failed {
             approval_id: id,
@@ -295,9 +301,9 @@ pub async fn decide(
     let outcome = match sent {
         Ok(receipt) => {
             op.request_ids.extend(receipt.request_id.clone());
-            op.advance(OpState::Submitted);
+            op.advance(OpState::Submitted, session.now());
             confirm(
-                backend,
+                session,
                 item,
                 id,
                 req.verdict,
@@ -324,7 +330,7 @@ pub async fn decide(
                             .as_ref()
                             .is_some_and(|b| b.same_as(operator)) =>
                 {
-                    op.advance(OpState::Verified);
+                    op.advance(OpState::Verified, session.now());
                     done(
                         item,
                         id,
@@ -335,18 +341,18 @@ pub async fn decide(
                 }
                 Some(rec) if rec.status != ApprovalStatus::Pending => {
                     op.last_error = Some(e.to_string());
-                    op.advance(OpState::Failed);
+                    op.advance(OpState::Failed, session.now());
                     conflict(id, &rec)
                 }
                 Some(_) if e.is_ambiguous() || e.kind == ErrorKind::Conflict => {
                     // Still pending after all: the request never took effect.
                     op.last_error = Some(e.to_string());
-                    op.advance(OpState::NotSent);
+                    op.advance(OpState::NotSent, session.now());
                     failed(id, &e)
                 }
                 _ => {
                     op.last_error = Some(e.to_string());
-                    op.advance(OpState::Failed);
+                    op.advance(OpState::Failed, session.now());
                     failed(id, &e)
                 }
             }
@@ -367,7 +373,7 @@ async fn fresh_after(backend: &dyn Backend, item: &ApprovalItem) -> ApprovalItem
 
 /// Re-read after the PATCH: the record must show this decision.
 async fn confirm(
-    backend: &dyn Backend,
+    session: &Session,
     item: &ApprovalItem,
     id: u32,
     verdict: Verdict,
@@ -375,10 +381,10 @@ async fn confirm(
     request_id: Option<String>,
     break_glass: bool,
 ) -> DecisionOutcome {
-    match backend.release(item.release_id).await {
+    match session.backend().release(item.release_id).await {
         Ok(release) => match find_record(&release, id) {
             Some((rec, _, _)) if rec.status == verdict.status() => {
-                op.advance(OpState::Verified);
+                op.advance(OpState::Verified, session.now());
                 done(
                     item,
                     id,
@@ -388,18 +394,18 @@ async fn confirm(
                 )
             }
             Some((rec, _, _)) => {
-                op.advance(OpState::Failed);
+                op.advance(OpState::Failed, session.now());
                 op.last_error = Some(format!("re-read shows the approval {}", rec.status));
                 conflict(id, rec)
             }
             None => {
-                op.advance(OpState::Succeeded);
+                op.advance(OpState::Succeeded, session.now());
                 done(item, id, item, request_id, break_glass)
             }
         },
         // Accepted but not confirmable right now: say so, keep it succeeded (not verified).
         Err(_) => {
-            op.advance(OpState::Succeeded);
+            op.advance(OpState::Succeeded, session.now());
             done(item, id, item, request_id, break_glass)
         }
     }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::backend::OperationHandle;
+use super::clock::SharedClock;
 use crate::domain::{CircuitRef, ModelVersion, Stage};
 use crate::settings::RollbackMethod;
 
@@ -137,8 +138,8 @@ impl Operation {
         actor: &str,
         sla_minutes: Option<u32>,
         reason: Option<String>,
+        now: DateTime<Utc>,
     ) -> Operation {
-        let now = Utc::now();
         Operation {
             id: format!(
                 "{}-{:04x}",
@@ -165,10 +166,9 @@ impl Operation {
     }
 
     /// Move forward only: a late poll never takes a verified operation back to in progress.
-    pub fn advance(&mut self, to: OpState) {
+    pub fn advance(&mut self, to: OpState, now: DateTime<Utc>) {
         if to > self.state || (self.state == OpState::Submitting && to == OpState::NotSent) {
             self.state = to;
-            let now = Utc::now();
             match to {
                 OpState::Submitted => self.submitted_at = self.submitted_at.or(Some(now)),
                 OpState::Succeeded | OpState::Failed => {
@@ -241,6 +241,8 @@ pub struct Journal {
     /// whose unfinished operations it resumes. An operation sent to one Azure project is never
     /// tracked (or worse, re-read and judged) against another, nor a demo one against Azure.
     scope: String,
+    /// What `updated_at` is stamped from (the session's clock).
+    clock: SharedClock,
 }
 
 impl Journal {
@@ -248,7 +250,19 @@ impl Journal {
         Journal {
             dir: dir.into(),
             scope: String::new(),
+            clock: super::clock::system(),
         }
+    }
+
+    /// The same journal, stamping times from `clock`.
+    pub fn with_clock(mut self, clock: SharedClock) -> Journal {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by this journal's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// The same journal, for the backend named `scope` (see [`Journal::unfinished`]).
@@ -275,7 +289,7 @@ impl Journal {
     /// Write an operation durably (temp file, fsync, rename, fsync the directory).
     pub fn save(&self, op: &mut Operation) -> Result<(), JournalError> {
         std::fs::create_dir_all(&self.dir).map_err(|e| self.err(e))?;
-        op.updated_at = Utc::now();
+        op.updated_at = self.clock.now();
         if op.backend.is_empty() {
             op.backend.clone_from(&self.scope);
         }
@@ -341,6 +355,10 @@ impl Journal {
 mod tests {
     use super::*;
 
+    fn t0() -> DateTime<Utc> {
+        crate::domain::clock::pinned_start()
+    }
+
     fn rollback() -> Operation {
         Operation::new(
             OpKind::Rollback {
@@ -357,6 +375,7 @@ mod tests {
             "bob@contoso.com",
             Some(15),
             Some("MAE alert".into()),
+            t0(),
         )
     }
 
@@ -368,8 +387,8 @@ mod tests {
         j.save(&mut a).unwrap();
         let mut b = rollback();
         b.id.push_str("-b");
-        b.advance(OpState::Submitted);
-        b.advance(OpState::Verified);
+        b.advance(OpState::Submitted, t0());
+        b.advance(OpState::Verified, t0());
         j.save(&mut b).unwrap();
         let again = Journal::new(dir.path());
         assert_eq!(again.load(&a.id), Some(a.clone()));
@@ -406,15 +425,15 @@ mod tests {
     #[test]
     fn state_only_moves_forward() {
         let mut op = rollback();
-        op.advance(OpState::InProgress);
-        op.advance(OpState::Submitted);
+        op.advance(OpState::InProgress, t0());
+        op.advance(OpState::Submitted, t0());
         assert_eq!(op.state, OpState::InProgress);
-        op.advance(OpState::Verified);
-        op.advance(OpState::InProgress);
+        op.advance(OpState::Verified, t0());
+        op.advance(OpState::InProgress, t0());
         assert_eq!(op.state, OpState::Verified);
         assert!(op.verified_at.is_some() && op.completed_at.is_some());
         let mut lost = rollback();
-        lost.advance(OpState::NotSent);
+        lost.advance(OpState::NotSent, t0());
         assert_eq!(lost.state, OpState::NotSent);
         assert!(lost.state.is_final());
     }

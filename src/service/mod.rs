@@ -3,6 +3,7 @@
 pub mod approval;
 pub mod backend;
 pub mod cache;
+pub mod clock;
 pub mod configs;
 pub mod decide;
 pub mod evidence;

@@ -355,6 +355,7 @@ pub async fn execute(
         &actor.unique_name,
         Some(plan.sla_minutes),
         reason.clone(),
+        session.now(),
     );
     session
         .journal()
@@ -392,23 +393,26 @@ pub async fn execute(
         Ok((handle, request_id)) => {
             op.handle = handle;
             op.request_ids.extend(request_id);
-            op.advance(OpState::Submitted);
+            op.advance(OpState::Submitted, session.now());
         }
         Err(e) if e.is_ambiguous() => {
             // The answer was lost: find out from the service whether it went out.
             op.request_ids.extend(e.request_id.clone());
             op.last_error = Some(e.to_string());
             let went_out = was_sent(backend, &op).await;
-            op.advance(if went_out {
-                OpState::Submitted
-            } else {
-                OpState::NotSent
-            });
+            op.advance(
+                if went_out {
+                    OpState::Submitted
+                } else {
+                    OpState::NotSent
+                },
+                session.now(),
+            );
         }
         Err(e) => {
             op.request_ids.extend(e.request_id.clone());
             op.last_error = Some(e.to_string());
-            op.advance(OpState::Failed);
+            op.advance(OpState::Failed, session.now());
         }
     }
     session
@@ -581,6 +585,7 @@ pub async fn execute_environment(
         &actor.unique_name,
         Some(plan.sla_minutes),
         reason.clone(),
+        session.now(),
     );
     op.steps = plan.steps.clone();
     session
@@ -624,7 +629,7 @@ pub async fn execute_environment(
             }
         }
     }
-    op.advance(OpState::Submitted);
+    op.advance(OpState::Submitted, session.now());
     session
         .journal()
         .save(&mut op)

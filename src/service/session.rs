@@ -4,7 +4,9 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+
+use super::clock::SharedClock;
 
 use super::Context;
 use super::approval::{self, ApprovalEvidence};
@@ -60,6 +62,8 @@ pub struct Session {
     configs: ConfigStore,
     state: StateDirs,
     identity: Arc<tokio::sync::OnceCell<Identity>>,
+    /// Where "now" comes from: the system's clock, or the simulator's in the demo and tests.
+    clock: SharedClock,
     /// The last refresh's releases, for the next refresh to read only what changed.
     releases: Arc<std::sync::Mutex<Option<Arc<snapshot::ReleaseBook>>>>,
     /// Things that must live as long as the session (the in-process simulator).
@@ -82,9 +86,27 @@ impl Session {
             configs,
             state,
             identity: Arc::new(tokio::sync::OnceCell::new()),
+            clock: super::clock::system(),
             releases: Arc::default(),
             _keepalive: None,
         }
+    }
+
+    /// The same session on `clock` (its journal and audit log too).
+    pub fn with_clock(mut self, clock: SharedClock) -> Session {
+        self.state.journal = self.state.journal.with_clock(clock.clone());
+        self.state.audit = self.state.audit.with_clock(clock.clone());
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the session's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     pub fn journal(&self) -> &Journal {
@@ -125,7 +147,7 @@ impl Session {
     /// Read the whole fleet, assemble the snapshot and cache it (and the configs read).
     pub async fn refresh(&self) -> FleetSnapshot {
         let known = self.configs.snapshot();
-        let now = Utc::now();
+        let now = self.now();
         let book = self
             .releases
             .lock()
@@ -150,7 +172,7 @@ impl Session {
                 self.configs.insert(path, commit, t.clone());
             }
         }
-        let snap = snapshot::assemble(&readings, &self.ctx, Utc::now());
+        let snap = snapshot::assemble(&readings, &self.ctx, self.now());
         // A cache that cannot be written only costs the next start its head start.
         if let Err(e) = self.cache.store_snapshot(&self.ctx.cache_key, &snap) {
             tracing::warn!("cannot write the snapshot cache: {e}");

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::backend::{Backend, OperationStatus};
 use super::journal::{OpKind, OpState, Operation};
@@ -63,17 +63,20 @@ pub async fn track(session: &Session, mut op: Operation, progress: Progress<'_>)
     if op.state == OpState::Submitting {
         // Found in the journal after a crash: re-read before anything else.
         let went_out = was_sent(backend, &op).await;
-        op.advance(if went_out {
-            OpState::Submitted
-        } else {
-            OpState::NotSent
-        });
+        op.advance(
+            if went_out {
+                OpState::Submitted
+            } else {
+                OpState::NotSent
+            },
+            session.now(),
+        );
         save(session, &mut op);
         progress(&op);
     }
     while !op.state.is_final() {
         let before = (op.state, op.waiting.clone());
-        let wait = step(backend, &mut op).await;
+        let wait = step(session, &mut op).await;
         if (op.state, &op.waiting) != (before.0, &before.1) {
             save(session, &mut op);
             progress(&op);
@@ -118,7 +121,8 @@ fn save(session: &Session, op: &mut Operation) {
 }
 
 /// One poll; returns how long the service asked to wait.
-async fn step(backend: &dyn Backend, op: &mut Operation) -> Option<Duration> {
+async fn step(session: &Session, op: &mut Operation) -> Option<Duration> {
+    let backend = session.backend();
     match op.kind.clone() {
         OpKind::Rollback {
             release_id: Some(r),
@@ -130,7 +134,7 @@ async fn step(backend: &dyn Backend, op: &mut Operation) -> Option<Duration> {
             ..
         } => {
             match op.state {
-                OpState::Succeeded => verify(backend, op, &endpoint, &deployment, to).await,
+                OpState::Succeeded => verify(session, op, &endpoint, &deployment, to).await,
                 _ => match backend.release(r).await {
                     Ok(release) => {
                         if let Some(env) = release.environments.iter().find(|x| x.id == e) {
@@ -138,10 +142,12 @@ async fn step(backend: &dyn Backend, op: &mut Operation) -> Option<Duration> {
                             let new_attempt = attempts > attempts_before.unwrap_or(0);
                             op.waiting = waiting_for_approval(env, attempts);
                             match &env.status {
-                                s if s.is_active() => op.advance(OpState::InProgress),
+                                s if s.is_active() => {
+                                    op.advance(OpState::InProgress, session.now())
+                                }
                                 EnvironmentStatus::Succeeded if new_attempt => {
-                                    op.advance(OpState::Succeeded);
-                                    verify(backend, op, &endpoint, &deployment, to).await;
+                                    op.advance(OpState::Succeeded, session.now());
+                                    verify(session, op, &endpoint, &deployment, to).await;
                                 }
                                 EnvironmentStatus::Rejected
                                 | EnvironmentStatus::Canceled
@@ -152,18 +158,18 @@ async fn step(backend: &dyn Backend, op: &mut Operation) -> Option<Duration> {
                                         "the Production redeploy ended {}",
                                         env.status
                                     ));
-                                    op.advance(OpState::Failed);
+                                    op.advance(OpState::Failed, session.now());
                                 }
                                 // Not deploying, and no attempt newer than before the PATCH:
                                 // the redeploy is not (or no longer) on the release.
-                                s if !new_attempt && lost(op) => {
+                                s if !new_attempt && lost(op, session.now()) => {
                                     op.last_error = Some(format!(
                                         "Release-{r}'s Production stage is {s} and shows no \
                                          redeploy after attempt {}: it was canceled, replaced or \
                                          never queued; look at the release before trying again",
                                         attempts_before.unwrap_or(0)
                                     ));
-                                    op.advance(OpState::Failed);
+                                    op.advance(OpState::Failed, session.now());
                                 }
                                 _ => {}
                             }
@@ -181,28 +187,28 @@ async fn step(backend: &dyn Backend, op: &mut Operation) -> Option<Duration> {
             ..
         } => {
             if op.state == OpState::Succeeded {
-                verify(backend, op, &endpoint, &deployment, to).await;
+                verify(session, op, &endpoint, &deployment, to).await;
                 return None;
             }
             match op.handle.clone() {
                 Some(h) => match backend.operation_status(&h).await {
                     Ok(OperationStatus::InProgress { retry_after }) => {
-                        op.advance(OpState::InProgress);
+                        op.advance(OpState::InProgress, session.now());
                         retry_after
                     }
                     Ok(OperationStatus::Succeeded) => {
-                        op.advance(OpState::Succeeded);
-                        verify(backend, op, &endpoint, &deployment, to).await;
+                        op.advance(OpState::Succeeded, session.now());
+                        verify(session, op, &endpoint, &deployment, to).await;
                         None
                     }
                     Ok(OperationStatus::Failed(m)) => {
                         op.last_error = Some(m);
-                        op.advance(OpState::Failed);
+                        op.advance(OpState::Failed, session.now());
                         None
                     }
                     Ok(OperationStatus::Canceled) => {
                         op.last_error = Some("the deployment update was canceled".into());
-                        op.advance(OpState::Failed);
+                        op.advance(OpState::Failed, session.now());
                         None
                     }
                     Err(e) => {
@@ -217,10 +223,10 @@ async fn step(backend: &dyn Backend, op: &mut Operation) -> Option<Duration> {
                         .await
                     {
                         Ok(d) if d.provisioning.is_terminal() => {
-                            op.advance(OpState::Succeeded);
-                            verify(backend, op, &endpoint, &deployment, to).await;
+                            op.advance(OpState::Succeeded, session.now());
+                            verify(session, op, &endpoint, &deployment, to).await;
                         }
-                        Ok(_) => op.advance(OpState::InProgress),
+                        Ok(_) => op.advance(OpState::InProgress, session.now()),
                         Err(e) => op.last_error = Some(e.to_string()),
                     }
                     None
@@ -228,12 +234,12 @@ async fn step(backend: &dyn Backend, op: &mut Operation) -> Option<Duration> {
             }
         }
         OpKind::EnvironmentRollback { .. } => {
-            step_environment(backend, op).await;
+            step_environment(session, op).await;
             None
         }
         OpKind::Approve { .. } | OpKind::Reject { .. } => {
             // Decisions are confirmed when made; one left unfinished by a crash is re-read.
-            op.advance(OpState::NotSent);
+            op.advance(OpState::NotSent, session.now());
             None
         }
     }
@@ -279,26 +285,24 @@ const UNSEEN_GRACE: chrono::Duration = chrono::Duration::minutes(2);
 
 /// A redeploy that was seen running, or accepted longer than [`UNSEEN_GRACE`] ago, and that
 /// the release no longer shows: tracking it further would wait forever.
-fn lost(op: &Operation) -> bool {
-    op.state >= OpState::InProgress
-        || op
-            .submitted_at
-            .is_some_and(|t| chrono::Utc::now() - t > UNSEEN_GRACE)
+fn lost(op: &Operation, now: DateTime<Utc>) -> bool {
+    op.state >= OpState::InProgress || op.submitted_at.is_some_and(|t| now - t > UNSEEN_GRACE)
 }
 
 /// The Prod deployment runs the target and its provisioning succeeded.
 async fn verify(
-    backend: &dyn Backend,
+    session: &Session,
     op: &mut Operation,
     endpoint: &str,
     deployment: &str,
     to: ModelVersion,
 ) {
+    let backend = session.backend();
     match backend.deployment(Stage::Prod, endpoint, deployment).await {
         Ok(d) => {
             let running = d.model.as_ref().map(|m| m.version);
             if d.provisioning == ProvisioningState::Succeeded && running == Some(to) {
-                op.advance(OpState::Verified);
+                op.advance(OpState::Verified, session.now());
             } else if d.provisioning.is_terminal() {
                 op.last_error = Some(format!(
                     "verification failed: Prod runs {} (provisioning {:?}), expected v{to}",
@@ -307,7 +311,7 @@ async fn verify(
                         .unwrap_or_else(|| "no model".into()),
                     d.provisioning
                 ));
-                op.advance(OpState::Failed);
+                op.advance(OpState::Failed, session.now());
             }
         }
         Err(e) => op.last_error = Some(e.to_string()),
@@ -315,7 +319,8 @@ async fn verify(
 }
 
 /// Poll every unfinished step once; the operation ends when every step has.
-async fn step_environment(backend: &dyn Backend, op: &mut Operation) {
+async fn step_environment(session: &Session, op: &mut Operation) {
+    let backend = session.backend();
     for s in op.steps.iter_mut().filter(|s| !s.state.is_final()) {
         if s.state == OpState::Submitting || s.state == OpState::Succeeded || s.handle.is_none() {
             match backend
@@ -369,11 +374,11 @@ async fn step_environment(backend: &dyn Backend, op: &mut Operation) {
         .iter()
         .any(|s| matches!(s.state, OpState::InProgress | OpState::Succeeded))
     {
-        op.advance(OpState::InProgress);
+        op.advance(OpState::InProgress, session.now());
     }
     if all_final {
         if op.steps.iter().all(|s| s.state == OpState::Verified) {
-            op.advance(OpState::Verified);
+            op.advance(OpState::Verified, session.now());
         } else {
             let failed = op
                 .steps
@@ -384,7 +389,7 @@ async fn step_environment(backend: &dyn Backend, op: &mut Operation) {
                 "{failed} of {} deployments did not move",
                 op.steps.len()
             ));
-            op.advance(OpState::Failed);
+            op.advance(OpState::Failed, session.now());
         }
     }
 }
@@ -395,7 +400,7 @@ async fn step_environment(backend: &dyn Backend, op: &mut Operation) {
 pub fn abandon_all(session: &Session, why: &str) {
     for mut op in session.journal().unfinished() {
         op.last_error = Some(why.to_owned());
-        op.advance(OpState::Failed);
+        op.advance(OpState::Failed, session.now());
         save(session, &mut op);
         let record = Record {
             actor: op.actor.clone(),
@@ -441,6 +446,6 @@ pub fn sla(op: &Operation) -> Option<crate::domain::rollback::SlaClock> {
 }
 
 /// Seconds since the operation was requested (for progress lines).
-pub fn elapsed(op: &Operation) -> i64 {
-    (Utc::now() - op.requested_at).num_seconds()
+pub fn elapsed(op: &Operation, now: DateTime<Utc>) -> i64 {
+    (now - op.requested_at).num_seconds()
 }

@@ -86,6 +86,12 @@ impl SimClock {
     }
 }
 
+impl crate::domain::clock::Clock for SimClock {
+    fn now(&self) -> DateTime<Utc> {
+        SimClock::now(self)
+    }
+}
+
 pub fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {
     let ms = t.timestamp_millis();
     DateTime::from_timestamp_millis(ms).unwrap_or(t)

@@ -164,6 +164,21 @@ pub struct SimHandle {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// The simulator's clock as a session sees it (it lives as long as any session holding it).
+struct WorldClock(Arc<Shared>);
+
+impl std::fmt::Debug for WorldClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("WorldClock").field(&self.0.clock).finish()
+    }
+}
+
+impl crate::domain::clock::Clock for WorldClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.clock.now()
+    }
+}
+
 /// Build the world and start serving it. Needs a tokio runtime.
 pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
     opts.check()?;
@@ -260,6 +275,12 @@ impl SimHandle {
     /// The simulated now.
     pub fn now(&self) -> DateTime<Utc> {
         self.shared.clock.now()
+    }
+
+    /// The simulated clock, for a session on this simulator: ages, stamps and countdowns then
+    /// read the same time the simulated services write.
+    pub fn clock(&self) -> crate::domain::clock::SharedClock {
+        Arc::new(WorldClock(self.shared.clone()))
     }
 
     /// Jump the simulated clock (as `POST /_sim/clock/advance`).

@@ -27,7 +27,6 @@ mod tests;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::Utc;
 use crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
 use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
@@ -135,7 +134,7 @@ pub async fn run_with<E: Executor>(
 ) -> anyhow::Result<()> {
     let mut guard = terminal::enter(mouse)?;
     let size = guard.terminal.size()?;
-    let (mut app, effects) = App::new(cfg, cached, Utc::now(), (size.width, size.height));
+    let (mut app, effects) = App::new(cfg, cached, executor.now(), (size.width, size.height));
     for e in effects {
         executor.execute(e);
     }
@@ -176,7 +175,8 @@ pub async fn run_with<E: Executor>(
                 dirty = true;
             }
             _ = ticker.tick() => {
-                apply(&mut app, &mut executor, Msg::Tick(Utc::now()));
+                let now = executor.now();
+                apply(&mut app, &mut executor, Msg::Tick(now));
                 dirty = true;
             }
             _ = signals.recv() => break Ok(()),

@@ -345,6 +345,7 @@ mod tests {
             "bob",
             Some(15),
             None,
+            crate::domain::clock::pinned_start(),
         );
         o.state = state;
         o

@@ -22,6 +22,8 @@ pub trait Executor {
     fn execute(&mut self, effect: Effect) -> bool;
     /// Stop everything still running (on quit).
     fn shutdown(&mut self);
+    /// Now, by the clock the effects run on (ticks, ages and countdowns follow it).
+    fn now(&self) -> chrono::DateTime<chrono::Utc>;
 }
 
 /// Operation ids being tracked by a task of this runtime: one tracker per operation.
@@ -141,6 +143,10 @@ impl Executor for Runtime {
         for (_, h) in self.running.drain() {
             h.abort();
         }
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.session.now()
     }
 }
 

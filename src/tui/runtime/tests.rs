@@ -165,7 +165,10 @@ fn runtime_in(state: &std::path::Path) -> (Runtime, mpsc::UnboundedReceiver<Msg>
         ctx,
         Cache::disabled(),
         crate::service::session::StateDirs::under(state),
-    );
+    )
+    .with_clock(Arc::new(crate::service::clock::PinnedClock::new(
+        crate::tui::fixture::now(),
+    )));
     let (tx, rx) = mpsc::unbounded_channel();
     (Runtime::new(session, tx), rx, fake)
 }

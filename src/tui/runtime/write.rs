@@ -210,6 +210,7 @@ fn track(session: Session, tx: UnboundedSender<Msg>, tracking: Tracking, op: Ope
     }
     let id = op.id.clone();
     let fallback = op.clone();
+    let clock = session.clock().clone();
     tokio::spawn(async move {
         let progress_tx = tx.clone();
         let inner = tokio::spawn(async move {
@@ -224,7 +225,7 @@ fn track(session: Session, tx: UnboundedSender<Msg>, tracking: Tracking, op: Ope
                 // Tracking stopped; the operation itself goes on and the journal resumes it.
                 let mut op = fallback;
                 op.last_error = Some(format!("tracking stopped ({e}); restart to resume it"));
-                op.updated_at = chrono::Utc::now();
+                op.updated_at = clock.now();
                 op
             }
         };

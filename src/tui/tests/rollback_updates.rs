@@ -124,7 +124,7 @@ fn progress_messages_move_an_operation_and_late_ones_are_dropped() {
     let f = render_text(&app, 160, 48);
     assert!(f.contains("⟲ rollback in flight · SLA 06:30 left"), "{f}");
     let mut later = op.clone();
-    later.advance(OpState::Succeeded);
+    later.advance(OpState::Succeeded, fixture::now());
     later.updated_at += chrono::Duration::seconds(10);
     assert!(update(&mut app, Msg::OpProgress(Box::new(later.clone()))).is_empty());
     assert_eq!(
@@ -139,7 +139,7 @@ fn progress_messages_move_an_operation_and_late_ones_are_dropped() {
     );
     // Verified: a refresh so the fleet shows it, a note since nobody watches its screen.
     let mut done = later.clone();
-    done.advance(OpState::Verified);
+    done.advance(OpState::Verified, fixture::now());
     done.updated_at += chrono::Duration::seconds(10);
     let effects = update(&mut app, Msg::OpProgress(Box::new(done)));
     assert!(

@@ -49,7 +49,7 @@ pub fn verified(size: (u16, u16)) -> App {
         return a;
     };
     let mut last = op.clone();
-    for mut p in fixture::progress_of(&op) {
+    for mut p in fixture::progress_of(&op, fixture::now()) {
         // Fixed times: 71 s to the verified restore.
         p.updated_at = fixture::now();
         if p.verified_at.is_some() {
