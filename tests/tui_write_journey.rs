@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use relcon::azure::{AzureBackend, ClientOptions};
 use relcon::domain::clock::pinned_start;
+use relcon::service::clock::PinnedClock;
 use relcon::domain::{CircuitRef, ModelVersion, Stage};
 use relcon::service::Context;
 use relcon::service::backend::Backend;
@@ -65,15 +66,17 @@ impl Console {
         cfg.sla_minutes = ctx.rollback_sla_minutes;
         // Refreshes only when asked for (or after a change): the journey decides when.
         cfg.refresh_every = None;
-        // The console runs on the simulator's clock, pinned to a fixed start: ages, stamps
-        // and the SLA countdown read the same on any day.
+        // The console's clock starts at the simulator's pinned start and moves with real time
+        // (the simulator runs 600 times faster): stamps and dates read the same on any day,
+        // while the data's age and the SLA countdown move as a user would see them, so a
+        // slow first refresh on a loaded machine is not shown as stale.
         let session = Session::new(
             Arc::new(backend),
             ctx,
             Cache::disabled(),
             StateDirs::under(state.path()),
         )
-        .with_clock(sim.clock());
+        .with_clock(Arc::new(PinnedClock::new(pinned_start())));
         let (tx, rx) = mpsc::unbounded_channel();
         let mut runtime = Runtime::new(session, tx);
         let (app, effects) = App::new(cfg, None, runtime.now(), (W, H));
