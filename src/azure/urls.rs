@@ -5,7 +5,7 @@ use reqwest::Url;
 use crate::domain::Stage;
 use crate::domain::platform::AssetLocation;
 use crate::service::backend::{BackendError, BackendResult, ErrorKind};
-use crate::settings::{ResourceRef, Settings};
+use crate::settings::{MonitorSource, ResourceRef, Settings};
 
 /// DevOps api-version for everything but the calls below.
 pub const DEVOPS_API: &str = "7.1";
@@ -83,10 +83,16 @@ impl Urls {
             devops_project: s.devops.endpoint.join(&format!("/{org}/{project}")),
             release_project: s.devops.release_endpoint.join(&format!("/{org}/{project}")),
             repository: seg(&s.devops.config_repository),
-            monitor_query: s.monitor.endpoint.join(&format!(
-                "/v1/workspaces/{}/query",
-                seg(&s.monitor.log_analytics_workspace_id.0)
-            )),
+            monitor_query: match s.monitor.source() {
+                Some(MonitorSource::Workspace { id, endpoint }) => {
+                    endpoint.join(&format!("/v1/workspaces/{}/query", seg(&id.0)))
+                }
+                Some(MonitorSource::AppInsights { id, endpoint }) => {
+                    endpoint.join(&format!("/v1/apps/{}/query", seg(&id.0)))
+                }
+                // Refused by `Settings::parse`; an empty URL fails with a configuration error.
+                None => String::new(),
+            },
             release_definition: s.devops.release_definition_id,
         }
     }
@@ -275,7 +281,8 @@ impl Urls {
         )
     }
 
-    pub fn query(&self) -> BackendResult<Url> {
+    /// `{endpoint}/v1/workspaces/{id}/query` or `{endpoint}/v1/apps/{id}/query`.
+    pub fn monitor_query(&self) -> BackendResult<Url> {
         parse(&self.monitor_query)
     }
 }

@@ -1,12 +1,14 @@
-//! Monitoring data as Application Insights `customMetrics` would hold it, answered through the
-//! three Log Analytics queries relcon sends: daily drift per feature and metric, daily Prod
-//! MAE (following which model served each day), and test-validation results. Values are
-//! functions of (seed, circuit, day), so nothing is stored per day.
+//! Monitoring data as Application Insights holds it (`AppMetrics` in the workspace,
+//! `customMetrics` through the Application Insights API), answered through relcon's reads:
+//! daily drift per feature and metric, daily Prod MAE (following which model served each day),
+//! test-validation results, and what the table holds per metric (doctor's coverage). Values are
+//! functions of (seed, circuit, day), so nothing is stored per day. Which query is which, and
+//! whether its names exist where it was sent, is `kql::recognise`'s business.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
 use fastrand::Rng;
 
 use super::world::{Quality, World};
@@ -390,13 +392,13 @@ pub fn accuracy_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> St
 /// and metric.
 pub fn validation_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> String {
     let mut t = TableWriter::new(&[
-        ("timestamp", "datetime"),
+        ("at", "datetime"),
         ("plant_id", "string"),
         ("circuit_id", "string"),
         ("model_version", "string"),
         ("release_id", "string"),
         ("environment_version", "string"),
-        ("name", "string"),
+        ("metric_name", "string"),
         ("value", "real"),
     ]);
     let mut newest: BTreeMap<(usize, u32, u32, &str), usize> = BTreeMap::new();
@@ -438,6 +440,91 @@ pub fn validation_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> 
             if !t.row(&cells) {
                 break 'all;
             }
+        }
+    }
+    t.finish()
+}
+
+/// Doctor's coverage read: per metric, rows in 30 and 90 days, circuits, newest and rows
+/// without a circuit. Drift and accuracy are written daily for every circuit (accuracy from
+/// the day a model served); validation when a release is tested.
+pub fn coverage_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> String {
+    let mut t = TableWriter::new(&[
+        ("metric_name", "string"),
+        ("rows_30d", "long"),
+        ("rows_90d", "long"),
+        ("circuits", "long"),
+        ("newest", "datetime"),
+        ("without_circuit", "long"),
+    ]);
+    let month = now - Duration::days(30);
+    let days = days_until(now, since.max(month));
+    // One write per day, at the start of the hour it was computed in.
+    let newest_daily = now
+        .date_naive()
+        .and_hms_opt(now.time().hour(), 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now);
+    let drift_rows: usize = w
+        .fleet
+        .circuits
+        .iter()
+        .map(|c| c.features.len() * DriftMetric::ALL.len() * days.len())
+        .sum();
+    let mut accuracy_rows = 0usize;
+    let mut accuracy_circuits = 0usize;
+    for c in 0..w.fleet.circuits.len() {
+        let n = days
+            .iter()
+            .filter(|d| {
+                let at = (**d + Duration::days(1) - Duration::seconds(1)).min(now);
+                mae_value(w, c, **d, at).is_some()
+            })
+            .count();
+        accuracy_rows += n;
+        accuracy_circuits += usize::from(n > 0);
+    }
+    let n = |x: usize| x.to_string();
+    let newest = text_cell(&time_text(newest_daily));
+    if drift_rows > 0 {
+        t.row(&[
+            text_cell(crate::service::queries::DRIFT_METRIC),
+            n(drift_rows),
+            n(drift_rows),
+            n(w.fleet.circuits.len()),
+            newest.clone(),
+            n(0),
+        ]);
+    }
+    if accuracy_rows > 0 {
+        t.row(&[
+            text_cell(crate::service::queries::ACCURACY_METRIC),
+            n(accuracy_rows),
+            n(accuracy_rows),
+            n(accuracy_circuits),
+            newest,
+            n(0),
+        ]);
+    }
+    let validation: Vec<_> = w
+        .validation
+        .iter()
+        .filter(|r| r.at > since && r.at <= now)
+        .collect();
+    if !validation.is_empty() {
+        let rows_30 = validation.iter().filter(|r| r.at > month).count();
+        let circuits: std::collections::BTreeSet<usize> =
+            validation.iter().map(|r| r.circuit).collect();
+        let newest = validation.iter().map(|r| r.at).max().unwrap_or(now);
+        for name in crate::service::queries::VALIDATION_METRICS {
+            t.row(&[
+                text_cell(name),
+                n(rows_30),
+                n(validation.len()),
+                n(circuits.len()),
+                text_cell(&time_text(newest)),
+                n(0),
+            ]);
         }
     }
     t.finish()
