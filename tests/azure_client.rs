@@ -431,7 +431,7 @@ async fn approve_and_redeploy_send_the_documented_requests_once() {
         "{}",
         h.path
     );
-    assert_eq!(h.q("api-version"), Some("7.1-preview.7"));
+    assert_eq!(h.q("api-version"), Some("7.1"));
     assert_eq!(
         h.json(),
         j!({"status": "inProgress", "scheduledDeploymentTime": null, "comment": "rollback to 4", "variables": {}})

@@ -894,7 +894,7 @@ async fn redeploying_the_rollback_release_restores_the_incident_circuit() {
             .unwrap_or_default()
     );
     let url = format!(
-        "{}/releases/{}/environments/{env_id}?api-version=7.1-preview.7",
+        "{}/releases/{}/environments/{env_id}?api-version=7.1",
         a.rel().replace("/release", "/Release"),
         s.rollback_release_id
     );

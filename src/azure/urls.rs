@@ -9,8 +9,6 @@ use crate::settings::{MonitorSource, ResourceRef, Settings};
 
 /// DevOps api-version for everything but the calls below.
 pub const DEVOPS_API: &str = "7.1";
-/// Updating a release environment (redeploy) is a preview API in 7.1.
-pub const RELEASE_ENVIRONMENT_API: &str = "7.1-preview.7";
 /// `connectionData` exists only as a preview resource; a plain `7.1` is refused by Azure DevOps.
 pub const CONNECTION_DATA_API: &str = "7.1-preview.1";
 
@@ -277,7 +275,8 @@ impl Urls {
                 "{}/_apis/Release/releases/{release_id}/environments/{environment_id}",
                 self.release_project
             ),
-            &[("api-version", RELEASE_ENVIRONMENT_API)],
+            // Documented as `7.1` (release-7.1.json, `Releases_Update Release Environment`).
+            &[("api-version", DEVOPS_API)],
         )
     }
 

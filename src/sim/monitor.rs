@@ -278,8 +278,21 @@ pub fn text_cell(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
 }
 
-/// A `real` cell: a JSON number, or `"NaN"`/`"Infinity"` as the service writes non-finite values.
+/// A `real` cell. The query APIs' swagger documents every cell as a string, and both official
+/// examples write numbers so (`"1.286"`, `"255"`), non-finite values as `"NaN"`/`"Infinity"`;
+/// the client reads numbers either way.
 pub fn real_cell(x: f64) -> String {
+    let n = real_number(x);
+    if n.starts_with('"') { n } else { text_cell(&n) }
+}
+
+/// A `long` cell, as a string like every cell.
+pub fn long_cell(x: usize) -> String {
+    text_cell(&x.to_string())
+}
+
+/// A real inside a `dynamic` value's JSON: a number, or `"NaN"`/`"Infinity"`.
+fn real_number(x: f64) -> String {
     if x.is_nan() {
         "\"NaN\"".into()
     } else if x.is_infinite() {
@@ -313,7 +326,7 @@ fn dynamic_days(days: &[DateTime<Utc>]) -> String {
 }
 
 fn dynamic_values(values: &[f64]) -> String {
-    let items: Vec<String> = values.iter().map(|v| real_cell(*v)).collect();
+    let items: Vec<String> = values.iter().map(|v| real_number(*v)).collect();
     text_cell(&format!("[{}]", items.join(",")))
 }
 
@@ -484,7 +497,7 @@ pub fn coverage_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> St
         accuracy_rows += n;
         accuracy_circuits += usize::from(n > 0);
     }
-    let n = |x: usize| x.to_string();
+    let n = long_cell;
     let newest = text_cell(&time_text(newest_daily));
     if drift_rows > 0 {
         t.row(&[
@@ -567,7 +580,8 @@ mod tests {
 
     #[test]
     fn cells_encode_like_log_analytics() {
-        assert_eq!(real_cell(0.25), "0.25");
+        assert_eq!(real_cell(0.25), "\"0.25\"");
+        assert_eq!(long_cell(7), "\"7\"");
         assert_eq!(real_cell(f64::NAN), "\"NaN\"");
         assert_eq!(real_cell(f64::NEG_INFINITY), "\"-Infinity\"");
         let t =
