@@ -398,7 +398,7 @@ async fn every_request_and_simulator_response_follows_the_documents() {
     failures.dedup();
     assert!(
         failures.is_empty(),
-        "{} exchanges disagree with Microsoft's documents:\n{}",
+        "{} disagreements with Microsoft's documents:\n{}",
         failures.len(),
         failures.join("\n")
     );

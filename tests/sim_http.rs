@@ -1116,6 +1116,13 @@ async fn settings_point_at_the_simulator_and_round_trip_as_toml() {
     assert_eq!(s.azure.arm_endpoint.0, format!("{}/arm", h.base_url()));
     let parsed = Settings::parse(&h.settings_toml(), "sim.toml").expect("settings_toml parses");
     assert_eq!(parsed, s);
+    let app = Settings::parse(
+        &h.settings_toml_for(sim::MonitorRoute::AppInsights),
+        "sim.toml",
+    )
+    .expect("app insights settings parse");
+    assert_eq!(app, h.settings_app_insights());
+    assert!(app.monitor.log_analytics_workspace_id.is_none());
     let refused = sim::start(SimOptions {
         addr: "0.0.0.0:0".parse().expect("addr"),
         ..SimOptions::default()

@@ -373,18 +373,20 @@ impl SimHandle {
             MonitorRoute::AppInsights => self.settings_app_insights(),
         };
         let monitor = match s.monitor.source() {
-            Some(crate::settings::MonitorSource::AppInsights { id, endpoint }) => format!(
+            Some(crate::settings::MonitorSource::AppInsights { id, .. }) => format!(
                 "# The Application Insights query API (classic tables: customMetrics).\n\
-                 application_insights_app_id = \"{id}\"\n\
-                 application_insights_endpoint = \"{endpoint}\"\n"
+                 application_insights_app_id = \"{id}\"\n"
             ),
-            Some(crate::settings::MonitorSource::Workspace { id, endpoint }) => format!(
+            Some(crate::settings::MonitorSource::Workspace { id, .. }) => format!(
                 "# The Log Analytics workspace (workspace tables: AppMetrics).\n\
-                 log_analytics_workspace_id = \"{id}\"\n\
-                 endpoint = \"{endpoint}\"\n"
+                 log_analytics_workspace_id = \"{id}\"\n"
             ),
             None => String::new(),
         };
+        let monitor = format!(
+            "{monitor}endpoint = \"{}\"\napplication_insights_endpoint = \"{}\"\n",
+            s.monitor.endpoint, s.monitor.application_insights_endpoint
+        );
         format!(
             "# relcon configuration for the built-in simulator at {base}.\n\
              # The simulator needs no credential: the identity is relcon's --as name, sent as a\n\

@@ -379,7 +379,7 @@ pub struct Operation {
     pub done: bool,
 }
 
-/// One test-validation result (three metrics), as validation writes it to `customMetrics`.
+/// One test-validation result (three metrics), as validation writes it to `AppMetrics`.
 #[derive(Debug, Clone)]
 pub struct ValidationRow {
     pub at: DateTime<Utc>,

@@ -378,10 +378,11 @@ pub fn convert(v: &Value, defs: &Map<String, Value>) -> Value {
                     }
                 }
             }
-            // `$ref` with siblings: draft 7 ignores the siblings; keep the reference alone.
+            // `$ref` with siblings: draft 7 ignores the siblings; keep the reference alone (the
+            // definition it names accepts null itself).
             if out.contains_key("$ref") {
                 let r = out.remove("$ref").unwrap_or(Value::Null);
-                return json!({"anyOf": [{"$ref": r}, {"type": "null"}]});
+                return json!({ "$ref": r });
             }
             match out.get("type").cloned() {
                 Some(Value::String(t)) => {
