@@ -223,3 +223,117 @@ async fn a_workspace_without_the_table_is_a_readable_error() {
     assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
     assert!(e.to_string().contains("WorkspaceNotFoundError"), "{e}");
 }
+
+/// `relcon doctor --json` against `config`; its exit code and report.
+async fn doctor(config: &str, now: chrono::DateTime<chrono::Utc>) -> (i32, Value) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("relcon.toml");
+    std::fs::write(&path, config).expect("config written");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_relcon"))
+        .arg("--config")
+        .arg(&path)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .args(["--as", "bob", "--json", "doctor"])
+        .env("RELCON_CLOCK_START", now.to_rfc3339())
+        .output()
+        .await
+        .expect("relcon runs");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor --json: {e}\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+fn checks(report: &Value) -> Vec<(String, bool, String)> {
+    report["checks"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    (
+                        c["name"].as_str().unwrap_or("").to_owned(),
+                        c["ok"].as_bool().unwrap_or(false),
+                        c["detail"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_each_metric_through_either_route() {
+    let sim = sim().await;
+    for (route, schema, table) in [
+        (
+            relcon::sim::MonitorRoute::Workspace,
+            "workspace tables (AppMetrics)",
+            "AppMetrics",
+        ),
+        (
+            relcon::sim::MonitorRoute::AppInsights,
+            "classic tables (customMetrics)",
+            "customMetrics",
+        ),
+    ] {
+        let (code, report) = doctor(&sim.settings_toml_for(route), sim.now()).await;
+        let checks = checks(&report);
+        assert_eq!(code, 0, "{route:?}: {checks:#?}");
+        let monitoring = checks
+            .iter()
+            .find(|c| c.0 == "monitoring")
+            .expect("a monitoring check");
+        assert!(monitoring.2.contains(schema), "{monitoring:?}");
+        for (metric, _, _) in queries::monitored_metrics() {
+            let c = checks
+                .iter()
+                .find(|c| c.2.contains(&format!("{table} {metric}:")))
+                .unwrap_or_else(|| panic!("{metric}: {checks:#?}"));
+            assert!(c.1, "{c:?}");
+        }
+    }
+    // A workspace that is not there: monitoring could not be read, exit 4, and the fix says
+    // what to check.
+    let wrong = sim.settings_toml().replace(
+        "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b",
+        "11111111-2222-3333-4444-555555555555",
+    );
+    let (code, report) = doctor(&wrong, sim.now()).await;
+    assert_eq!(code, 4, "{report}");
+    let failed = report["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == "monitoring"))
+        .expect("a monitoring check");
+    assert_eq!(failed["ok"], false);
+    assert!(
+        failed["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("WorkspaceNotFoundError")),
+        "{failed}"
+    );
+    // Seen from a week later, the daily metrics stopped: read, so a problem found (exit 1),
+    // not a service failure; validation (90 days) is still fine.
+    let (code, report) = doctor(&sim.settings_toml(), sim.now() + chrono::Duration::days(7)).await;
+    let checks = checks(&report);
+    assert_eq!(code, 1, "{checks:#?}");
+    let drift = checks
+        .iter()
+        .find(|c| c.2.contains("AppMetrics data_drift_score:"))
+        .expect("drift check");
+    assert!(
+        !drift.1 && drift.2.contains("nothing for 7 days"),
+        "{drift:?}"
+    );
+    assert!(
+        checks
+            .iter()
+            .filter(|c| c.2.contains("AppMetrics validation_"))
+            .all(|c| c.1),
+        "{checks:#?}"
+    );
+}
