@@ -396,6 +396,14 @@ async fn every_request_and_simulator_response_follows_the_documents() {
     }
     failures.sort();
     failures.dedup();
+    eprintln!(
+        "{} exchanges checked against {} documented operations",
+        exchanges.len(),
+        covered
+            .iter()
+            .filter(|c| !c.starts_with("(undocumented)"))
+            .count()
+    );
     assert!(
         failures.is_empty(),
         "{} disagreements with Microsoft's documents:\n{}",
