@@ -101,13 +101,85 @@ pub struct DevOpsSettings {
     pub release_endpoint: BaseUrl,
 }
 
+/// Where the monitoring metrics are read. Exactly one of the two ids is set: the Log Analytics
+/// workspace behind a workspace-based Application Insights resource (queried with the workspace
+/// tables, `AppMetrics`), or, for teams that only have an Application Insights app id, the
+/// Application Insights query API (queried with the classic tables, `customMetrics`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorSettings {
     /// The Log Analytics workspace (customer id, a GUID) behind Application Insights.
-    pub log_analytics_workspace_id: Guid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_analytics_workspace_id: Option<Guid>,
+    /// The Application Insights resource's Application ID (API Access blade), when relcon
+    /// should read through the Application Insights query API instead of the workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_insights_app_id: Option<Guid>,
+    /// The Log Analytics query API.
     #[serde(default = "default_monitor_endpoint")]
     pub endpoint: BaseUrl,
+    /// The Application Insights query API (used only with `application_insights_app_id`).
+    #[serde(default = "default_app_insights_endpoint")]
+    pub application_insights_endpoint: BaseUrl,
+}
+
+/// The monitoring source the configuration names, with the schema its tables have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonitorSource<'a> {
+    /// `POST {endpoint}/v1/workspaces/{id}/query`: `AppMetrics`, `Properties`, `TimeGenerated`.
+    Workspace { id: &'a Guid, endpoint: &'a BaseUrl },
+    /// `POST {application_insights_endpoint}/v1/apps/{id}/query`: `customMetrics`,
+    /// `customDimensions`, `timestamp`.
+    AppInsights { id: &'a Guid, endpoint: &'a BaseUrl },
+}
+
+impl MonitorSource<'_> {
+    /// The query API's base URL (its token scope is `{endpoint}/.default`).
+    pub fn endpoint(&self) -> &BaseUrl {
+        match self {
+            MonitorSource::Workspace { endpoint, .. }
+            | MonitorSource::AppInsights { endpoint, .. } => endpoint,
+        }
+    }
+
+    /// "Log Analytics workspace <id>" / "Application Insights app <id>".
+    pub fn describe(&self) -> String {
+        match self {
+            MonitorSource::Workspace { id, .. } => format!("Log Analytics workspace {id}"),
+            MonitorSource::AppInsights { id, .. } => format!("Application Insights app {id}"),
+        }
+    }
+
+    /// The tables relcon reads there, named as that API names them.
+    pub fn schema(&self) -> &'static str {
+        match self {
+            MonitorSource::Workspace { .. } => "workspace tables (AppMetrics)",
+            MonitorSource::AppInsights { .. } => {
+                "Application Insights classic tables (customMetrics)"
+            }
+        }
+    }
+}
+
+impl MonitorSettings {
+    /// The workspace when its id is set, else the Application Insights app. `problems()`
+    /// guarantees that exactly one is set in a loaded configuration.
+    pub fn source(&self) -> Option<MonitorSource<'_>> {
+        match (
+            &self.log_analytics_workspace_id,
+            &self.application_insights_app_id,
+        ) {
+            (Some(id), _) => Some(MonitorSource::Workspace {
+                id,
+                endpoint: &self.endpoint,
+            }),
+            (None, Some(id)) => Some(MonitorSource::AppInsights {
+                id,
+                endpoint: &self.application_insights_endpoint,
+            }),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Azure resource naming templates; `{plant}` and `{circuit}` are replaced by lower-cased ids.
@@ -364,6 +436,9 @@ fn default_release_endpoint() -> BaseUrl {
 fn default_monitor_endpoint() -> BaseUrl {
     BaseUrl("https://api.loganalytics.io".into())
 }
+fn default_app_insights_endpoint() -> BaseUrl {
+    BaseUrl("https://api.applicationinsights.io".into())
+}
 
 /// A configuration error at a place in the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -428,6 +503,20 @@ impl Settings {
                 (key, m)
             })
             .collect();
+        match (
+            &self.monitor.log_analytics_workspace_id,
+            &self.monitor.application_insights_app_id,
+        ) {
+            (None, None) => out.push((
+                "monitor.log_analytics_workspace_id".into(),
+                "[monitor] needs log_analytics_workspace_id (the workspace behind Application Insights) or application_insights_app_id (its Application ID, read through the Application Insights query API)".into(),
+            )),
+            (Some(_), Some(_)) => out.push((
+                "monitor.application_insights_app_id".into(),
+                "set either monitor.log_analytics_workspace_id or monitor.application_insights_app_id, not both: they are two ways to read the same metrics".into(),
+            )),
+            _ => {}
+        }
         if self.client.concurrency == 0 {
             out.push((
                 "client.concurrency".into(),
@@ -643,6 +732,47 @@ log_analytics_workspace_id = "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b"
         assert!(
             msg.contains("GUID") && msg.starts_with("t.toml:3:"),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn monitoring_reads_a_workspace_or_an_app_never_both_nor_neither() {
+        let s = Settings::parse(MINIMAL, "t.toml").unwrap();
+        match s.monitor.source() {
+            Some(MonitorSource::Workspace { id, endpoint }) => {
+                assert_eq!(id.0, "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b");
+                assert_eq!(endpoint.as_str(), "https://api.loganalytics.io");
+            }
+            other => panic!("{other:?}"),
+        }
+        let app = MINIMAL.replace("log_analytics_workspace_id", "application_insights_app_id");
+        let s = Settings::parse(&app, "t.toml").unwrap();
+        match s.monitor.source() {
+            Some(MonitorSource::AppInsights { id, endpoint }) => {
+                assert_eq!(id.0, "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b");
+                assert_eq!(endpoint.as_str(), "https://api.applicationinsights.io");
+            }
+            other => panic!("{other:?}"),
+        }
+        let both = format!(
+            "{MINIMAL}application_insights_app_id = \"1b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b\"\n"
+        );
+        let msg = Settings::parse(&both, "t.toml").unwrap_err().to_string();
+        assert!(msg.contains("not both"), "{msg}");
+        let line = both.lines().count();
+        assert!(msg.starts_with(&format!("t.toml:{line}:")), "{msg}");
+        let neither = MINIMAL.replace(
+            "log_analytics_workspace_id = \"0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b\"",
+            "",
+        );
+        let msg = Settings::parse(&neither, "t.toml").unwrap_err().to_string();
+        assert!(msg.contains("application_insights_app_id"), "{msg}");
+        let bad = app.replace("0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b", "my-app");
+        assert!(
+            Settings::parse(&bad, "t.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("GUID")
         );
     }
 

@@ -12,7 +12,9 @@ use relcon::domain::platform::{
     ApprovalStatus, AssetLocation, EnvironmentAsset, EnvironmentStatus, ModelAsset,
 };
 use relcon::domain::{ModelVersion, Stage};
-use relcon::service::backend::{ApprovalQuery, Backend, ErrorKind, OperationKind, OperationStatus};
+use relcon::service::backend::{
+    ApprovalQuery, Backend, ErrorKind, MonitorQuery, OperationKind, OperationStatus,
+};
 use serde_json::json as j;
 
 #[tokio::test]
@@ -429,7 +431,7 @@ async fn approve_and_redeploy_send_the_documented_requests_once() {
         "{}",
         h.path
     );
-    assert_eq!(h.q("api-version"), Some("7.1-preview.7"));
+    assert_eq!(h.q("api-version"), Some("7.1"));
     assert_eq!(
         h.json(),
         j!({"status": "inProgress", "scheduledDeploymentTime": null, "comment": "rollback to 4", "variables": {}})
@@ -525,12 +527,14 @@ async fn identity_config_models_and_query() {
         .unwrap();
     assert_eq!(envs[0].version, "1.5.0");
 
-    let t = b.query("customMetrics | take 1", "P30D").await.unwrap();
+    let t = b.monitor(MonitorQuery::Accuracy).await.unwrap();
     let q = fake.hits_to("POST", "/query").remove(0);
-    assert_eq!(
-        q.json(),
-        j!({"query": "customMetrics | take 1", "timespan": "P30D"})
+    let (text, span) = relcon::azure::kql::query(
+        MonitorQuery::Accuracy,
+        relcon::azure::kql::Schema::Workspace,
     );
+    assert_eq!(q.json(), j!({"query": text, "timespan": span}));
+    assert!(text.starts_with("AppMetrics") && span == "P30D", "{text}");
     use relcon::domain::platform::Cell;
     assert_eq!(t.rows[0][1], Cell::Dynamic(j!([0.1, 0.2])));
     assert!(t.rows[0][2].as_f64().unwrap().is_nan());

@@ -14,7 +14,7 @@ use relcon::azure::{AzureBackend, ClientOptions, RetryPolicy};
 use relcon::domain::ModelVersion;
 use relcon::domain::Stage;
 use relcon::domain::platform::{ApprovalStatus, ModelAsset};
-use relcon::service::backend::{Backend, ErrorKind};
+use relcon::service::backend::{Backend, ErrorKind, MonitorQuery};
 use serde_json::json as j;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -327,7 +327,7 @@ async fn unauthorized_and_forbidden_carry_the_service_message() {
         "{e}"
     );
     assert_eq!(e.request_id.as_deref(), Some("act-403"));
-    let e = b.query("x", "P1D").await.unwrap_err();
+    let e = b.monitor(MonitorQuery::Accuracy).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Forbidden);
     assert!(e.message.contains("needs Log Analytics Reader"), "{e}");
     // Neither is retried.
@@ -455,7 +455,7 @@ async fn log_analytics_queries_are_reads_and_are_retried() {
     })
     .await;
     let b = sim_backend(&fake);
-    b.query("customMetrics", "P30D").await.unwrap();
+    b.monitor(MonitorQuery::Drift).await.unwrap();
     assert_eq!((b.stats().monitor, b.stats().retries), (2, 1));
     assert!(fake.hits().iter().all(|h| h.method == "POST"));
 }

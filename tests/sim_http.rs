@@ -6,9 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
+use relcon::azure::kql::{self, Schema};
 use relcon::domain::drift::DriftMetric;
 use relcon::domain::platform::{Cell, ColumnType, ModelAsset, Table};
 use relcon::domain::{Status, Thresholds};
+use relcon::service::backend::MonitorQuery;
 use relcon::service::queries;
 use relcon::settings::Settings;
 use relcon::sim::{self, SimHandle, SimOptions};
@@ -83,7 +85,8 @@ impl Api {
         let m = &self.settings.monitor;
         format!(
             "{}/v1/workspaces/{}/query",
-            m.endpoint, m.log_analytics_workspace_id
+            m.endpoint,
+            m.log_analytics_workspace_id.as_ref().expect("workspace")
         )
     }
 
@@ -151,6 +154,12 @@ impl Api {
                 return out;
             }
         }
+    }
+
+    /// relcon's own query for `q`, exactly as its client sends it to the workspace.
+    async fn read(&self, q: MonitorQuery) -> Table {
+        let (text, span) = kql::query(q, Schema::Workspace);
+        self.query(&text, &span).await
     }
 
     async fn query(&self, kql: &str, timespan: &str) -> Table {
@@ -397,11 +406,7 @@ async fn the_three_queries_decode_with_relcons_decoders() {
     let a = Api::new(&h, "alice");
     let s = h.scenario();
     let t = Thresholds::default();
-    let drift = queries::decode_drift(
-        &a.query(&queries::drift_query(), queries::SERIES_TIMESPAN)
-            .await,
-    )
-    .expect("drift columns");
+    let drift = queries::decode_drift(&a.read(MonitorQuery::Drift).await).expect("drift columns");
     assert_eq!(drift.len(), s.circuits);
     let mut alerts = BTreeSet::new();
     for (c, series) in &drift {
@@ -423,11 +428,8 @@ async fn the_three_queries_decode_with_relcons_decoders() {
             .any(|d| d.metric == DriftMetric::KsPvalue)
     );
 
-    let accuracy = queries::decode_accuracy(
-        &a.query(&queries::accuracy_query(), queries::SERIES_TIMESPAN)
-            .await,
-    )
-    .expect("accuracy columns");
+    let accuracy =
+        queries::decode_accuracy(&a.read(MonitorQuery::Accuracy).await).expect("accuracy columns");
     let incident = accuracy
         .get(&s.incident_circuit.parse().expect("ref"))
         .expect("incident series");
@@ -451,11 +453,8 @@ async fn the_three_queries_decode_with_relcons_decoders() {
             .all(|(_, sr)| sr.latest().is_some_and(|m| (0.03..0.25).contains(&m)))
     );
 
-    let validation = queries::decode_validation(
-        &a.query(&queries::validation_query(), queries::VALIDATION_TIMESPAN)
-            .await,
-    )
-    .expect("validation columns");
+    let validation = queries::decode_validation(&a.read(MonitorQuery::Validation).await)
+        .expect("validation columns");
     assert!(validation.len() > s.circuits / 2);
     let env_runs: Vec<_> = validation
         .values()
@@ -895,7 +894,7 @@ async fn redeploying_the_rollback_release_restores_the_incident_circuit() {
             .unwrap_or_default()
     );
     let url = format!(
-        "{}/releases/{}/environments/{env_id}?api-version=7.1-preview.7",
+        "{}/releases/{}/environments/{env_id}?api-version=7.1",
         a.rel().replace("/release", "/Release"),
         s.rollback_release_id
     );
@@ -941,8 +940,8 @@ async fn redeploying_the_rollback_release_restores_the_incident_circuit() {
         Some(s.rollback_version)
     );
     // The restore shows in monitoring: today's MAE is healthy again.
-    let accuracy = queries::decode_accuracy(&a.query(&queries::accuracy_query(), "P30D").await)
-        .expect("accuracy");
+    let accuracy =
+        queries::decode_accuracy(&a.read(MonitorQuery::Accuracy).await).expect("accuracy");
     let series = accuracy
         .get(&s.incident_circuit.parse().expect("ref"))
         .expect("series");
@@ -1083,7 +1082,12 @@ async fn unknown_routes_answer_in_each_services_shape() {
         (
             format!(
                 "{}/v1/workspaces/{}/other",
-                a.settings.monitor.endpoint, a.settings.monitor.log_analytics_workspace_id
+                a.settings.monitor.endpoint,
+                a.settings
+                    .monitor
+                    .log_analytics_workspace_id
+                    .as_ref()
+                    .expect("ws")
             ),
             "error",
         ),
@@ -1112,6 +1116,13 @@ async fn settings_point_at_the_simulator_and_round_trip_as_toml() {
     assert_eq!(s.azure.arm_endpoint.0, format!("{}/arm", h.base_url()));
     let parsed = Settings::parse(&h.settings_toml(), "sim.toml").expect("settings_toml parses");
     assert_eq!(parsed, s);
+    let app = Settings::parse(
+        &h.settings_toml_for(sim::MonitorRoute::AppInsights),
+        "sim.toml",
+    )
+    .expect("app insights settings parse");
+    assert_eq!(app, h.settings_app_insights());
+    assert!(app.monitor.log_analytics_workspace_id.is_none());
     let refused = sim::start(SimOptions {
         addr: "0.0.0.0:0".parse().expect("addr"),
         ..SimOptions::default()

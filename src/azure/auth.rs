@@ -155,7 +155,13 @@ impl Auth {
         let scopes = [
             format!("{}/.default", settings.azure.arm_endpoint),
             DEVOPS_SCOPE.to_owned(),
-            format!("{}/.default", settings.monitor.endpoint),
+            // Log Analytics: https://api.loganalytics.io/.default; the Application Insights
+            // query API: https://api.applicationinsights.io/.default.
+            settings
+                .monitor
+                .source()
+                .map(|m| format!("{}/.default", m.endpoint()))
+                .unwrap_or_default(),
         ];
         let cache = [Mutex::new(None), Mutex::new(None), Mutex::new(None)];
         let method = settings.auth.method;
@@ -428,6 +434,17 @@ devops_pat_env = "RELCON_UNIT_UNSET_PAT"
             "https://api.loganalytics.io/.default"
         );
         assert!(a.simulator_user().is_none());
+    }
+
+    #[test]
+    fn the_application_insights_api_has_its_own_scope() {
+        let mut s = settings("azure-cli");
+        s.monitor.application_insights_app_id = s.monitor.log_analytics_workspace_id.take();
+        let a = Auth::new(&s, None, None).unwrap();
+        assert_eq!(
+            a.scopes[Audience::Monitor.index()],
+            "https://api.applicationinsights.io/.default"
+        );
     }
 
     #[test]

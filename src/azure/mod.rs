@@ -3,6 +3,9 @@
 
 mod auth;
 mod http;
+// Public so that the simulator's tests can send exactly what the client sends.
+#[doc(hidden)]
+pub mod kql;
 mod lro;
 mod paging;
 // Public only so that `tests/azure_examples.rs` can hold the official examples against them;
@@ -31,10 +34,10 @@ use crate::domain::platform::{
     ModelVersionRecord, ReleaseEnvironment, ReleaseRecord, Table,
 };
 use crate::service::backend::{
-    ApprovalQuery, Backend, BackendError, BackendResult, ErrorKind, OperationHandle,
+    ApprovalQuery, Backend, BackendError, BackendResult, ErrorKind, MonitorQuery, OperationHandle,
     OperationStatus, Receipt, ReleaseQuery,
 };
-use crate::settings::{AuthMethod, Settings};
+use crate::settings::{AuthMethod, MonitorSource, Settings};
 use http::{Call, Http, Service};
 use urls::Urls;
 use wire::{DevOpsList, devops as dw, ml as mw, monitor as lw};
@@ -73,6 +76,8 @@ pub struct AzureBackend {
     http: Http,
     urls: Urls,
     description: String,
+    /// The names the monitoring tables have where queries are sent.
+    schema: kql::Schema,
 }
 
 /// Whether a base URL is on this machine (the simulator, a test fake).
@@ -95,11 +100,21 @@ impl AzureBackend {
             options.credential.clone(),
         )
         .map_err(config)?;
+        let monitor = settings.monitor.source().ok_or_else(|| {
+            config(
+                "[monitor] names neither a Log Analytics workspace nor an Application Insights app"
+                    .to_owned(),
+            )
+        })?;
+        let schema = match monitor {
+            MonitorSource::Workspace { .. } => kql::Schema::Workspace,
+            MonitorSource::AppInsights { .. } => kql::Schema::Classic,
+        };
         let bases = [
             settings.azure.arm_endpoint.as_str(),
             settings.devops.endpoint.as_str(),
             settings.devops.release_endpoint.as_str(),
-            settings.monitor.endpoint.as_str(),
+            monitor.endpoint().as_str(),
         ];
         let description = match auth.simulator_user() {
             Some(user) => {
@@ -133,6 +148,7 @@ impl AzureBackend {
             http,
             urls: Urls::new(settings),
             description,
+            schema,
         })
     }
 
@@ -471,19 +487,25 @@ impl Backend for AzureBackend {
         })
     }
 
-    async fn query(&self, kql: &str, timespan: &str) -> BackendResult<Table> {
-        let url = self.urls.query()?;
-        let body = json!({"query": kql, "timespan": timespan});
+    async fn monitor(&self, query: MonitorQuery) -> BackendResult<Table> {
+        let url = self.urls.monitor_query()?;
+        let (text, timespan) = kql::query(query, self.schema);
+        let body = json!({"query": text, "timespan": timespan});
+        let what = match self.schema {
+            kql::Schema::Workspace => "a Log Analytics query result",
+            kql::Schema::Classic => "an Application Insights query result",
+        };
         // A query is a read: safe to retry.
         let reply = self
             .http
             .read(Call::with_body(Service::Monitor, Method::POST, url, body))
             .await?;
-        let results: lw::QueryResults = reply.json("a Log Analytics query result")?;
+        let results: lw::QueryResults = reply.json(what)?;
         if let Some(e) = &results.error {
             tracing::warn!(
                 code = e.code.as_deref().unwrap_or(""),
-                "Log Analytics returned a partial result"
+                query = query.as_str(),
+                "the monitoring query returned a partial result"
             );
         }
         map::table(results).map_err(|m| reply.error(ErrorKind::Decode, m))

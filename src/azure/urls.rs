@@ -5,12 +5,10 @@ use reqwest::Url;
 use crate::domain::Stage;
 use crate::domain::platform::AssetLocation;
 use crate::service::backend::{BackendError, BackendResult, ErrorKind};
-use crate::settings::{ResourceRef, Settings};
+use crate::settings::{MonitorSource, ResourceRef, Settings};
 
 /// DevOps api-version for everything but the calls below.
 pub const DEVOPS_API: &str = "7.1";
-/// Updating a release environment (redeploy) is a preview API in 7.1.
-pub const RELEASE_ENVIRONMENT_API: &str = "7.1-preview.7";
 /// `connectionData` exists only as a preview resource; a plain `7.1` is refused by Azure DevOps.
 pub const CONNECTION_DATA_API: &str = "7.1-preview.1";
 
@@ -83,10 +81,16 @@ impl Urls {
             devops_project: s.devops.endpoint.join(&format!("/{org}/{project}")),
             release_project: s.devops.release_endpoint.join(&format!("/{org}/{project}")),
             repository: seg(&s.devops.config_repository),
-            monitor_query: s.monitor.endpoint.join(&format!(
-                "/v1/workspaces/{}/query",
-                seg(&s.monitor.log_analytics_workspace_id.0)
-            )),
+            monitor_query: match s.monitor.source() {
+                Some(MonitorSource::Workspace { id, endpoint }) => {
+                    endpoint.join(&format!("/v1/workspaces/{}/query", seg(&id.0)))
+                }
+                Some(MonitorSource::AppInsights { id, endpoint }) => {
+                    endpoint.join(&format!("/v1/apps/{}/query", seg(&id.0)))
+                }
+                // Refused by `Settings::parse`; an empty URL fails with a configuration error.
+                None => String::new(),
+            },
             release_definition: s.devops.release_definition_id,
         }
     }
@@ -271,11 +275,13 @@ impl Urls {
                 "{}/_apis/Release/releases/{release_id}/environments/{environment_id}",
                 self.release_project
             ),
-            &[("api-version", RELEASE_ENVIRONMENT_API)],
+            // Documented as `7.1` (release-7.1.json, `Releases_Update Release Environment`).
+            &[("api-version", DEVOPS_API)],
         )
     }
 
-    pub fn query(&self) -> BackendResult<Url> {
+    /// `{endpoint}/v1/workspaces/{id}/query` or `{endpoint}/v1/apps/{id}/query`.
+    pub fn monitor_query(&self) -> BackendResult<Url> {
         parse(&self.monitor_query)
     }
 }

@@ -1,6 +1,8 @@
 //! `relcon doctor`: is the configuration valid, can each credential sign in, can each service be
 //! reached, and if not, what to do about it.
 
+mod monitoring;
+
 use serde::Serialize;
 
 use super::paint::Paint;
@@ -8,7 +10,7 @@ use super::session::open;
 use super::{Exit, Global, load_settings, print_json};
 use crate::domain::Stage;
 use crate::domain::platform::{ApprovalStatus, AssetLocation};
-use crate::service::backend::{ApprovalQuery, BackendError, ErrorKind};
+use crate::service::backend::{ApprovalQuery, BackendError, ErrorKind, MonitorQuery};
 use crate::settings::{AuthMethod, Settings};
 
 #[derive(Debug, Serialize)]
@@ -42,7 +44,7 @@ fn fix_for(e: &BackendError, service: &str, settings: &Settings) -> String {
                 "grant the identity access to {}/{} with Release permissions (view releases; manage approvals / approver on the stages); a PAT needs the Release (read, write & execute) scope",
                 settings.devops.organization, settings.devops.project
             ),
-            _ => "grant the identity Log Analytics Reader on the workspace".into(),
+            _ => "grant the identity Log Analytics Reader on the workspace (Reader on the Application Insights resource for monitor.application_insights_app_id)".into(),
         },
         ErrorKind::NotFound => format!("{service}: a name in the configuration does not exist: check it against the portal ({})", e.url),
         ErrorKind::Network | ErrorKind::Timeout => format!(
@@ -107,18 +109,18 @@ pub fn doctor(g: &Global) -> Exit {
         status: Some(ApprovalStatus::Pending),
         release_ids: Vec::new(),
     };
-    let kql = crate::service::queries::accuracy_query();
-    let (identity, test, prod, registry, releases, approvals, query) = o.runtime.block_on(async {
-        tokio::join!(
-            b.identity(),
-            b.endpoints(Stage::Test),
-            b.endpoints(Stage::Prod),
-            b.model_containers(AssetLocation::Registry),
-            b.releases(),
-            b.approvals(&pending),
-            b.query(&kql, crate::service::queries::SERIES_TIMESPAN),
-        )
-    });
+    let (identity, test, prod, registry, releases, approvals, coverage) =
+        o.runtime.block_on(async {
+            tokio::join!(
+                b.identity(),
+                b.endpoints(Stage::Test),
+                b.endpoints(Stage::Prod),
+                b.model_containers(AssetLocation::Registry),
+                b.releases(),
+                b.approvals(&pending),
+                b.monitor(MonitorQuery::Coverage),
+            )
+        });
     let mut push = |name: &str, service: &str, r: Result<String, BackendError>| {
         checks.push(match r {
             Ok(detail) => Check {
@@ -183,21 +185,19 @@ pub fn doctor(g: &Global) -> Exit {
         "DevOps releases",
         approvals.map(|a| format!("{} pending", a.len())),
     );
-    push(
-        "Log Analytics",
-        "Log Analytics",
-        query.map(|t| {
-            format!(
-                "workspace {} ({} rows of accuracy)",
-                settings.monitor.log_analytics_workspace_id,
-                t.rows.len()
-            )
-        }),
-    );
-    let exit = if checks.iter().all(|c| c.ok) {
-        Exit::Ok
-    } else {
+    let monitor = monitoring::checks(settings, coverage, o.session.now(), |e, service| {
+        fix_for(e, service, settings)
+    });
+    let others_failed = checks.iter().any(|c| !c.ok);
+    checks.extend(monitor.checks);
+    // A service that could not be read is exit 4; metrics that were read and found missing
+    // or stale are problems found (exit 1).
+    let exit = if others_failed || monitor.unreadable {
         Exit::Service
+    } else if checks.iter().any(|c| !c.ok) {
+        Exit::Refused
+    } else {
+        Exit::Ok
     };
     report(g, p, &checks, exit)
 }

@@ -83,6 +83,10 @@ pub struct SimServeArgs {
     /// Write a relcon.toml pointing at this simulator to FILE
     #[arg(long, value_name = "FILE")]
     pub write_config: Option<PathBuf>,
+    /// Which monitoring API the written configuration reads: the Log Analytics workspace
+    /// (`AppMetrics`) or the Application Insights query API (`customMetrics`)
+    #[arg(long, value_enum, default_value_t = crate::sim::MonitorRoute::Workspace, value_name = "ROUTE")]
+    pub monitor: crate::sim::MonitorRoute,
 }
 
 fn parse_latency(s: &str) -> Result<(Duration, Duration), String> {
@@ -170,8 +174,10 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         // The configuration exists before the first line announces the server, so whoever
         // waits for that line can use it at once.
         if let Some(path) = &a.write_config
-            && let Err(e) =
-                crate::service::cache::write_atomic(path, handle.settings_toml().as_bytes())
+            && let Err(e) = crate::service::cache::write_atomic(
+                path,
+                handle.settings_toml_for(a.monitor).as_bytes(),
+            )
         {
             return fail(Exit::Usage, format!("cannot write {}: {e}", path.display()));
         }

@@ -227,7 +227,36 @@ pub trait Backend: Send + Sync {
         comment: &str,
     ) -> BackendResult<Receipt<ReleaseEnvironment>>;
 
-    // ---- Log Analytics ----
-    /// Run a KQL query over `timespan` (ISO 8601 duration, `P30D`).
-    async fn query(&self, kql: &str, timespan: &str) -> BackendResult<Table>;
+    // ---- Monitoring (Log Analytics workspace or Application Insights) ----
+    /// One of relcon's monitoring reads. The Azure layer writes its query for the configured
+    /// source's schema; the result has the columns [`MonitorQuery`] documents, whatever the
+    /// schema.
+    async fn monitor(&self, query: MonitorQuery) -> BackendResult<Table>;
+}
+
+/// What relcon reads from monitoring. Each is one query; the result columns are the same for
+/// the workspace tables and the classic Application Insights tables (docs/AZURE.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MonitorQuery {
+    /// 30 days of daily drift: `plant_id, circuit_id, feature, metric, days, values`.
+    Drift,
+    /// 30 days of daily Prod MAE: `plant_id, circuit_id, days, values`.
+    Accuracy,
+    /// 90 days of test validation, newest per run and metric: `at, plant_id, circuit_id,
+    /// model_version, release_id, environment_version, metric_name, value`.
+    Validation,
+    /// What the metrics table holds for each metric relcon reads (doctor): `metric_name,
+    /// rows_30d, rows_90d, circuits, newest, without_circuit`.
+    Coverage,
+}
+
+impl MonitorQuery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MonitorQuery::Drift => "drift",
+            MonitorQuery::Accuracy => "accuracy",
+            MonitorQuery::Validation => "validation",
+            MonitorQuery::Coverage => "coverage",
+        }
+    }
 }

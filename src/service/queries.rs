@@ -1,6 +1,8 @@
-//! The three Log Analytics queries a refresh sends (drift, accuracy, validation) and the
-//! decoding of their tables into per-circuit series and runs. The query texts are part of the
-//! contract with the simulator (docs/AZURE.md, "Log Analytics").
+//! The monitoring reads of a refresh (drift, accuracy, validation) decoded from their tables
+//! into per-circuit series and runs, and the metric names the monitoring jobs write. The
+//! queries themselves are the Azure layer's (`azure::kql`): they differ by schema (workspace
+//! tables or classic Application Insights tables) but return the columns documented on
+//! [`MonitorQuery`](crate::service::backend::MonitorQuery).
 
 use std::collections::HashMap;
 
@@ -12,46 +14,31 @@ use crate::domain::platform::{Cell, Table};
 use crate::domain::validation::{Metrics, ValidationMetric};
 use crate::domain::{CircuitRef, ModelVersion};
 
-/// Timespan of the drift and accuracy queries.
-pub const SERIES_TIMESPAN: &str = "P30D";
-/// Timespan of the validation query: long enough to hold the Prod baseline's validation.
-pub const VALIDATION_TIMESPAN: &str = "P90D";
+/// The drift monitor's metric, one row per circuit, feature and drift metric
+/// (`Properties.feature`, `Properties.metric`).
+pub const DRIFT_METRIC: &str = "data_drift_score";
+/// The Prod accuracy monitor's metric.
+pub const ACCURACY_METRIC: &str = "model_accuracy_mae";
+/// What the test stage's validation writes (`Properties.model_version`, `release_id`,
+/// `environment_version`).
+pub const VALIDATION_METRICS: [&str; 3] = ["validation_mae", "validation_rmse", "validation_mape"];
+/// Days of drift and accuracy a refresh reads.
+pub const SERIES_DAYS: u32 = 30;
+/// Days of validation a refresh reads: long enough to hold the Prod baseline's validation.
+pub const VALIDATION_DAYS: u32 = 90;
 
-const DIMENSIONS: &str = "plant_id = tostring(customDimensions.plant_id), circuit_id = tostring(customDimensions.circuit_id)";
-
-/// Daily drift per circuit, feature and metric, as lists.
-pub fn drift_query() -> String {
-    format!(
-        "customMetrics\n\
-         | where timestamp > ago(30d) and name == 'data_drift_score'\n\
-         | extend {DIMENSIONS}, feature = tostring(customDimensions.feature), metric = tostring(customDimensions.metric)\n\
-         | summarize arg_max(timestamp, value) by plant_id, circuit_id, feature, metric, day = startofday(timestamp)\n\
-         | order by day asc\n\
-         | summarize days = make_list(day), values = make_list(value) by plant_id, circuit_id, feature, metric"
-    )
-}
-
-/// Daily production MAE per circuit, as lists.
-pub fn accuracy_query() -> String {
-    format!(
-        "customMetrics\n\
-         | where timestamp > ago(30d) and name == 'model_accuracy_mae'\n\
-         | extend {DIMENSIONS}\n\
-         | summarize arg_max(timestamp, value) by plant_id, circuit_id, day = startofday(timestamp)\n\
-         | order by day asc\n\
-         | summarize days = make_list(day), values = make_list(value) by plant_id, circuit_id"
-    )
-}
-
-/// The newest validation metric per circuit, model version, release and environment.
-pub fn validation_query() -> String {
-    format!(
-        "customMetrics\n\
-         | where timestamp > ago(90d) and name in ('validation_mae', 'validation_rmse', 'validation_mape')\n\
-         | extend {DIMENSIONS}, model_version = tostring(customDimensions.model_version), release_id = tostring(customDimensions.release_id), environment_version = tostring(customDimensions.environment_version)\n\
-         | summarize arg_max(timestamp, value) by plant_id, circuit_id, model_version, release_id, environment_version, name\n\
-         | project timestamp, plant_id, circuit_id, model_version, release_id, environment_version, name, value"
-    )
+/// Every metric relcon reads, with the days it looks back and what reads it.
+pub fn monitored_metrics() -> Vec<(&'static str, u32, &'static str)> {
+    let mut out = vec![
+        (DRIFT_METRIC, SERIES_DAYS, "drift per feature"),
+        (ACCURACY_METRIC, SERIES_DAYS, "Prod accuracy"),
+    ];
+    out.extend(
+        VALIDATION_METRICS
+            .iter()
+            .map(|m| (*m, VALIDATION_DAYS, "test validation (the Production gate)")),
+    );
+    out
 }
 
 /// A table that lacks a column relcon asked for.
@@ -164,13 +151,13 @@ pub fn decode_validation(
     t: &Table,
 ) -> Result<HashMap<CircuitRef, Vec<ValidationRun>>, MissingColumn> {
     let (ts, p, c, mv, rel, env, name, value) = (
-        col(t, "timestamp")?,
+        col(t, "at")?,
         col(t, "plant_id")?,
         col(t, "circuit_id")?,
         col(t, "model_version")?,
         col(t, "release_id")?,
         col(t, "environment_version")?,
-        col(t, "name")?,
+        col(t, "metric_name")?,
         col(t, "value")?,
     );
     type Key = (
@@ -228,10 +215,11 @@ mod tests {
     }
 
     #[test]
-    fn queries_name_their_metrics_for_the_simulator() {
-        assert!(drift_query().contains("data_drift_score"));
-        assert!(accuracy_query().contains("model_accuracy_mae"));
-        assert!(validation_query().contains("validation_mae"));
+    fn validation_metric_names_parse_as_validation_metrics() {
+        for m in VALIDATION_METRICS {
+            assert!(m.parse::<ValidationMetric>().is_ok(), "{m}");
+        }
+        assert_eq!(monitored_metrics().len(), 5);
     }
 
     #[test]
@@ -299,13 +287,13 @@ mod tests {
     #[test]
     fn validation_rows_group_into_runs_newest_first() {
         let cols = [
-            "timestamp",
+            "at",
             "plant_id",
             "circuit_id",
             "model_version",
             "release_id",
             "environment_version",
-            "name",
+            "metric_name",
             "value",
         ];
         let t0 = DateTime::parse_from_rfc3339("2026-11-01T10:00:00Z")

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 use super::Context;
-use super::backend::{ApprovalQuery, Backend, BackendError, BackendResult};
+use super::backend::{ApprovalQuery, Backend, BackendError, BackendResult, MonitorQuery};
 use super::queries;
 use super::releases::changed_releases;
 pub use super::releases::{FULL_RELEASE_READ_EVERY, ReleaseBook};
@@ -102,12 +102,12 @@ async fn run(backend: &dyn Backend, job: Job) -> Done {
             Done::Approvals(backend.approvals(&pending).await)
         }
         Job::Query(w) => {
-            let (kql, span) = match w {
-                Which::Drift => (queries::drift_query(), queries::SERIES_TIMESPAN),
-                Which::Accuracy => (queries::accuracy_query(), queries::SERIES_TIMESPAN),
-                Which::Validation => (queries::validation_query(), queries::VALIDATION_TIMESPAN),
+            let q = match w {
+                Which::Drift => MonitorQuery::Drift,
+                Which::Accuracy => MonitorQuery::Accuracy,
+                Which::Validation => MonitorQuery::Validation,
             };
-            Done::Query(w, backend.query(&kql, span).await)
+            Done::Query(w, backend.monitor(q).await)
         }
         Job::Deployments(s, e) => {
             let r = backend.deployments(s, &e).await;

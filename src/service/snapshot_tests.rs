@@ -328,13 +328,13 @@ fn readings() -> Readings {
     };
     r.validation = Some(Ok(table(
         &[
-            ("timestamp", ColumnType::Datetime),
+            ("at", ColumnType::Datetime),
             ("plant_id", ColumnType::String),
             ("circuit_id", ColumnType::String),
             ("model_version", ColumnType::String),
             ("release_id", ColumnType::String),
             ("environment_version", ColumnType::String),
-            ("name", ColumnType::String),
+            ("metric_name", ColumnType::String),
             ("value", ColumnType::Real),
         ],
         vec![

@@ -221,7 +221,6 @@ pub fn model_version_json(w: &World, scope: Scope, c: usize, v: &ModelVer) -> Va
         "build_id": build.id.to_string(),
     });
     let run = super::world::guid(&format!("run:{}:{}:{}", w.seed, c, v.version));
-    let dev_ws = workspace_id(w, Stage::Dev);
     json!({
         "id": format!("{}/models/{name}/versions/{}", scope.id(w), v.version),
         "name": v.version.to_string(),
@@ -238,8 +237,6 @@ pub fn model_version_json(w: &World, scope: Scope, c: usize, v: &ModelVer) -> Va
             "jobName": run,
             "stage": if scope == Scope::Registry { "Production" } else { "Development" },
             "provisioningState": "Succeeded",
-            "intellectualProperty": Value::Null,
-            "sourceWorkspace": if scope == Scope::Registry { json!(dev_ws) } else { Value::Null },
         },
         "systemData": system_data(scope_time(scope, v), "forecast-training-pipeline", scope_time(scope, v), "forecast-training-pipeline"),
     })

@@ -84,7 +84,10 @@ pub enum Family {
     Arm,
     DevOps,
     Vsrm,
+    /// Log Analytics' query API (`/la/v1/workspaces/{id}/query`): workspace tables.
     La,
+    /// Application Insights' query API (`/ai/v1/apps/{app-id}/query`): classic tables.
+    Ai,
 }
 
 impl Family {
@@ -94,8 +97,14 @@ impl Family {
             "devops" => Some(Family::DevOps),
             "vsrm" => Some(Family::Vsrm),
             "la" => Some(Family::La),
+            "ai" => Some(Family::Ai),
             _ => None,
         }
+    }
+
+    /// A monitoring query API, where POST is a read.
+    pub fn is_query(self) -> bool {
+        matches!(self, Family::La | Family::Ai)
     }
 
     fn key(self) -> &'static str {
@@ -104,6 +113,7 @@ impl Family {
             Family::DevOps => "devops",
             Family::Vsrm => "vsrm",
             Family::La => "la",
+            Family::Ai => "ai",
         }
     }
 }
@@ -191,7 +201,7 @@ pub async fn entry(
     if let Some(d) = shared.faults.latency() {
         tokio::time::sleep(d).await;
     }
-    let read = method == Method::GET || (family == Family::La && method == Method::POST);
+    let read = method == Method::GET || (family.is_query() && method == Method::POST);
     let fault = shared.faults.decide(read);
     let fail_reply = |status: u16| fault_reply(family, status);
     match fault {
@@ -261,7 +271,7 @@ pub async fn entry(
         // Anything but a read may change the world: cached JSON from before is stale, and so is
         // anything cached while the change was being made.
         let mutation =
-            !(req.method == Method::GET || (family == Family::La && req.method == Method::POST));
+            !(req.method == Method::GET || (family.is_query() && req.method == Method::POST));
         if mutation {
             w.revision += 1;
         }
@@ -310,7 +320,8 @@ fn count(shared: &Shared, family: Option<Family>, route: &str, fault: Option<&st
         Some(Family::Arm) => s.arm += 1,
         Some(Family::DevOps) => s.devops += 1,
         Some(Family::Vsrm) => s.vsrm += 1,
-        Some(Family::La) => s.la += 1,
+        // Both monitoring query APIs count as `la`.
+        Some(Family::La | Family::Ai) => s.la += 1,
         None => s.other += 1,
     }
     *s.by_route.entry(route.to_owned()).or_default() += 1;
@@ -373,7 +384,7 @@ fn finish(r: Reply, family: Family, request_id: &str, user: Option<&str>) -> Res
                 b = b.header("x-vss-userdata", u);
             }
         }
-        Family::La => {
+        Family::La | Family::Ai => {
             b = b
                 .header("request-id", request_id)
                 .header("x-ms-request-id", request_id)

@@ -1,12 +1,16 @@
-//! Log Analytics `query`: relcon's three KQL queries are recognised by the metric they name
-//! and answered from the monitoring model; anything else is refused like a query the service
-//! cannot parse.
+//! The monitoring query APIs: Log Analytics (`/la/v1/workspaces/{id}/query`, the workspace
+//! tables) and Application Insights (`/ai/v1/apps/{app-id}/query`, the classic tables). A query
+//! is checked by `kql::recognise` against the tables that exist at its scope, as the services
+//! do: classic names at workspace scope are refused with Log Analytics' own 400
+//! (`BadArgumentError` / `SemanticError` / `SEM0100`). relcon's reads are then answered from
+//! the monitoring model.
 
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::http::Req;
+use super::http::{Family, Req};
+use super::kql::{self, Read, Refusal, Scope};
 use super::monitor;
 use super::reply::Reply;
 use super::world::World;
@@ -20,11 +24,11 @@ pub fn route_name(segs: &[String]) -> &'static str {
 
 pub fn handle(w: &World, req: &Req) -> Reply {
     let s = &req.segs;
-    if !(s.len() == 4
-        && req.seg_is(0, "v1")
-        && req.seg_is(1, "workspaces")
-        && req.seg_is(3, "query"))
-    {
+    let (scope, kind, id) = match req.family {
+        Family::Ai => (Scope::AppInsights, "apps", &w.ids.app_insights_app),
+        _ => (Scope::Workspace, "workspaces", &w.ids.la_workspace),
+    };
+    if !(s.len() == 4 && req.seg_is(0, "v1") && req.seg_is(1, kind) && req.seg_is(3, "query")) {
         return Reply::la_error(
             StatusCode::NOT_FOUND,
             "PathNotFoundError",
@@ -32,13 +36,21 @@ pub fn handle(w: &World, req: &Req) -> Reply {
             None,
         );
     }
-    if !s[2].eq_ignore_ascii_case(&w.ids.la_workspace) {
-        return Reply::la_error(
-            StatusCode::NOT_FOUND,
-            "WorkspaceNotFoundError",
-            &format!("The workspace could not be found: {}", s[2]),
-            None,
-        );
+    if !s[2].eq_ignore_ascii_case(id) {
+        return match scope {
+            Scope::Workspace => Reply::la_error(
+                StatusCode::NOT_FOUND,
+                "WorkspaceNotFoundError",
+                &format!("The workspace could not be found: {}", s[2]),
+                None,
+            ),
+            Scope::AppInsights => Reply::la_error(
+                StatusCode::NOT_FOUND,
+                "PathNotFoundError",
+                &format!("The requested application could not be found: {}", s[2]),
+                None,
+            ),
+        };
     }
     let (query, timespan) = match req.method {
         Method::POST => match req.json() {
@@ -76,26 +88,55 @@ pub fn handle(w: &World, req: &Req) -> Reply {
             ));
         }
     };
+    let found = match kql::recognise(&query, scope) {
+        Ok(r) => r,
+        Err(refusal) => return refused(&refusal),
+    };
     // The query's own `ago(...)` narrows what the timespan allows.
-    let body = if query.contains("data_drift_score") {
-        monitor::drift_table(w, now, since.max(now - Duration::days(30)))
-    } else if query.contains("model_accuracy_mae") {
-        monitor::accuracy_table(w, now, since.max(now - Duration::days(30)))
-    } else if query.contains("validation_mae") {
-        monitor::validation_table(w, now, since.max(now - Duration::days(90)))
-    } else {
-        return Reply::la_error(
-            StatusCode::BAD_REQUEST,
-            "BadArgumentError",
-            "The request had some invalid properties",
-            Some(json!({
-                "code": "SemanticError",
-                "message": "A semantic error occurred.",
-                "innererror": {"code": "SEM0100", "message": "The simulator answers only relcon's drift, accuracy and validation queries over customMetrics."},
-            })),
-        );
+    let since = match found.ago_days {
+        Some(d) => since.max(now - Duration::seconds((d * 86_400.0) as i64)),
+        None => since,
+    };
+    let body = match found.read {
+        Read::Drift => monitor::drift_table(w, now, since),
+        Read::Accuracy => monitor::accuracy_table(w, now, since),
+        Read::Validation => monitor::validation_table(w, now, since),
+        Read::Coverage => monitor::coverage_table(w, now, since),
     };
     Reply::raw(StatusCode::OK, body)
+}
+
+/// The service's 400 for a query it cannot run.
+fn refused(r: &Refusal) -> Reply {
+    let inner = match r {
+        Refusal::Unresolved { operator, name } => json!({
+            "code": "SemanticError",
+            "message": "A semantic error occurred.",
+            "innererror": {
+                "code": "SEM0100",
+                "message": format!("'{operator}' operator: Failed to resolve table or column expression named '{name}'"),
+            },
+        }),
+        Refusal::Syntax(why) => json!({
+            "code": "SyntaxError",
+            "message": "A recognition error occurred in the query.",
+            "innererror": {"code": "SYN0002", "message": why},
+        }),
+        Refusal::NotSimulated => json!({
+            "code": "SemanticError",
+            "message": "A semantic error occurred.",
+            "innererror": {
+                "code": "SEM0100",
+                "message": "The simulator answers only relcon's drift, accuracy, validation and coverage queries.",
+            },
+        }),
+    };
+    Reply::la_error(
+        StatusCode::BAD_REQUEST,
+        "BadArgumentError",
+        "The request had some invalid properties",
+        Some(inner),
+    )
 }
 
 fn bad(message: &str) -> Reply {

@@ -22,6 +22,8 @@ mod git;
 mod history;
 mod hooks;
 mod http;
+#[doc(hidden)]
+pub mod kql;
 mod la;
 mod machine;
 pub mod monitor;
@@ -322,8 +324,10 @@ impl SimHandle {
                 release_endpoint: url("vsrm"),
             },
             monitor: MonitorSettings {
-                log_analytics_workspace_id: Guid(ids.la_workspace.clone()),
+                log_analytics_workspace_id: Some(Guid(ids.la_workspace.clone())),
+                application_insights_app_id: None,
                 endpoint: url("la"),
+                application_insights_endpoint: url("ai"),
             },
             naming: Default::default(),
             auth: AuthSettings {
@@ -347,9 +351,42 @@ impl SimHandle {
         ((5000.0 / speed) as u64).clamp(100, 5000)
     }
 
-    /// [`SimHandle::settings`] as `relcon.toml` text.
+    /// [`SimHandle::settings`] reading monitoring through the Application Insights query API
+    /// (`/ai/v1/apps/{app-id}/query`, the classic tables) instead of the workspace.
+    pub fn settings_app_insights(&self) -> Settings {
+        let mut s = self.settings();
+        let app = self.shared.world().ids.app_insights_app.clone();
+        s.monitor.log_analytics_workspace_id = None;
+        s.monitor.application_insights_app_id = Some(Guid(app));
+        s
+    }
+
+    /// [`SimHandle::settings`] as `relcon.toml` text (workspace monitoring).
     pub fn settings_toml(&self) -> String {
-        let s = self.settings();
+        self.settings_toml_for(MonitorRoute::Workspace)
+    }
+
+    /// The configuration as `relcon.toml` text, reading monitoring through `route`.
+    pub fn settings_toml_for(&self, route: MonitorRoute) -> String {
+        let s = match route {
+            MonitorRoute::Workspace => self.settings(),
+            MonitorRoute::AppInsights => self.settings_app_insights(),
+        };
+        let monitor = match s.monitor.source() {
+            Some(crate::settings::MonitorSource::AppInsights { id, .. }) => format!(
+                "# The Application Insights query API (classic tables: customMetrics).\n\
+                 application_insights_app_id = \"{id}\"\n"
+            ),
+            Some(crate::settings::MonitorSource::Workspace { id, .. }) => format!(
+                "# The Log Analytics workspace (workspace tables: AppMetrics).\n\
+                 log_analytics_workspace_id = \"{id}\"\n"
+            ),
+            None => String::new(),
+        };
+        let monitor = format!(
+            "{monitor}endpoint = \"{}\"\napplication_insights_endpoint = \"{}\"\n",
+            s.monitor.endpoint, s.monitor.application_insights_endpoint
+        );
         format!(
             "# relcon configuration for the built-in simulator at {base}.\n\
              # The simulator needs no credential: the identity is relcon's --as name, sent as a\n\
@@ -376,8 +413,7 @@ impl SimHandle {
              release_endpoint = \"{vsrm}\"\n\
              \n\
              [monitor]\n\
-             log_analytics_workspace_id = \"{la_id}\"\n\
-             endpoint = \"{la}\"\n\
+             {monitor}\
              \n\
              [auth]\n\
              method = \"simulator\"\n\
@@ -404,8 +440,6 @@ impl SimHandle {
             path = s.devops.config_path,
             devops = s.devops.endpoint,
             vsrm = s.devops.release_endpoint,
-            la_id = s.monitor.log_analytics_workspace_id,
-            la = s.monitor.endpoint,
         )
     }
 
@@ -435,12 +469,22 @@ impl Drop for SimHandle {
     }
 }
 
+/// Which monitoring query API a configuration for the simulator reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum MonitorRoute {
+    /// Log Analytics workspace scope (`/la`): `AppMetrics`. The default, as on Azure today.
+    #[default]
+    Workspace,
+    /// The Application Insights query API (`/ai`): `customMetrics`.
+    AppInsights,
+}
+
 /// The handler of a service request.
 fn dispatch(w: &mut world::World, req: &Req) -> Reply {
     match req.family {
         Family::Arm => arm::handle(w, req),
         Family::DevOps | Family::Vsrm => devops::handle(w, req),
-        Family::La => la::handle(w, req),
+        Family::La | Family::Ai => la::handle(w, req),
     }
 }
 
@@ -449,6 +493,6 @@ fn route_name(family: Family, _method: &Method, segs: &[String]) -> &'static str
     match family {
         Family::Arm => arm::route_name(segs),
         Family::DevOps | Family::Vsrm => devops::route_name(family, segs),
-        Family::La => la::route_name(segs),
+        Family::La | Family::Ai => la::route_name(segs),
     }
 }

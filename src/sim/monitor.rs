@@ -1,12 +1,14 @@
-//! Monitoring data as Application Insights `customMetrics` would hold it, answered through the
-//! three Log Analytics queries relcon sends: daily drift per feature and metric, daily Prod
-//! MAE (following which model served each day), and test-validation results. Values are
-//! functions of (seed, circuit, day), so nothing is stored per day.
+//! Monitoring data as Application Insights holds it (`AppMetrics` in the workspace,
+//! `customMetrics` through the Application Insights API), answered through relcon's reads:
+//! daily drift per feature and metric, daily Prod MAE (following which model served each day),
+//! test-validation results, and what the table holds per metric (doctor's coverage). Values are
+//! functions of (seed, circuit, day), so nothing is stored per day. Which query is which, and
+//! whether its names exist where it was sent, is `kql::recognise`'s business.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
 use fastrand::Rng;
 
 use super::world::{Quality, World};
@@ -276,8 +278,21 @@ pub fn text_cell(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
 }
 
-/// A `real` cell: a JSON number, or `"NaN"`/`"Infinity"` as the service writes non-finite values.
+/// A `real` cell. The query APIs' swagger documents every cell as a string, and both official
+/// examples write numbers so (`"1.286"`, `"255"`), non-finite values as `"NaN"`/`"Infinity"`;
+/// the client reads numbers either way.
 pub fn real_cell(x: f64) -> String {
+    let n = real_number(x);
+    if n.starts_with('"') { n } else { text_cell(&n) }
+}
+
+/// A `long` cell, as a string like every cell.
+pub fn long_cell(x: usize) -> String {
+    text_cell(&x.to_string())
+}
+
+/// A real inside a `dynamic` value's JSON: a number, or `"NaN"`/`"Infinity"`.
+fn real_number(x: f64) -> String {
     if x.is_nan() {
         "\"NaN\"".into()
     } else if x.is_infinite() {
@@ -311,7 +326,7 @@ fn dynamic_days(days: &[DateTime<Utc>]) -> String {
 }
 
 fn dynamic_values(values: &[f64]) -> String {
-    let items: Vec<String> = values.iter().map(|v| real_cell(*v)).collect();
+    let items: Vec<String> = values.iter().map(|v| real_number(*v)).collect();
     text_cell(&format!("[{}]", items.join(",")))
 }
 
@@ -390,13 +405,13 @@ pub fn accuracy_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> St
 /// and metric.
 pub fn validation_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> String {
     let mut t = TableWriter::new(&[
-        ("timestamp", "datetime"),
+        ("at", "datetime"),
         ("plant_id", "string"),
         ("circuit_id", "string"),
         ("model_version", "string"),
         ("release_id", "string"),
         ("environment_version", "string"),
-        ("name", "string"),
+        ("metric_name", "string"),
         ("value", "real"),
     ]);
     let mut newest: BTreeMap<(usize, u32, u32, &str), usize> = BTreeMap::new();
@@ -443,6 +458,91 @@ pub fn validation_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> 
     t.finish()
 }
 
+/// Doctor's coverage read: per metric, rows in 30 and 90 days, circuits, newest and rows
+/// without a circuit. Drift and accuracy are written daily for every circuit (accuracy from
+/// the day a model served); validation when a release is tested.
+pub fn coverage_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> String {
+    let mut t = TableWriter::new(&[
+        ("metric_name", "string"),
+        ("rows_30d", "long"),
+        ("rows_90d", "long"),
+        ("circuits", "long"),
+        ("newest", "datetime"),
+        ("without_circuit", "long"),
+    ]);
+    let month = now - Duration::days(30);
+    let days = days_until(now, since.max(month));
+    // One write per day, at the start of the hour it was computed in.
+    let newest_daily = now
+        .date_naive()
+        .and_hms_opt(now.time().hour(), 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now);
+    let drift_rows: usize = w
+        .fleet
+        .circuits
+        .iter()
+        .map(|c| c.features.len() * DriftMetric::ALL.len() * days.len())
+        .sum();
+    let mut accuracy_rows = 0usize;
+    let mut accuracy_circuits = 0usize;
+    for c in 0..w.fleet.circuits.len() {
+        let n = days
+            .iter()
+            .filter(|d| {
+                let at = (**d + Duration::days(1) - Duration::seconds(1)).min(now);
+                mae_value(w, c, **d, at).is_some()
+            })
+            .count();
+        accuracy_rows += n;
+        accuracy_circuits += usize::from(n > 0);
+    }
+    let n = long_cell;
+    let newest = text_cell(&time_text(newest_daily));
+    if drift_rows > 0 {
+        t.row(&[
+            text_cell(crate::service::queries::DRIFT_METRIC),
+            n(drift_rows),
+            n(drift_rows),
+            n(w.fleet.circuits.len()),
+            newest.clone(),
+            n(0),
+        ]);
+    }
+    if accuracy_rows > 0 {
+        t.row(&[
+            text_cell(crate::service::queries::ACCURACY_METRIC),
+            n(accuracy_rows),
+            n(accuracy_rows),
+            n(accuracy_circuits),
+            newest,
+            n(0),
+        ]);
+    }
+    let validation: Vec<_> = w
+        .validation
+        .iter()
+        .filter(|r| r.at > since && r.at <= now)
+        .collect();
+    if !validation.is_empty() {
+        let rows_30 = validation.iter().filter(|r| r.at > month).count();
+        let circuits: std::collections::BTreeSet<usize> =
+            validation.iter().map(|r| r.circuit).collect();
+        let newest = validation.iter().map(|r| r.at).max().unwrap_or(now);
+        for name in crate::service::queries::VALIDATION_METRICS {
+            t.row(&[
+                text_cell(name),
+                n(rows_30),
+                n(validation.len()),
+                n(circuits.len()),
+                text_cell(&time_text(newest)),
+                n(0),
+            ]);
+        }
+    }
+    t.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,7 +580,8 @@ mod tests {
 
     #[test]
     fn cells_encode_like_log_analytics() {
-        assert_eq!(real_cell(0.25), "0.25");
+        assert_eq!(real_cell(0.25), "\"0.25\"");
+        assert_eq!(long_cell(7), "\"7\"");
         assert_eq!(real_cell(f64::NAN), "\"NaN\"");
         assert_eq!(real_cell(f64::NEG_INFINITY), "\"-Infinity\"");
         let t =

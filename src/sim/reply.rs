@@ -97,7 +97,7 @@ impl Reply {
         match family {
             Family::Arm => Reply::arm_error(status, code, message),
             Family::DevOps | Family::Vsrm => Reply::devops_error(status, code, message),
-            Family::La => Reply::la_error(status, code, message, None),
+            Family::La | Family::Ai => Reply::la_error(status, code, message, None),
         }
     }
 }
@@ -115,7 +115,7 @@ pub fn unauthorized(family: Family, why: &str) -> Reply {
             "UnauthorizedRequestException",
             &format!("TF400813: The user '' is not authorized to access this resource. {why}"),
         ),
-        Family::La => Reply::la_error(
+        Family::La | Family::Ai => Reply::la_error(
             StatusCode::UNAUTHORIZED,
             "AuthorizationRequiredError",
             &format!("Valid authentication was not provided. {why}"),
@@ -143,7 +143,7 @@ pub fn throttled(family: Family, retry_after: u64) -> Reply {
         .header("x-ratelimit-limit", "200")
         .header("x-ratelimit-remaining", "0")
         .header("x-ratelimit-reset", (Utc::now().timestamp() as u64 + retry_after).to_string()),
-        Family::La => Reply::la_error(StatusCode::TOO_MANY_REQUESTS, "ThrottledError", "Your request was throttled; please retry later.", None),
+        Family::La | Family::Ai => Reply::la_error(StatusCode::TOO_MANY_REQUESTS, "ThrottledError", "Your request was throttled; please retry later.", None),
     };
     r.header("retry-after", retry_after.to_string())
 }
@@ -161,7 +161,7 @@ pub fn fault_reply(family: Family, status: u16) -> Reply {
                 "ServiceUnavailableException",
                 "TF400898: The service is temporarily unavailable. Please try again later.",
             ),
-            Family::La => Reply::la_error(
+            Family::La | Family::Ai => Reply::la_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailableError",
                 "The service is temporarily unavailable.",
@@ -181,7 +181,7 @@ pub fn fault_reply(family: Family, status: u16) -> Reply {
             "InternalServerErrorException",
             "VS800075: An unexpected error occurred on the server.",
         ),
-        Family::La => Reply::la_error(
+        Family::La | Family::Ai => Reply::la_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServerError",
             "An internal server error occurred.",

@@ -28,6 +28,8 @@ pub struct Ids {
     pub repo: &'static str,
     pub repo_id: String,
     pub la_workspace: String,
+    /// The Application Insights resource's Application ID (the `/ai` route).
+    pub app_insights_app: String,
     pub definition_id: u32,
     pub definition_name: &'static str,
     pub build_definition_id: u32,
@@ -53,6 +55,7 @@ impl Ids {
             repo: "forecast-config",
             repo_id: guid("repo:forecast-config"),
             la_workspace: "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b".into(),
+            app_insights_app: "34adfa4f-cedf-4dc0-ba29-b6d1a69ab345".into(),
             definition_id: 1,
             definition_name: "forecast-models",
             build_definition_id: 7,
@@ -376,7 +379,7 @@ pub struct Operation {
     pub done: bool,
 }
 
-/// One test-validation result (three metrics), as validation writes it to `customMetrics`.
+/// One test-validation result (three metrics), as validation writes it to `AppMetrics`.
 #[derive(Debug, Clone)]
 pub struct ValidationRow {
     pub at: DateTime<Utc>,

@@ -16,7 +16,7 @@ use crate::domain::platform::{
 };
 use crate::service::Context;
 use crate::service::backend::{
-    ApprovalQuery, Backend, BackendError, BackendResult, ErrorKind, OperationHandle,
+    ApprovalQuery, Backend, BackendError, BackendResult, ErrorKind, MonitorQuery, OperationHandle,
     OperationStatus, Receipt,
 };
 use crate::service::cache::Cache;
@@ -136,7 +136,7 @@ impl Backend for Fake {
     ) -> BackendResult<Receipt<ReleaseEnvironment>> {
         down()
     }
-    async fn query(&self, _: &str, _: &str) -> BackendResult<Table> {
+    async fn monitor(&self, _: MonitorQuery) -> BackendResult<Table> {
         down()
     }
 }
