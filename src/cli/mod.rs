@@ -6,6 +6,7 @@ mod audit_cmd;
 mod config_cmds;
 mod console;
 mod doctor;
+mod output;
 mod paint;
 mod read_cmds;
 mod session;
@@ -291,10 +292,47 @@ pub fn main() -> ExitCode {
                 Exit::Ok
             };
             let _ = e.print();
+            // Scripts asked for JSON: the usage error is a document too.
+            if code == Exit::Usage && std::env::args().any(|a| a == "--json") {
+                // clap's first paragraph, on one line: "the following required arguments
+                // were not provided: <CIRCUIT>".
+                let rendered = e.render().to_string();
+                let message = rendered
+                    .lines()
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let message = message.strip_prefix("error: ").unwrap_or(&message);
+                output::print_error_document("", code, &[message.to_owned()]);
+            }
             return code.into();
         }
     };
-    run(cli).into()
+    output::begin(cli.global.json, command_name(cli.command.as_ref()));
+    let exit = run(cli);
+    output::finish(exit).into()
+}
+
+/// The `command` of a JSON document: the subcommand as typed (`audit show`, `sim serve`).
+fn command_name(c: Option<&Command>) -> &'static str {
+    match c {
+        Some(Command::Hash(_)) => "hash",
+        Some(Command::Diff(_)) => "diff",
+        Some(Command::Configs(ConfigsCommand::Check { .. })) => "configs check",
+        Some(Command::Fleet) => "fleet",
+        Some(Command::Circuit { .. }) => "circuit",
+        Some(Command::Approvals) => "approvals",
+        Some(Command::Approve { .. }) => "approve",
+        Some(Command::Reject { .. }) => "reject",
+        Some(Command::Rollback { .. }) => "rollback",
+        Some(Command::Ops { .. }) => "ops",
+        Some(Command::Doctor) => "doctor",
+        Some(Command::Audit(AuditCommand::Show { .. })) => "audit show",
+        Some(Command::Audit(AuditCommand::Verify)) => "audit verify",
+        Some(Command::Sim(_)) => "sim serve",
+        None => "console",
+    }
 }
 
 fn run(cli: Cli) -> Exit {
@@ -374,17 +412,32 @@ pub(crate) fn load_settings(
     }
 }
 
-/// Print an error for the user: one line, no backtrace.
+/// Print an error for the user: one line, no backtrace (and, with `--json`, kept for the
+/// error document).
 pub(crate) fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
+    let message = message.to_string();
     eprintln!("relcon: {message}");
+    output::record_error(&message);
     exit
 }
 
-/// Print a value as pretty JSON on stdout.
+/// Print a command's JSON document on stdout: the object `v`, with `schema_version` and
+/// `command` (docs/JSON.md).
 pub(crate) fn print_json(v: &impl serde::Serialize) -> Exit {
-    match serde_json::to_string_pretty(v) {
+    let doc = match serde_json::to_value(v) {
+        Ok(v) => output::document(v),
+        Err(e) => return fail(Exit::Service, format!("cannot encode JSON: {e}")),
+    };
+    let Some(doc) = doc else {
+        return fail(
+            Exit::Service,
+            "cannot encode JSON: a document must be an object",
+        );
+    };
+    match serde_json::to_string_pretty(&doc) {
         Ok(s) => {
             println!("{s}");
+            output::printed();
             Exit::Ok
         }
         Err(e) => fail(Exit::Service, format!("cannot encode JSON: {e}")),

@@ -13,14 +13,48 @@ use crate::service::approval::ApprovalEvidence;
 use crate::service::evidence::CircuitEvidence;
 
 /// The snapshot a read command shows: a fresh one, or with `--no-cache` off and the service
-/// failing completely, the cached one marked stale.
+/// failing completely, the cached one marked stale. A stale snapshot carries the errors of the
+/// refresh that failed, so it is partial too: never shown as complete.
 pub fn snapshot(o: &Opened) -> (FleetSnapshot, bool) {
     let fresh = o.runtime.block_on(o.session.refresh());
     let nothing_read = fresh.plants.is_empty() && !fresh.errors.is_empty();
-    if nothing_read && let Some(cached) = o.session.cached_snapshot() {
+    if nothing_read && let Some(mut cached) = o.session.cached_snapshot() {
+        cached.errors = fresh.errors;
         return (cached, true);
     }
     (fresh, false)
+}
+
+/// A read command's errors: the snapshot's, then its own (`scope`, `message`).
+fn errors_json(s: &FleetSnapshot, own: &[(&str, &str)]) -> Value {
+    let mut all: Vec<Value> = s.errors.iter().map(|e| json!(e)).collect();
+    all.extend(
+        own.iter()
+            .map(|(scope, message)| json!({"scope": scope, "message": message})),
+    );
+    Value::Array(all)
+}
+
+/// The exit of a read command: 4 when anything could not be read, after saying so (the
+/// output above is partial: true, but not all there is).
+fn read_exit(complete: bool, stale: bool, s: &FleetSnapshot, now: chrono::DateTime<Utc>) -> Exit {
+    if complete {
+        return Exit::Ok;
+    }
+    if stale {
+        eprintln!(
+            "relcon: nothing could be read now: this is the cached snapshot of {} ({} old)",
+            s.generated_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            age(s.generated_at, now)
+        );
+    } else {
+        eprintln!(
+            "relcon: partial: {} read{} failed, so this is not all there is",
+            s.errors.len().max(1),
+            if s.errors.len() == 1 { "" } else { "s" }
+        );
+    }
+    Exit::Service
 }
 
 fn v(x: Option<ModelVersion>) -> Value {
@@ -52,9 +86,10 @@ fn circuit_json(c: &CircuitSnapshot) -> Value {
     })
 }
 
-/// The `relcon fleet --json` document.
+/// The `relcon fleet --json` document (docs/schemas/fleet.schema.json).
 pub fn fleet_json(s: &FleetSnapshot, stale: bool) -> Value {
     json!({
+        "complete": !stale && s.is_complete(),
         "generated_at": s.generated_at,
         "stale": stale,
         "backend": s.backend,
@@ -99,8 +134,10 @@ pub fn fleet(g: &Global) -> Exit {
         Err(e) => return e,
     };
     let (s, stale) = snapshot(&o);
+    let complete = !stale && s.is_complete();
     if g.json {
-        return print_json(&fleet_json(&s, stale));
+        print_json(&fleet_json(&s, stale));
+        return read_exit(complete, stale, &s, o.session.now());
     }
     let p = Paint::stdout();
     println!(
@@ -185,11 +222,7 @@ pub fn fleet(g: &Global) -> Exit {
     for e in &s.errors {
         eprintln!("relcon: could not read {}: {}", e.scope, e.message);
     }
-    if s.plants.is_empty() && !s.errors.is_empty() {
-        Exit::Service
-    } else {
-        Exit::Ok
-    }
+    read_exit(complete, stale, &s, o.session.now())
 }
 
 fn parse_circuit(s: &str) -> Result<CircuitRef, Exit> {
@@ -206,8 +239,22 @@ pub fn circuit(g: &Global, which: &str) -> Exit {
         Ok(o) => o,
         Err(e) => return e,
     };
-    let (s, _) = snapshot(&o);
+    let (s, stale) = snapshot(&o);
     let Some(c) = s.circuit(&circuit).cloned() else {
+        // Only a complete snapshot can say a circuit is not there.
+        if !s.is_complete() {
+            for e in &s.errors {
+                eprintln!("relcon: could not read {}: {}", e.scope, e.message);
+            }
+            return fail(
+                Exit::Service,
+                format!(
+                    "cannot tell whether {circuit} is in the fleet: {} read{} failed",
+                    s.errors.len(),
+                    if s.errors.len() == 1 { "" } else { "s" }
+                ),
+            );
+        }
         return fail(
             Exit::Usage,
             format!(
@@ -217,8 +264,15 @@ pub fn circuit(g: &Global, which: &str) -> Exit {
         );
     };
     let ev = o.runtime.block_on(o.session.circuit_evidence(&s, &circuit));
+    // The snapshot feeds the circuit's approvals, history and baseline: any failed read, of
+    // it or of the evidence, makes the report partial.
+    let complete = !stale && s.is_complete() && ev.errors.is_empty();
     if g.json {
-        return print_json(&json!({
+        let own: Vec<(&str, &str)> = ev.errors.iter().map(|e| ("evidence", e.as_str())).collect();
+        print_json(&json!({
+            "complete": complete,
+            "stale": stale,
+            "errors": errors_json(&s, &own),
             "circuit": circuit_json(&c),
             "drift_series": c.drift.series,
             "accuracy_series": c.accuracy.series,
@@ -229,9 +283,13 @@ pub fn circuit(g: &Global, which: &str) -> Exit {
                 "text": cmp.text.as_ref().map(|t| super::config_cmds::unified(Paint { enabled: false }, &cmp.old.label(), &cmp.new.label(), t)),
             })),
         }));
+        return read_exit(complete, stale, &s, o.session.now());
     }
     print_circuit(&c, &ev, &s, &o.session.context().thresholds);
-    Exit::Ok
+    for e in &s.errors {
+        eprintln!("relcon: could not read {}: {}", e.scope, e.message);
+    }
+    read_exit(complete, stale, &s, o.session.now())
 }
 
 fn print_circuit(
@@ -446,7 +504,7 @@ pub fn approvals(g: &Global) -> Exit {
         Ok(o) => o,
         Err(e) => return e,
     };
-    let (s, _) = snapshot(&o);
+    let (s, stale) = snapshot(&o);
     let evidence: Vec<Option<ApprovalEvidence>> = s
         .approvals
         .iter()
@@ -455,18 +513,32 @@ pub fn approvals(g: &Global) -> Exit {
                 .then(|| o.runtime.block_on(o.session.approval_evidence(&s, a)))
         })
         .collect();
+    let evidence_errors: Vec<(&str, &str)> = evidence
+        .iter()
+        .flatten()
+        .flat_map(|e| e.errors.iter().map(|m| ("approval evidence", m.as_str())))
+        .collect();
+    // Policy, the test gate and its Prod baseline read the whole snapshot: any failed read
+    // makes the list partial.
+    let complete = !stale && s.is_complete() && evidence_errors.is_empty();
     if g.json {
-        return print_json(&json!({
+        print_json(&json!({
+            "complete": complete,
+            "stale": stale,
+            "generated_at": s.generated_at,
             "identity": s.identity.as_ref().map(|i| i.unique_name.clone()),
             "approvals": s.approvals.iter().zip(&evidence).map(|(a, e)| approval_json(&s, a, &o, e.as_ref())).collect::<Vec<_>>(),
-            "errors": s.errors,
+            "errors": errors_json(&s, &evidence_errors),
         }));
+        return read_exit(complete, stale, &s, o.session.now());
     }
     let p = Paint::stdout();
     let ctx = o.session.context();
     let operator = s.identity.clone().unwrap_or_default();
-    if s.approvals.is_empty() {
+    if s.approvals.is_empty() && complete {
         println!("nothing waits for approval");
+    } else if s.approvals.is_empty() {
+        println!("no pending approval could be read (see below)");
     }
     for (a, ev) in s.approvals.iter().zip(&evidence) {
         let gate = gate_evidence(&s, a, &ctx.thresholds);
@@ -543,5 +615,11 @@ pub fn approvals(g: &Global) -> Exit {
             }
         }
     }
-    Exit::Ok
+    for e in &s.errors {
+        eprintln!("relcon: could not read {}: {}", e.scope, e.message);
+    }
+    for (_, e) in &evidence_errors {
+        eprintln!("relcon: could not read {e}");
+    }
+    read_exit(complete, stale, &s, o.session.now())
 }
