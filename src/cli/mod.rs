@@ -9,6 +9,7 @@ mod doctor;
 mod output;
 mod paint;
 mod read_cmds;
+mod read_outcome;
 mod session;
 mod sim_cmd;
 
@@ -39,8 +40,12 @@ impl From<Exit> for ExitCode {
 }
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 done, 1 refused by policy (diff: configs differ; checks: problems found),
-2 usage or input error, 3 conflict (someone else decided), 4 the service failed.
+Exit codes: 0 done, 1 refused by policy or by Azure DevOps (diff: configs differ; checks:
+problems found), 2 usage or input error, 3 conflict (someone else decided), 4 the service
+failed or something the command reports could not be read (a partial report).
+
+--json prints one document, versioned (schema_version) and described in docs/JSON.md and
+docs/schemas/; a command that fails prints {schema_version, command, exit_code, errors}.
 
 With no command, relcon opens the console on the configured backend, or on the built-in
 simulator with the demo fleet when there is no configuration.";
@@ -98,7 +103,9 @@ Examples:
 
 The hash is md5(json.dumps({cutoff_date, delta_version, pipeline_component_version,
 training_days, hyperparameters}, sort_keys=True))[:12] over the values PyYAML's safe_load
-reads, bit-identical to the training pipeline.")]
+reads, bit-identical to the training pipeline. A field the config lacks is hashed as the
+pipeline's dict.get default (null; \"1.0.0\" for pipeline_component_version; {} for
+hyperparameters), with a warning naming it.")]
     Hash(HashArgs),
     /// Compare two circuit configs: what changed, whether it retrains, the text diff
     #[command(after_help = "\
@@ -142,6 +149,9 @@ Examples:
 Policy (enforced whatever the front end): you may not approve a release you requested;
 Production needs [policy] prod_min_approvers distinct approvers and passing test validation for
 every circuit unless --override-gate --reason (recorded as break-glass); --read-only refuses.
+Azure DevOps may still refuse (its approver list, or its rule that whoever requested a release
+or deployment may not approve it): its message and request id are shown, the item stays
+pending, and the refusal is on the audit log.
 Exit: 0 all done, 1 some refused, 3 someone else decided first, 4 the service failed (the
 highest applies; every id gets its own result line).")]
     Approve {

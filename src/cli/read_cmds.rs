@@ -1,61 +1,17 @@
 //! `relcon fleet`, `relcon circuit` and `relcon approvals`: the read path for scripts and for a
 //! quick look without the console.
 
-use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::paint::Paint;
+pub use super::read_outcome::snapshot;
+use super::read_outcome::{Outcome, age, errors_json, read_exit};
 use super::session::{Opened, open};
 use super::{Exit, Global, fail, print_json};
 use crate::domain::fleet::{ApprovalItem, CircuitSnapshot, FleetSnapshot, gate_evidence};
 use crate::domain::{CircuitRef, ModelVersion, Stage, Status};
 use crate::service::approval::ApprovalEvidence;
 use crate::service::evidence::CircuitEvidence;
-
-/// The snapshot a read command shows: a fresh one, or with `--no-cache` off and the service
-/// failing completely, the cached one marked stale. A stale snapshot carries the errors of the
-/// refresh that failed, so it is partial too: never shown as complete.
-pub fn snapshot(o: &Opened) -> (FleetSnapshot, bool) {
-    let fresh = o.runtime.block_on(o.session.refresh());
-    let nothing_read = fresh.plants.is_empty() && !fresh.errors.is_empty();
-    if nothing_read && let Some(mut cached) = o.session.cached_snapshot() {
-        cached.errors = fresh.errors;
-        return (cached, true);
-    }
-    (fresh, false)
-}
-
-/// A read command's errors: the snapshot's, then its own (`scope`, `message`).
-fn errors_json(s: &FleetSnapshot, own: &[(&str, &str)]) -> Value {
-    let mut all: Vec<Value> = s.errors.iter().map(|e| json!(e)).collect();
-    all.extend(
-        own.iter()
-            .map(|(scope, message)| json!({"scope": scope, "message": message})),
-    );
-    Value::Array(all)
-}
-
-/// The exit of a read command: 4 when anything could not be read, after saying so (the
-/// output above is partial: true, but not all there is).
-fn read_exit(complete: bool, stale: bool, s: &FleetSnapshot, now: chrono::DateTime<Utc>) -> Exit {
-    if complete {
-        return Exit::Ok;
-    }
-    if stale {
-        eprintln!(
-            "relcon: nothing could be read now: this is the cached snapshot of {} ({} old)",
-            s.generated_at.format("%Y-%m-%d %H:%M:%S UTC"),
-            age(s.generated_at, now)
-        );
-    } else {
-        eprintln!(
-            "relcon: partial: {} read{} failed, so this is not all there is",
-            s.errors.len().max(1),
-            if s.errors.len() == 1 { "" } else { "s" }
-        );
-    }
-    Exit::Service
-}
 
 fn v(x: Option<ModelVersion>) -> Value {
     x.map(|v| json!(v.0)).unwrap_or(Value::Null)
@@ -117,27 +73,20 @@ fn ver(x: Option<ModelVersion>) -> String {
     x.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }
 
-fn age(t: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> String {
-    let d = now - t;
-    if d.num_days() > 0 {
-        format!("{}d", d.num_days())
-    } else if d.num_hours() > 0 {
-        format!("{}h", d.num_hours())
-    } else {
-        format!("{}m", d.num_minutes().max(0))
-    }
-}
-
 pub fn fleet(g: &Global) -> Exit {
     let o = match open(g) {
         Ok(o) => o,
         Err(e) => return e,
     };
     let (s, stale) = snapshot(&o);
-    let complete = !stale && s.is_complete();
+    let outcome = Outcome {
+        snapshot: &s,
+        stale,
+        failed: 0,
+    };
     if g.json {
         print_json(&fleet_json(&s, stale));
-        return read_exit(complete, stale, &s, o.session.now());
+        return read_exit(outcome, o.session.now());
     }
     let p = Paint::stdout();
     println!(
@@ -222,7 +171,7 @@ pub fn fleet(g: &Global) -> Exit {
     for e in &s.errors {
         eprintln!("relcon: could not read {}: {}", e.scope, e.message);
     }
-    read_exit(complete, stale, &s, o.session.now())
+    read_exit(outcome, o.session.now())
 }
 
 fn parse_circuit(s: &str) -> Result<CircuitRef, Exit> {
@@ -266,11 +215,15 @@ pub fn circuit(g: &Global, which: &str) -> Exit {
     let ev = o.runtime.block_on(o.session.circuit_evidence(&s, &circuit));
     // The snapshot feeds the circuit's approvals, history and baseline: any failed read, of
     // it or of the evidence, makes the report partial.
-    let complete = !stale && s.is_complete() && ev.errors.is_empty();
+    let outcome = Outcome {
+        snapshot: &s,
+        stale,
+        failed: ev.errors.len(),
+    };
     if g.json {
         let own: Vec<(&str, &str)> = ev.errors.iter().map(|e| ("evidence", e.as_str())).collect();
         print_json(&json!({
-            "complete": complete,
+            "complete": outcome.complete(),
             "stale": stale,
             "errors": errors_json(&s, &own),
             "circuit": circuit_json(&c),
@@ -283,13 +236,13 @@ pub fn circuit(g: &Global, which: &str) -> Exit {
                 "text": cmp.text.as_ref().map(|t| super::config_cmds::unified(Paint { enabled: false }, &cmp.old.label(), &cmp.new.label(), t)),
             })),
         }));
-        return read_exit(complete, stale, &s, o.session.now());
+        return read_exit(outcome, o.session.now());
     }
     print_circuit(&c, &ev, &s, &o.session.context().thresholds);
     for e in &s.errors {
         eprintln!("relcon: could not read {}: {}", e.scope, e.message);
     }
-    read_exit(complete, stale, &s, o.session.now())
+    read_exit(outcome, o.session.now())
 }
 
 fn print_circuit(
@@ -520,7 +473,12 @@ pub fn approvals(g: &Global) -> Exit {
         .collect();
     // Policy, the test gate and its Prod baseline read the whole snapshot: any failed read
     // makes the list partial.
-    let complete = !stale && s.is_complete() && evidence_errors.is_empty();
+    let outcome = Outcome {
+        snapshot: &s,
+        stale,
+        failed: evidence_errors.len(),
+    };
+    let complete = outcome.complete();
     if g.json {
         print_json(&json!({
             "complete": complete,
@@ -530,7 +488,7 @@ pub fn approvals(g: &Global) -> Exit {
             "approvals": s.approvals.iter().zip(&evidence).map(|(a, e)| approval_json(&s, a, &o, e.as_ref())).collect::<Vec<_>>(),
             "errors": errors_json(&s, &evidence_errors),
         }));
-        return read_exit(complete, stale, &s, o.session.now());
+        return read_exit(outcome, o.session.now());
     }
     let p = Paint::stdout();
     let ctx = o.session.context();
@@ -621,5 +579,5 @@ pub fn approvals(g: &Global) -> Exit {
     for (_, e) in &evidence_errors {
         eprintln!("relcon: could not read {e}");
     }
-    read_exit(complete, stale, &s, o.session.now())
+    read_exit(outcome, o.session.now())
 }
