@@ -414,3 +414,56 @@ fn the_contract_check_rejects_what_the_schema_does_not_document() {
         assert!(e.contains("hash.schema.json"), "{what}: {e}");
     }
 }
+
+/// The outcomes only a race produces: two operators approve the same approval at once, in
+/// JSON; one is done, the other a conflict naming who decided, both as the schema says.
+#[test]
+fn a_conflict_outcome_keeps_the_contract() {
+    let c = Contract::load();
+    let sim = SimServe::start(&[]);
+    let (_, approvals) = sim.json("bob", &["approvals"]);
+    let item = approvals["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| {
+            a["stage"] == "Production"
+                && a["approvals"] == 0
+                && a["policy"]["allowed"] == true
+                && !a["requested_by"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("carol")
+        })
+        .cloned()
+        .expect("a Production approval bob and carol may approve");
+    let id = item["approval_ids"][0].as_u64().unwrap().to_string();
+    let spawn = |who: &str| {
+        sim.std_relcon(who)
+            .args(["--json", "approve", &id, "--comment", "race"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn("bob"), spawn("carol"));
+    let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let mut outcomes: Vec<(i32, String)> = outs
+        .iter()
+        .map(|o| {
+            let doc = document(o);
+            c.assert_valid(&doc);
+            (
+                o.status.code().unwrap_or(-1),
+                doc["results"][0]["outcome"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+            )
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [(0, "done".to_owned()), (3, "conflict".to_owned())]
+    );
+}
