@@ -41,9 +41,13 @@ fn hash_json_has_the_canonical_json() {
     let out = relcon().args(["hash", "--json", PROD]).output().unwrap();
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v[0]["path"], PROD);
-    assert_eq!(v[0]["training_hash"], "8867fc18e602");
-    let canonical = v[0]["canonical_json"].as_str().unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["command"], "hash");
+    assert_eq!(v["configs"][0]["path"], PROD);
+    assert_eq!(v["configs"][0]["training_hash"], "8867fc18e602");
+    assert_eq!(v["configs"][0]["missing_fields"], serde_json::json!([]));
+    assert_eq!(v["errors"], serde_json::json!([]));
+    let canonical = v["configs"][0]["canonical_json"].as_str().unwrap();
     assert!(
         canonical.starts_with("{\"cutoff_date\": \"2025-11-01\", \"delta_version\": 6"),
         "{canonical}"
@@ -66,13 +70,13 @@ fn per_circuit_files_hash_like_their_master_entries() {
         .output()
         .unwrap();
     let one: Value = serde_json::from_slice(&one.stdout).unwrap();
-    let entry = master
+    let entry = master["configs"]
         .as_array()
         .unwrap()
         .iter()
         .find(|e| e["path"].as_str().unwrap().ends_with("#PLANT009/CIRCUIT04"))
         .unwrap();
-    assert_eq!(entry["training_hash"], one[0]["training_hash"]);
+    assert_eq!(entry["training_hash"], one["configs"][0]["training_hash"]);
 }
 
 #[test]
@@ -245,15 +249,6 @@ fn bad_input_is_one_located_message_and_exit_2() {
         .stderr(predicate::str::contains(
             "invalid-yaml.yaml:6:14: invalid YAML",
         ));
-    relcon()
-        .args(["hash", "tests/data/invalid_fleets/missing-cutoff.yaml"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("missing-cutoff.yaml#PLANT002/CIRCUIT01").not())
-        .stderr(
-            predicate::str::contains("missing-cutoff.yaml:2:3: ")
-                .and(predicate::str::contains("cutoff_date")),
-        );
     relcon().args(["hash"]).assert().code(2);
     relcon().args(["diff", PROD]).assert().code(2);
 }
@@ -396,4 +391,65 @@ fn the_configuration_supplies_naming_templates_and_bad_ones_are_located() {
         .stderr(predicate::str::contains(format!(
             "relcon.toml:{line}:1: unknown field `prod_min_aprovers`"
         )));
+}
+
+/// The pipeline trains a config that lacks a hash field, hashing the field as its `dict.get`
+/// default; `relcon hash` gives that hash (the vector the pipeline's function made), warns,
+/// and `configs check` still calls the missing required field a problem.
+#[test]
+fn a_config_missing_hash_fields_hashes_as_the_pipeline_does_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let vectors: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/training-hash-missing.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let v = vectors["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["missing_fields"] == serde_json::json!(["training_days"]))
+        .unwrap();
+    let file = dir.path().join("PLANT001_CIRCUIT01.yaml");
+    std::fs::write(&file, v["yaml"].as_str().unwrap()).unwrap();
+    let file = file.to_str().unwrap();
+    let out = relcon().args(["hash", file]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}  {file}\n", v["training_hash"].as_str().unwrap())
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning") && err.contains("no `training_days`: hashed as null"),
+        "{err}"
+    );
+    let out = relcon().args(["--json", "hash", file]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["configs"][0]["training_hash"], v["training_hash"]);
+    assert_eq!(doc["configs"][0]["canonical_json"], v["canonical_json"]);
+    assert_eq!(
+        doc["configs"][0]["missing_fields"],
+        serde_json::json!(["training_days"])
+    );
+    relcon()
+        .args(["configs", "check", file])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "missing required field `training_days` (the pipeline hashes and trains it as `training_days: null`)",
+        ));
+    // A master entry without cutoff_date hashes too (the vector's file, as a master list).
+    relcon()
+        .args(["hash", "tests/data/invalid_fleets/missing-cutoff.yaml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "missing-cutoff.yaml#PLANT002/CIRCUIT01",
+        ))
+        .stderr(predicate::str::contains("no `cutoff_date`: hashed as null"));
 }

@@ -2,122 +2,18 @@
 //! for one approval, a rollback to a verified restore, a crash mid-rollback resumed without a
 //! second request, and an audit log that notices tampering.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command as StdCommand, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use relcon::service::clock::CLOCK_START_ENV;
 use serde_json::Value;
 
-/// A `relcon sim serve` process with its written configuration.
-struct Sim {
-    child: Child,
-    /// Held open: the simulator keeps writing its banner after the first line.
-    _stdout: BufReader<std::process::ChildStdout>,
-    base: String,
-    dir: tempfile::TempDir,
-}
+mod support;
 
-/// Every simulator and every `relcon` of these tests run on the pinned clock.
-fn pinned() -> String {
-    relcon::domain::clock::pinned_start().to_rfc3339()
-}
-
-impl Sim {
-    fn start(extra: &[&str]) -> Sim {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("relcon.toml");
-        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("relcon"))
-            .args(["sim", "serve", "--addr", "127.0.0.1:0", "--write-config"])
-            .arg(&config)
-            .args(extra)
-            .env(CLOCK_START_ENV, pinned())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        let base = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_owned();
-        assert!(
-            config.is_file(),
-            "the configuration is written before the listening line"
-        );
-        Sim {
-            child,
-            _stdout: stdout,
-            base,
-            dir,
-        }
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("relcon.toml")
-    }
-
-    fn state(&self, who: &str) -> PathBuf {
-        self.dir.path().join(format!("state-{who}"))
-    }
-
-    /// `relcon` as `who`, with its own state dir and no user configuration or cache.
-    fn relcon(&self, who: &str) -> Command {
-        let mut c = Command::cargo_bin("relcon").unwrap();
-        c.arg("--config")
-            .arg(self.config())
-            .args(["--as", who, "--no-cache"]);
-        c.arg("--state-dir").arg(self.state(who));
-        c.env("XDG_CONFIG_HOME", self.dir.path())
-            .env("XDG_CACHE_HOME", self.dir.path().join("cache"));
-        c.env("NO_COLOR", "1").env(CLOCK_START_ENV, pinned());
-        c.timeout(Duration::from_secs(120));
-        c
-    }
-
-    fn std_relcon(&self, who: &str) -> StdCommand {
-        let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin("relcon"));
-        c.arg("--config")
-            .arg(self.config())
-            .args(["--as", who, "--no-cache"]);
-        c.arg("--state-dir").arg(self.state(who));
-        c.env("XDG_CONFIG_HOME", self.dir.path())
-            .env("NO_COLOR", "1")
-            .env(CLOCK_START_ENV, pinned());
-        c
-    }
-
-    fn get(&self, path: &str) -> Value {
-        let url = format!("{}{path}", self.base);
-        reqwest::blocking::get(&url)
-            .and_then(|r| r.json())
-            .unwrap_or_else(|e| panic!("{url}: {e}"))
-    }
-
-    fn json(&self, who: &str, args: &[&str]) -> (i32, Value) {
-        let out = self.relcon(who).arg("--json").args(args).output().unwrap();
-        let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: {e}\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (out.status.code().unwrap_or(-1), v)
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// A `relcon sim serve` process with its written configuration (`tests/support`); its
+/// `json` checks every document against the published contract too.
+use support::{SimServe as Sim, pinned};
 
 /// The JSON a successful command printed.
 fn ok_json(out: &std::process::Output) -> Value {
@@ -162,7 +58,10 @@ fn self_approval_is_refused_with_exit_1() {
     // On record, refused.
     let (_, audit) = sim.json("alice", &["audit", "show"]);
     assert!(
-        audit[0]["result"].as_str().unwrap().starts_with("refused"),
+        audit["entries"][0]["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("refused"),
         "{audit}"
     );
 }
@@ -360,7 +259,10 @@ fn environment_release_approved_with_break_glass_then_rolled_back_everywhere() {
             .success();
     }
     let (_, audit) = sim.json("dave", &["audit", "show"]);
-    assert_eq!(audit[0]["inputs"]["override_gate"], true, "{audit}");
+    assert_eq!(
+        audit["entries"][0]["inputs"]["override_gate"], true,
+        "{audit}"
+    );
     // Let the Production stage deploy, then every Prod deployment runs 1.5.1.
     let _ = reqwest::blocking::Client::new()
         .post(format!("{}/_sim/clock/advance", sim.base))
@@ -389,6 +291,8 @@ fn environment_release_approved_with_break_glass_then_rolled_back_everywhere() {
     );
     let (code, plan) = sim.json("dave", &["rollback", "--environment", "--plan"]);
     assert_eq!(code, 0, "{plan}");
+    assert_eq!(plan["kind"], "environment-plan", "{plan}");
+    let plan = &plan["plan"];
     assert_eq!(
         (plan["from"].as_str(), plan["to"].as_str()),
         (Some("1.5.1"), Some("1.5.0"))
@@ -571,7 +475,7 @@ fn the_built_in_simulator_closes_what_a_previous_run_left_in_flight() {
         "{op}"
     );
     let (_, audit) = relcon(&["audit", "show"]);
-    let results: Vec<&str> = audit
+    let results: Vec<&str> = audit["entries"]
         .as_array()
         .unwrap()
         .iter()

@@ -207,6 +207,7 @@ impl Reply {
             status: Some(self.status),
             request_id: self.request_id(),
             message,
+            code: None,
         }
     }
 }
@@ -491,6 +492,15 @@ impl Http {
     ) -> BackendError {
         let parsed: Option<ErrorBody> = decode(&reply.body, "an error").ok();
         let type_key = parsed.as_ref().and_then(|b| b.type_key.clone());
+        let code = type_key
+            .clone()
+            .or_else(|| {
+                parsed
+                    .as_ref()
+                    .and_then(|b| b.error.as_ref())
+                    .and_then(|e| e.code.clone())
+            })
+            .map(String::into_boxed_str);
         let message = parsed
             .as_ref()
             .and_then(ErrorBody::describe)
@@ -521,7 +531,10 @@ impl Http {
             408 => ErrorKind::Timeout,
             _ => ErrorKind::Server,
         };
-        reply.error(kind, auth.redact(&message))
+        BackendError {
+            code,
+            ..reply.error(kind, auth.redact(&message))
+        }
     }
 }
 

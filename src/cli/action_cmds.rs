@@ -228,7 +228,7 @@ fn finish(g: &Global, op: &Operation) -> Exit {
     };
     if g.json {
         print_json(
-            &json!({"operation": op, "time_to_verified_seconds": op.time_to_verified().map(|d| d.num_seconds())}),
+            &json!({"kind": "operation", "operation": op, "time_to_verified_seconds": op.time_to_verified().map(|d| d.num_seconds())}),
         );
     } else {
         let p = Paint::stdout();
@@ -311,11 +311,16 @@ pub fn rollback(g: &Global, a: RollbackArgs<'_>) -> Exit {
         // Environment rollback.
         let plan = match rollback::plan_environment(o.session.context(), &s) {
             Ok(pl) => pl,
-            Err(e) => return fail(Exit::Refused, e),
+            Err(e) => return fail(refusal(&s), e),
         };
         if a.plan_only || !a.yes {
             if g.json {
-                print_json(&plan);
+                print_json(&json!({
+                    "kind": "environment-plan",
+                    "complete": s.is_complete(),
+                    "plan": plan,
+                    "errors": s.errors,
+                }));
             } else {
                 println!(
                     "Environment rollback: every Prod deployment {} -> {} ({} deployments)",
@@ -327,7 +332,7 @@ pub fn rollback(g: &Global, a: RollbackArgs<'_>) -> Exit {
                     println!("  {c}");
                 }
             }
-            return previewed(a.plan_only);
+            return previewed(a.plan_only, &s);
         }
         let sent = o.runtime.block_on(rollback::execute_environment(
             &o.session,
@@ -342,19 +347,44 @@ pub fn rollback(g: &Global, a: RollbackArgs<'_>) -> Exit {
         target,
         method: a.method,
     };
-    let plan = match o.runtime.block_on(rollback::plan(&o.session, &s, &req)) {
+    if s.circuit(&req.circuit).is_none() && !s.is_complete() {
+        return fail(
+            Exit::Service,
+            format!(
+                "cannot tell whether {} is in the fleet: {} read(s) failed: {}",
+                req.circuit,
+                s.errors.len(),
+                s.errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.scope, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        );
+    }
+    let mut plan = match o.runtime.block_on(rollback::plan(&o.session, &s, &req)) {
         Ok(pl) => pl,
-        Err(e) => return fail(Exit::Refused, e),
+        Err(e) => return fail(refusal(&s), e),
     };
+    if !s.is_complete() {
+        plan.warnings.push(format!(
+            "planned from a partial snapshot ({} read(s) failed): the history or the blast radius may be missing something",
+            s.errors.len()
+        ));
+    }
     if a.plan_only || !a.yes {
         if g.json {
-            print_json(
-                &json!({"plan": plan, "config_diff": plan.config.as_ref().and_then(|c| c.semantic.clone())}),
-            );
+            print_json(&json!({
+                "kind": "plan",
+                "complete": s.is_complete(),
+                "plan": plan,
+                "config_diff": plan.config.as_ref().and_then(|c| c.semantic.clone()),
+                "errors": s.errors,
+            }));
         } else {
             print_plan(p, &plan);
         }
-        return previewed(a.plan_only);
+        return previewed(a.plan_only, &s);
     }
     if !g.json {
         print_plan(p, &plan);
@@ -365,9 +395,29 @@ pub fn rollback(g: &Global, a: RollbackArgs<'_>) -> Exit {
     follow(&o, g, sent, a.wait, &mut progress)
 }
 
-/// `--plan`, or no `--yes`: the plan was shown and nothing is sent.
-fn previewed(plan_only: bool) -> Exit {
-    if plan_only {
+/// A plan that cannot be made is refused (exit 1), unless the snapshot it was made from is
+/// partial: then what is missing may be why (exit 4).
+fn refusal(s: &crate::domain::fleet::FleetSnapshot) -> Exit {
+    if s.is_complete() {
+        Exit::Refused
+    } else {
+        for e in &s.errors {
+            eprintln!("relcon: could not read {}: {}", e.scope, e.message);
+        }
+        Exit::Service
+    }
+}
+
+/// `--plan`, or no `--yes`: the plan was shown and nothing is sent. A plan from a partial
+/// snapshot is a report of what could not all be read: exit 4.
+fn previewed(plan_only: bool, s: &crate::domain::fleet::FleetSnapshot) -> Exit {
+    if plan_only && !s.is_complete() {
+        for e in &s.errors {
+            eprintln!("relcon: could not read {}: {}", e.scope, e.message);
+        }
+        eprintln!("relcon: partial: the plan above was made from a partial snapshot");
+        Exit::Service
+    } else if plan_only {
         Exit::Ok
     } else {
         fail(
@@ -414,9 +464,24 @@ pub fn ops(g: &Global, wait: bool) -> Exit {
         o.runtime
             .block_on(rollback::resume_all(&o.session, &mut progress));
     }
-    let all = o.session.journal().all();
+    // A journal file that cannot be read is an operation this list cannot show: exit 4.
+    let (all, unreadable) = o.session.journal().read_all();
+    for e in &unreadable {
+        eprintln!("relcon: could not read the journal entry {e}");
+    }
+    let exit = if unreadable.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Service
+    };
     if g.json {
-        return print_json(&json!({"operations": all}));
+        print_json(&json!({
+            "journal": o.session.journal().dir().display().to_string(),
+            "complete": unreadable.is_empty(),
+            "operations": all,
+            "errors": unreadable.iter().map(|m| json!({"scope": "journal", "message": m})).collect::<Vec<_>>(),
+        }));
+        return exit;
     }
     if all.is_empty() {
         println!("no operations in {}", o.session.journal().dir().display());
@@ -448,5 +513,5 @@ pub fn ops(g: &Global, wait: bool) -> Exit {
             extra
         );
     }
-    Exit::Ok
+    exit
 }

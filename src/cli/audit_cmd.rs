@@ -52,16 +52,26 @@ pub fn show(g: &Global, since: Option<&str>) -> Exit {
         Ok(s) => s,
         Err(e) => return fail(Exit::Usage, e),
     };
+    // An audit log that cannot be read is a read that failed: exit 4, never an empty list.
     let entries = match log.entries() {
         Ok(e) => e,
-        Err(e) => return fail(Exit::Usage, e),
+        Err(e) => {
+            return fail(
+                Exit::Service,
+                format!("{e} (`relcon audit verify` names the first bad entry)"),
+            );
+        }
     };
     let shown: Vec<_> = entries
         .into_iter()
         .filter(|e| since.is_none_or(|s| e.time >= s))
         .collect();
     if g.json {
-        return print_json(&shown);
+        return print_json(&serde_json::json!({
+            "path": log.path().display().to_string(),
+            "since": since,
+            "entries": shown,
+        }));
     }
     let p = Paint::stdout();
     if shown.is_empty() {
@@ -114,10 +124,15 @@ pub fn verify(g: &Global) -> Exit {
     };
     let v = match log.verify() {
         Ok(v) => v,
-        Err(e) => return fail(Exit::Usage, e),
+        Err(e) => return fail(Exit::Service, e),
     };
     if g.json {
-        print_json(&v);
+        print_json(&serde_json::json!({
+            "path": log.path().display().to_string(),
+            "intact": v.first_bad.is_none(),
+            "entries": v.entries,
+            "first_bad": v.first_bad,
+        }));
     } else {
         match &v.first_bad {
             None => println!(

@@ -17,30 +17,60 @@ pub fn hash(g: &Global, args: &HashArgs) -> Exit {
         path: String,
         training_hash: String,
         canonical_json: String,
+        /// Hash fields absent from the config, hashed with the pipeline's defaults.
+        missing_fields: Vec<&'static str>,
     }
     let mut rows = Vec::new();
-    let mut exit = Exit::Ok;
+    let mut errors: Vec<configs::FileProblem> = Vec::new();
     for file in &args.files {
         let hashed = match configs::hash_file(file) {
             Ok(h) => h,
             Err(e) => {
-                exit = fail(Exit::Usage, e);
+                errors.push(e.0);
                 continue;
             }
         };
         for (label, result) in hashed {
             match result {
-                Ok(h) => rows.push(Row {
-                    path: label,
-                    training_hash: h.training_hash,
-                    canonical_json: h.canonical_json,
-                }),
-                Err(p) => exit = fail(Exit::Usage, p),
+                Ok(h) => {
+                    // The pipeline trains such a config too: hash it as the pipeline does, and
+                    // say what was defaulted.
+                    for field in &h.missing_fields {
+                        let required = crate::domain::config::REQUIRED_FIELDS.contains(field);
+                        eprintln!(
+                            "relcon: warning: {label}: no `{field}`: hashed as {}, as the pipeline \
+                             does{}",
+                            crate::domain::diff::to_json(&crate::domain::hash::pipeline_default(
+                                field
+                            )),
+                            if required {
+                                " (a required field: `relcon configs check` reports it)"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                    rows.push(Row {
+                        path: label,
+                        training_hash: h.training_hash,
+                        canonical_json: h.canonical_json,
+                        missing_fields: h.missing_fields,
+                    });
+                }
+                Err(p) => errors.push(p),
             }
         }
     }
+    for e in &errors {
+        eprintln!("relcon: {e}");
+    }
+    let exit = if errors.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Usage
+    };
     if g.json {
-        print_json(&rows);
+        print_json(&serde_json::json!({"configs": rows, "errors": errors}));
     } else {
         for r in &rows {
             println!("{}  {}", r.training_hash, r.path);
@@ -62,7 +92,15 @@ pub fn diff(g: &Global, args: &DiffArgs) -> Exit {
         Exit::Refused
     };
     if g.json {
-        print_json(&semantic);
+        let mut doc = serde_json::to_value(&semantic).unwrap_or_default();
+        if let Some(m) = doc.as_object_mut() {
+            m.insert(
+                "configs".into(),
+                serde_json::json!({"old": old.label, "new": new.label}),
+            );
+            m.insert("differ".into(), serde_json::json!(exit != Exit::Ok));
+        }
+        print_json(&doc);
         return exit;
     }
     let p = Paint::stdout();

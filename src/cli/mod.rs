@@ -6,8 +6,10 @@ mod audit_cmd;
 mod config_cmds;
 mod console;
 mod doctor;
+mod output;
 mod paint;
 mod read_cmds;
+mod read_outcome;
 mod session;
 mod sim_cmd;
 
@@ -38,8 +40,12 @@ impl From<Exit> for ExitCode {
 }
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 done, 1 refused by policy (diff: configs differ; checks: problems found),
-2 usage or input error, 3 conflict (someone else decided), 4 the service failed.
+Exit codes: 0 done, 1 refused by policy or by Azure DevOps (diff: configs differ; checks:
+problems found), 2 usage or input error, 3 conflict (someone else decided), 4 the service
+failed or something the command reports could not be read (a partial report).
+
+--json prints one document, versioned (schema_version) and described in docs/JSON.md and
+docs/schemas/; a command that fails prints {schema_version, command, exit_code, errors}.
 
 With no command, relcon opens the console on the configured backend, or on the built-in
 simulator with the demo fleet when there is no configuration.";
@@ -97,7 +103,9 @@ Examples:
 
 The hash is md5(json.dumps({cutoff_date, delta_version, pipeline_component_version,
 training_days, hyperparameters}, sort_keys=True))[:12] over the values PyYAML's safe_load
-reads, bit-identical to the training pipeline.")]
+reads, bit-identical to the training pipeline. A field the config lacks is hashed as the
+pipeline's dict.get default (null; \"1.0.0\" for pipeline_component_version; {} for
+hyperparameters), with a warning naming it.")]
     Hash(HashArgs),
     /// Compare two circuit configs: what changed, whether it retrains, the text diff
     #[command(after_help = "\
@@ -141,6 +149,9 @@ Examples:
 Policy (enforced whatever the front end): you may not approve a release you requested;
 Production needs [policy] prod_min_approvers distinct approvers and passing test validation for
 every circuit unless --override-gate --reason (recorded as break-glass); --read-only refuses.
+Azure DevOps may still refuse (its approver list, or its rule that whoever requested a release
+or deployment may not approve it): its message and request id are shown, the item stays
+pending, and the refusal is on the audit log.
 Exit: 0 all done, 1 some refused, 3 someone else decided first, 4 the service failed (the
 highest applies; every id gets its own result line).")]
     Approve {
@@ -291,10 +302,47 @@ pub fn main() -> ExitCode {
                 Exit::Ok
             };
             let _ = e.print();
+            // Scripts asked for JSON: the usage error is a document too.
+            if code == Exit::Usage && std::env::args().any(|a| a == "--json") {
+                // clap's first paragraph, on one line: "the following required arguments
+                // were not provided: <CIRCUIT>".
+                let rendered = e.render().to_string();
+                let message = rendered
+                    .lines()
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let message = message.strip_prefix("error: ").unwrap_or(&message);
+                output::print_error_document("", code, &[message.to_owned()]);
+            }
             return code.into();
         }
     };
-    run(cli).into()
+    output::begin(cli.global.json, command_name(cli.command.as_ref()));
+    let exit = run(cli);
+    output::finish(exit).into()
+}
+
+/// The `command` of a JSON document: the subcommand as typed (`audit show`, `sim serve`).
+fn command_name(c: Option<&Command>) -> &'static str {
+    match c {
+        Some(Command::Hash(_)) => "hash",
+        Some(Command::Diff(_)) => "diff",
+        Some(Command::Configs(ConfigsCommand::Check { .. })) => "configs check",
+        Some(Command::Fleet) => "fleet",
+        Some(Command::Circuit { .. }) => "circuit",
+        Some(Command::Approvals) => "approvals",
+        Some(Command::Approve { .. }) => "approve",
+        Some(Command::Reject { .. }) => "reject",
+        Some(Command::Rollback { .. }) => "rollback",
+        Some(Command::Ops { .. }) => "ops",
+        Some(Command::Doctor) => "doctor",
+        Some(Command::Audit(AuditCommand::Show { .. })) => "audit show",
+        Some(Command::Audit(AuditCommand::Verify)) => "audit verify",
+        Some(Command::Sim(_)) => "sim serve",
+        None => "console",
+    }
 }
 
 fn run(cli: Cli) -> Exit {
@@ -374,17 +422,32 @@ pub(crate) fn load_settings(
     }
 }
 
-/// Print an error for the user: one line, no backtrace.
+/// Print an error for the user: one line, no backtrace (and, with `--json`, kept for the
+/// error document).
 pub(crate) fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
+    let message = message.to_string();
     eprintln!("relcon: {message}");
+    output::record_error(&message);
     exit
 }
 
-/// Print a value as pretty JSON on stdout.
+/// Print a command's JSON document on stdout: the object `v`, with `schema_version` and
+/// `command` (docs/JSON.md).
 pub(crate) fn print_json(v: &impl serde::Serialize) -> Exit {
-    match serde_json::to_string_pretty(v) {
+    let doc = match serde_json::to_value(v) {
+        Ok(v) => output::document(v),
+        Err(e) => return fail(Exit::Service, format!("cannot encode JSON: {e}")),
+    };
+    let Some(doc) = doc else {
+        return fail(
+            Exit::Service,
+            "cannot encode JSON: a document must be an object",
+        );
+    };
+    match serde_json::to_string_pretty(&doc) {
         Ok(s) => {
             println!("{s}");
+            output::printed();
             Exit::Ok
         }
         Err(e) => fail(Exit::Service, format!("cannot encode JSON: {e}")),

@@ -1,27 +1,17 @@
 //! `relcon fleet`, `relcon circuit` and `relcon approvals`: the read path for scripts and for a
 //! quick look without the console.
 
-use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::paint::Paint;
+pub use super::read_outcome::snapshot;
+use super::read_outcome::{Outcome, age, errors_json, read_exit};
 use super::session::{Opened, open};
 use super::{Exit, Global, fail, print_json};
 use crate::domain::fleet::{ApprovalItem, CircuitSnapshot, FleetSnapshot, gate_evidence};
 use crate::domain::{CircuitRef, ModelVersion, Stage, Status};
 use crate::service::approval::ApprovalEvidence;
 use crate::service::evidence::CircuitEvidence;
-
-/// The snapshot a read command shows: a fresh one, or with `--no-cache` off and the service
-/// failing completely, the cached one marked stale.
-pub fn snapshot(o: &Opened) -> (FleetSnapshot, bool) {
-    let fresh = o.runtime.block_on(o.session.refresh());
-    let nothing_read = fresh.plants.is_empty() && !fresh.errors.is_empty();
-    if nothing_read && let Some(cached) = o.session.cached_snapshot() {
-        return (cached, true);
-    }
-    (fresh, false)
-}
 
 fn v(x: Option<ModelVersion>) -> Value {
     x.map(|v| json!(v.0)).unwrap_or(Value::Null)
@@ -52,9 +42,10 @@ fn circuit_json(c: &CircuitSnapshot) -> Value {
     })
 }
 
-/// The `relcon fleet --json` document.
+/// The `relcon fleet --json` document (docs/schemas/fleet.schema.json).
 pub fn fleet_json(s: &FleetSnapshot, stale: bool) -> Value {
     json!({
+        "complete": !stale && s.is_complete(),
         "generated_at": s.generated_at,
         "stale": stale,
         "backend": s.backend,
@@ -82,25 +73,20 @@ fn ver(x: Option<ModelVersion>) -> String {
     x.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }
 
-fn age(t: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> String {
-    let d = now - t;
-    if d.num_days() > 0 {
-        format!("{}d", d.num_days())
-    } else if d.num_hours() > 0 {
-        format!("{}h", d.num_hours())
-    } else {
-        format!("{}m", d.num_minutes().max(0))
-    }
-}
-
 pub fn fleet(g: &Global) -> Exit {
     let o = match open(g) {
         Ok(o) => o,
         Err(e) => return e,
     };
     let (s, stale) = snapshot(&o);
+    let outcome = Outcome {
+        snapshot: &s,
+        stale,
+        failed: 0,
+    };
     if g.json {
-        return print_json(&fleet_json(&s, stale));
+        print_json(&fleet_json(&s, stale));
+        return read_exit(outcome, o.session.now());
     }
     let p = Paint::stdout();
     println!(
@@ -185,11 +171,7 @@ pub fn fleet(g: &Global) -> Exit {
     for e in &s.errors {
         eprintln!("relcon: could not read {}: {}", e.scope, e.message);
     }
-    if s.plants.is_empty() && !s.errors.is_empty() {
-        Exit::Service
-    } else {
-        Exit::Ok
-    }
+    read_exit(outcome, o.session.now())
 }
 
 fn parse_circuit(s: &str) -> Result<CircuitRef, Exit> {
@@ -206,8 +188,22 @@ pub fn circuit(g: &Global, which: &str) -> Exit {
         Ok(o) => o,
         Err(e) => return e,
     };
-    let (s, _) = snapshot(&o);
+    let (s, stale) = snapshot(&o);
     let Some(c) = s.circuit(&circuit).cloned() else {
+        // Only a complete snapshot can say a circuit is not there.
+        if !s.is_complete() {
+            for e in &s.errors {
+                eprintln!("relcon: could not read {}: {}", e.scope, e.message);
+            }
+            return fail(
+                Exit::Service,
+                format!(
+                    "cannot tell whether {circuit} is in the fleet: {} read{} failed",
+                    s.errors.len(),
+                    if s.errors.len() == 1 { "" } else { "s" }
+                ),
+            );
+        }
         return fail(
             Exit::Usage,
             format!(
@@ -217,8 +213,19 @@ pub fn circuit(g: &Global, which: &str) -> Exit {
         );
     };
     let ev = o.runtime.block_on(o.session.circuit_evidence(&s, &circuit));
+    // The snapshot feeds the circuit's approvals, history and baseline: any failed read, of
+    // it or of the evidence, makes the report partial.
+    let outcome = Outcome {
+        snapshot: &s,
+        stale,
+        failed: ev.errors.len(),
+    };
     if g.json {
-        return print_json(&json!({
+        let own: Vec<(&str, &str)> = ev.errors.iter().map(|e| ("evidence", e.as_str())).collect();
+        print_json(&json!({
+            "complete": outcome.complete(),
+            "stale": stale,
+            "errors": errors_json(&s, &own),
             "circuit": circuit_json(&c),
             "drift_series": c.drift.series,
             "accuracy_series": c.accuracy.series,
@@ -229,9 +236,13 @@ pub fn circuit(g: &Global, which: &str) -> Exit {
                 "text": cmp.text.as_ref().map(|t| super::config_cmds::unified(Paint { enabled: false }, &cmp.old.label(), &cmp.new.label(), t)),
             })),
         }));
+        return read_exit(outcome, o.session.now());
     }
     print_circuit(&c, &ev, &s, &o.session.context().thresholds);
-    Exit::Ok
+    for e in &s.errors {
+        eprintln!("relcon: could not read {}: {}", e.scope, e.message);
+    }
+    read_exit(outcome, o.session.now())
 }
 
 fn print_circuit(
@@ -446,7 +457,7 @@ pub fn approvals(g: &Global) -> Exit {
         Ok(o) => o,
         Err(e) => return e,
     };
-    let (s, _) = snapshot(&o);
+    let (s, stale) = snapshot(&o);
     let evidence: Vec<Option<ApprovalEvidence>> = s
         .approvals
         .iter()
@@ -455,18 +466,37 @@ pub fn approvals(g: &Global) -> Exit {
                 .then(|| o.runtime.block_on(o.session.approval_evidence(&s, a)))
         })
         .collect();
+    let evidence_errors: Vec<(&str, &str)> = evidence
+        .iter()
+        .flatten()
+        .flat_map(|e| e.errors.iter().map(|m| ("approval evidence", m.as_str())))
+        .collect();
+    // Policy, the test gate and its Prod baseline read the whole snapshot: any failed read
+    // makes the list partial.
+    let outcome = Outcome {
+        snapshot: &s,
+        stale,
+        failed: evidence_errors.len(),
+    };
+    let complete = outcome.complete();
     if g.json {
-        return print_json(&json!({
+        print_json(&json!({
+            "complete": complete,
+            "stale": stale,
+            "generated_at": s.generated_at,
             "identity": s.identity.as_ref().map(|i| i.unique_name.clone()),
             "approvals": s.approvals.iter().zip(&evidence).map(|(a, e)| approval_json(&s, a, &o, e.as_ref())).collect::<Vec<_>>(),
-            "errors": s.errors,
+            "errors": errors_json(&s, &evidence_errors),
         }));
+        return read_exit(outcome, o.session.now());
     }
     let p = Paint::stdout();
     let ctx = o.session.context();
     let operator = s.identity.clone().unwrap_or_default();
-    if s.approvals.is_empty() {
+    if s.approvals.is_empty() && complete {
         println!("nothing waits for approval");
+    } else if s.approvals.is_empty() {
+        println!("no pending approval could be read (see below)");
     }
     for (a, ev) in s.approvals.iter().zip(&evidence) {
         let gate = gate_evidence(&s, a, &ctx.thresholds);
@@ -543,5 +573,11 @@ pub fn approvals(g: &Global) -> Exit {
             }
         }
     }
-    Exit::Ok
+    for e in &s.errors {
+        eprintln!("relcon: could not read {}: {}", e.scope, e.message);
+    }
+    for (_, e) in &evidence_errors {
+        eprintln!("relcon: could not read {e}");
+    }
+    read_exit(outcome, o.session.now())
 }

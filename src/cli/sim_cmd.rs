@@ -76,6 +76,11 @@ pub struct SimServeArgs {
     /// DevOps does by default (without it, the seed's rollback redeploys at once)
     #[arg(long)]
     pub redeploy_approvals: bool,
+    /// The manual stages refuse an approval by whoever created the release or requested the
+    /// deployment (DevOps' approval option releaseCreatorCanBeApprover off, read literally: a
+    /// redeploy's release creator may not approve it either)
+    #[arg(long)]
+    pub requester_cannot_approve: bool,
     /// Simulated time at start, RFC 3339 (default: now; the test suite pins it with
     /// RELCON_CLOCK_START)
     #[arg(long, value_name = "TIME", value_parser = parse_time, env = "RELCON_CLOCK_START", hide_env = true)]
@@ -143,6 +148,19 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         a.reset_rate,
         a.throttle.map_or("-".into(), |t| format!("{t} reads/s")),
     );
+    let knobs_json = serde_json::json!({
+        "seed": a.seed,
+        "speed": a.speed,
+        "deploy_minutes": a.deploy_minutes,
+        "update_minutes": a.update_minutes,
+        "page_size": a.page_size,
+        "latency_ms": a.latency.map(|(lo, hi)| [lo.as_millis() as u64, hi.as_millis() as u64]),
+        "fail_rate": a.fail_rate,
+        "reset_rate": a.reset_rate,
+        "throttle": a.throttle,
+        "redeploy_approvals": a.redeploy_approvals,
+        "requester_cannot_approve": a.requester_cannot_approve,
+    });
     let opts = SimOptions {
         addr: a.addr,
         seed: a.seed,
@@ -157,6 +175,7 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         update_minutes: a.update_minutes,
         start: a.start,
         redeploy_approvals: a.redeploy_approvals,
+        release_creator_can_be_approver: !a.requester_cannot_approve,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -181,11 +200,14 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         {
             return fail(Exit::Usage, format!("cannot write {}: {e}", path.display()));
         }
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on {}", handle.base_url());
-        let _ = out.flush();
-        drop(out);
-        describe(g, &handle, &a.write_config, &knobs);
+        // In JSON mode the first line is the JSON banner itself (it names the URL), so that
+        // every line of stdout is a document.
+        if !g.json {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening on {}", handle.base_url());
+            let _ = out.flush();
+        }
+        describe(g, &handle, &a.write_config, (&knobs, &knobs_json));
         wait_for_signal().await;
         handle.stopped().await;
         eprintln!("relcon: simulator stopped");
@@ -195,17 +217,29 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
 
 /// The banner after the first line. Written with errors ignored: whoever started the simulator
 /// may stop reading its output (a closed pipe must not stop the server).
-fn describe(g: &Global, h: &sim::SimHandle, config: &Option<PathBuf>, knobs: &str) {
+fn describe(
+    g: &Global,
+    h: &sim::SimHandle,
+    config: &Option<PathBuf>,
+    (knobs, knobs_json): (&str, &serde_json::Value),
+) {
     let mut out = std::io::stdout().lock();
     let s = h.scenario();
     if g.json {
+        // One line (JSON Lines), unlike the other commands' pretty documents: whoever started
+        // the simulator reads it as the ready signal.
         let v = serde_json::json!({
             "base_url": h.base_url(),
             "now": crate::sim::clock::iso(h.now()),
             "config": config.as_ref().map(|p| p.display().to_string()),
             "scenario": s,
+            "knobs": knobs_json,
         });
-        let _ = writeln!(out, "{v}");
+        if let Some(doc) = super::output::document(v) {
+            let _ = writeln!(out, "{doc}");
+            let _ = out.flush();
+            super::output::printed();
+        }
         return;
     }
     let _ = writeln!(

@@ -119,7 +119,7 @@ impl CircuitConfig {
         let hash = match training_hash(root) {
             Ok(h) => Some(h),
             Err(e) => {
-                // A missing field is already reported; only add what the hash itself found.
+                // A field the reader already complained about is not reported twice.
                 let mark = e.mark().unwrap_or(node.mark);
                 if !r.problems.iter().any(|p| p.line == mark.line) {
                     r.problems.push(ConfigProblem::at(mark, e.to_string()));
@@ -190,9 +190,18 @@ impl Reader<'_> {
     fn required(&mut self, key: &str) -> Option<&Node> {
         let found = self.root.get(key);
         if found.is_none() {
+            // The pipeline would still train such a config: say what it would hash.
+            let hashed_as = if super::hash::HASH_FIELDS.contains(&key) {
+                format!(
+                    " (the pipeline hashes and trains it as `{key}: {}`)",
+                    super::hash::pipeline_default(key)
+                )
+            } else {
+                String::new()
+            };
             self.problems.push(ConfigProblem::at(
                 self.at,
-                format!("missing required field `{key}`"),
+                format!("missing required field `{key}`{hashed_as}"),
             ));
         }
         found

@@ -443,6 +443,12 @@ pub struct FleetSnapshot {
 }
 
 impl FleetSnapshot {
+    /// Every read of the refresh succeeded. A snapshot with errors is partial: what it shows
+    /// is true, but it is not all there is, and no front end may present it as complete.
+    pub fn is_complete(&self) -> bool {
+        self.errors.is_empty()
+    }
+
     pub fn release(&self, id: u32) -> Option<&ReleaseSummary> {
         self.releases.iter().find(|r| r.id == id)
     }

@@ -1,5 +1,7 @@
 //! The training hash: the config fields that determine a model's training, hashed exactly as
-//! the pipeline does — `md5(json.dumps(h, sort_keys=True).encode()).hexdigest()[:12]`.
+//! the pipeline does — `md5(json.dumps(h, sort_keys=True).encode()).hexdigest()[:12]`, where
+//! `h` takes every field with `dict.get` and its default, so a config missing any of them is
+//! still hashed (and trained, and tagged) by the pipeline.
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,6 +23,17 @@ pub const HASH_FIELDS: [&str; 5] = [
 
 /// `cfg.get("pipeline_component_version", "1.0.0")`.
 pub const DEFAULT_PIPELINE_COMPONENT_VERSION: &str = "1.0.0";
+
+/// What the pipeline hashes in place of an absent field: `cfg.get(field, default)`.
+/// `cutoff_date`, `delta_version` and `training_days` default to `None` (JSON `null`),
+/// `pipeline_component_version` to `"1.0.0"`, `hyperparameters` to `{}`.
+pub fn pipeline_default(field: &str) -> Value {
+    match field {
+        "pipeline_component_version" => Value::Str(DEFAULT_PIPELINE_COMPONENT_VERSION.into()),
+        "hyperparameters" => Value::Map(Mapping::new()),
+        _ => Value::Null,
+    }
+}
 
 /// Twelve lowercase hex digits: the first 48 bits of the md5.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -87,10 +100,6 @@ impl<'de> Deserialize<'de> for TrainingHash {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HashError {
     #[error(
-        "missing required field `{field}` (the pipeline reads cfg[\"{field}\"] and would raise KeyError)"
-    )]
-    MissingField { field: &'static str },
-    #[error(
         "{path}: a {type_name} is not JSON serializable, so the pipeline cannot hash this config; \
          quote the value (e.g. '2025-11-01') to make it a string"
     )]
@@ -121,7 +130,6 @@ impl HashError {
     /// Where the offending node starts in the config file, when known (for `file:line:col`).
     pub fn mark(&self) -> Option<Mark> {
         match self {
-            HashError::MissingField { .. } => None,
             HashError::NotSerializable { mark, .. }
             | HashError::UnorderableKeys { mark, .. }
             | HashError::InvalidKey { mark, .. } => *mark,
@@ -165,36 +173,33 @@ impl From<PyJsonError> for HashError {
     }
 }
 
-/// The pipeline's `h` dict, values as the config holds them (with their source marks).
-pub fn training_input(root: &Mapping) -> Result<Value, HashError> {
-    let required = |field: &'static str| {
-        root.get(field)
-            .cloned()
-            .ok_or(HashError::MissingField { field })
-    };
-    let optional =
-        |field: &str, default: Value| root.get(field).cloned().unwrap_or(Node::detached(default));
-    // Evaluated in the dict literal's order, so the first missing field is the one Python names.
-    let values = [
-        required("cutoff_date")?,
-        optional("delta_version", Value::Null),
-        optional(
-            "pipeline_component_version",
-            Value::Str(DEFAULT_PIPELINE_COMPONENT_VERSION.into()),
-        ),
-        required("training_days")?,
-        optional("hyperparameters", Value::Map(Mapping::new())),
-    ];
+/// The pipeline's `h` dict, values as the config holds them (with their source marks), each
+/// absent field replaced by the pipeline's default. Never fails: the pipeline does not either.
+pub fn training_input(root: &Mapping) -> Value {
     let mut h = Mapping::new();
-    for (field, value) in HASH_FIELDS.into_iter().zip(values) {
+    for field in HASH_FIELDS {
+        let value = root
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| Node::detached(pipeline_default(field)));
         h.insert(Node::detached(Value::Str(field.to_string())), value);
     }
-    Ok(Value::Map(h))
+    Value::Map(h)
+}
+
+/// The hash fields this config does not have, in the pipeline's order: each is hashed as its
+/// default, as the pipeline does, and worth a warning (a `training_days: null` model was
+/// trained on whatever the training code does with no window).
+pub fn missing_fields(root: &Mapping) -> Vec<&'static str> {
+    HASH_FIELDS
+        .into_iter()
+        .filter(|f| root.get(f).is_none())
+        .collect()
 }
 
 /// `json.dumps(h, sort_keys=True)`: the exact bytes that get hashed.
 pub fn canonical_json(root: &Mapping) -> Result<String, HashError> {
-    Ok(dumps_sorted(&training_input(root)?)?)
+    Ok(dumps_sorted(&training_input(root))?)
 }
 
 pub fn training_hash(root: &Mapping) -> Result<TrainingHash, HashError> {
@@ -257,18 +262,36 @@ mod tests {
     }
 
     #[test]
-    fn missing_fields_in_python_order() {
+    fn every_missing_field_takes_the_pipeline_default() {
+        let cfg = root("plant_id: PLANT001\n");
         assert_eq!(
-            training_hash(&root("a: 1\n")),
-            Err(HashError::MissingField {
-                field: "cutoff_date"
-            })
+            canonical_json(&cfg).as_deref(),
+            Ok(
+                "{\"cutoff_date\": null, \"delta_version\": null, \"hyperparameters\": {}, \
+                 \"pipeline_component_version\": \"1.0.0\", \"training_days\": null}"
+            )
         );
+        assert_eq!(missing_fields(&cfg), HASH_FIELDS.to_vec());
+        let cfg = root("cutoff_date: '2025-11-01'\n");
+        assert!(training_hash(&cfg).is_ok());
         assert_eq!(
-            training_hash(&root("cutoff_date: x\n")),
-            Err(HashError::MissingField {
-                field: "training_days"
-            })
+            missing_fields(&cfg),
+            vec![
+                "delta_version",
+                "pipeline_component_version",
+                "training_days",
+                "hyperparameters"
+            ]
+        );
+        // Present but null is not missing: it is hashed as the null it is.
+        let cfg = root("cutoff_date: ~\ntraining_days:\n");
+        assert_eq!(
+            missing_fields(&cfg),
+            vec![
+                "delta_version",
+                "pipeline_component_version",
+                "hyperparameters"
+            ]
         );
     }
 

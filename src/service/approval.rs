@@ -6,7 +6,7 @@ use futures::stream;
 use serde::Serialize;
 
 use super::Context;
-use super::backend::Backend;
+use super::backend::{Backend, ErrorKind};
 use super::evidence::ConfigStore;
 use crate::domain::changes::{GroupedChanges, group_changes};
 use crate::domain::diff::ConfigDiff;
@@ -40,6 +40,9 @@ pub struct ApprovalEvidence {
     pub lines: Vec<ReviewLine>,
     pub grouped: GroupedChanges,
     pub gate: Vec<GateEvidence>,
+    /// Configs that could not be read (the lines they feed say so too): evidence with errors
+    /// is partial.
+    pub errors: Vec<String>,
 }
 
 impl ApprovalEvidence {
@@ -62,6 +65,7 @@ impl ApprovalEvidence {
             lines,
             grouped,
             gate,
+            errors: Vec::new(),
         }
     }
 }
@@ -76,7 +80,7 @@ pub async fn load(
 ) -> ApprovalEvidence {
     let gate = gate_evidence(snapshot, item, &ctx.thresholds);
     let env_only = item.environment_only.is_some();
-    let lines: Vec<ReviewLine> = stream::iter(item.models.iter().cloned())
+    let judged: Vec<(ReviewLine, Option<String>)> = stream::iter(item.models.iter().cloned())
         .map(|m| {
             let gate = gate.iter().find(|g| g.circuit == m.circuit).cloned();
             async move {
@@ -87,6 +91,7 @@ pub async fn load(
                         .and_then(|k| k.git_commit.clone())
                 };
                 let path = ctx.config_path(&m.circuit);
+                let mut read_error = None;
                 let diff = if env_only {
                     // No config changes: the environment is what changes.
                     Err("environment-only release".to_owned())
@@ -107,7 +112,14 @@ pub async fn load(
                                         Err(format!("config cannot be read: {}", e.message))
                                     }
                                 },
-                                (Err(e), _) | (_, Err(e)) => Err(e.message),
+                                (Err(e), _) | (_, Err(e)) => {
+                                    // A config absent at its commit is a fact to show, not a
+                                    // failed read.
+                                    if e.kind != ErrorKind::NotFound {
+                                        read_error = Some(format!("config of {}: {e}", m.circuit));
+                                    }
+                                    Err(e.message)
+                                }
                             }
                         }
                         (None, _) if from.is_none() => Err("nothing in Prod yet".to_owned()),
@@ -118,7 +130,7 @@ pub async fn load(
                     (Ok(d), Some(k)) => Some(d.new_hash.is_some() && d.new_hash == k.training_hash),
                     _ => None,
                 };
-                ReviewLine {
+                let line = ReviewLine {
                     circuit: m.circuit.clone(),
                     from,
                     to: m.version,
@@ -127,11 +139,15 @@ pub async fn load(
                     gate_detail: gate.map(|g| g.detail).unwrap_or_default(),
                     drift: c.map(|c| c.drift.status).unwrap_or(Status::Unknown),
                     lineage,
-                }
+                };
+                (line, read_error)
             }
         })
         .buffered(ctx.concurrency.max(1))
         .collect()
         .await;
-    ApprovalEvidence::new(item, lines, gate)
+    let (lines, errors): (Vec<ReviewLine>, Vec<Option<String>>) = judged.into_iter().unzip();
+    let mut evidence = ApprovalEvidence::new(item, lines, gate);
+    evidence.errors = errors.into_iter().flatten().collect();
+    evidence
 }

@@ -26,6 +26,9 @@ pub struct BackendError {
     /// `x-ms-request-id` (ARM) or `ActivityId` (DevOps), for a support ticket.
     pub request_id: Option<String>,
     pub message: String,
+    /// The service's own error code: DevOps' `typeKey` (`InvalidRequestException`...), ARM's
+    /// and Log Analytics' `error.code`. (Boxed: the error stays under clippy's size limit.)
+    pub code: Option<Box<str>>,
 }
 
 impl fmt::Display for BackendError {
@@ -78,7 +81,17 @@ impl BackendError {
             status: None,
             request_id: None,
             message: message.into(),
+            code: None,
         }
+    }
+
+    /// The service answered and said no: a 4xx that is not about credentials (401), a missing
+    /// resource (404), time (408), a race (409, 412) or throttling (429), so 400, 403, 422...
+    /// The request took no effect; re-reading tells a refusal from someone else's decision.
+    pub fn is_refusal(&self) -> bool {
+        self.status.is_some_and(|s| {
+            (400..500).contains(&s) && ![401, 404, 408, 409, 412, 429].contains(&s)
+        })
     }
 
     /// Whether the outcome of a mutation that failed this way is unknown (the request may have
@@ -258,5 +271,45 @@ impl MonitorQuery {
             MonitorQuery::Validation => "validation",
             MonitorQuery::Coverage => "coverage",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(status: u16, kind: ErrorKind) -> BackendError {
+        BackendError {
+            status: Some(status),
+            ..BackendError::new(kind, "PATCH", "https://vsrm/approvals/1", "no")
+        }
+    }
+
+    /// DevOps does not document how it refuses an approval its rules forbid; any definite
+    /// 4xx that is not about credentials, existence, time, races or throttling is a refusal,
+    /// so 400 and 403 read alike.
+    #[test]
+    fn a_refusal_is_a_definite_4xx_of_the_service() {
+        for (status, kind) in [
+            (400, ErrorKind::Conflict),
+            (400, ErrorKind::Server),
+            (403, ErrorKind::Forbidden),
+            (422, ErrorKind::Server),
+        ] {
+            assert!(answered(status, kind).is_refusal(), "{status}");
+        }
+        for (status, kind) in [
+            (401, ErrorKind::Auth),
+            (404, ErrorKind::NotFound),
+            (408, ErrorKind::Timeout),
+            (409, ErrorKind::Conflict),
+            (412, ErrorKind::Conflict),
+            (429, ErrorKind::Throttled),
+            (500, ErrorKind::Server),
+            (503, ErrorKind::Server),
+        ] {
+            assert!(!answered(status, kind).is_refusal(), "{status}");
+        }
+        assert!(!BackendError::new(ErrorKind::Network, "PATCH", "u", "reset").is_refusal());
     }
 }

@@ -453,6 +453,7 @@ pub fn hash_file(path: &str) -> Result<Vec<HashedEntry>, ReadError> {
                 .map_err(located)?
                 .to_string(),
             canonical_json: crate::domain::hash::canonical_json(root).map_err(located)?,
+            missing_fields: crate::domain::hash::missing_fields(root),
         })
     };
     Ok(match doc {
@@ -479,6 +480,8 @@ pub type HashedEntry = (String, Result<HashedConfig, FileProblem>);
 pub struct HashedConfig {
     pub training_hash: String,
     pub canonical_json: String,
+    /// Hash fields the config lacks, hashed with the pipeline's defaults (warn about them).
+    pub missing_fields: Vec<&'static str>,
 }
 
 /// Parse YAML text to a mapping, for callers holding text from elsewhere (Git, the simulator).

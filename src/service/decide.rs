@@ -48,6 +48,18 @@ pub struct DecisionRequest {
     pub override_reason: Option<String>,
 }
 
+/// Who said no to a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusedBy {
+    /// relcon's policy, before anything was sent.
+    Policy,
+    /// Azure DevOps, answering the PATCH with a refusal of its own (its approver list, or its
+    /// rule that the user requesting a release or deployment may not approve it), while the
+    /// approval stayed pending.
+    AzureDevops,
+}
+
 /// How a decision ended. Maps to the documented exit codes: done 0, refused 1, conflict 3,
 /// failed 4.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -68,6 +80,11 @@ pub enum DecisionOutcome {
         reasons: Vec<String>,
         /// Would be allowed with `--override-gate --reason`.
         overridable: bool,
+        refused_by: RefusedBy,
+        /// The request id of DevOps' answer (a refusal by policy sent nothing).
+        request_id: Option<String>,
+        /// DevOps' `typeKey`, when it refused.
+        code: Option<String>,
     },
     Conflict {
         approval_id: u32,
@@ -84,6 +101,42 @@ pub enum DecisionOutcome {
 }
 
 impl DecisionOutcome {
+    /// Refused by relcon's policy: nothing was sent.
+    pub fn refused_by_policy(approval_id: u32, reasons: Vec<String>, overridable: bool) -> Self {
+        DecisionOutcome::Refused {
+            approval_id,
+            reasons,
+            overridable,
+            refused_by: RefusedBy::Policy,
+            request_id: None,
+            code: None,
+        }
+    }
+
+    /// Why a refused decision was refused, naming who refused it (`None` unless refused).
+    pub fn refusal(&self) -> Option<String> {
+        let DecisionOutcome::Refused {
+            reasons,
+            refused_by,
+            request_id,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        Some(match refused_by {
+            RefusedBy::Policy => format!("refused by policy: {}", reasons.join("; ")),
+            RefusedBy::AzureDevops => format!(
+                "refused by Azure DevOps: {}{} · still pending",
+                reasons.join("; "),
+                request_id
+                    .as_ref()
+                    .map(|r| format!(" (request id {r})"))
+                    .unwrap_or_default()
+            ),
+        })
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             DecisionOutcome::Done { .. } => 0,
@@ -115,8 +168,13 @@ impl DecisionOutcome {
             DecisionOutcome::Refused {
                 approval_id,
                 reasons,
+                refused_by: RefusedBy::Policy,
                 ..
             } => format!("approval {approval_id}: refused: {}", reasons.join("; ")),
+            DecisionOutcome::Refused { approval_id, .. } => format!(
+                "approval {approval_id}: {}",
+                self.refusal().unwrap_or_default()
+            ),
             DecisionOutcome::Conflict {
                 approval_id,
                 message,
@@ -216,11 +274,27 @@ pub async fn decide(
         .iter()
         .find(|a| a.pending_ids.contains(&id))
     else {
-        return DecisionOutcome::Refused {
-            approval_id: id,
-            reasons: vec!["not a pending approval (see `relcon approvals`)".into()],
-            overridable: false,
-        };
+        // Only a complete snapshot can say an approval is not pending.
+        if !snapshot.is_complete() {
+            return DecisionOutcome::Failed {
+                approval_id: id,
+                message: format!(
+                    "cannot tell whether approval {id} is pending: {}",
+                    snapshot
+                        .errors
+                        .iter()
+                        .map(|e| format!("could not read {}: {}", e.scope, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                request_id: None,
+            };
+        }
+        return DecisionOutcome::refused_by_policy(
+            id,
+            vec!["not a pending approval (see `relcon approvals`)".into()],
+            false,
+        );
     };
     // Re-read before deciding: someone may have decided since the snapshot.
     let release = match backend.release(item.release_id).await {
@@ -252,11 +326,8 @@ pub async fn decide(
     };
     let break_glass = !check.allowed() && check.needs_override() && req.override_reason.is_some();
     if !check.allowed() && !break_glass {
-        let outcome = DecisionOutcome::Refused {
-            approval_id: id,
-            reasons: check.reasons(),
-            overridable: check.needs_override(),
-        };
+        let outcome =
+            DecisionOutcome::refused_by_policy(id, check.reasons(), check.needs_override());
         return record_outcome(session, operator, req, item, outcome);
     }
 
@@ -343,6 +414,26 @@ pub async fn decide(
                     op.last_error = Some(e.to_string());
                     op.advance(OpState::Failed, session.now());
                     conflict(id, &rec)
+                }
+                Some(_) if e.is_refusal() => {
+                    // Still pending, and DevOps said why: its own rules refused what relcon's
+                    // policy allowed. Not decided, on record, exit 1.
+                    op.last_error = Some(format!("refused by Azure DevOps: {e}"));
+                    op.advance(OpState::Failed, session.now());
+                    // DevOps' words; its typeKey goes in `code`.
+                    let words = e
+                        .code
+                        .as_ref()
+                        .and_then(|c| e.message.strip_suffix(&format!(" ({c})")))
+                        .unwrap_or(&e.message);
+                    DecisionOutcome::Refused {
+                        approval_id: id,
+                        reasons: vec![words.to_owned()],
+                        overridable: false,
+                        refused_by: RefusedBy::AzureDevops,
+                        request_id: e.request_id.clone(),
+                        code: e.code.as_deref().map(str::to_owned),
+                    }
                 }
                 Some(_) if e.is_ambiguous() || e.kind == ErrorKind::Conflict => {
                     // Still pending after all: the request never took effect.
@@ -457,9 +548,19 @@ fn record_outcome(
         DecisionOutcome::Done { request_id, .. } => {
             ("succeeded".to_owned(), request_id.iter().cloned().collect())
         }
-        DecisionOutcome::Refused { reasons, .. } => {
-            (format!("refused: {}", reasons.join("; ")), Vec::new())
-        }
+        DecisionOutcome::Refused {
+            reasons,
+            refused_by: RefusedBy::Policy,
+            ..
+        } => (format!("refused: {}", reasons.join("; ")), Vec::new()),
+        DecisionOutcome::Refused {
+            reasons,
+            request_id,
+            ..
+        } => (
+            format!("refused by Azure DevOps: {}", reasons.join("; ")),
+            request_id.iter().cloned().collect(),
+        ),
         DecisionOutcome::Conflict { message, .. } => (format!("conflict: {message}"), Vec::new()),
         DecisionOutcome::Failed {
             message,

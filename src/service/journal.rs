@@ -316,17 +316,36 @@ impl Journal {
 
     /// Every operation, newest first. Unreadable files are skipped (and reported by `ops`).
     pub fn all(&self) -> Vec<Operation> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
+        self.read_all().0
+    }
+
+    /// Every operation, newest first, and what could not be read (a file that cannot be
+    /// opened or is not an operation: `path: why`). A journal directory that does not exist
+    /// yet is empty, not an error.
+    pub fn read_all(&self) -> (Vec<Operation>, Vec<String>) {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), Vec::new()),
+            Err(e) => return (Vec::new(), vec![format!("{}: {e}", self.dir.display())]),
         };
-        let mut ops: Vec<Operation> = entries
+        let mut ops = Vec::new();
+        let mut problems = Vec::new();
+        let paths = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .filter_map(|p| serde_json::from_slice(&std::fs::read(p).ok()?).ok())
-            .collect();
+            .filter(|p| p.extension().is_some_and(|x| x == "json"));
+        for p in paths {
+            match std::fs::read(&p)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<Operation>(&b).map_err(|e| e.to_string()))
+            {
+                Ok(op) => ops.push(op),
+                Err(e) => problems.push(format!("{}: {e}", p.display())),
+            }
+        }
         ops.sort_by(|a, b| b.requested_at.cmp(&a.requested_at).then(b.id.cmp(&a.id)));
-        ops
+        problems.sort();
+        (ops, problems)
     }
 
     /// Operations still to track on this journal's backend (operations saved before backends

@@ -482,9 +482,15 @@ pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapsho
                         .unknown
                         .push(format!("config at {commit} cannot be hashed")),
                 },
-                Some(Err(e)) => cs
-                    .unknown
-                    .push(format!("config at {commit}: {}", e.message)),
+                Some(Err(e)) => {
+                    cs.unknown
+                        .push(format!("config at {commit}: {}", e.message));
+                    // Absent at that commit is a fact (lineage unknown, said so); any other
+                    // failure is a read that did not happen, and makes the snapshot partial.
+                    if e.kind != super::backend::ErrorKind::NotFound {
+                        fail(&mut errors, format!("config of {circuit} at {commit}"), e);
+                    }
+                }
                 None => {}
             }
         }

@@ -410,6 +410,22 @@ fn decide(w: &mut World, req: &Req, id: &str) -> Reply {
             "VS402877: Release {} is abandoned; its approvals can no longer be decided.",
             w.releases[w.approvals[a].release].name
         )),
+        // Microsoft documents neither the status nor the words of this refusal; this is the
+        // simulator's own (docs/AZURE.md). relcon treats any 4xx refusal alike.
+        Err(DecideError::RequesterMayNotApprove { created_release }) => bad_request(&format!(
+            "The user {} {} and cannot approve it: the approval policy of stage {} says the user \
+             requesting a release or deployment should not be an approver.",
+            w.person(req.caller).display,
+            if created_release {
+                format!(
+                    "created release {}",
+                    w.releases[w.approvals[a].release].name
+                )
+            } else {
+                "requested this deployment".to_owned()
+            },
+            super::world::ENV_NAMES[w.approvals[a].env.min(2)]
+        )),
     }
 }
 

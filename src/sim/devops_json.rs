@@ -303,7 +303,7 @@ fn approvals_snapshot(w: &World, base: &str, e: usize, required: u32) -> Value {
         "approvals": [{"rank": 1, "isAutomated": false, "isNotificationOn": true, "approver": approver_group(w, base), "id": 10 + e}],
         "approvalOptions": {
             "requiredApproverCount": required,
-            "releaseCreatorCanBeApprover": true,
+            "releaseCreatorCanBeApprover": w.release_creator_can_be_approver,
             "autoTriggeredAndPreviousEnvironmentApprovedCanBeSkipped": false,
             "enforceIdentityRevalidation": false,
             "timeoutInMinutes": 43200,

@@ -19,6 +19,11 @@ pub const PIPELINE_PRINCIPAL: &str = "forecast-release-pipeline";
 pub enum DecideError {
     NotPending(ApprovalStatus),
     ReleaseAbandoned,
+    /// The stage's `releaseCreatorCanBeApprover` is off and `who` created the release or
+    /// requested this deployment of the stage.
+    RequesterMayNotApprove {
+        created_release: bool,
+    },
 }
 
 /// Why a stage could not be (re)deployed.
@@ -217,6 +222,18 @@ impl World {
         }
         if self.releases[r].status == ReleaseStatus::Abandoned {
             return Err(DecideError::ReleaseAbandoned);
+        }
+        if approve && !self.release_creator_can_be_approver {
+            // DevOps' option read literally: neither the release's creator nor whoever
+            // requested this deployment (a redeploy's trigger) may approve it.
+            let created_release = self.releases[r].created_by == who;
+            let requested = self.releases[r].envs[e]
+                .attempts
+                .iter()
+                .any(|t| t.attempt == attempt && t.requested_by == who);
+            if created_release || requested {
+                return Err(DecideError::RequesterMayNotApprove { created_release });
+            }
         }
         {
             let ap = &mut self.approvals[a];

@@ -86,6 +86,11 @@ pub struct SimOptions {
     /// real DevOps does for every deployment of a stage); off: it deploys at once (the seed's
     /// rollback method 1 as its architecture describes it).
     pub redeploy_approvals: bool,
+    /// DevOps' approval option `releaseCreatorCanBeApprover` on the manual stages. Off, the
+    /// user who created a release or requested a deployment of a stage cannot approve it:
+    /// DevOps answers the PATCH with `400 InvalidRequestException` and the approval stays
+    /// pending (relcon's own policy only looks at the deployment's requester).
+    pub release_creator_can_be_approver: bool,
 }
 
 impl Default for SimOptions {
@@ -104,6 +109,7 @@ impl Default for SimOptions {
             update_minutes: 4.0,
             start: None,
             redeploy_approvals: false,
+            release_creator_can_be_approver: true,
         }
     }
 }
@@ -202,6 +208,7 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
     .context("building the simulated world")??;
     let mut world = world;
     world.redeploy_approvals = opts.redeploy_approvals;
+    world.release_creator_can_be_approver = opts.release_creator_can_be_approver;
     let listener = tokio::net::TcpListener::bind(opts.addr)
         .await
         .with_context(|| format!("cannot listen on {}", opts.addr))?;

@@ -86,6 +86,7 @@ pub(super) fn empty_world(
         seed,
         deploy_time,
         redeploy_approvals: false,
+        release_creator_can_be_approver: true,
         update_time,
         fleet,
         circuits,

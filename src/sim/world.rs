@@ -454,6 +454,9 @@ pub struct World {
     pub update_time: Duration,
     /// A redeploy waits for the stage's approvals again (`--redeploy-approvals`).
     pub redeploy_approvals: bool,
+    /// DevOps' approval option `releaseCreatorCanBeApprover` of the manual stages (off with
+    /// `--requester-cannot-approve`).
+    pub release_creator_can_be_approver: bool,
     pub fleet: Fleet,
     pub circuits: Vec<CircuitState>,
     pub people: Vec<Person>,

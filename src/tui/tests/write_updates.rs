@@ -5,7 +5,8 @@
 use super::write_snapshots::ROLLBACK_CIRCUIT;
 use super::*;
 use crate::domain::Stage;
-use crate::service::decide::{DecisionOutcome, Verdict};
+use crate::service::decide::{DecisionOutcome, DecisionRequest, Verdict};
+use crate::tui::action::ApprovalKey;
 use crate::tui::action::{Action, Msg};
 use crate::tui::app::Route;
 use crate::tui::keymap::Context;
@@ -104,25 +105,33 @@ fn a_done_decision_closes_the_box_says_so_and_refreshes() {
     assert!(matches!(after[..], [Effect::Refresh { .. }]), "{after:?}");
 }
 
+/// Open the comment box on the first approval, type `comment` and send: the decision's
+/// generation, key and request.
+fn send_first(app: &mut App, comment: &str) -> (u64, ApprovalKey, DecisionRequest) {
+    press(app, &["A", "a"]);
+    type_text(app, comment);
+    let effects = press(app, &["<Enter>"]);
+    match &effects[..] {
+        [
+            Effect::Decide {
+                generation, items, ..
+            },
+        ] => (*generation, items[0].0, items[0].1.clone()),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn a_conflict_keeps_the_box_open_and_says_who() {
     let mut app = app_at(BIG);
-    press(&mut app, &["A", "a"]);
-    type_text(&mut app, "lgtm");
-    let effects = press(&mut app, &["<Enter>"]);
-    let Effect::Decide {
-        generation, items, ..
-    } = &effects[0]
-    else {
-        panic!("{effects:?}")
-    };
+    let (generation, key, req) = send_first(&mut app, "lgtm");
     let refresh = update(
         &mut app,
         Msg::Decision {
-            generation: *generation,
-            key: items[0].0,
+            generation,
+            key,
             outcome: Box::new(DecisionOutcome::Conflict {
-                approval_id: items[0].1.approval_id,
+                approval_id: req.approval_id,
                 status: "approved".into(),
                 decided_by: Some("Jonas Weber".into()),
                 decided_at: None,
@@ -138,8 +147,8 @@ fn a_conflict_keeps_the_box_open_and_says_who() {
     update(
         &mut app,
         Msg::Decision {
-            generation: *generation,
-            key: items[0].0,
+            generation,
+            key,
             outcome: Box::new(DecisionOutcome::Failed {
                 approval_id: 1,
                 message: "late".into(),
@@ -338,6 +347,82 @@ fn marks_review_and_results_of_a_bulk_decision() {
     press(&mut app, &["<Enter>"]);
     assert!(matches!(app.route(), Route::Approvals));
     assert!(app.bulk.is_none());
+}
+
+/// DevOps' own rules refused what relcon's policy allowed: `id` stayed pending.
+fn refused_by_devops(id: u32) -> Box<DecisionOutcome> {
+    Box::new(DecisionOutcome::Refused {
+        approval_id: id,
+        reasons: vec![
+            "The user Carol Nguyen created release Release-125 and cannot approve it".into(),
+        ],
+        overridable: false,
+        refused_by: crate::service::decide::RefusedBy::AzureDevops,
+        request_id: Some("a1b2c3".into()),
+        code: Some("InvalidRequestException".into()),
+    })
+}
+
+#[test]
+fn a_decision_devops_refuses_is_never_shown_as_decided() {
+    let mut app = app_at(BIG);
+    // The comment box: it stays open, says who refused and why, and refreshes nothing.
+    let (generation, key, req) = send_first(&mut app, "lgtm");
+    let after = update(
+        &mut app,
+        Msg::Decision {
+            generation,
+            key,
+            outcome: refused_by_devops(req.approval_id),
+        },
+    );
+    assert!(after.is_empty(), "nothing to refresh: {after:?}");
+    assert!(app.modal.as_ref().is_some_and(|f| f.sending.is_none()));
+    let why = problem(&app);
+    assert!(
+        why.contains("refused by Azure DevOps")
+            && why.contains("cannot approve it")
+            && why.contains("request id a1b2c3")
+            && why.contains("still pending"),
+        "{why}"
+    );
+    assert!(app.note.as_ref().is_none_or(|n| !n.text.contains('✓')));
+    press(&mut app, &["<Esc>"]);
+    // The bulk table: every row refused by DevOps is a result, not a decision; the marks stay.
+    press(&mut app, &["<Home>", "*", "<C-a>", "a"]);
+    type_text(&mut app, "release meeting");
+    press(&mut app, &["<C-o>"]);
+    type_text(&mut app, "INC-4411");
+    let effects = press(&mut app, &["<Enter>"]);
+    let Effect::Decide {
+        generation, items, ..
+    } = &effects[0]
+    else {
+        panic!("{effects:?}")
+    };
+    let marked = app.approvals.marks.len();
+    let mut last = Vec::new();
+    for (key, req) in items {
+        last = update(
+            &mut app,
+            Msg::Decision {
+                generation: *generation,
+                key: *key,
+                outcome: refused_by_devops(req.approval_id),
+            },
+        );
+    }
+    assert_eq!(app.bulk.as_ref().unwrap().phase, BulkPhase::Results);
+    assert!(last.is_empty(), "nothing was decided: no refresh {last:?}");
+    let f = render_text(&app, 160, 48);
+    assert!(f.contains("0 done · 3 not done"), "{f}");
+    assert!(f.contains("refused by Azure DevOps"), "{f}");
+    press(&mut app, &["<Enter>"]);
+    assert_eq!(
+        app.approvals.marks.len(),
+        marked,
+        "undecided rows stay marked"
+    );
 }
 
 #[test]

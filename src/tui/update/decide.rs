@@ -347,9 +347,7 @@ pub fn outcome_text(o: &DecisionOutcome) -> String {
         DecisionOutcome::Done {
             approved, required, ..
         } => format!("✓ done: {approved} of {required} approvals"),
-        DecisionOutcome::Refused { reasons, .. } => {
-            format!("✖ refused by policy: {}", reasons.join("; "))
-        }
+        DecisionOutcome::Refused { .. } => format!("✖ {}", o.refusal().unwrap_or_default()),
         DecisionOutcome::Conflict { message, .. } => format!("⚠ conflict: {message}"),
         DecisionOutcome::Failed { message, .. } => format!("✖ failed: {message}"),
     }

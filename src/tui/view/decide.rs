@@ -346,10 +346,9 @@ fn result_span(t: &Theme, verdict: Verdict, row: &BulkRow) -> (Span<'static>, St
                     Verdict::Reject => "rejected: the stage stops".to_owned(),
                 },
             ),
-            DecisionOutcome::Refused { reasons, .. } => (
-                Span::styled("✖", t.alert),
-                format!("refused: {}", reasons.join("; ")),
-            ),
+            DecisionOutcome::Refused { .. } => {
+                (Span::styled("✖", t.alert), o.refusal().unwrap_or_default())
+            }
             DecisionOutcome::Conflict { message, .. } => {
                 (Span::styled("⚠", t.warn), format!("conflict: {message}"))
             }
