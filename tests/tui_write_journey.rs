@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use relcon::azure::{AzureBackend, ClientOptions};
 use relcon::domain::clock::pinned_start;
-use relcon::service::clock::PinnedClock;
 use relcon::domain::{CircuitRef, ModelVersion, Stage};
 use relcon::service::Context;
 use relcon::service::backend::Backend;
 use relcon::service::cache::Cache;
+use relcon::service::clock::PinnedClock;
 use relcon::service::decide::DecisionOutcome;
 use relcon::service::journal::OpState;
 use relcon::service::session::{Session, StateDirs};
