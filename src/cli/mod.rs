@@ -376,7 +376,7 @@ pub(crate) fn load_settings(
 
 /// Print an error for the user: one line, no backtrace.
 pub(crate) fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
-    eprintln!("relcon: {message}");
+    eprintln!("relcon: {}", crate::redact::redact(&message.to_string()));
     exit
 }
 

@@ -171,7 +171,7 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         // waits for that line can use it at once.
         if let Some(path) = &a.write_config
             && let Err(e) =
-                crate::service::cache::write_atomic(path, handle.settings_toml().as_bytes())
+                crate::private_files::write_atomic(path, handle.settings_toml().as_bytes())
         {
             return fail(Exit::Usage, format!("cannot write {}: {e}", path.display()));
         }

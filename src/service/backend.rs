@@ -31,14 +31,16 @@ pub struct BackendError {
 impl fmt::Display for BackendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Errors raised before any request (configuration, credentials) have no method or URL.
+        // A service may echo what it was sent (a token, a signed URL): never shown or logged.
+        use crate::redact::redact;
         if !self.method.is_empty() || !self.url.is_empty() {
-            write!(f, "{} {}", self.method, self.url)?;
+            write!(f, "{} {}", self.method, redact(&self.url))?;
             if let Some(s) = self.status {
                 write!(f, ": HTTP {s}")?;
             }
             f.write_str(": ")?;
         }
-        f.write_str(&self.message)?;
+        f.write_str(&redact(&self.message))?;
         if let Some(id) = &self.request_id {
             write!(f, " (request id {id})")?;
         }

@@ -219,6 +219,23 @@ impl Operation {
         }
     }
 
+    /// Free text (the reason, errors, what it waits on) without credentials, before it is
+    /// written or shown: an error can echo what a service was sent.
+    pub fn redact(&mut self) {
+        use crate::redact::redact;
+        for text in [&mut self.reason, &mut self.last_error, &mut self.waiting]
+            .into_iter()
+            .flatten()
+        {
+            *text = redact(text);
+        }
+        for s in &mut self.steps {
+            if let Some(e) = &mut s.error {
+                *e = redact(e);
+            }
+        }
+    }
+
     /// Time from request to verified restore.
     pub fn time_to_verified(&self) -> Option<chrono::Duration> {
         Some(self.verified_at? - self.requested_at)
@@ -288,20 +305,16 @@ impl Journal {
 
     /// Write an operation durably (temp file, fsync, rename, fsync the directory).
     pub fn save(&self, op: &mut Operation) -> Result<(), JournalError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| self.err(e))?;
+        crate::private_files::create_dir_all(&self.dir).map_err(|e| self.err(e))?;
         op.updated_at = self.clock.now();
+        op.redact();
         if op.backend.is_empty() {
             op.backend.clone_from(&self.scope);
         }
         let body = serde_json::to_vec_pretty(op).map_err(|e| self.err(std::io::Error::other(e)))?;
         let path = self.dir.join(format!("{}.json", op.id));
         let tmp = self.dir.join(format!(".{}.tmp", op.id));
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(|e| self.err(e))?;
-            f.write_all(&body).map_err(|e| self.err(e))?;
-            f.sync_all().map_err(|e| self.err(e))?;
-        }
+        crate::private_files::write_synced(&tmp, &body).map_err(|e| self.err(e))?;
         std::fs::rename(&tmp, &path).map_err(|e| self.err(e))?;
         if let Ok(d) = std::fs::File::open(&self.dir) {
             let _ = d.sync_all();
@@ -323,7 +336,11 @@ impl Journal {
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .filter_map(|p| serde_json::from_slice(&std::fs::read(p).ok()?).ok())
+            .filter_map(|p| {
+                // Written by an older relcon under a 022 umask: the user's alone from now on.
+                let _ = crate::private_files::tighten(&p, crate::private_files::FILE_MODE);
+                serde_json::from_slice(&std::fs::read(p).ok()?).ok()
+            })
             .collect();
         ops.sort_by(|a, b| b.requested_at.cmp(&a.requested_at).then(b.id.cmp(&a.id)));
         ops
@@ -450,5 +467,34 @@ mod tests {
             "{text}"
         );
         assert!(!text.to_lowercase().contains("bearer") && !text.contains("token"));
+    }
+
+    #[test]
+    fn credentials_in_reasons_and_errors_are_redacted_before_they_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::new(dir.path());
+        let pat = "k3n5q7r2t4v6x8z2b4d6f8h2j4l6n8p2r4t6v8x2z4b6d8f2h4jq";
+        let mut op = rollback();
+        op.reason = Some(format!("incident, pat={pat}"));
+        op.last_error = Some(format!("GET https://x?sig={pat}: HTTP 403"));
+        op.waiting = Some(format!("bearer:{pat}"));
+        op.steps.push(Step {
+            circuit: "PLANT001/CIRCUIT01".parse().unwrap(),
+            endpoint: "e".into(),
+            deployment: "d".into(),
+            from: None,
+            to: "1.4.2".into(),
+            state: OpState::Failed,
+            handle: None,
+            error: Some(format!("Authorization: Basic {pat}")),
+        });
+        j.save(&mut op).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(format!("{}.json", op.id))).unwrap();
+        assert!(!text.contains(pat), "{text}");
+        assert_eq!(op.reason.as_deref(), Some("incident, pat=[redacted]"));
+        assert_eq!(
+            j.load(&op.id).unwrap().steps[0].error.as_deref(),
+            Some("Authorization: Basic [redacted]")
+        );
     }
 }
