@@ -2,132 +2,15 @@
 //! for one approval, a rollback to a verified restore, a crash mid-rollback resumed without a
 //! second request, and an audit log that notices tampering.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command as StdCommand, Stdio};
+mod common;
+
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use common::sim::{Sim, journal, ok_json, pinned};
 use relcon::service::clock::CLOCK_START_ENV;
 use serde_json::Value;
-
-/// A `relcon sim serve` process with its written configuration.
-struct Sim {
-    child: Child,
-    /// Held open: the simulator keeps writing its banner after the first line.
-    _stdout: BufReader<std::process::ChildStdout>,
-    base: String,
-    dir: tempfile::TempDir,
-}
-
-/// Every simulator and every `relcon` of these tests run on the pinned clock.
-fn pinned() -> String {
-    relcon::domain::clock::pinned_start().to_rfc3339()
-}
-
-impl Sim {
-    fn start(extra: &[&str]) -> Sim {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("relcon.toml");
-        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("relcon"))
-            .args(["sim", "serve", "--addr", "127.0.0.1:0", "--write-config"])
-            .arg(&config)
-            .args(extra)
-            .env(CLOCK_START_ENV, pinned())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        let base = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_owned();
-        assert!(
-            config.is_file(),
-            "the configuration is written before the listening line"
-        );
-        Sim {
-            child,
-            _stdout: stdout,
-            base,
-            dir,
-        }
-    }
-
-    fn config(&self) -> PathBuf {
-        self.dir.path().join("relcon.toml")
-    }
-
-    fn state(&self, who: &str) -> PathBuf {
-        self.dir.path().join(format!("state-{who}"))
-    }
-
-    /// `relcon` as `who`, with its own state dir and no user configuration or cache.
-    fn relcon(&self, who: &str) -> Command {
-        let mut c = Command::cargo_bin("relcon").unwrap();
-        c.arg("--config")
-            .arg(self.config())
-            .args(["--as", who, "--no-cache"]);
-        c.arg("--state-dir").arg(self.state(who));
-        c.env("XDG_CONFIG_HOME", self.dir.path())
-            .env("XDG_CACHE_HOME", self.dir.path().join("cache"));
-        c.env("NO_COLOR", "1").env(CLOCK_START_ENV, pinned());
-        c.timeout(Duration::from_secs(120));
-        c
-    }
-
-    fn std_relcon(&self, who: &str) -> StdCommand {
-        let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin("relcon"));
-        c.arg("--config")
-            .arg(self.config())
-            .args(["--as", who, "--no-cache"]);
-        c.arg("--state-dir").arg(self.state(who));
-        c.env("XDG_CONFIG_HOME", self.dir.path())
-            .env("NO_COLOR", "1")
-            .env(CLOCK_START_ENV, pinned());
-        c
-    }
-
-    fn get(&self, path: &str) -> Value {
-        let url = format!("{}{path}", self.base);
-        reqwest::blocking::get(&url)
-            .and_then(|r| r.json())
-            .unwrap_or_else(|e| panic!("{url}: {e}"))
-    }
-
-    fn json(&self, who: &str, args: &[&str]) -> (i32, Value) {
-        let out = self.relcon(who).arg("--json").args(args).output().unwrap();
-        let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: {e}\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (out.status.code().unwrap_or(-1), v)
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The JSON a successful command printed.
-fn ok_json(out: &std::process::Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 fn approvals(sim: &Sim, who: &str) -> Vec<Value> {
     let (code, v) = sim.json(who, &["approvals"]);
@@ -304,7 +187,17 @@ fn audit_verify_passes_then_fails_after_a_changed_byte() {
         .success();
     let log = sim.state("carol").join("audit.jsonl");
     let text = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(text.lines().count(), 2);
+    // Each decision is on record twice: "sending" before the PATCH, then its outcome.
+    let results: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["result"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(results, ["sending", "succeeded", "sending", "succeeded"]);
     std::fs::write(
         &log,
         text.replacen("notebook reviewed", "notebook reviewEd", 1),
@@ -326,10 +219,7 @@ fn audit_verify_passes_then_fails_after_a_changed_byte() {
 #[test]
 fn environment_release_approved_with_break_glass_then_rolled_back_everywhere() {
     let sim = Sim::start(&["--speed", "600"]);
-    let env = approvals(&sim, "bob")
-        .into_iter()
-        .find(|a| !a["environment_only"].is_null())
-        .expect("the pending environment-only release");
+    let env = sim.environment_approval("bob");
     assert!(
         env["policy"]["needs_override"] == true,
         "some circuits failed validation: {env}"
@@ -345,28 +235,11 @@ fn environment_release_approved_with_break_glass_then_rolled_back_everywhere() {
         .args(["approve", &ids[0], "--comment", "env 1.5.1"])
         .assert()
         .code(1);
-    for (who, id) in [("bob", &ids[0]), ("dave", &ids[1])] {
-        sim.relcon(who)
-            .args([
-                "approve",
-                id,
-                "--comment",
-                "env 1.5.1",
-                "--override-gate",
-                "--reason",
-                "4 known flaky validations",
-            ])
-            .assert()
-            .success();
-    }
+    sim.approve_environment_release_with_break_glass(&ids);
     let (_, audit) = sim.json("dave", &["audit", "show"]);
     assert_eq!(audit[0]["inputs"]["override_gate"], true, "{audit}");
     // Let the Production stage deploy, then every Prod deployment runs 1.5.1.
-    let _ = reqwest::blocking::Client::new()
-        .post(format!("{}/_sim/clock/advance", sim.base))
-        .json(&serde_json::json!({"seconds": 1800}))
-        .send()
-        .unwrap();
+    sim.advance(1800);
     let (_, fleet) = sim.json("dave", &["fleet"]);
     let envs = |f: &Value| -> Vec<String> {
         f["plants"]
@@ -445,18 +318,6 @@ fn with_no_configuration_fleet_reads_the_built_in_simulator_and_matches_a_served
         "the same fleet either way"
     );
     assert_eq!(embedded["errors"], serde_json::json!([]));
-}
-
-/// The operations in `who`'s journal as saved (a `.tmp` is the journal mid-write).
-fn journal(sim: &Sim, who: &str) -> Vec<Value> {
-    std::fs::read_dir(sim.state(who).join("ops"))
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .filter_map(|t| serde_json::from_str::<Value>(&t).ok())
-        .collect()
 }
 
 /// Start a rollback of the incident circuit as `who` and kill -9 it once the journal says the

@@ -242,6 +242,12 @@ impl Operation {
     }
 }
 
+/// The right to send one operation (see [`Journal::claim`]); released when dropped.
+#[derive(Debug)]
+pub struct SendClaim {
+    _file: std::fs::File,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("operation journal {path}: {source}")]
 pub struct JournalError {
@@ -319,7 +325,37 @@ impl Journal {
         if let Ok(d) = std::fs::File::open(&self.dir) {
             let _ = d.sync_all();
         }
+        if op.state.is_final() {
+            // Nobody sends a finished operation; whoever still holds a claim re-reads first.
+            let _ = std::fs::remove_file(self.lock_path(&op.id));
+        }
         Ok(())
+    }
+
+    /// Claim the right to send operation `id`: an exclusive lock held from before it is
+    /// journaled until the service's answer is, so that a second relcon (a rerun, the console
+    /// resuming the journal) never judges or sends an operation another one is sending right
+    /// now. `None`: another live process holds it. The kernel drops the lock when its holder
+    /// dies, `kill -9` included; whoever claims next re-reads the journal and the service.
+    pub fn claim(&self, id: &str) -> Result<Option<SendClaim>, JournalError> {
+        crate::private_files::create_dir_all(&self.dir).map_err(|e| self.err(e))?;
+        let file = crate::private_files::open(
+            &self.lock_path(id),
+            crate::private_files::open_options()
+                .create(true)
+                .truncate(false)
+                .write(true),
+        )
+        .map_err(|e| self.err(e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(SendClaim { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(self.err(e)),
+        }
+    }
+
+    fn lock_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!(".{id}.lock"))
     }
 
     pub fn load(&self, id: &str) -> Option<Operation> {
@@ -437,6 +473,50 @@ mod tests {
         want.sort();
         assert_eq!(both, want);
         assert!(azure.elsewhere().is_empty());
+    }
+
+    #[test]
+    fn one_process_at_a_time_may_send_an_operation() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::new(dir.path());
+        let mut op = rollback();
+        let claim = j.claim(&op.id).unwrap().expect("the first claim");
+        assert!(j.claim(&op.id).unwrap().is_none(), "held by the first");
+        drop(claim);
+        let again = j.claim(&op.id).unwrap().expect("released on drop");
+        j.save(&mut op).unwrap();
+        drop(again);
+        op.advance(OpState::NotSent, t0());
+        j.save(&mut op).unwrap();
+        assert!(!dir.path().join(format!(".{}.lock", op.id)).exists());
+        assert_eq!(j.all().len(), 1, "lock files are not operations");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn journal_files_are_the_users_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("ops");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let old = dir.join("20250101T000000000Z-0001.json");
+        let mut legacy = rollback();
+        legacy.id = "20250101T000000000Z-0001".into();
+        std::fs::write(&old, serde_json::to_vec(&legacy).unwrap()).unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let j = Journal::new(&dir);
+        let mut op = rollback();
+        j.save(&mut op).unwrap();
+        let mode = |p: &std::path::Path| crate::private_files::mode(p).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join(format!("{}.json", op.id))), 0o600);
+        assert_eq!(j.all().len(), 2);
+        assert_eq!(
+            mode(&old),
+            0o600,
+            "an older relcon's file, tightened when read"
+        );
     }
 
     #[test]

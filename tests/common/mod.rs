@@ -2,6 +2,8 @@
 //! pointing relcon at them. Shared by the `azure_*` test binaries.
 #![allow(dead_code)]
 
+pub mod sim;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
