@@ -46,7 +46,10 @@ fn mixed_case_and_digits(s: &str) -> bool {
 }
 
 static RULES: LazyLock<Vec<(Regex, Rule)>> = LazyLock::new(|| {
-    let field = format!(r#"(?i)(\b(?:{FIELD_NAMES})["']?\s*[:=]\s*["']?)([^\s"'&;,)\]}}]+)"#);
+    // A leading `#` or `/` is a URL's fragment or path (`...troubleshoot#client-secret: ...`),
+    // not a field: matched so that it can be left alone.
+    let field =
+        format!(r#"(?i)([#/]?)(\b(?:{FIELD_NAMES})["']?\s*[:=]\s*["']?)([^\s"'&;,)\]}}]+)"#);
     let rules = [
         // A JWT anywhere, glued or not.
         Rule {
@@ -74,8 +77,8 @@ static RULES: LazyLock<Vec<(Regex, Rule)>> = LazyLock::new(|| {
         },
         Rule {
             pattern: "",
-            keep: Some(1),
-            secret: 2,
+            keep: Some(2),
+            secret: 3,
             after: None,
             looks_secret: None,
         },
@@ -137,8 +140,12 @@ pub fn redact(text: &str) -> String {
             .replace_all(&out, |c: &Captures<'_>| {
                 let whole = c.get(0).map_or("", |m| m.as_str());
                 let secret = c.get(rule.secret).map_or("", |m| m.as_str());
-                // Already redacted (by an earlier rule, or an earlier pass).
-                if secret.starts_with("[redacted") || rule.looks_secret.is_some_and(|f| !f(secret))
+                // Already redacted (by an earlier rule, or an earlier pass); or a field name
+                // in a URL's path or fragment.
+                let in_url = rule.secret == 3 && c.get(1).is_some_and(|m| !m.is_empty());
+                if in_url
+                    || secret.starts_with("[redacted")
+                    || rule.looks_secret.is_some_and(|f| !f(secret))
                 {
                     return whole.to_owned();
                 }
@@ -250,6 +257,7 @@ mod tests {
             "basic checks passed; bearer of bad news",
             "Release-328 Production: 1 of 2 approvals (may approve: carol)",
             "request id 0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b",
+            "see https://aka.ms/azsdk/rust/identity/troubleshoot#client-secret: failed to execute",
             "",
         ] {
             assert_eq!(redact(text), text);

@@ -158,6 +158,12 @@ pub trait Backend: Send + Sync {
     /// and workspaces.
     fn describe(&self) -> String;
 
+    /// Sign in to each service now, and say how (`doctor`): one `(service, result)` per
+    /// credential in use. A backend without credentials has nothing to check.
+    async fn sign_in(&self) -> Vec<(String, BackendResult<String>)> {
+        Vec::new()
+    }
+
     /// The caller, from Azure DevOps `_apis/connectionData`.
     async fn identity(&self) -> BackendResult<Identity>;
 
