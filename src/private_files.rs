@@ -165,6 +165,26 @@ mod tests {
     }
 
     #[test]
+    fn the_cache_is_written_the_users_alone() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("cache/relcon");
+        // An older relcon's cache directory, made under a 022 umask.
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cache = crate::service::cache::Cache::new(Some(dir.clone()));
+        cache
+            .store_configs("simulator", &std::collections::HashMap::new())
+            .unwrap();
+        assert_eq!(mode(&dir).unwrap(), 0o700);
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert_eq!(mode(&files[0]).unwrap(), 0o600);
+    }
+
+    #[test]
     fn a_shared_sticky_directory_is_left_alone() {
         let root = tempfile::tempdir().unwrap();
         let shared = root.path().join("tmp");

@@ -5,6 +5,7 @@ mod auth;
 mod http;
 mod lro;
 mod paging;
+mod sign_in;
 // Public only so that `tests/azure_examples.rs` can hold the official examples against them;
 // nothing above `azure/` uses either.
 #[doc(hidden)]
