@@ -4,6 +4,8 @@
 //! and the real cause, not the tenant, client or secret; `fleet` gives up with exit 4 and the
 //! same cause. Nothing leaves the machine: every endpoint is on 127.0.0.1.
 
+mod common;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,41 +47,13 @@ fn closed_port() -> u16 {
 fn config(dir: &std::path::Path, authority: &str, token_timeout: u64) -> std::path::PathBuf {
     let services = format!("http://127.0.0.1:{}", closed_port());
     let text = format!(
-        r#"
-[azure]
-subscription_id = "6fd1c7a2-1f0e-4c59-9a3b-0d2b1c4e5f60"
-arm_endpoint = "{services}/arm"
-[workspaces.dev]
-resource_group = "rg-dev"
-name = "ws-dev"
-[workspaces.test]
-resource_group = "rg-test"
-name = "ws-test"
-[workspaces.prod]
-resource_group = "rg-prod"
-name = "ws-prod"
-[registry]
-resource_group = "rg-shared"
-name = "mlr"
-[devops]
-organization = "contoso"
-project = "forecasting"
-release_definition_id = 12
-config_repository = "forecast-config"
-endpoint = "{services}/devops"
-release_endpoint = "{services}/vsrm"
-[monitor]
-log_analytics_workspace_id = "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b"
-endpoint = "{services}/la"
-[auth]
-method = "client-secret"
-tenant_id = "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b"
-client_id = "1b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b"
-client_secret_env = "RELCON_TEST_CLIENT_SECRET"
-devops_pat_env = "RELCON_TEST_UNSET_PAT"
-authority_host = "{authority}"
+        "{}tenant_id = \"0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b\"
+client_id = \"1b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b\"
+client_secret_env = \"RELCON_TEST_CLIENT_SECRET\"
+authority_host = \"{authority}\"
 token_timeout_seconds = {token_timeout}
-"#
+",
+        common::settings_toml(&services, "client-secret", "RELCON_TEST_UNSET_PAT")
     );
     let path = dir.join("relcon.toml");
     std::fs::write(&path, text).unwrap();

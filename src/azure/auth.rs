@@ -472,7 +472,7 @@ fn build_credential(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -489,7 +489,8 @@ mod tests {
         );
     }
 
-    fn settings(method: &str) -> Settings {
+    /// Settings for `method`, with a tenant and a client, and secrets from unset variables.
+    pub(in crate::azure) fn settings(method: &str) -> Settings {
         let text = format!(
             r#"
 [azure]

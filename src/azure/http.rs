@@ -534,7 +534,7 @@ impl Http {
 }
 
 /// The error and its causes on one line ("connection reset by peer" is usually three deep).
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {

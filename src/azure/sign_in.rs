@@ -40,17 +40,7 @@ impl AuthError {
 
 /// The error and its causes on one line (a refused connection is several levels down).
 pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        src = s.source();
-    }
-    out.replace(['\n', '\r'], " ")
+    super::http::error_chain(e).replace(['\n', '\r'], " ")
 }
 
 /// Whether a credential failed because its endpoint could not be reached (connection refused,
@@ -138,40 +128,8 @@ pub(super) fn credential_client_options(
 
 #[cfg(test)]
 mod tests {
+    use super::super::auth::tests::settings;
     use super::*;
-
-    fn settings(method: &str) -> Settings {
-        let text = format!(
-            r#"
-[azure]
-subscription_id = "6fd1c7a2-1f0e-4c59-9a3b-0d2b1c4e5f60"
-[workspaces.dev]
-resource_group = "rg"
-name = "dev"
-[workspaces.test]
-resource_group = "rg"
-name = "test"
-[workspaces.prod]
-resource_group = "rg"
-name = "prod"
-[registry]
-resource_group = "rg"
-name = "mlr"
-[devops]
-organization = "o"
-project = "p"
-release_definition_id = 1
-config_repository = "r"
-[monitor]
-log_analytics_workspace_id = "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b"
-[auth]
-method = "{method}"
-tenant_id = "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b"
-client_id = "1b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b"
-"#
-        );
-        Settings::parse(&text, "t.toml").unwrap()
-    }
 
     #[test]
     fn login_endpoints_follow_the_method_and_the_cloud() {
