@@ -32,5 +32,5 @@ async fn main() -> anyhow::Result<()> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     // A quarter second per answer: enough to see loading states and stale marks.
     let runtime = fixture::FixtureRuntime::new(fixture::fleet(n), tx, Duration::from_millis(250));
-    run_with(cfg, None, runtime, rx, false).await
+    run_with(cfg, None, runtime, rx, false, relcon::tui::tick_from_env()).await
 }

@@ -7,13 +7,15 @@
 //! file and its head can forge a consistent log; ship the lines to an external store (README,
 //! "Audit log") where that matters.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::private_files;
 
 /// The `prev` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -72,12 +74,35 @@ pub enum AuditError {
         #[source]
         source: std::io::Error,
     },
-    #[error("audit log {path}: line {line} is not an audit entry: {message}")]
+    #[error("audit log {path}: line {line} is not a sound audit entry: {message}")]
     Corrupt {
         path: String,
         line: usize,
         message: String,
     },
+}
+
+impl AuditError {
+    /// What the user can do about it, in a sentence (shown with every refused mutation).
+    pub fn repair(&self) -> String {
+        match self {
+            AuditError::Io { path, .. } => format!(
+                "make {path} and its directory writable by you (or pass --state-dir DIR), then \
+                 try again"
+            ),
+            AuditError::Corrupt { path, line, .. } => {
+                let p = Path::new(path);
+                let head = p.with_extension("head");
+                format!(
+                    "`relcon audit verify` shows line {line}; restore the log from a backup, or \
+                     keep it as evidence (move {} and {} aside) so that a new log starts, then \
+                     try again",
+                    p.display(),
+                    head.display()
+                )
+            }
+        }
+    }
 }
 
 /// Where verification failed.
@@ -117,21 +142,19 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Strings that look like credentials never enter the log, even when typed into a comment.
-pub fn redact(text: &str) -> String {
-    text.split_inclusive(char::is_whitespace)
-        .map(|word| {
-            let w = word.trim_end();
-            let looks_secret =
-                (w.starts_with("eyJ") && w.matches('.').count() >= 2 && w.len() > 40)
-                    || (w.len() >= 52 && w.chars().all(|c| c.is_ascii_alphanumeric()));
-            if looks_secret {
-                format!("[redacted]{}", &word[w.len()..])
-            } else {
-                word.to_owned()
-            }
-        })
-        .collect()
+pub use crate::redact::redact;
+
+/// Every string in a JSON value, redacted (the free-form `details` of an entry).
+fn redact_json(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(redact(&s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(redact_json).collect()),
+        Value::Object(o) => {
+            Value::Object(o.into_iter().map(|(k, v)| (k, redact_json(v))).collect())
+        }
+        other => other,
+    }
 }
 
 impl AuditLog {
@@ -165,28 +188,38 @@ impl AuditLog {
 
     /// Append one entry: lock, chain to the last line, write, fsync, update the head, unlock.
     pub fn append(&self, record: Record) -> Result<Entry, AuditError> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
+        // The log and its directory are the user's alone (0600 in 0700).
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            private_files::create_dir_all(dir).map_err(|e| self.io(e))?;
         }
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(|e| self.io(e))?;
+        let mut file = private_files::open(
+            &self.path,
+            private_files::open_options()
+                .create(true)
+                .read(true)
+                .append(true),
+        )
+        .map_err(|e| self.io(e))?;
         // Exclusive lock: two relcon processes never interleave or fork the chain.
         file.lock().map_err(|e| self.io(e))?;
         let (last_seq, prev) = self.last(&file)?;
         let entry = Entry {
             seq: last_seq + 1,
             time: self.clock.now(),
+            // Strings that look like credentials never enter the log, even typed into a comment.
             actor: redact(&record.actor),
             action: record.action,
-            target: record.target,
+            target: redact(&record.target),
             inputs: Inputs {
                 comment: record.inputs.comment.map(|c| redact(&c)),
                 reason: record.inputs.reason.map(|r| redact(&r)),
-                ..record.inputs
+                override_gate: record.inputs.override_gate,
+                details: record
+                    .inputs
+                    .details
+                    .into_iter()
+                    .map(|(k, v)| (k, redact_json(v)))
+                    .collect(),
             },
             result: redact(&record.result),
             request_ids: record.request_ids,
@@ -201,36 +234,51 @@ impl AuditLog {
             hash: sha256_hex(line.as_bytes()),
         };
         let head_text = serde_json::to_vec(&head).map_err(|e| self.io(std::io::Error::other(e)))?;
-        let tmp = self.head_path().with_extension("head.tmp");
-        std::fs::write(&tmp, head_text).map_err(|e| self.io(e))?;
-        File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| self.io(e))?;
-        std::fs::rename(&tmp, self.head_path()).map_err(|e| self.io(e))?;
+        private_files::write_atomic(&self.head_path(), &head_text).map_err(|e| self.io(e))?;
         // The lock is released when `file` drops.
         Ok(entry)
     }
 
-    /// The last entry's seq and the hash of its line.
-    fn last(&self, file: &File) -> Result<(u64, String), AuditError> {
-        let mut last: Option<String> = None;
-        for line in BufReader::new(file).lines() {
-            let line = line.map_err(|e| self.io(e))?;
-            if !line.trim().is_empty() {
-                last = Some(line);
-            }
+    /// The last entry's seq and the hash of its line: what the next entry chains to. A last
+    /// line that is not an entry (a torn write, an edit) or a head file that recorded a later
+    /// or different last entry means the chain cannot be continued: nothing is appended.
+    fn last(&self, mut file: &File) -> Result<(u64, String), AuditError> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(|e| self.io(e))?;
+        let last = bytes
+            .split(|b| *b == b'\n')
+            .enumerate()
+            .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+            .last();
+        let Some((index, raw)) = last else {
+            return Ok((0, GENESIS.to_owned()));
+        };
+        let corrupt = |message: String| AuditError::Corrupt {
+            path: self.path.display().to_string(),
+            line: index + 1,
+            message,
+        };
+        let text = std::str::from_utf8(raw).map_err(|_| corrupt("not UTF-8 text".into()))?;
+        let e: Entry = serde_json::from_str(text).map_err(|err| corrupt(err.to_string()))?;
+        let hash = sha256_hex(text.as_bytes());
+        // Behind by one is a crash between the line and the head; the append repairs it.
+        if let Some(head) = self.head()
+            && (head.seq > e.seq || (head.seq == e.seq && head.hash != hash))
+        {
+            return Err(corrupt(format!(
+                "the log ends at entry {} but the head file records entry {} as the last one \
+                 written: entries were removed from the end or the last one was edited",
+                e.seq, head.seq
+            )));
         }
-        match last {
-            None => Ok((0, GENESIS.to_owned())),
-            Some(line) => {
-                let e: Entry = serde_json::from_str(&line).map_err(|err| AuditError::Corrupt {
-                    path: self.path.display().to_string(),
-                    line: 0,
-                    message: format!("last entry: {err}"),
-                })?;
-                Ok((e.seq, sha256_hex(line.as_bytes())))
-            }
-        }
+        Ok((e.seq, hash))
+    }
+
+    fn head(&self) -> Option<Head> {
+        std::fs::read(self.head_path())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
     }
 
     /// Every entry, oldest first. A missing log is empty.
@@ -265,9 +313,7 @@ impl AuditLog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(self.io(e)),
         };
-        let head: Option<Head> = std::fs::read(self.head_path())
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
+        let head = self.head();
         let mut prev_hash = GENESIS.to_owned();
         let mut expected_seq = 1u64;
         let mut count = 0usize;
@@ -459,20 +505,136 @@ mod tests {
         assert!(again.verify().unwrap().first_bad.is_none());
     }
 
+    fn record() -> Record {
+        Record {
+            action: "rollback".into(),
+            result: "sending".into(),
+            ..Record::default()
+        }
+    }
+
     #[test]
-    fn secrets_typed_into_comments_are_redacted() {
+    fn a_log_whose_chain_cannot_continue_refuses_to_append_and_names_the_line() {
+        // A torn or edited last line.
+        let (_d, log) = log();
+        let mut l = lines(&log);
+        l[3].truncate(40);
+        write(&log, &l);
+        let before = std::fs::read(log.path()).unwrap();
+        match log.append(record()) {
+            Err(e @ AuditError::Corrupt { line: 4, .. }) => {
+                assert!(e.repair().contains("line 4"), "{}", e.repair());
+                assert!(e.repair().contains("relcon audit verify"), "{}", e.repair());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            std::fs::read(log.path()).unwrap(),
+            before,
+            "nothing appended"
+        );
+
+        // Bytes that are not text at all.
+        let (_d, log) = self::log();
+        let mut bytes = std::fs::read(log.path()).unwrap();
+        bytes.extend_from_slice(b"\xff\xfe\x00garbage\n");
+        std::fs::write(log.path(), bytes).unwrap();
+        assert!(matches!(
+            log.append(record()),
+            Err(AuditError::Corrupt { line: 5, .. })
+        ));
+
+        // The tail removed (the head file remembers entry 4).
+        let (_d, log) = self::log();
+        let mut l = lines(&log);
+        l.pop();
+        write(&log, &l);
+        let e = log.append(record()).unwrap_err();
+        assert!(e.to_string().contains("removed from the end"), "{e}");
+
+        // A crash between the line and the head leaves the head one behind: not tampering.
+        let (_d, log) = self::log();
+        let head = std::fs::read(log.head_path()).unwrap();
+        log.append(record()).unwrap();
+        std::fs::write(log.head_path(), head).unwrap();
+        assert_eq!(log.append(record()).unwrap().seq, 6);
+    }
+
+    #[test]
+    fn an_unwritable_log_refuses_to_append() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the log should be: no user, root included, can append to it.
+        std::fs::create_dir(dir.path().join("audit.jsonl")).unwrap();
+        let log = AuditLog::new(dir.path().join("audit.jsonl"));
+        let e = log.append(record()).unwrap_err();
+        assert!(matches!(e, AuditError::Io { .. }), "{e}");
+        assert!(e.repair().contains("writable"), "{}", e.repair());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_log_and_its_head_are_the_users_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("state");
+        // An older relcon's files, made under a 022 umask.
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(dir.join("audit.jsonl"), b"").unwrap();
+        std::fs::set_permissions(
+            dir.join("audit.jsonl"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let log = AuditLog::new(dir.join("audit.jsonl"));
+        log.append(record()).unwrap();
+        let mode = |p: &Path| crate::private_files::mode(p).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("audit.jsonl")), 0o600);
+        assert_eq!(mode(&dir.join("audit.head")), 0o600);
+        let fresh = AuditLog::new(root.path().join("new/audit.jsonl"));
+        fresh.append(record()).unwrap();
+        assert_eq!(mode(&root.path().join("new")), 0o700);
+        assert_eq!(mode(&root.path().join("new/audit.jsonl")), 0o600);
+    }
+
+    #[test]
+    fn secrets_glued_into_any_field_never_reach_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("audit.jsonl"));
+        let pat = "k3n5q7r2t4v6x8z2b4d6f8h2j4l6n8p2r4t6v8x2z4b6d8f2h4jq";
         let jwt = format!(
             "eyJ{}.{}.{}",
             "a".repeat(30),
             "b".repeat(30),
             "c".repeat(20)
         );
+        let mut details = serde_json::Map::new();
+        details.insert("note".into(), format!("sig={pat}").into());
+        details.insert("list".into(), serde_json::json!([format!("bearer:{jwt}")]));
+        let entry = log
+            .append(Record {
+                actor: "alice@contoso.com".into(),
+                action: "approve".into(),
+                target: format!("approval 7 token={pat}"),
+                inputs: Inputs {
+                    comment: Some(format!("oops pat={pat}, and Authorization: Bearer {jwt}")),
+                    reason: Some(format!("bearer:{jwt}")),
+                    override_gate: false,
+                    details,
+                },
+                result: format!("failed: GET https://x?sig={pat}"),
+                request_ids: Vec::new(),
+            })
+            .unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert!(!text.contains(pat) && !text.contains(&jwt[..20]), "{text}");
         assert_eq!(
-            redact(&format!("token {jwt} oops")),
-            "token [redacted] oops"
+            entry.inputs.comment.as_deref(),
+            Some("oops pat=[redacted], and Authorization: Bearer [redacted]")
         );
-        let pat = "x".repeat(52);
-        assert_eq!(redact(&format!("pat {pat}")), "pat [redacted]");
-        assert_eq!(redact("ordinary words stay"), "ordinary words stay");
+        assert_eq!(entry.inputs.reason.as_deref(), Some("bearer:[redacted]"));
+        assert_eq!(entry.inputs.details["note"], "sig=[redacted]");
+        assert!(log.verify().unwrap().first_bad.is_none());
     }
 }

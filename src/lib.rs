@@ -13,6 +13,8 @@ pub mod audit;
 pub mod azure;
 pub mod cli;
 pub mod domain;
+pub mod private_files;
+pub mod redact;
 pub mod service;
 pub mod settings;
 pub mod sim;

@@ -269,6 +269,13 @@ pub struct AuthSettings {
     pub client_secret_env: String,
     /// The service connection id for `azure-pipelines`.
     pub service_connection_id: Option<String>,
+    /// The Entra login endpoint for `client-secret`, `workload-identity` and `azure-pipelines`
+    /// (sovereign clouds: `https://login.microsoftonline.us`, `https://login.chinacloudapi.cn`).
+    /// Default: `$AZURE_AUTHORITY_HOST`, else `https://login.microsoftonline.com`.
+    pub authority_host: Option<BaseUrl>,
+    /// Give up on getting one token after this long (login endpoint, `az`, managed identity),
+    /// and say which endpoint did not answer.
+    pub token_timeout_seconds: u64,
 }
 
 impl Default for AuthSettings {
@@ -280,6 +287,8 @@ impl Default for AuthSettings {
             client_id: None,
             client_secret_env: "AZURE_CLIENT_SECRET".into(),
             service_connection_id: None,
+            authority_host: None,
+            token_timeout_seconds: 10,
         }
     }
 }
@@ -566,6 +575,23 @@ impl Settings {
             out.push((
                 "auth.method".into(),
                 "auth.method = \"client-secret\" needs auth.tenant_id and auth.client_id".into(),
+            ));
+        }
+        if self.auth.token_timeout_seconds == 0 {
+            out.push((
+                "auth.token_timeout_seconds".into(),
+                "auth.token_timeout_seconds must be at least 1".into(),
+            ));
+        }
+        if self
+            .auth
+            .authority_host
+            .as_ref()
+            .is_some_and(|h| !h.as_str().starts_with("https://"))
+        {
+            out.push((
+                "auth.authority_host".into(),
+                "auth.authority_host must be an https:// URL (Entra ID accepts no other)".into(),
             ));
         }
         if self.auth.method == AuthMethod::AzurePipelines

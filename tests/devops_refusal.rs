@@ -105,12 +105,19 @@ fn a_redeploy_approval_refused_by_devops_exits_1_on_record_and_stays_pending() {
             .is_some_and(|m| m.contains("cannot approve it") && !m.ends_with(')')),
         "{v}"
     );
-    // On record, twice, with the request ids.
+    // On record, twice: each attempt is recorded before it is sent, then its refusal with
+    // the request id.
     let (code, audit) = sim.json(&creator, &["audit", "show"]);
     assert_eq!(code, 0, "{audit}");
     let entries = audit["entries"].as_array().unwrap();
-    assert_eq!(entries.len(), 2, "{audit}");
-    for e in entries {
+    assert_eq!(entries.len(), 4, "{audit}");
+    for pair in entries.chunks(2) {
+        assert_eq!(pair[0]["result"], "sending", "{}", pair[0]);
+        assert_eq!(
+            pair[0]["inputs"], pair[1]["inputs"],
+            "one operation: {audit}"
+        );
+        let e = &pair[1];
         assert!(
             e["result"]
                 .as_str()

@@ -13,17 +13,7 @@ mod support;
 
 /// A `relcon sim serve` process with its written configuration (`tests/support`); its
 /// `json` checks every document against the published contract too.
-use support::{SimServe as Sim, pinned};
-
-/// The JSON a successful command printed.
-fn ok_json(out: &std::process::Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use support::{SimServe as Sim, journal, ok_json, pinned};
 
 fn approvals(sim: &Sim, who: &str) -> Vec<Value> {
     let (code, v) = sim.json(who, &["approvals"]);
@@ -203,7 +193,17 @@ fn audit_verify_passes_then_fails_after_a_changed_byte() {
         .success();
     let log = sim.state("carol").join("audit.jsonl");
     let text = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(text.lines().count(), 2);
+    // Each decision is on record twice: "sending" before the PATCH, then its outcome.
+    let results: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["result"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(results, ["sending", "succeeded", "sending", "succeeded"]);
     std::fs::write(
         &log,
         text.replacen("notebook reviewed", "notebook reviewEd", 1),
@@ -225,10 +225,7 @@ fn audit_verify_passes_then_fails_after_a_changed_byte() {
 #[test]
 fn environment_release_approved_with_break_glass_then_rolled_back_everywhere() {
     let sim = Sim::start(&["--speed", "600"]);
-    let env = approvals(&sim, "bob")
-        .into_iter()
-        .find(|a| !a["environment_only"].is_null())
-        .expect("the pending environment-only release");
+    let env = sim.environment_approval("bob");
     assert!(
         env["policy"]["needs_override"] == true,
         "some circuits failed validation: {env}"
@@ -244,31 +241,14 @@ fn environment_release_approved_with_break_glass_then_rolled_back_everywhere() {
         .args(["approve", &ids[0], "--comment", "env 1.5.1"])
         .assert()
         .code(1);
-    for (who, id) in [("bob", &ids[0]), ("dave", &ids[1])] {
-        sim.relcon(who)
-            .args([
-                "approve",
-                id,
-                "--comment",
-                "env 1.5.1",
-                "--override-gate",
-                "--reason",
-                "4 known flaky validations",
-            ])
-            .assert()
-            .success();
-    }
+    sim.approve_environment_release_with_break_glass(&ids);
     let (_, audit) = sim.json("dave", &["audit", "show"]);
     assert_eq!(
         audit["entries"][0]["inputs"]["override_gate"], true,
         "{audit}"
     );
     // Let the Production stage deploy, then every Prod deployment runs 1.5.1.
-    let _ = reqwest::blocking::Client::new()
-        .post(format!("{}/_sim/clock/advance", sim.base))
-        .json(&serde_json::json!({"seconds": 1800}))
-        .send()
-        .unwrap();
+    sim.advance(1800);
     let (_, fleet) = sim.json("dave", &["fleet"]);
     let envs = |f: &Value| -> Vec<String> {
         f["plants"]
@@ -349,18 +329,6 @@ fn with_no_configuration_fleet_reads_the_built_in_simulator_and_matches_a_served
         "the same fleet either way"
     );
     assert_eq!(embedded["errors"], serde_json::json!([]));
-}
-
-/// The operations in `who`'s journal as saved (a `.tmp` is the journal mid-write).
-fn journal(sim: &Sim, who: &str) -> Vec<Value> {
-    std::fs::read_dir(sim.state(who).join("ops"))
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .filter_map(|t| serde_json::from_str::<Value>(&t).ok())
-        .collect()
 }
 
 /// Start a rollback of the incident circuit as `who` and kill -9 it once the journal says the

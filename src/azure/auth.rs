@@ -1,6 +1,12 @@
 //! Credentials per service: Entra tokens from `azure_identity` (cached per scope until five
 //! minutes before expiry, one refresh shared by concurrent callers), an Azure DevOps PAT as basic
 //! auth, or the simulator's `relcon-sim.<name>` bearer. Secrets are redacted everywhere.
+//!
+//! Getting a token has bounded time (`[auth] token_timeout_seconds`, 10 s): a login endpoint
+//! that does not answer is named as the cause ("cannot reach the login endpoint ... no answer
+//! after 10 s"), not blamed on the tenant, client or secret, and the failure is remembered for
+//! [`RETRY_SIGN_IN_AFTER`] so that the requests queued behind it fail at once instead of each
+//! waiting its own timeout.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,15 +14,18 @@ use std::time::{Duration, Instant};
 
 use azure_core::credentials::TokenCredential;
 use azure_identity::{
-    AzureCliCredential, AzurePipelinesCredential, ClientSecretCredential, DeveloperToolsCredential,
-    ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
-    WorkloadIdentityCredential,
+    AzureCliCredential, AzurePipelinesCredential, ClientSecretCredential,
+    ClientSecretCredentialOptions, DeveloperToolsCredential, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential,
 };
 use base64::Engine as _;
 use reqwest::header::HeaderValue;
 use tokio::sync::Mutex;
 
 use super::http::Service;
+pub use super::sign_in::AuthError;
+use super::sign_in::{credential_client_options, error_chain, login_endpoint, unreachable};
+use crate::service::backend::ErrorKind;
 use crate::settings::{AuthMethod, Settings};
 
 /// The Azure DevOps resource id, as a scope.
@@ -24,6 +33,10 @@ pub const DEVOPS_SCOPE: &str = "499b84ac-1321-427f-aa17-267ca6975798/.default";
 
 /// Refresh a cached token this long before it expires.
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// After a failed sign-in, requests fail with the same error for this long before the next
+/// attempt (a refresh, a minute later, tries again).
+pub const RETRY_SIGN_IN_AFTER: Duration = Duration::from_secs(30);
 
 /// A credential value: `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -113,6 +126,13 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
+/// One audience's token, or its last failure.
+#[derive(Default)]
+struct Slot {
+    token: Option<CachedToken>,
+    failed: Option<(AuthError, Instant)>,
+}
+
 enum Mode {
     Simulator {
         user: String,
@@ -128,7 +148,13 @@ enum Mode {
 pub struct Auth {
     mode: Mode,
     scopes: [String; 3],
-    cache: [Mutex<Option<CachedToken>>; 3],
+    cache: [Mutex<Slot>; 3],
+    /// Where tokens come from, for messages.
+    endpoint: String,
+    /// The most one token may take.
+    token_timeout: Duration,
+    /// How long a failed sign-in is the answer before it is tried again.
+    retry_sign_in_after: Duration,
 }
 
 impl fmt::Debug for Auth {
@@ -163,7 +189,13 @@ impl Auth {
                 .map(|m| format!("{}/.default", m.endpoint()))
                 .unwrap_or_default(),
         ];
-        let cache = [Mutex::new(None), Mutex::new(None), Mutex::new(None)];
+        let cache = [
+            Mutex::new(Slot::default()),
+            Mutex::new(Slot::default()),
+            Mutex::new(Slot::default()),
+        ];
+        let endpoint = login_endpoint(settings);
+        let token_timeout = Duration::from_secs(settings.auth.token_timeout_seconds.max(1));
         let method = settings.auth.method;
         if method == AuthMethod::Simulator && credential.is_none() {
             let user = identity_override
@@ -181,11 +213,14 @@ impl Auth {
                 mode: Mode::Simulator { user },
                 scopes,
                 cache,
+                endpoint,
+                token_timeout,
+                retry_sign_in_after: RETRY_SIGN_IN_AFTER,
             });
         }
         let credential = match credential {
             Some(c) => c,
-            None => build_credential(settings)?,
+            None => build_credential(settings, token_timeout)?,
         };
         let devops_pat = env_nonempty(&settings.auth.devops_pat_env).map(SecretString::new);
         Ok(Auth {
@@ -195,7 +230,26 @@ impl Auth {
             },
             scopes,
             cache,
+            endpoint,
+            token_timeout,
+            retry_sign_in_after: RETRY_SIGN_IN_AFTER,
         })
+    }
+
+    /// Where tokens come from (the login endpoint, `az`...), for messages.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Whether DevOps calls use a PAT rather than an Entra token.
+    pub fn devops_uses_pat(&self) -> bool {
+        matches!(
+            &self.mode,
+            Mode::Entra {
+                devops_pat: Some(_),
+                ..
+            }
+        )
     }
 
     /// The simulator identity, when talking to the simulator.
@@ -207,12 +261,17 @@ impl Auth {
     }
 
     /// The `Authorization` header for a request to `service`.
-    pub async fn header(&self, service: Service) -> Result<AuthHeader, String> {
+    pub async fn header(&self, service: Service) -> Result<AuthHeader, AuthError> {
         let audience = Audience::of(service);
+        let config = |message: String| AuthError {
+            kind: ErrorKind::Config,
+            endpoint: self.endpoint.clone(),
+            message,
+        };
         match &self.mode {
             Mode::Simulator { user } => {
                 let token = format!("relcon-sim.{user}");
-                AuthHeader::new(format!("Bearer {token}"), Vec::new())
+                AuthHeader::new(format!("Bearer {token}"), Vec::new()).map_err(config)
             }
             Mode::Entra {
                 devops_pat: Some(pat),
@@ -224,41 +283,97 @@ impl Auth {
                     format!("Basic {basic}"),
                     vec![pat.clone(), SecretString::new(basic)],
                 )
+                .map_err(config)
             }
             Mode::Entra { credential, .. } => {
                 let token = self.token(credential.as_ref(), audience).await?;
-                AuthHeader::new(format!("Bearer {}", token.expose()), vec![token])
+                AuthHeader::new(format!("Bearer {}", token.expose()), vec![token]).map_err(config)
             }
         }
     }
 
     /// A cached token for `audience`, refreshed when near expiry. The lock is held across the
-    /// refresh so that concurrent callers wait for one refresh instead of starting their own.
+    /// refresh so that concurrent callers wait for one refresh instead of starting their own;
+    /// the refresh takes at most `token_timeout`, and its failure is what those callers get.
     async fn token(
         &self,
         credential: &dyn TokenCredential,
         audience: Audience,
-    ) -> Result<SecretString, String> {
+    ) -> Result<SecretString, AuthError> {
         let mut slot = self.cache[audience.index()].lock().await;
-        if let Some(c) = slot.as_ref()
+        if let Some(c) = slot.token.as_ref()
             && Instant::now() < c.refresh_at
         {
             return Ok(c.token.clone());
         }
+        if let Some((e, at)) = slot.failed.as_ref()
+            && at.elapsed() < self.retry_sign_in_after
+        {
+            return Err(e.clone());
+        }
         let scope = self.scopes[audience.index()].as_str();
-        let token = credential
-            .get_token(&[scope], None)
-            .await
-            .map_err(|e| format!("could not get a token for {scope}: {e}"))?;
+        let got =
+            tokio::time::timeout(self.token_timeout, credential.get_token(&[scope], None)).await;
+        let token = match got {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                let e = self.failure(scope, &e);
+                slot.failed = Some((e.clone(), Instant::now()));
+                return Err(e);
+            }
+            Err(_) => {
+                let e = AuthError {
+                    kind: ErrorKind::Timeout,
+                    endpoint: self.endpoint.clone(),
+                    message: format!(
+                        "cannot reach the login endpoint: no answer after {} s (a token for {scope}; \
+                         [auth] token_timeout_seconds)",
+                        self.token_timeout.as_secs()
+                    ),
+                };
+                slot.failed = Some((e.clone(), Instant::now()));
+                return Err(e);
+            }
+        };
         let left = token.expires_on.unix_timestamp()
             - azure_core::time::OffsetDateTime::now_utc().unix_timestamp();
         let left = Duration::from_secs(u64::try_from(left).unwrap_or(0));
         let secret = SecretString::new(token.token.secret());
-        *slot = Some(CachedToken {
-            token: secret.clone(),
-            refresh_at: Instant::now() + left.saturating_sub(REFRESH_MARGIN),
-        });
+        *slot = Slot {
+            token: Some(CachedToken {
+                token: secret.clone(),
+                refresh_at: Instant::now() + left.saturating_sub(REFRESH_MARGIN),
+            }),
+            failed: None,
+        };
         Ok(secret)
+    }
+
+    /// A credential's error, classified: a login endpoint that cannot be reached is a network
+    /// problem (name the endpoint and the cause), anything else is the credential's.
+    fn failure(&self, scope: &str, e: &azure_core::Error) -> AuthError {
+        if unreachable(e) {
+            // The innermost cause says it ("Connection refused", "dns error"); the wrappers
+            // around it (retry policy, troubleshooting links) do not.
+            let mut cause = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(s) = src {
+                cause = s.to_string();
+                src = s.source();
+            }
+            AuthError {
+                kind: ErrorKind::Network,
+                endpoint: self.endpoint.clone(),
+                message: format!("cannot reach the login endpoint: {cause}"),
+            }
+        } else {
+            let chain = error_chain(e);
+            AuthError {
+                kind: ErrorKind::Auth,
+                endpoint: self.endpoint.clone(),
+                message: format!("could not get a token for {scope}: {chain}"),
+            }
+        }
     }
 
     /// Forget the cached token for `service` after a 401, unless it was already replaced.
@@ -266,15 +381,16 @@ impl Auth {
         let audience = Audience::of(service);
         if let Ok(mut slot) = self.cache[audience.index()].try_lock()
             && slot
+                .token
                 .as_ref()
                 .is_some_and(|c| used.secrets.iter().any(|s| s == &c.token))
         {
-            *slot = None;
+            slot.token = None;
         }
     }
 }
 
-fn env_nonempty(name: &str) -> Option<String> {
+pub(super) fn env_nonempty(name: &str) -> Option<String> {
     if name.is_empty() {
         return None;
     }
@@ -282,7 +398,10 @@ fn env_nonempty(name: &str) -> Option<String> {
 }
 
 /// The `azure_identity` credential for `auth.method`.
-fn build_credential(settings: &Settings) -> Result<Arc<dyn TokenCredential>, String> {
+fn build_credential(
+    settings: &Settings,
+    timeout: Duration,
+) -> Result<Arc<dyn TokenCredential>, String> {
     let a = &settings.auth;
     let fail = |e: azure_core::Error| format!("auth.method = \"{}\": {e}", a.method.as_str());
     let need = |what: &str, v: Option<String>| {
@@ -304,7 +423,9 @@ fn build_credential(settings: &Settings) -> Result<Arc<dyn TokenCredential>, Str
                 &need("auth.tenant_id", tenant)?,
                 need("auth.client_id", client)?,
                 azure_core::credentials::Secret::new(secret),
-                None,
+                Some(ClientSecretCredentialOptions {
+                    client_options: credential_client_options(settings, timeout),
+                }),
             )
             .map_err(fail)?
         }
@@ -313,6 +434,9 @@ fn build_credential(settings: &Settings) -> Result<Arc<dyn TokenCredential>, Str
             let options = azure_identity::WorkloadIdentityCredentialOptions {
                 tenant_id: tenant,
                 client_id: client,
+                credential_options: azure_identity::ClientAssertionCredentialOptions {
+                    client_options: credential_client_options(settings, timeout),
+                },
                 ..Default::default()
             };
             WorkloadIdentityCredential::new(Some(options)).map_err(fail)?
@@ -320,7 +444,7 @@ fn build_credential(settings: &Settings) -> Result<Arc<dyn TokenCredential>, Str
         AuthMethod::ManagedIdentity => {
             let options = ManagedIdentityCredentialOptions {
                 user_assigned_id: client.map(UserAssignedId::ClientId),
-                ..Default::default()
+                client_options: credential_client_options(settings, timeout),
             };
             ManagedIdentityCredential::new(Some(options)).map_err(fail)?
         }
@@ -338,7 +462,11 @@ fn build_credential(settings: &Settings) -> Result<Arc<dyn TokenCredential>, Str
                     a.service_connection_id.clone(),
                 )?,
                 azure_core::credentials::Secret::new(access),
-                None,
+                Some(azure_identity::AzurePipelinesCredentialOptions {
+                    credential_options: azure_identity::ClientAssertionCredentialOptions {
+                        client_options: credential_client_options(settings, timeout),
+                    },
+                }),
             )
             .map_err(fail)?
         }
@@ -350,7 +478,7 @@ fn build_credential(settings: &Settings) -> Result<Arc<dyn TokenCredential>, Str
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -367,7 +495,8 @@ mod tests {
         );
     }
 
-    fn settings(method: &str) -> Settings {
+    /// Settings for `method`, with a tenant and a client, and secrets from unset variables.
+    pub(in crate::azure) fn settings(method: &str) -> Settings {
         let text = format!(
             r#"
 [azure]
@@ -434,6 +563,116 @@ devops_pat_env = "RELCON_UNIT_UNSET_PAT"
             "https://api.loganalytics.io/.default"
         );
         assert!(a.simulator_user().is_none());
+    }
+
+    /// A credential that never answers, or fails as told; counts its calls.
+    #[derive(Debug)]
+    struct Stuck {
+        fail_with: Option<azure_core::error::ErrorKind>,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl TokenCredential for Stuck {
+        async fn get_token(
+            &self,
+            _: &[&str],
+            _: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            match &self.fail_with {
+                None => std::future::pending().await,
+                // What Entra says of a wrong secret: an answer, not a network failure.
+                Some(azure_core::error::ErrorKind::Credential) => {
+                    Err(azure_core::Error::with_message(
+                        azure_core::error::ErrorKind::Credential,
+                        "ClientSecretCredential authentication failed. AADSTS7000215: Invalid \
+                         client secret provided",
+                    ))
+                }
+                Some(kind) => Err(azure_core::Error::with_error(
+                    azure_core::error::ErrorKind::Credential,
+                    azure_core::Error::with_error(
+                        kind.clone(),
+                        std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+                        "failed to execute `reqwest` request",
+                    ),
+                    "ClientSecretCredential authentication failed. retry policy expired",
+                )),
+            }
+        }
+    }
+
+    fn stuck(fail_with: Option<azure_core::error::ErrorKind>) -> Arc<Stuck> {
+        Arc::new(Stuck {
+            fail_with,
+            calls: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_login_endpoint_that_never_answers_is_named_after_the_timeout_and_not_asked_again() {
+        let mut s = settings("client-secret");
+        s.auth.authority_host =
+            Some(crate::settings::BaseUrl::parse("https://login.example.test").unwrap());
+        s.auth.token_timeout_seconds = 1;
+        let credential = stuck(None);
+        let mut auth = Auth::new(&s, None, Some(credential.clone())).unwrap();
+        let calls = || credential.calls.load(std::sync::atomic::Ordering::SeqCst);
+        // The credential never answers: only the timeout ends this.
+        let e = auth.header(Service::Arm).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Timeout);
+        assert_eq!(
+            e.endpoint,
+            "https://login.example.test/0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b/oauth2/v2.0/token"
+        );
+        assert!(
+            e.message
+                .contains("cannot reach the login endpoint: no answer after 1 s"),
+            "{e}"
+        );
+        // The requests queued behind it get the same cause without asking again.
+        assert_eq!(auth.header(Service::Arm).await.unwrap_err(), e);
+        assert_eq!(calls(), 1);
+        // After a while, the next request tries again.
+        auth.retry_sign_in_after = Duration::ZERO;
+        assert!(auth.header(Service::Arm).await.is_err());
+        assert_eq!(calls(), 2);
+        // As a backend error: method `sign-in`, the login endpoint as the URL.
+        let b = e.into_backend();
+        assert_eq!((b.method.as_str(), b.kind), ("sign-in", ErrorKind::Timeout));
+        assert!(b.url.starts_with("https://login.example.test/"));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_network_problem_with_its_cause_not_a_bad_secret() {
+        let auth = Auth::new(
+            &settings("client-secret"),
+            None,
+            Some(stuck(Some(azure_core::error::ErrorKind::Connection))),
+        )
+        .unwrap();
+        let e = auth.header(Service::Monitor).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Network);
+        assert!(
+            e.endpoint.starts_with("https://login.microsoftonline.com/"),
+            "{e}"
+        );
+        assert!(
+            e.message
+                .ends_with("cannot reach the login endpoint: connection refused"),
+            "{e}"
+        );
+        // A credential refused by Entra is the credential's problem.
+        let auth = Auth::new(
+            &settings("client-secret"),
+            None,
+            Some(stuck(Some(azure_core::error::ErrorKind::Credential))),
+        )
+        .unwrap();
+        let err = auth.header(Service::Arm).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Auth, "{err}");
+        assert!(err.message.contains("AADSTS7000215"), "{err}");
     }
 
     #[test]

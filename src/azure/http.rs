@@ -334,6 +334,11 @@ impl Http {
         })
     }
 
+    /// The credentials requests are signed with (`doctor` signs in through them).
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
     pub fn stats(&self) -> ClientStats {
         let s = |svc: Service| self.counters.per_service[svc.index()].load(Ordering::Relaxed);
         let (arm, devops, release, monitor) = (
@@ -379,9 +384,12 @@ impl Http {
         let mut retry = 0u32;
         loop {
             gate.wait_open().await;
-            let auth = self.auth.header(call.service).await.map_err(|m| {
-                BackendError::new(ErrorKind::Auth, call.method.as_str(), call.url.as_str(), m)
-            })?;
+            // A sign-in failure names the login endpoint, not this call's URL.
+            let auth = self
+                .auth
+                .header(call.service)
+                .await
+                .map_err(super::auth::AuthError::into_backend)?;
             let permit = gate.permits.acquire().await.map_err(|_| {
                 BackendError::new(
                     ErrorKind::Network,
@@ -539,7 +547,7 @@ impl Http {
 }
 
 /// The error and its causes on one line ("connection reset by peer" is usually three deep).
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {

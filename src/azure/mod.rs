@@ -8,6 +8,7 @@ mod http;
 pub mod kql;
 mod lro;
 mod paging;
+mod sign_in;
 // Public only so that `tests/azure_examples.rs` can hold the official examples against them;
 // nothing above `azure/` uses either.
 #[doc(hidden)]
@@ -209,6 +210,34 @@ impl AzureBackend {
 impl Backend for AzureBackend {
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    async fn sign_in(&self) -> Vec<(String, BackendResult<String>)> {
+        let auth = self.http.auth();
+        if let Some(user) = auth.simulator_user() {
+            return vec![("the simulator".into(), Ok(format!("as {user}")))];
+        }
+        let mut services = vec![(Service::Arm, "Azure ML (ARM)")];
+        if !auth.devops_uses_pat() {
+            services.push((Service::DevOps, "Azure DevOps"));
+        }
+        services.push((Service::Monitor, "Log Analytics"));
+        // All at once: a login endpoint that does not answer costs one timeout, not three.
+        let got = futures::future::join_all(services.iter().map(|(s, _)| auth.header(*s))).await;
+        let mut out: Vec<(String, BackendResult<String>)> = services
+            .iter()
+            .zip(got)
+            .map(|((_, name), r)| {
+                let r = r
+                    .map(|_| format!("a token from {}", auth.endpoint()))
+                    .map_err(auth::AuthError::into_backend);
+                ((*name).to_owned(), r)
+            })
+            .collect();
+        if auth.devops_uses_pat() {
+            out.push(("Azure DevOps".into(), Ok("a PAT (basic auth)".into())));
+        }
+        out
     }
 
     async fn identity(&self) -> BackendResult<Identity> {

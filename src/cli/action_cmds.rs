@@ -11,7 +11,7 @@ use crate::domain::Status;
 use crate::domain::platform::IdentityRef;
 use crate::domain::rollback::TargetChoice;
 use crate::service::decide::{DecisionOutcome, DecisionRequest, Verdict, decide};
-use crate::service::journal::{OpState, Operation};
+use crate::service::journal::{OpKind, OpState, Operation};
 use crate::service::rollback::{self, RollbackPlan, RollbackRequest};
 use crate::settings::RollbackMethod;
 
@@ -219,7 +219,7 @@ fn print_progress(p: Paint, op: &Operation, now: chrono::DateTime<chrono::Utc>) 
     );
 }
 
-fn finish(g: &Global, op: &Operation) -> Exit {
+fn finish(g: &Global, op: &Operation, note: Option<&str>) -> Exit {
     let exit = match op.state {
         OpState::Verified | OpState::Submitted | OpState::InProgress | OpState::Succeeded => {
             Exit::Ok
@@ -227,9 +227,11 @@ fn finish(g: &Global, op: &Operation) -> Exit {
         OpState::Failed | OpState::NotSent | OpState::Submitting => Exit::Service,
     };
     if g.json {
-        print_json(
-            &json!({"kind": "operation", "operation": op, "time_to_verified_seconds": op.time_to_verified().map(|d| d.num_seconds())}),
-        );
+        let mut out = json!({"kind": "operation", "operation": op, "time_to_verified_seconds": op.time_to_verified().map(|d| d.num_seconds())});
+        if let Some(n) = note {
+            out["rerun"] = n.into();
+        }
+        print_json(&out);
     } else {
         let p = Paint::stdout();
         match (op.state, op.time_to_verified()) {
@@ -307,6 +309,11 @@ pub fn rollback(g: &Global, a: RollbackArgs<'_>) -> Exit {
             print_progress(p, op, o.session.now());
         }
     };
+    // A rollback of this circuit (or of the environment) is in the journal, unfinished: that
+    // one is shown and followed, never a second plan.
+    if let Some(op) = rollback::in_flight(&o.session, circuit.as_ref()) {
+        return rerun(&o, g, &a, target, op, &me, &mut progress);
+    }
     let Some(circuit) = circuit else {
         // Environment rollback.
         let plan = match rollback::plan_environment(o.session.context(), &s) {
@@ -340,7 +347,7 @@ pub fn rollback(g: &Global, a: RollbackArgs<'_>) -> Exit {
             &me,
             a.reason.clone(),
         ));
-        return follow(&o, g, sent, a.wait, &mut progress);
+        return follow(&o, g, sent, a.wait, &mut progress, None);
     };
     let req = RollbackRequest {
         circuit,
@@ -392,7 +399,122 @@ pub fn rollback(g: &Global, a: RollbackArgs<'_>) -> Exit {
     let sent = o
         .runtime
         .block_on(rollback::execute(&o.session, &plan, &me, a.reason.clone()));
-    follow(&o, g, sent, a.wait, &mut progress)
+    follow(&o, g, sent, a.wait, &mut progress, None)
+}
+
+/// What the operator reran, against what is in flight: a different target or method is
+/// refused rather than silently replaced by the one in flight.
+fn rerun_mismatch(a: &RollbackArgs<'_>, target: TargetChoice, op: &Operation) -> Option<String> {
+    let OpKind::Rollback { to, method, .. } = &op.kind else {
+        return None;
+    };
+    let asked = match target {
+        TargetChoice::Version(v) if v != *to => format!("v{v}"),
+        _ => match a.method {
+            Some(m) if m != *method => format!("the {} method", m.as_str()),
+            _ => return None,
+        },
+    };
+    Some(format!(
+        "operation {} is rolling {} back to v{to} ({}); a rollback to {asked} must wait until it \
+         ends (follow it: relcon ops --wait)",
+        op.id,
+        op.target(),
+        method.as_str()
+    ))
+}
+
+/// The operation in flight, in a few lines: what it does, where it stands, its SLA.
+fn print_in_flight(p: Paint, op: &Operation, now: chrono::DateTime<chrono::Utc>) {
+    println!(
+        "{} {} (operation {})",
+        p.bold("Rollback already in flight:"),
+        p.bold(&op.target()),
+        op.id
+    );
+    if let OpKind::Rollback {
+        from, to, method, ..
+    } = &op.kind
+    {
+        println!(
+            "  model        v{} -> v{to} ({})",
+            from.map(|v| v.0.to_string()).unwrap_or_else(|| "?".into()),
+            method.as_str()
+        );
+    }
+    if !op.steps.is_empty() {
+        let done = op
+            .steps
+            .iter()
+            .filter(|s| s.state == OpState::Verified)
+            .count();
+        println!("  deployments  {done} of {} verified", op.steps.len());
+    }
+    println!(
+        "  requested    {} by {}{}",
+        op.requested_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        op.actor,
+        op.reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
+    );
+    println!("  state        {}", op.state.as_str());
+    if let Some(s) = rollback::sla(op) {
+        println!("  SLA          {}", s.label(now));
+    }
+    if let Some(w) = &op.waiting {
+        println!("  waiting      {}", p.yellow(w));
+    }
+}
+
+/// The rollback asked for is the one in flight: show it, and with `--yes` follow it (sending
+/// it once if relcon stopped before sending it).
+fn rerun(
+    o: &Opened,
+    g: &Global,
+    a: &RollbackArgs<'_>,
+    target: TargetChoice,
+    op: Operation,
+    me: &IdentityRef,
+    progress: rollback::Progress<'_>,
+) -> Exit {
+    if let Some(why) = rerun_mismatch(a, target, &op) {
+        return fail(Exit::Refused, why);
+    }
+    let p = Paint::stdout();
+    if !g.json {
+        print_in_flight(p, &op, o.session.now());
+    }
+    if a.plan_only || !a.yes {
+        let next = if op.state == OpState::Submitting {
+            "it was journaled but may not have been sent: run the same command with --yes to \
+             re-read the service and send it if it was not"
+        } else {
+            "follow it with --yes --wait (nothing is sent again) or relcon ops --wait"
+        };
+        if g.json {
+            print_json(&json!({"kind": "in-flight", "operation": op, "next": next}));
+        } else {
+            println!("  {}", p.dim(next));
+        }
+        return if a.plan_only || op.state != OpState::Submitting {
+            Exit::Ok
+        } else {
+            fail(Exit::Usage, "add --yes to send it")
+        };
+    }
+    let sent = o.runtime.block_on(rollback::rerun(&o.session, op, me));
+    let (op, how) = match sent {
+        Ok(r) => r,
+        Err(rollback::ExecuteError::Refused(m)) => return fail(Exit::Refused, m),
+        Err(rollback::ExecuteError::Failed(m)) => return fail(Exit::Service, m),
+    };
+    let note = how.describe(&op);
+    if !g.json {
+        println!("{}", p.yellow(&note));
+    }
+    follow(o, g, Ok(op), a.wait, progress, Some(&note))
 }
 
 /// A plan that cannot be made is refused (exit 1), unless the snapshot it was made from is
@@ -434,6 +556,7 @@ fn follow(
     sent: Result<Operation, rollback::ExecuteError>,
     wait: bool,
     progress: rollback::Progress<'_>,
+    note: Option<&str>,
 ) -> Exit {
     let op = match sent {
         Ok(op) => op,
@@ -446,7 +569,7 @@ fn follow(
     } else {
         op
     };
-    finish(g, &op)
+    finish(g, &op, note)
 }
 
 pub fn ops(g: &Global, wait: bool) -> Exit {

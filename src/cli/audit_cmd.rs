@@ -83,6 +83,9 @@ pub fn show(g: &Global, since: Option<&str>) -> Exit {
             || e.result.starts_with("submitted")
         {
             p.green(&e.result)
+        } else if e.result.starts_with("sending") {
+            // Recorded before the request went out; the entry after it says how it ended.
+            p.dim(&e.result)
         } else if e.result.starts_with("refused") || e.result.starts_with("conflict") {
             p.yellow(&e.result)
         } else {

@@ -22,6 +22,12 @@ struct Check {
 }
 
 fn fix_for(e: &BackendError, service: &str, settings: &Settings) -> String {
+    if e.method == "sign-in" && matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout) {
+        return "the tenant, client and secret were never tried: the login endpoint did not \
+                answer. Check the network path to it (firewall, proxy: HTTPS_PROXY) and, for a \
+                sovereign cloud, [auth] authority_host"
+            .into();
+    }
     match e.kind {
         ErrorKind::Auth => match settings.auth.method {
             AuthMethod::AzureCli | AuthMethod::DeveloperTools => {
@@ -105,22 +111,55 @@ pub fn doctor(g: &Global) -> Exit {
         fix: None,
     });
     let settings = &o.settings;
+    // Sign in first, saying which check is still running while it waits: a login endpoint
+    // that does not answer is named within the token timeout, not blamed on the secret.
+    let running = Running::default();
+    let sign_in = o.runtime.block_on(with_progress(
+        &running,
+        running.watch("sign-in".into(), b.sign_in()),
+    ));
+    let mut fixes_given = Vec::new();
+    for (service, r) in sign_in {
+        checks.push(match r {
+            Ok(detail) => Check {
+                name: "sign-in".into(),
+                ok: true,
+                detail: format!("{service}: {detail}"),
+                fix: None,
+            },
+            Err(e) => {
+                // Three services, one login endpoint: the same advice once.
+                let fix = fix_for(&e, &service, settings);
+                let fix = (!fixes_given.contains(&fix)).then(|| {
+                    fixes_given.push(fix.clone());
+                    fix
+                });
+                Check {
+                    name: "sign-in".into(),
+                    ok: false,
+                    fix,
+                    detail: format!("{service}: {e}"),
+                }
+            }
+        });
+    }
     let pending = ApprovalQuery {
         status: Some(ApprovalStatus::Pending),
         release_ids: Vec::new(),
     };
+    let w = |name: &str| name.to_owned();
     let (identity, test, prod, registry, releases, approvals, coverage) =
-        o.runtime.block_on(async {
+        o.runtime.block_on(with_progress(&running, async {
             tokio::join!(
-                b.identity(),
-                b.endpoints(Stage::Test),
-                b.endpoints(Stage::Prod),
-                b.model_containers(AssetLocation::Registry),
-                b.releases(),
-                b.approvals(&pending),
-                b.monitor(MonitorQuery::Coverage),
+                running.watch(w("DevOps identity"), b.identity()),
+                running.watch(w("Test workspace"), b.endpoints(Stage::Test)),
+                running.watch(w("Prod workspace"), b.endpoints(Stage::Prod)),
+                running.watch(w("registry"), b.model_containers(AssetLocation::Registry)),
+                running.watch(w("releases"), b.releases()),
+                running.watch(w("approvals"), b.approvals(&pending)),
+                running.watch(w("monitoring"), b.monitor(MonitorQuery::Coverage)),
             )
-        });
+        }));
     let mut push = |name: &str, service: &str, r: Result<String, BackendError>| {
         checks.push(match r {
             Ok(detail) => Check {
@@ -128,6 +167,13 @@ pub fn doctor(g: &Global) -> Exit {
                 ok: true,
                 detail,
                 fix: None,
+            },
+            // The sign-in row above says why and what to do; no need to say it seven times.
+            Err(e) if e.method == "sign-in" => Check {
+                name: name.into(),
+                ok: false,
+                fix: None,
+                detail: "not checked: the sign-in failed (see above)".into(),
             },
             Err(e) => Check {
                 name: name.into(),
@@ -200,6 +246,50 @@ pub fn doctor(g: &Global) -> Exit {
         Exit::Ok
     };
     report(g, p, &checks, exit)
+}
+
+/// The checks still running, for the "still waiting" lines.
+#[derive(Default)]
+struct Running(std::sync::Mutex<Vec<String>>);
+
+impl Running {
+    fn set(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `work`, counted as running under `name` until it ends.
+    async fn watch<T>(&self, name: String, work: impl std::future::Future<Output = T>) -> T {
+        self.set().push(name.clone());
+        let out = work.await;
+        self.set().retain(|n| *n != name);
+        out
+    }
+}
+
+/// How long a check may take before stderr says it is still waiting, and how often after.
+const STILL_WAITING_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Run `work`; every [`STILL_WAITING_EVERY`] tell stderr which checks are still running (so a
+/// silent minute never happens; stdout, and `--json`, stay clean).
+async fn with_progress<T>(running: &Running, work: impl std::future::Future<Output = T>) -> T {
+    let start = tokio::time::Instant::now();
+    let mut every = tokio::time::interval_at(start + STILL_WAITING_EVERY, STILL_WAITING_EVERY);
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = every.tick() => {
+                let names = running.set().clone();
+                if !names.is_empty() {
+                    eprintln!(
+                        "relcon doctor: still waiting ({} s): {}",
+                        start.elapsed().as_secs(),
+                        names.join(", ")
+                    );
+                }
+            }
+        }
+    }
 }
 
 fn report(g: &Global, p: Paint, checks: &[Check], exit: Exit) -> Exit {

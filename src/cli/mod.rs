@@ -425,7 +425,7 @@ pub(crate) fn load_settings(
 /// Print an error for the user: one line, no backtrace (and, with `--json`, kept for the
 /// error document).
 pub(crate) fn fail(exit: Exit, message: impl std::fmt::Display) -> Exit {
-    let message = message.to_string();
+    let message = crate::redact::redact(&message.to_string());
     eprintln!("relcon: {message}");
     output::record_error(&message);
     exit

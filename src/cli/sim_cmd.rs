@@ -193,7 +193,7 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         // The configuration exists before the first line announces the server, so whoever
         // waits for that line can use it at once.
         if let Some(path) = &a.write_config
-            && let Err(e) = crate::service::cache::write_atomic(
+            && let Err(e) = crate::private_files::write_atomic(
                 path,
                 handle.settings_toml_for(a.monitor).as_bytes(),
             )

@@ -34,14 +34,16 @@ pub struct BackendError {
 impl fmt::Display for BackendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Errors raised before any request (configuration, credentials) have no method or URL.
+        // A service may echo what it was sent (a token, a signed URL): never shown or logged.
+        use crate::redact::redact;
         if !self.method.is_empty() || !self.url.is_empty() {
-            write!(f, "{} {}", self.method, self.url)?;
+            write!(f, "{} {}", self.method, redact(&self.url))?;
             if let Some(s) = self.status {
                 write!(f, ": HTTP {s}")?;
             }
             f.write_str(": ")?;
         }
-        f.write_str(&self.message)?;
+        f.write_str(&redact(&self.message))?;
         if let Some(id) = &self.request_id {
             write!(f, " (request id {id})")?;
         }
@@ -168,6 +170,12 @@ pub trait Backend: Send + Sync {
     /// One line for the status bar: "simulator at http://127.0.0.1:4711" or the subscription
     /// and workspaces.
     fn describe(&self) -> String;
+
+    /// Sign in to each service now, and say how (`doctor`): one `(service, result)` per
+    /// credential in use. A backend without credentials has nothing to check.
+    async fn sign_in(&self) -> Vec<(String, BackendResult<String>)> {
+        Vec::new()
+    }
 
     /// The caller, from Azure DevOps `_apis/connectionData`.
     async fn identity(&self) -> BackendResult<Identity>;

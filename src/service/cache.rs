@@ -126,14 +126,13 @@ impl Cache {
     }
 }
 
-/// Write to `path.tmp`, then rename over `path`.
+/// Write to a temporary file beside `path`, then rename over `path`; 0600 in a 0700
+/// directory, like every file of relcon's ([`crate::private_files`]).
 pub fn write_atomic(path: &Path, body: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        crate::private_files::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, body)?;
-    std::fs::rename(&tmp, path)
+    crate::private_files::write_atomic(path, body)
 }
 
 #[cfg(test)]

@@ -352,20 +352,41 @@ pub async fn decide(
         req.override_reason.clone(),
         session.now(),
     );
+    // Record, then act: journaled and on the audit log before the PATCH, under the send claim.
+    let _claim = match session.journal().claim(&op.id) {
+        Ok(Some(c)) => c,
+        Ok(None) => return not_sent(id, format!("operation {} is claimed elsewhere", op.id)),
+        Err(e) => return not_sent(id, e.to_string()),
+    };
     if let Err(e) = session.journal().save(&mut op) {
+        return not_sent(id, e.to_string());
+    }
+    let sending = Record {
+        result: "sending".into(),
+        ..decision_record(operator, req, item, &op.id)
+    };
+    if let Err(e) = session.audit().append(sending) {
+        let why = super::send::audit_refusal(&e);
+        op.last_error = Some(why.clone());
+        op.advance(OpState::NotSent, session.now());
+        if let Err(e) = session.journal().save(&mut op) {
+            tracing::warn!("cannot update the journal: {e}");
+        }
         return DecisionOutcome::Failed {
             approval_id: id,
-            message: format!("not sent: {e}"),
+            message: why,
             request_id: None,
         };
     }
-    let comment = match (&req.override_reason, break_glass) {
+    // What DevOps keeps with the approval: the comment, without anything that looks like a
+    // credential (the audit log has the same text).
+    let comment = crate::redact::redact(&match (&req.override_reason, break_glass) {
         (Some(reason), true) => format!(
             "{} [break-glass: test gate overridden: {reason}]",
             req.comment
         ),
         _ => req.comment.clone(),
-    };
+    });
     let sent = backend
         .update_approval(id, req.verdict.status(), &comment)
         .await;
@@ -452,7 +473,16 @@ pub async fn decide(
     if let Err(e) = session.journal().save(&mut op) {
         tracing::warn!("cannot update the journal: {e}");
     }
-    record_outcome(session, operator, req, item, outcome)
+    record_outcome_of(session, operator, req, item, outcome, Some(&op.id))
+}
+
+/// Nothing was sent: the journal could not take the operation.
+fn not_sent(id: u32, why: String) -> DecisionOutcome {
+    DecisionOutcome::Failed {
+        approval_id: id,
+        message: format!("not sent: {why}"),
+        request_id: None,
+    }
 }
 
 async fn fresh_after(backend: &dyn Backend, item: &ApprovalItem) -> ApprovalItem {
@@ -528,6 +558,38 @@ fn failed(id: u32, e: &BackendError) -> DecisionOutcome {
     }
 }
 
+/// The audit record of a decision, without its result.
+fn decision_record(
+    operator: &IdentityRef,
+    req: &DecisionRequest,
+    item: &ApprovalItem,
+    operation: &str,
+) -> Record {
+    let mut details = serde_json::Map::new();
+    if !operation.is_empty() {
+        details.insert("operation".into(), operation.into());
+    }
+    Record {
+        actor: operator.unique_name.clone(),
+        action: req.verdict.as_str().to_owned(),
+        target: format!(
+            "approval {} (release {} {}, {})",
+            req.approval_id,
+            item.release_id,
+            item.release_name,
+            item.stage.release_environment().unwrap_or("?")
+        ),
+        inputs: Inputs {
+            comment: Some(req.comment.clone()),
+            reason: req.override_reason.clone(),
+            override_gate: req.override_reason.is_some(),
+            details,
+        },
+        result: String::new(),
+        request_ids: Vec::new(),
+    }
+}
+
 /// Every decision, refusals included, goes on record before it is reported.
 fn record_outcome(
     session: &Session,
@@ -535,6 +597,17 @@ fn record_outcome(
     req: &DecisionRequest,
     item: &ApprovalItem,
     outcome: DecisionOutcome,
+) -> DecisionOutcome {
+    record_outcome_of(session, operator, req, item, outcome, None)
+}
+
+fn record_outcome_of(
+    session: &Session,
+    operator: &IdentityRef,
+    req: &DecisionRequest,
+    item: &ApprovalItem,
+    outcome: DecisionOutcome,
+    operation: Option<&str>,
 ) -> DecisionOutcome {
     let (result, request_ids) = match &outcome {
         DecisionOutcome::Done {
@@ -572,30 +645,29 @@ fn record_outcome(
         ),
     };
     let record = Record {
-        actor: operator.unique_name.clone(),
-        action: req.verdict.as_str().to_owned(),
-        target: format!(
-            "approval {} (release {} {}, {})",
-            req.approval_id,
-            item.release_id,
-            item.release_name,
-            item.stage.release_environment().unwrap_or("?")
-        ),
-        inputs: Inputs {
-            comment: Some(req.comment.clone()),
-            reason: req.override_reason.clone(),
-            override_gate: req.override_reason.is_some(),
-            details: serde_json::Map::new(),
-        },
         result,
         request_ids,
+        ..decision_record(operator, req, item, operation.unwrap_or_default())
     };
     match session.audit().append(record) {
         Ok(_) => outcome,
+        // Refused or conflicting: nothing was sent, but nothing is reported off the record.
+        Err(e) if operation.is_none() => DecisionOutcome::Failed {
+            approval_id: req.approval_id,
+            message: format!(
+                "{}; the audit log cannot record it ({e}); {}",
+                outcome.describe(),
+                e.repair()
+            ),
+            request_id: None,
+        },
         Err(e) => DecisionOutcome::Failed {
             approval_id: req.approval_id,
             message: format!(
-                "the decision was made but could not be written to the audit log: {e}"
+                "the decision was sent (its \"sending\" entry is on the audit log) but its \
+                 outcome could not be written to the audit log ({e}): {}; {}",
+                outcome.describe(),
+                e.repair()
             ),
             request_id: None,
         },

@@ -219,10 +219,33 @@ impl Operation {
         }
     }
 
+    /// Free text (the reason, errors, what it waits on) without credentials, before it is
+    /// written or shown: an error can echo what a service was sent.
+    pub fn redact(&mut self) {
+        use crate::redact::redact;
+        for text in [&mut self.reason, &mut self.last_error, &mut self.waiting]
+            .into_iter()
+            .flatten()
+        {
+            *text = redact(text);
+        }
+        for s in &mut self.steps {
+            if let Some(e) = &mut s.error {
+                *e = redact(e);
+            }
+        }
+    }
+
     /// Time from request to verified restore.
     pub fn time_to_verified(&self) -> Option<chrono::Duration> {
         Some(self.verified_at? - self.requested_at)
     }
+}
+
+/// The right to send one operation (see [`Journal::claim`]); released when dropped.
+#[derive(Debug)]
+pub struct SendClaim {
+    _file: std::fs::File,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -288,25 +311,51 @@ impl Journal {
 
     /// Write an operation durably (temp file, fsync, rename, fsync the directory).
     pub fn save(&self, op: &mut Operation) -> Result<(), JournalError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| self.err(e))?;
+        crate::private_files::create_dir_all(&self.dir).map_err(|e| self.err(e))?;
         op.updated_at = self.clock.now();
+        op.redact();
         if op.backend.is_empty() {
             op.backend.clone_from(&self.scope);
         }
         let body = serde_json::to_vec_pretty(op).map_err(|e| self.err(std::io::Error::other(e)))?;
         let path = self.dir.join(format!("{}.json", op.id));
         let tmp = self.dir.join(format!(".{}.tmp", op.id));
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(|e| self.err(e))?;
-            f.write_all(&body).map_err(|e| self.err(e))?;
-            f.sync_all().map_err(|e| self.err(e))?;
-        }
+        crate::private_files::write_synced(&tmp, &body).map_err(|e| self.err(e))?;
         std::fs::rename(&tmp, &path).map_err(|e| self.err(e))?;
         if let Ok(d) = std::fs::File::open(&self.dir) {
             let _ = d.sync_all();
         }
+        if op.state.is_final() {
+            // Nobody sends a finished operation; whoever still holds a claim re-reads first.
+            let _ = std::fs::remove_file(self.lock_path(&op.id));
+        }
         Ok(())
+    }
+
+    /// Claim the right to send operation `id`: an exclusive lock held from before it is
+    /// journaled until the service's answer is, so that a second relcon (a rerun, the console
+    /// resuming the journal) never judges or sends an operation another one is sending right
+    /// now. `None`: another live process holds it. The kernel drops the lock when its holder
+    /// dies, `kill -9` included; whoever claims next re-reads the journal and the service.
+    pub fn claim(&self, id: &str) -> Result<Option<SendClaim>, JournalError> {
+        crate::private_files::create_dir_all(&self.dir).map_err(|e| self.err(e))?;
+        let file = crate::private_files::open(
+            &self.lock_path(id),
+            crate::private_files::open_options()
+                .create(true)
+                .truncate(false)
+                .write(true),
+        )
+        .map_err(|e| self.err(e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(SendClaim { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(self.err(e)),
+        }
+    }
+
+    fn lock_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!(".{id}.lock"))
     }
 
     pub fn load(&self, id: &str) -> Option<Operation> {
@@ -335,6 +384,8 @@ impl Journal {
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "json"));
         for p in paths {
+            // Written by an older relcon under a 022 umask: the user's alone from now on.
+            let _ = crate::private_files::tighten(&p, crate::private_files::FILE_MODE);
             match std::fs::read(&p)
                 .map_err(|e| e.to_string())
                 .and_then(|b| serde_json::from_slice::<Operation>(&b).map_err(|e| e.to_string()))
@@ -442,6 +493,50 @@ mod tests {
     }
 
     #[test]
+    fn one_process_at_a_time_may_send_an_operation() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::new(dir.path());
+        let mut op = rollback();
+        let claim = j.claim(&op.id).unwrap().expect("the first claim");
+        assert!(j.claim(&op.id).unwrap().is_none(), "held by the first");
+        drop(claim);
+        let again = j.claim(&op.id).unwrap().expect("released on drop");
+        j.save(&mut op).unwrap();
+        drop(again);
+        op.advance(OpState::NotSent, t0());
+        j.save(&mut op).unwrap();
+        assert!(!dir.path().join(format!(".{}.lock", op.id)).exists());
+        assert_eq!(j.all().len(), 1, "lock files are not operations");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn journal_files_are_the_users_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("ops");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let old = dir.join("20250101T000000000Z-0001.json");
+        let mut legacy = rollback();
+        legacy.id = "20250101T000000000Z-0001".into();
+        std::fs::write(&old, serde_json::to_vec(&legacy).unwrap()).unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let j = Journal::new(&dir);
+        let mut op = rollback();
+        j.save(&mut op).unwrap();
+        let mode = |p: &std::path::Path| crate::private_files::mode(p).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join(format!("{}.json", op.id))), 0o600);
+        assert_eq!(j.all().len(), 2);
+        assert_eq!(
+            mode(&old),
+            0o600,
+            "an older relcon's file, tightened when read"
+        );
+    }
+
+    #[test]
     fn state_only_moves_forward() {
         let mut op = rollback();
         op.advance(OpState::InProgress, t0());
@@ -469,5 +564,34 @@ mod tests {
             "{text}"
         );
         assert!(!text.to_lowercase().contains("bearer") && !text.contains("token"));
+    }
+
+    #[test]
+    fn credentials_in_reasons_and_errors_are_redacted_before_they_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::new(dir.path());
+        let pat = "k3n5q7r2t4v6x8z2b4d6f8h2j4l6n8p2r4t6v8x2z4b6d8f2h4jq";
+        let mut op = rollback();
+        op.reason = Some(format!("incident, pat={pat}"));
+        op.last_error = Some(format!("GET https://x?sig={pat}: HTTP 403"));
+        op.waiting = Some(format!("bearer:{pat}"));
+        op.steps.push(Step {
+            circuit: "PLANT001/CIRCUIT01".parse().unwrap(),
+            endpoint: "e".into(),
+            deployment: "d".into(),
+            from: None,
+            to: "1.4.2".into(),
+            state: OpState::Failed,
+            handle: None,
+            error: Some(format!("Authorization: Basic {pat}")),
+        });
+        j.save(&mut op).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(format!("{}.json", op.id))).unwrap();
+        assert!(!text.contains(pat), "{text}");
+        assert_eq!(op.reason.as_deref(), Some("incident, pat=[redacted]"));
+        assert_eq!(
+            j.load(&op.id).unwrap().steps[0].error.as_deref(),
+            Some("Authorization: Basic [redacted]")
+        );
     }
 }

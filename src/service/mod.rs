@@ -11,6 +11,7 @@ pub mod journal;
 pub mod queries;
 pub mod releases;
 pub mod rollback;
+pub mod send;
 pub mod session;
 pub mod snapshot;
 pub mod track;

@@ -3,20 +3,15 @@
 //! deployment back to the previous environment version, one step per circuit. Following an
 //! operation to a verified restore, and resuming after a crash, is `track` (re-exported here).
 
-use futures::StreamExt;
-use futures::stream;
 use serde::Serialize;
 
 use super::Context;
-use super::backend::{Backend, BackendError, OperationHandle};
 use super::evidence::{ConfigComparison, VersionInfo};
-use super::journal::{OpKind, OpState, Operation, Step};
+use super::journal::{OpKind, OpState, Operation, SendClaim, Step};
 use super::session::Session;
 use crate::audit::{Inputs, Record};
 use crate::domain::fleet::FleetSnapshot;
-use crate::domain::platform::{
-    EnvironmentAsset, EnvironmentStatus, IdentityRef, ModelAsset, ProvisioningState,
-};
+use crate::domain::platform::{EnvironmentStatus, IdentityRef, ModelAsset, ProvisioningState};
 use crate::domain::rollback::{
     CircuitChange, ProdHistoryEntry, TargetChoice, choose_target, prod_history,
     redeploy_blast_radius,
@@ -24,7 +19,8 @@ use crate::domain::rollback::{
 use crate::domain::{CircuitRef, ModelVersion, Stage};
 use crate::settings::RollbackMethod;
 
-use super::track::was_sent;
+pub use super::send::{Rerun, rerun};
+use super::send::{send_environment, send_rollback};
 pub use super::track::{Progress, abandon_all, elapsed, resume_all, sla, track};
 
 /// What the operator asked for.
@@ -270,8 +266,10 @@ pub enum ExecuteError {
     Failed(String),
 }
 
-/// Send a planned rollback once, journaled first. When an unfinished rollback of the same
-/// circuit is already in the journal, it is returned instead: nothing is sent twice.
+/// Send a planned rollback once: journaled, then on the audit log, then sent (see `send`).
+/// When an unfinished rollback of the same circuit is already in the journal, that one is
+/// followed (or, if relcon stopped before sending it, re-read and sent once) instead: a
+/// circuit never has two rollbacks in flight, and nothing is sent twice.
 pub async fn execute(
     session: &Session,
     plan: &RollbackPlan,
@@ -291,12 +289,8 @@ pub async fn execute(
         );
         return Err(ExecuteError::Refused(check.reasons().join("; ")));
     }
-    if let Some(op) =
-        session.journal().unfinished().into_iter().find(
-            |o| matches!(&o.kind, OpKind::Rollback { circuit, .. } if *circuit == plan.circuit),
-        )
-    {
-        return Ok(op);
+    if let Some(op) = in_flight(session, Some(&plan.circuit)) {
+        return rerun(session, op, actor).await.map(|(op, _)| op);
     }
     let backend = session.backend();
     // Re-read right before sending.
@@ -357,89 +351,38 @@ pub async fn execute(
         reason.clone(),
         session.now(),
     );
+    let _claim = claim_new(session, &op)?;
     session
         .journal()
         .save(&mut op)
         .map_err(|e| ExecuteError::Failed(format!("not sent: {e}")))?;
-    let comment = format!(
-        "relcon rollback of {} to v{} by {}{}",
-        plan.circuit,
-        plan.to,
-        actor.name(),
-        reason
-            .as_deref()
-            .map(|r| format!(": {r}"))
-            .unwrap_or_default()
-    );
-    let sent: Result<(Option<OperationHandle>, Option<String>), BackendError> = match &plan.redeploy
-    {
-        Some(r) => backend
-            .redeploy_environment(r.release_id, r.environment_id, &comment)
-            .await
-            .map(|rc| (None, rc.request_id)),
-        None => {
-            let asset = ModelAsset {
-                registry: Some(session.context().registry.clone()),
-                name: session.context().naming.model(&plan.circuit),
-                version: plan.to,
-            };
-            backend
-                .begin_set_deployment_model(Stage::Prod, &plan.endpoint, &plan.deployment, &asset)
-                .await
-                .map(|rc| (Some(rc.value), rc.request_id))
-        }
-    };
-    match sent {
-        Ok((handle, request_id)) => {
-            op.handle = handle;
-            op.request_ids.extend(request_id);
-            op.advance(OpState::Submitted, session.now());
-        }
-        Err(e) if e.is_ambiguous() => {
-            // The answer was lost: find out from the service whether it went out.
-            op.request_ids.extend(e.request_id.clone());
-            op.last_error = Some(e.to_string());
-            let went_out = was_sent(backend, &op).await;
-            op.advance(
-                if went_out {
-                    OpState::Submitted
-                } else {
-                    OpState::NotSent
-                },
-                session.now(),
-            );
-        }
-        Err(e) => {
-            op.request_ids.extend(e.request_id.clone());
-            op.last_error = Some(e.to_string());
-            op.advance(OpState::Failed, session.now());
-        }
-    }
+    send_rollback(session, &mut op, actor, "").await?;
+    Ok(op)
+}
+
+/// The unfinished rollback in this session's journal: of `circuit`, or (`None`) of the
+/// environment. A rerun shows and follows it rather than planning another.
+pub fn in_flight(session: &Session, circuit: Option<&CircuitRef>) -> Option<Operation> {
     session
         .journal()
-        .save(&mut op)
-        .map_err(|e| ExecuteError::Failed(e.to_string()))?;
-    let result = match op.state {
-        OpState::Submitted => "submitted".to_owned(),
-        s => format!(
-            "{}: {}",
-            s.as_str(),
-            op.last_error.clone().unwrap_or_default()
-        ),
-    };
-    audit(
-        session,
-        actor,
-        plan_target(plan),
-        reason,
-        result,
-        op.request_ids.clone(),
-    );
-    match op.state {
-        OpState::Failed | OpState::NotSent => Err(ExecuteError::Failed(
-            op.last_error.clone().unwrap_or_else(|| "not sent".into()),
-        )),
-        _ => Ok(op),
+        .unfinished()
+        .into_iter()
+        .find(|o| match (&o.kind, circuit) {
+            (OpKind::Rollback { circuit: c, .. }, Some(want)) => c == want,
+            (OpKind::EnvironmentRollback { .. }, None) => true,
+            _ => false,
+        })
+}
+
+/// The send claim of a new operation, taken before it is journaled.
+fn claim_new(session: &Session, op: &Operation) -> Result<SendClaim, ExecuteError> {
+    match session.journal().claim(&op.id) {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(ExecuteError::Failed(format!(
+            "not sent: operation {} is claimed by another relcon process",
+            op.id
+        ))),
+        Err(e) => Err(ExecuteError::Failed(format!("not sent: {e}"))),
     }
 }
 
@@ -558,7 +501,9 @@ pub fn plan_environment(
     })
 }
 
-/// Send every step of an environment rollback (bounded concurrency), journaled first.
+/// Send every step of an environment rollback (bounded concurrency): journaled, then on the
+/// audit log, then sent. An unfinished environment rollback in the journal is followed (or
+/// re-read and sent once, as for a circuit) instead.
 pub async fn execute_environment(
     session: &Session,
     plan: &EnvironmentPlan,
@@ -569,13 +514,8 @@ pub async fn execute_environment(
     if !check.allowed() {
         return Err(ExecuteError::Refused(check.reasons().join("; ")));
     }
-    if let Some(op) = session
-        .journal()
-        .unfinished()
-        .into_iter()
-        .find(|o| matches!(o.kind, OpKind::EnvironmentRollback { .. }))
-    {
-        return Ok(op);
+    if let Some(op) = in_flight(session, None) {
+        return rerun(session, op, actor).await.map(|(op, _)| op);
     }
     let mut op = Operation::new(
         OpKind::EnvironmentRollback {
@@ -584,97 +524,15 @@ pub async fn execute_environment(
         },
         &actor.unique_name,
         Some(plan.sla_minutes),
-        reason.clone(),
+        reason,
         session.now(),
     );
     op.steps = plan.steps.clone();
+    let _claim = claim_new(session, &op)?;
     session
         .journal()
         .save(&mut op)
         .map_err(|e| ExecuteError::Failed(format!("not sent: {e}")))?;
-    let backend = session.backend();
-    let env_name = session.context().registry.clone();
-    // Owned steps: a closure over borrowed ones makes the future impossible to prove `Send`,
-    // and the console runs this on a tokio task.
-    let results: Vec<(usize, Sent)> = stream::iter(op.steps.clone().into_iter().enumerate())
-        .map(move |(i, s)| {
-            let env = EnvironmentAsset {
-                registry: Some(env_name.clone()),
-                name: String::new(),
-                version: s.to.clone(),
-            };
-            async move {
-                let r = set_environment(backend, &s, env).await;
-                (i, r)
-            }
-        })
-        .buffer_unordered(session.context().concurrency.max(1))
-        .collect()
-        .await;
-    for (i, r) in results {
-        let s = &mut op.steps[i];
-        match r {
-            Ok((h, rid)) => {
-                s.handle = Some(h);
-                s.state = OpState::Submitted;
-                op.request_ids.extend(rid);
-            }
-            Err(e) => {
-                s.error = Some(e.to_string());
-                s.state = if e.is_ambiguous() {
-                    OpState::Submitting
-                } else {
-                    OpState::Failed
-                };
-            }
-        }
-    }
-    op.advance(OpState::Submitted, session.now());
-    session
-        .journal()
-        .save(&mut op)
-        .map_err(|e| ExecuteError::Failed(e.to_string()))?;
-    let mut details = serde_json::Map::new();
-    details.insert("deployments".into(), op.steps.len().into());
-    let sent = op
-        .steps
-        .iter()
-        .filter(|s| s.state == OpState::Submitted)
-        .count();
-    audit(
-        session,
-        actor,
-        (
-            format!(
-                "all Prod deployments, environment {} -> {}",
-                plan.from, plan.to
-            ),
-            Inputs {
-                details,
-                ..Inputs::default()
-            },
-        ),
-        reason,
-        format!("submitted {sent} of {}", op.steps.len()),
-        op.request_ids.clone(),
-    );
+    send_environment(session, &mut op, "").await?;
     Ok(op)
-}
-
-/// A request sent: the operation to follow and the request id.
-type Sent = Result<(OperationHandle, Option<String>), BackendError>;
-
-/// Keep the deployment's environment name; change only its version.
-async fn set_environment(backend: &dyn Backend, s: &Step, mut env: EnvironmentAsset) -> Sent {
-    let d = backend
-        .deployment(Stage::Prod, &s.endpoint, &s.deployment)
-        .await?;
-    if let Some(current) = &d.environment {
-        env.name = current.name.clone();
-        env.registry = current.registry.clone().or(env.registry);
-    }
-    let rc = backend
-        .begin_set_deployment_environment(Stage::Prod, &s.endpoint, &s.deployment, &env)
-        .await?;
-    Ok((rc.value, rc.request_id))
 }

@@ -7,48 +7,142 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::backend::{Backend, OperationStatus};
+use super::backend::{Backend, BackendError, OperationStatus};
 use super::journal::{OpKind, OpState, Operation};
-use super::rollback::audit;
+use super::send::audit_op;
 use super::session::Session;
 use crate::audit::{Inputs, Record};
 use crate::domain::platform::{
-    ApprovalStatus, ApprovalType, EnvironmentStatus, IdentityRef, ProvisioningState,
+    ApprovalRecord, ApprovalStatus, ApprovalType, EnvironmentStatus, ProvisioningState,
     ReleaseEnvironment,
 };
 use crate::domain::{ModelVersion, Stage};
 
-/// After an ambiguous failure or a crash: did the request reach the service?
-pub(super) async fn was_sent(backend: &dyn Backend, op: &Operation) -> bool {
+/// After an ambiguous failure or a crash: did the request reach the service? `Err` when the
+/// service cannot be read right now: then nobody can tell, and nothing may be sent again.
+pub(super) async fn sent_status(
+    backend: &dyn Backend,
+    op: &Operation,
+) -> Result<bool, BackendError> {
     match &op.kind {
         OpKind::Rollback {
             release_id: Some(r),
             environment_id: Some(e),
             attempts_before,
             ..
-        } => match backend.release(*r).await {
-            Ok(release) => release
+        } => {
+            let release = backend.release(*r).await?;
+            Ok(release
                 .environments
                 .iter()
                 .find(|x| x.id == *e)
                 .is_some_and(|env| {
                     let attempts = env.last_attempt().map_or(0, |d| d.attempt);
                     attempts > attempts_before.unwrap_or(0) || env.status.is_active()
-                }),
-            Err(_) => false,
-        },
+                }))
+        }
         OpKind::Rollback {
             endpoint,
             deployment,
             to,
             ..
-        } => match backend.deployment(Stage::Prod, endpoint, deployment).await {
-            Ok(d) => {
-                d.model.as_ref().map(|m| m.version) == Some(*to) || !d.provisioning.is_terminal()
+        } => {
+            let d = backend
+                .deployment(Stage::Prod, endpoint, deployment)
+                .await?;
+            Ok(d.model.as_ref().map(|m| m.version) == Some(*to) || !d.provisioning.is_terminal())
+        }
+        OpKind::Approve { .. } | OpKind::Reject { .. } => Ok(decision_record(backend, op)
+            .await?
+            .is_some_and(|r| r.status != ApprovalStatus::Pending)),
+        OpKind::EnvironmentRollback { .. } => Ok(false),
+    }
+}
+
+/// The approval record a decision operation is about, read now.
+async fn decision_record(
+    backend: &dyn Backend,
+    op: &Operation,
+) -> Result<Option<ApprovalRecord>, BackendError> {
+    let (OpKind::Approve {
+        approval_id,
+        release_id,
+        ..
+    }
+    | OpKind::Reject {
+        approval_id,
+        release_id,
+        ..
+    }) = &op.kind
+    else {
+        return Ok(None);
+    };
+    let release = backend.release(*release_id).await?;
+    Ok(release
+        .environments
+        .iter()
+        .flat_map(|e| e.pre_deploy_approvals.iter())
+        .find(|a| a.id == *approval_id)
+        .cloned())
+}
+
+/// Why an operation found `submitting` after a stop is closed as not sent.
+pub const STOPPED_BEFORE_SENDING: &str = "relcon stopped before sending it (it was journaled \
+     but never reached the service): nothing was changed; run the same command again to send it";
+
+/// An operation found `submitting` (relcon stopped between journaling and the service's
+/// answer): wait while another relcon process is sending it; else re-read the service, under
+/// the operation's send claim, until it can tell whether the request went out.
+async fn settle_submitting(
+    session: &Session,
+    mut op: Operation,
+    progress: Progress<'_>,
+) -> Operation {
+    let journal = session.journal();
+    let poll = session.context().poll_interval;
+    loop {
+        let claim = journal.claim(&op.id);
+        let held_elsewhere = matches!(claim, Ok(None));
+        // No lock to be had (a read-only journal): judge without it.
+        let claim = claim.unwrap_or_else(|e| {
+            tracing::warn!("{e}");
+            None
+        });
+        if held_elsewhere {
+            // Another relcon process is sending it right now: follow what it journals.
+            op.waiting = Some("another relcon process is sending it".into());
+            progress(&op);
+            tokio::time::sleep(poll).await;
+            if let Some(now) = journal.load(&op.id)
+                && now.state != OpState::Submitting
+            {
+                return now;
             }
-            Err(_) => false,
-        },
-        _ => false,
+            continue;
+        }
+        if let Some(now) = journal.load(&op.id)
+            && now.state != OpState::Submitting
+        {
+            return now;
+        }
+        op.waiting = None;
+        match sent_status(session.backend(), &op).await {
+            Ok(true) => op.advance(OpState::Submitted, session.now()),
+            Ok(false) => {
+                op.last_error = Some(STOPPED_BEFORE_SENDING.into());
+                op.advance(OpState::NotSent, session.now());
+            }
+            Err(e) => {
+                op.last_error = Some(format!("cannot tell yet whether it was sent: {e}"));
+                progress(&op);
+                drop(claim);
+                tokio::time::sleep(poll).await;
+                continue;
+            }
+        }
+        save(session, &mut op);
+        progress(&op);
+        return op;
     }
 }
 
@@ -58,21 +152,10 @@ pub type Progress<'a> = &'a mut (dyn FnMut(&Operation) + Send);
 /// Follow an operation to its end: poll, then verify by re-reading the Prod deployment. Every
 /// state change is journaled; the end goes to the audit log.
 pub async fn track(session: &Session, mut op: Operation, progress: Progress<'_>) -> Operation {
-    let backend = session.backend();
     let poll = session.context().poll_interval;
     if op.state == OpState::Submitting {
         // Found in the journal after a crash: re-read before anything else.
-        let went_out = was_sent(backend, &op).await;
-        op.advance(
-            if went_out {
-                OpState::Submitted
-            } else {
-                OpState::NotSent
-            },
-            session.now(),
-        );
-        save(session, &mut op);
-        progress(&op);
+        op = settle_submitting(session, op, progress).await;
     }
     while !op.state.is_final() {
         let before = (op.state, op.waiting.clone());
@@ -86,10 +169,6 @@ pub async fn track(session: &Session, mut op: Operation, progress: Progress<'_>)
         }
         tokio::time::sleep(wait.unwrap_or(poll).min(poll)).await;
     }
-    let actor = IdentityRef {
-        unique_name: op.actor.clone(),
-        ..IdentityRef::default()
-    };
     let result = match (op.state, op.time_to_verified()) {
         (OpState::Verified, Some(d)) => format!(
             "verified: restored in {}m{:02}s",
@@ -102,15 +181,9 @@ pub async fn track(session: &Session, mut op: Operation, progress: Progress<'_>)
             op.last_error.clone().unwrap_or_default()
         ),
     };
-    let (target, inputs) = (op.target(), Inputs::default());
-    audit(
-        session,
-        &actor,
-        (target, inputs),
-        op.reason.clone(),
-        result,
-        op.request_ids.clone(),
-    );
+    if let Err(e) = audit_op(session, &op, result) {
+        tracing::error!("cannot write the audit log: {e}");
+    }
     op
 }
 
@@ -239,7 +312,22 @@ async fn step(session: &Session, op: &mut Operation) -> Option<Duration> {
         }
         OpKind::Approve { .. } | OpKind::Reject { .. } => {
             // Decisions are confirmed when made; one left unfinished by a crash is re-read.
-            op.advance(OpState::NotSent, session.now());
+            let want = match op.kind {
+                OpKind::Approve { .. } => ApprovalStatus::Approved,
+                _ => ApprovalStatus::Rejected,
+            };
+            match decision_record(backend, op).await {
+                Ok(Some(r)) if r.status == want => op.advance(OpState::Verified, session.now()),
+                Ok(Some(r)) if r.status != ApprovalStatus::Pending => {
+                    op.last_error = Some(format!("the approval is {} (by someone else)", r.status));
+                    op.advance(OpState::Failed, session.now());
+                }
+                Ok(_) => {
+                    op.last_error = Some(STOPPED_BEFORE_SENDING.into());
+                    op.advance(OpState::NotSent, session.now());
+                }
+                Err(e) => op.last_error = Some(e.to_string()),
+            }
             None
         }
     }

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use tokio::sync::mpsc;
 
 pub use action::{Action, Effect, Msg};
@@ -40,6 +40,37 @@ use crate::service::session::Session;
 use keymap::Keymap;
 use runtime::{Executor, Runtime};
 use theme::Theme;
+
+/// At most this many queued terminal events are handled before the next frame is drawn.
+const KEY_BATCH: usize = 64;
+
+/// How often the console wakes on its own (clock, ages, SLA countdowns, scheduled refresh).
+pub const DEFAULT_TICK: Duration = Duration::from_secs(1);
+
+/// A test hook: the console's tick in milliseconds. The end-to-end test sets it to an hour so
+/// that a key which waits for the tick instead of waking the console cannot go unnoticed.
+pub const TICK_ENV: &str = "RELCON_TICK_MS";
+
+/// A test hook: the console panics when this key is pressed, so that the end-to-end test can
+/// see a panic give the terminal back. Unset, nothing happens.
+pub const PANIC_KEY_ENV: &str = "RELCON_TEST_PANIC_KEY";
+
+fn panic_key_from_env() -> Option<char> {
+    let v = std::env::var(PANIC_KEY_ENV).ok()?;
+    let mut chars = v.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    }
+}
+
+fn panic_on(key: Option<char>, ev: &Event) {
+    if let (Some(k), Event::Key(e)) = (key, ev)
+        && e.code == crossterm::event::KeyCode::Char(k)
+    {
+        panic!("{PANIC_KEY_ENV}: the console was asked to panic on `{k}`");
+    }
+}
 
 /// How the console starts.
 #[derive(Debug, Clone)]
@@ -55,6 +86,8 @@ pub struct TuiOptions {
     pub mouse: bool,
     /// No colours (NO_COLOR): a monochrome theme that still tells states apart.
     pub no_color: bool,
+    /// How often the console wakes on its own ([`DEFAULT_TICK`]; [`TICK_ENV`] in tests).
+    pub tick: Duration,
 }
 
 impl Default for TuiOptions {
@@ -65,8 +98,18 @@ impl Default for TuiOptions {
             refresh_every: Some(Duration::from_secs(60)),
             mouse: false,
             no_color: theme::no_color_requested(),
+            tick: tick_from_env(),
         }
     }
+}
+
+/// [`DEFAULT_TICK`], or what [`TICK_ENV`] says (a whole number of milliseconds, at least 1).
+pub fn tick_from_env() -> Duration {
+    std::env::var(TICK_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map_or(DEFAULT_TICK, Duration::from_millis)
 }
 
 /// Resolve theme and keymap files and the session's policy into the app's configuration.
@@ -120,7 +163,7 @@ pub async fn run(session: Session, options: TuiOptions) -> anyhow::Result<()> {
     let cached = session.cached_snapshot();
     let (tx, rx) = mpsc::unbounded_channel();
     let runtime = Runtime::new(session, tx);
-    run_with(cfg, cached, runtime, rx, options.mouse).await
+    run_with(cfg, cached, runtime, rx, options.mouse, options.tick).await
 }
 
 /// The console's loop over any executor (the session's runtime, or fixtures in tests):
@@ -131,16 +174,23 @@ pub async fn run_with<E: Executor>(
     mut executor: E,
     mut rx: mpsc::UnboundedReceiver<Msg>,
     mouse: bool,
+    tick: Duration,
 ) -> anyhow::Result<()> {
+    // Listen before the terminal changes: a signal from then on gives it back.
+    let mut signals = terminal::Signals::new();
+    let panic_key = panic_key_from_env();
     let mut guard = terminal::enter(mouse)?;
     let size = guard.terminal.size()?;
     let (mut app, effects) = App::new(cfg, cached, executor.now(), (size.width, size.height));
     for e in effects {
         executor.execute(e);
     }
-    let mut events = EventStream::new();
-    let mut signals = terminal::Signals::new();
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    // Keys come in batches of what is already queued (a held key, a paste), drawn once.
+    // `ready_chunks` polls the stream with this task's own waker until it is empty, so crossterm
+    // always holds a waker that wakes the console: draining with `now_or_never` (a no-op waker)
+    // left the next key to wait for the tick.
+    let mut events = EventStream::new().ready_chunks(KEY_BATCH);
+    let mut ticker = tokio::time::interval(tick);
     let mut dirty = true;
     let result: anyhow::Result<()> = loop {
         if app.quit {
@@ -153,18 +203,26 @@ pub async fn run_with<E: Executor>(
             dirty = false;
         }
         tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(ev)) => {
-                    dirty |= on_event(&mut app, &mut executor, ev);
-                    // Drain what is already queued (a held key, a paste) before drawing again.
-                    while !app.quit {
-                        match events.next().now_or_never() {
-                            Some(Some(Ok(ev))) => dirty |= on_event(&mut app, &mut executor, ev),
-                            _ => break,
+            batch = events.next() => match batch {
+                Some(batch) => {
+                    let mut failed = None;
+                    for ev in batch {
+                        match ev {
+                            Ok(ev) if !app.quit => {
+                                panic_on(panic_key, &ev);
+                                dirty |= on_event(&mut app, &mut executor, ev);
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
                         }
                     }
+                    if let Some(e) = failed {
+                        break Err(e.into());
+                    }
                 }
-                Some(Err(e)) => break Err(e.into()),
                 None => break Ok(()),
             },
             Some(msg) = rx.recv() => {

@@ -168,7 +168,12 @@ async fn handle(State(state): State<Arc<FakeState>>, req: Request) -> Response {
 
 /// Settings with every endpoint on `base` (`/arm`, `/devops`, `/vsrm`, `/la`).
 pub fn settings(base: &str, method: &str, pat_env: &str) -> Settings {
-    let text = format!(
+    Settings::parse(&settings_toml(base, method, pat_env), "test.toml").unwrap()
+}
+
+/// The text of [`settings`]; `[auth]` is its last table, so keys can be appended to it.
+pub fn settings_toml(base: &str, method: &str, pat_env: &str) -> String {
+    format!(
         r#"
 [azure]
 subscription_id = "6fd1c7a2-1f0e-4c59-9a3b-0d2b1c4e5f60"
@@ -204,8 +209,7 @@ endpoint = "{base}/la"
 method = "{method}"
 devops_pat_env = "{pat_env}"
 "#
-    );
-    Settings::parse(&text, "test.toml").unwrap()
+    )
 }
 
 /// Fast retries, so that tests of retry counts take milliseconds.

@@ -283,3 +283,68 @@ impl Contract {
         }
     }
 }
+
+impl SimServe {
+    /// The pending environment-only release, as `who` sees it in `relcon approvals`.
+    pub fn environment_approval(&self, who: &str) -> Value {
+        let (code, v) = self.json(who, &["approvals"]);
+        assert_eq!(code, 0, "{v}");
+        v["approvals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| !a["environment_only"].is_null())
+            .expect("the pending environment-only release")
+            .clone()
+    }
+
+    /// Approve the environment-only release's two Production approvals as bob and dave,
+    /// overriding the test gate (some validations fail in the demo): break-glass, recorded.
+    pub fn approve_environment_release_with_break_glass(&self, ids: &[String]) {
+        for (who, id) in [("bob", &ids[0]), ("dave", &ids[1])] {
+            self.relcon(who)
+                .args([
+                    "approve",
+                    id,
+                    "--comment",
+                    "env 1.5.1",
+                    "--override-gate",
+                    "--reason",
+                    "4 known flaky validations",
+                ])
+                .assert()
+                .success();
+        }
+    }
+
+    /// Move the simulator's clock on (deployments finish).
+    pub fn advance(&self, seconds: u64) {
+        reqwest::blocking::Client::new()
+            .post(format!("{}/_sim/clock/advance", self.base))
+            .json(&serde_json::json!({ "seconds": seconds }))
+            .send()
+            .unwrap();
+    }
+}
+
+/// The JSON a successful command printed.
+pub fn ok_json(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The operations in `who`'s journal as saved (a `.tmp` is the journal mid-write).
+pub fn journal(sim: &SimServe, who: &str) -> Vec<Value> {
+    std::fs::read_dir(sim.state(who).join("ops"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter_map(|t| serde_json::from_str::<Value>(&t).ok())
+        .collect()
+}
