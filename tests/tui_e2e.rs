@@ -112,9 +112,15 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        // tmux leaves its socket file behind after kill-server: remove it too, so runs do not
+        // pile them up in the tmux directory.
+        let socket = self.pane("#{socket_path}");
         let _ = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
             .output();
+        if !socket.is_empty() {
+            let _ = std::fs::remove_file(socket);
+        }
     }
 }
 
