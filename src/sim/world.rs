@@ -452,6 +452,9 @@ pub struct World {
     /// A redeploy waits for the stage's approvals again (`--redeploy-approvals`).
     pub redeploy_approvals: bool,
     pub fleet: Fleet,
+    /// Circuit index by id. Not a binary search over the fleet: generated fleets are in plant
+    /// number order, which is not the ids' string order past PLANT999.
+    pub circuit_by_ref: HashMap<crate::domain::CircuitRef, usize>,
     pub circuits: Vec<CircuitState>,
     pub people: Vec<Person>,
     pub builds: Vec<Build>,
@@ -500,7 +503,7 @@ impl World {
 
     /// The index of a circuit (the fleet is sorted by plant and circuit).
     pub fn circuit_index(&self, r: &crate::domain::CircuitRef) -> Option<usize> {
-        self.fleet.circuits.binary_search_by(|c| c.r.cmp(r)).ok()
+        self.circuit_by_ref.get(r).copied()
     }
 
     pub fn release_index(&self, id: u32) -> Option<usize> {
