@@ -25,8 +25,17 @@ fn fast_retries() -> ClientOptions {
 
 /// Read the whole fleet from a simulator started with `opts`.
 async fn refresh(opts: SimOptions) -> (FleetSnapshot, u64, serde_json::Value) {
+    refresh_with(opts, |_| {}).await
+}
+
+/// The same, with relcon's settings changed by `tweak` first.
+async fn refresh_with(
+    opts: SimOptions,
+    tweak: impl FnOnce(&mut relcon::settings::Settings),
+) -> (FleetSnapshot, u64, serde_json::Value) {
     let sim = start(opts).await.unwrap();
-    let settings = sim.settings();
+    let mut settings = sim.settings();
+    tweak(&mut settings);
     let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
     let readings = read(&backend, &ctx, &HashMap::new(), None).await;
@@ -147,7 +156,13 @@ async fn paging_latency_failures_resets_and_throttling_give_the_same_snapshot() 
         throttle: Some(400.0),
         ..base()
     };
-    let (rough, rough_requests, stats) = refresh(faulty).await;
+    // Paced at the simulator's rate, not ARM's: page size 1 sends a thousand reads.
+    let (rough, rough_requests, stats) = refresh_with(faulty, |s| {
+        s.client.arm_reads_per_second = 400.0;
+        s.client.devops_requests_per_second = 400.0;
+        s.client.monitor_queries_per_second = 400.0;
+    })
+    .await;
     assert!(rough.errors.is_empty(), "{:?}", rough.errors);
     let mut diff = Vec::new();
     differences(&comparable(&clean), &comparable(&rough), "", &mut diff);
@@ -159,6 +174,31 @@ async fn paging_latency_failures_resets_and_throttling_give_the_same_snapshot() 
     let failed = stats["faults"]["failed"].as_u64().unwrap_or(0)
         + stats["faults"]["reset"].as_u64().unwrap_or(0);
     assert!(failed > 0, "faults were injected: {stats}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn throttled_at_arms_refill_rate_a_refresh_is_complete_and_sends_no_storm() {
+    // ARM's documented refill rate (25 reads a second) with a bucket of one second, a tenth of
+    // ARM's; relcon starts from its own defaults (a bucket of 250) and must learn the rest from
+    // `x-ms-ratelimit-remaining-subscription-reads` and `Retry-After`.
+    let (clean, clean_requests, _) = refresh(base()).await;
+    let (throttled, requests, stats) = refresh(SimOptions {
+        throttle: Some(25.0),
+        ..base()
+    })
+    .await;
+    assert!(throttled.errors.is_empty(), "{:?}", throttled.errors);
+    assert!(throttled.is_complete());
+    let mut diff = Vec::new();
+    differences(&comparable(&clean), &comparable(&throttled), "", &mut diff);
+    assert!(diff.is_empty(), "snapshots differ: {diff:#?}");
+    // DESIGN.md 7: within 10% of the requests needed.
+    let throttled_429 = stats["faults"]["429"].as_u64().unwrap_or(0);
+    assert!(
+        requests * 10 <= clean_requests * 11,
+        "{requests} requests ({throttled_429} answered 429) where {clean_requests} are needed"
+    );
+    assert_eq!(requests, clean_requests + throttled_429, "{stats}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

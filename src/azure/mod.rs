@@ -4,11 +4,13 @@
 mod auth;
 mod http;
 mod lro;
+mod pacing;
 mod paging;
 // Public only so that `tests/azure_examples.rs` can hold the official examples against them;
 // nothing above `azure/` uses either.
 #[doc(hidden)]
 pub mod map;
+mod request_log;
 mod urls;
 #[doc(hidden)]
 pub mod wire;
@@ -22,7 +24,8 @@ use reqwest::{Method, Url};
 use serde_json::{Value, json};
 
 pub use auth::{DEVOPS_SCOPE, SecretString};
-pub use http::{ClientStats, RetryPolicy};
+pub use http::{ClientStats, Pacing, RetryPolicy};
+pub use pacing::Rate;
 
 use crate::domain::Stage;
 use crate::domain::platform::{
@@ -44,7 +47,8 @@ use wire::{DevOpsList, devops as dw, ml as mw, monitor as lw};
 pub struct ClientOptions {
     /// The simulator identity (`--as NAME`); ignored for real Azure.
     pub identity_override: Option<String>,
-    /// Requests in flight per service (ARM, DevOps, DevOps Release, Log Analytics).
+    /// Requests in flight per service (ARM, DevOps, DevOps Release, Log Analytics). How fast
+    /// each service is sent requests comes from the settings (`[client]`).
     pub concurrency: usize,
     /// The whole of one request, connect to last byte.
     pub timeout: Duration,
@@ -64,6 +68,33 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             credential: None,
         }
+    }
+}
+
+impl ClientOptions {
+    /// Concurrency, timeout and throttle budget of `[client]`; everything else as by default.
+    pub fn from_client_settings(c: &crate::settings::ClientSettings) -> ClientOptions {
+        let mut o = ClientOptions {
+            concurrency: c.concurrency,
+            timeout: Duration::from_secs(c.timeout_seconds),
+            ..ClientOptions::default()
+        };
+        o.retry.throttle_budget = Duration::from_secs(c.throttle_wait_seconds);
+        o
+    }
+}
+
+/// The pacing `[client]` asks for.
+fn pacing(c: &crate::settings::ClientSettings) -> Pacing {
+    let rate = |per_second: f64, burst: u32| Rate {
+        per_second,
+        burst: f64::from(burst),
+    };
+    Pacing {
+        arm_reads: rate(c.arm_reads_per_second, c.arm_read_burst),
+        devops: rate(c.devops_requests_per_second, c.devops_burst),
+        monitor: rate(c.monitor_queries_per_second, c.monitor_burst),
+        ..Pacing::default()
     }
 }
 
@@ -123,6 +154,7 @@ impl AzureBackend {
         let http = Http::new(
             auth,
             options.concurrency,
+            pacing(&settings.client),
             options.timeout,
             options.connect_timeout,
             options.retry,

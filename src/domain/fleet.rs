@@ -473,4 +473,11 @@ impl FleetSnapshot {
     pub fn circuit_count(&self) -> usize {
         self.plants.iter().map(|p| p.circuits.len()).sum()
     }
+
+    /// Every read the refresh needed succeeded: nothing in it is unknown for want of a call
+    /// (what is unknown is so in the platform itself, e.g. a model version without tags). Only
+    /// a complete snapshot is cached; an incomplete one is partial, never shown as complete.
+    pub fn is_complete(&self) -> bool {
+        self.errors.is_empty()
+    }
 }

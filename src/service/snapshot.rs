@@ -482,9 +482,15 @@ pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapsho
                         .unknown
                         .push(format!("config at {commit} cannot be hashed")),
                 },
-                Some(Err(e)) => cs
-                    .unknown
-                    .push(format!("config at {commit}: {}", e.message)),
+                Some(Err(e)) => {
+                    // A file missing at that commit is the repository's state; anything else
+                    // is a read that failed, and the snapshot is not complete.
+                    if e.kind != super::backend::ErrorKind::NotFound {
+                        fail(&mut errors, format!("config of {circuit} at {commit}"), e);
+                    }
+                    cs.unknown
+                        .push(format!("config at {commit}: {}", e.message));
+                }
                 None => {}
             }
         }

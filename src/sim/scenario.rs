@@ -469,7 +469,10 @@ pub(super) mod tests {
         for (i, c) in w.fleet.circuits.iter().enumerate() {
             assert_eq!(w.circuit_index(&c.r), Some(i), "{}", c.r);
         }
-        assert!(w.circuit_index(&"PLANT1001/CIRCUIT02".parse().unwrap()).is_none());
+        assert!(
+            w.circuit_index(&"PLANT1001/CIRCUIT02".parse().unwrap())
+                .is_none()
+        );
     }
 
     #[test]
