@@ -359,3 +359,59 @@ async fn a_later_refresh_reads_only_releases_that_can_have_changed_and_sees_what
         "{incremental} requests, against {everything} for a full refresh"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_or_partial_refresh_leaves_the_cached_snapshot_as_it_was() {
+    use relcon::service::cache::Cache;
+    use relcon::service::session::{Session, StateDirs};
+    let sim = start(base()).await.unwrap();
+    let dirs = tempfile::tempdir().unwrap();
+    let cache_dir = dirs.path().join("cache");
+    let session = |settings: &relcon::settings::Settings, retries: u32| {
+        let mut options = fast_retries();
+        options.retry.max_retries = retries;
+        let backend = AzureBackend::new(settings, options).unwrap();
+        let mut ctx = Context::new(settings, false, backend.describe());
+        ctx.cache_key = "simulator:test".into();
+        Session::new(
+            Arc::new(backend),
+            ctx,
+            Cache::new(Some(cache_dir.clone())),
+            StateDirs::under(&dirs.path().join("state")),
+        )
+        .with_clock(sim.clock())
+    };
+    let cache_bytes = || {
+        let f = std::fs::read_dir(&cache_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains("snapshot-"))
+            .expect("a snapshot file");
+        std::fs::read(f).unwrap()
+    };
+
+    let good = session(&sim.settings(), 8);
+    let first = good.refresh().await;
+    assert!(first.is_complete(), "{:?}", first.errors);
+    let stored = cache_bytes();
+    let cached = good.cached_snapshot().expect("cached");
+    assert_eq!(cached.circuit_count(), 130);
+
+    // Log Analytics unreachable: every circuit's drift unknown, the rest read.
+    let mut broken = sim.settings();
+    broken.monitor.endpoint = relcon::settings::BaseUrl::parse("http://127.0.0.1:9").unwrap();
+    let partial = session(&broken, 1).refresh().await;
+    assert!(!partial.is_complete() && partial.circuit_count() == 130);
+    assert_eq!(cache_bytes(), stored, "a partial refresh is not cached");
+
+    // Nothing answers at all.
+    sim.stopped().await;
+    let failed = good.refresh().await;
+    assert!(!failed.is_complete());
+    assert_eq!(failed.circuit_count(), 0);
+    assert_eq!(cache_bytes(), stored, "a failed refresh is not cached");
+    let json = |s: &FleetSnapshot| serde_json::to_string(s).unwrap();
+    let still = good.cached_snapshot().expect("still cached");
+    assert_eq!(still.circuit_count(), 130);
+    assert_eq!(json(&still), json(&cached));
+}

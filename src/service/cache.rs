@@ -1,26 +1,36 @@
-//! The on-disk cache (XDG cache dir): the last fleet snapshot, shown first and marked stale
-//! while a refresh runs, and config texts by commit, which never change once written.
+//! The on-disk cache (XDG cache dir): the last complete fleet snapshot, shown first and
+//! marked stale while a refresh runs, and config texts by commit, which never change once
+//! written.
 //!
 //! Cache files hold no secrets: snapshots and configs only. A file that cannot be read or
-//! parsed is ignored (a cache is never a reason to fail); writes go to a temporary file first
-//! and are renamed, so a crash never leaves half a snapshot.
+//! parsed is ignored (a cache is never a reason to fail). Writes go to a temporary file that is
+//! synced and then renamed over the old one, so a crash never leaves half a snapshot, and only
+//! a complete snapshot is ever written (`Session::refresh`): a failed refresh leaves the last
+//! good fleet in place.
+//!
+//! The snapshot is stored in a compact binary form (postcard, then LZ4) and holds what the console shows
+//! before the first refresh lands: every drift series but a circuit's worst is kept to its
+//! newest point (`DriftSummary::fleet_view`). At 20,000 circuits that is a few MB, read in
+//! well under the first-frame budget; the JSON of the whole snapshot was 260 MB.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::fleet::FleetSnapshot;
+use crate::domain::fleet::{CircuitSnapshot, FleetSnapshot, PlantSnapshot};
 
-/// Bumped when the snapshot's shape changes, so an old cache is ignored rather than misread.
-const FORMAT: u32 = 1;
+/// Bumped when a file's shape changes, so an old cache is ignored rather than misread.
+const FORMAT: u32 = 2;
 
+/// What a snapshot file starts with; read first, so that a file of another format or backend
+/// is never decoded as a snapshot.
 #[derive(Serialize, Deserialize)]
-struct SnapshotFile {
+struct SnapshotHeader {
     format: u32,
     /// Which backend the snapshot came from; a cache of another backend is not shown.
     key: String,
-    snapshot: FleetSnapshot,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -51,6 +61,10 @@ impl Cache {
     }
 
     fn file(&self, name: &str, key: &str) -> Option<PathBuf> {
+        self.file_ext(name, key, "json")
+    }
+
+    fn file_ext(&self, name: &str, key: &str, ext: &str) -> Option<PathBuf> {
         // One file per backend, so a simulator run never shows as Azure data or vice versa.
         let digest = {
             use sha2::{Digest, Sha256};
@@ -62,26 +76,38 @@ impl Cache {
         };
         self.dir
             .as_ref()
-            .map(|d| d.join(format!("{name}-{digest}.json")))
+            .map(|d| d.join(format!("{name}-{digest}.{ext}")))
     }
 
     /// The last snapshot of this backend, if there is a readable one.
     pub fn load_snapshot(&self, key: &str) -> Option<FleetSnapshot> {
-        let text = std::fs::read_to_string(self.file("snapshot", key)?).ok()?;
-        let f: SnapshotFile = serde_json::from_str(&text).ok()?;
-        (f.format == FORMAT && f.key == key).then_some(f.snapshot)
+        let bytes = std::fs::read(self.file_ext("snapshot", key, "bin")?).ok()?;
+        let (header, rest) = postcard::take_from_bytes::<SnapshotHeader>(&bytes).ok()?;
+        if header.format != FORMAT || header.key != key {
+            return None;
+        }
+        let raw = lz4_flex::block::decompress_size_prepended(rest).ok()?;
+        postcard::from_bytes(&raw).ok()
     }
 
+    /// Store `snapshot` as what the console shows first next time (see the module comment).
     pub fn store_snapshot(&self, key: &str, snapshot: &FleetSnapshot) -> std::io::Result<()> {
-        let Some(path) = self.file("snapshot", key) else {
+        let Some(path) = self.file_ext("snapshot", key, "bin") else {
             return Ok(());
         };
-        let body = serde_json::to_vec(&SnapshotFile {
+        let header = SnapshotHeader {
             format: FORMAT,
             key: key.to_owned(),
-            snapshot: snapshot.clone(),
-        })?;
-        write_atomic(&path, &body)
+        };
+        let mut body = postcard::to_stdvec(&header).map_err(std::io::Error::other)?;
+        let snapshot = postcard::to_stdvec(&fleet_view(snapshot)).map_err(std::io::Error::other)?;
+        body.extend_from_slice(&lz4_flex::block::compress_prepend_size(&snapshot));
+        write_atomic(&path, &body)?;
+        // The JSON snapshot of format 1 is never read again.
+        if let Some(old) = self.file("snapshot", key) {
+            let _ = std::fs::remove_file(old);
+        }
+        Ok(())
     }
 
     /// Config texts known for this backend, by `(path, commit)`.
@@ -126,14 +152,69 @@ impl Cache {
     }
 }
 
-/// Write to `path.tmp`, then rename over `path`.
-pub fn write_atomic(path: &Path, body: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+/// The snapshot as the cache keeps it: what the console shows (`DriftSummary::fleet_view`).
+fn fleet_view(s: &FleetSnapshot) -> FleetSnapshot {
+    FleetSnapshot {
+        generated_at: s.generated_at,
+        backend: s.backend.clone(),
+        identity: s.identity.clone(),
+        plants: s
+            .plants
+            .iter()
+            .map(|p| PlantSnapshot {
+                plant_id: p.plant_id.clone(),
+                name: p.name.clone(),
+                circuits: p
+                    .circuits
+                    .iter()
+                    .map(|c| CircuitSnapshot {
+                        drift: c.drift.fleet_view(),
+                        ..c.clone()
+                    })
+                    .collect(),
+            })
+            .collect(),
+        approvals: s.approvals.clone(),
+        releases: s.releases.clone(),
+        errors: s.errors.clone(),
     }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, body)?;
-    std::fs::rename(&tmp, path)
+}
+
+/// Write `body` to `path` so that `path` holds either the old contents or all of the new ones,
+/// whatever happens: a temporary file of its own in the same directory, synced, renamed over
+/// `path`, and the directory synced so that the rename survives a crash too.
+pub fn write_atomic(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Two writers (two relcon processes, or two refreshes of one) never share a temporary.
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(body)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return written;
+    }
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -177,6 +258,50 @@ mod tests {
             .path();
         std::fs::write(&file, b"{not json").unwrap();
         assert_eq!(cache.load_snapshot("sim"), None);
+    }
+
+    #[test]
+    fn the_cache_keeps_what_the_fleet_view_shows_in_a_few_bytes_a_circuit() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(Some(dir.path().to_path_buf()));
+        let s = crate::tui::fixture::fleet(200);
+        cache.store_snapshot("sim", &s).unwrap();
+        let back = cache.load_snapshot("sim").unwrap();
+        assert_eq!(back, fleet_view(&s));
+        for (a, b) in s.circuits().zip(back.circuits()) {
+            // Everything but the drift history is kept as it was.
+            assert_eq!(a.validation, b.validation);
+            assert_eq!(a.accuracy, b.accuracy);
+            assert_eq!(a.known_versions, b.known_versions);
+            assert_eq!(
+                (&a.drift.status, &a.drift.worst),
+                (&b.drift.status, &b.drift.worst)
+            );
+            assert_eq!(a.drift.worst_series(), b.drift.worst_series());
+            assert_eq!(a.drift.series.len(), b.drift.series.len());
+            for (x, y) in a.drift.series.iter().zip(&b.drift.series) {
+                assert_eq!(x.series.latest(), y.series.latest());
+            }
+        }
+        let bytes = std::fs::metadata(cache.file_ext("snapshot", "sim", "bin").unwrap())
+            .unwrap()
+            .len();
+        let json = serde_json::to_vec(&s).unwrap().len() as u64;
+        assert!(bytes * 10 < json, "{bytes} bytes against {json} of JSON");
+    }
+
+    #[test]
+    fn a_write_leaves_no_temporary_and_replaces_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("f.bin");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("f.bin")]);
     }
 
     #[test]

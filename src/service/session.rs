@@ -144,7 +144,8 @@ impl Session {
         self.cache.load_snapshot(&self.ctx.cache_key)
     }
 
-    /// Read the whole fleet, assemble the snapshot and cache it (and the configs read).
+    /// Read the whole fleet, assemble the snapshot and cache it when it is complete (and the
+    /// configs read).
     pub async fn refresh(&self) -> FleetSnapshot {
         let known = self.configs.snapshot();
         let now = self.now();
@@ -173,9 +174,18 @@ impl Session {
             }
         }
         let snap = snapshot::assemble(&readings, &self.ctx, self.now());
-        // A cache that cannot be written only costs the next start its head start.
-        if let Err(e) = self.cache.store_snapshot(&self.ctx.cache_key, &snap) {
-            tracing::warn!("cannot write the snapshot cache: {e}");
+        // Only a complete snapshot replaces the cached one: the stale view a failed or partial
+        // refresh falls back on is always the last good fleet. A cache that cannot be written
+        // only costs the next start its head start.
+        if snap.is_complete() {
+            if let Err(e) = self.cache.store_snapshot(&self.ctx.cache_key, &snap) {
+                tracing::warn!("cannot write the snapshot cache: {e}");
+            }
+        } else {
+            tracing::info!(
+                errors = snap.errors.len(),
+                "refresh incomplete; the cached snapshot is kept"
+            );
         }
         if let Err(e) = self
             .cache
