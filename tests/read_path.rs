@@ -1,7 +1,6 @@
 //! The read path end to end: the Azure client against the simulator, with and without faults,
 //! and the request count of a full refresh.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +8,7 @@ use relcon::azure::{AzureBackend, ClientOptions};
 use relcon::domain::fleet::FleetSnapshot;
 use relcon::service::Context;
 use relcon::service::backend::Backend;
-use relcon::service::snapshot::{ReleaseBook, assemble, read};
+use relcon::service::snapshot::{Known, ReleaseBook, assemble, read};
 use relcon::sim::{SimOptions, start};
 
 fn fast_retries() -> ClientOptions {
@@ -38,7 +37,7 @@ async fn refresh_with(
     tweak(&mut settings);
     let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
-    let readings = read(&backend, &ctx, &HashMap::new(), None).await;
+    let readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let snap = assemble(&readings, &ctx, sim.now());
     let requests = backend.stats().requests;
     let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.base_url()))
@@ -258,7 +257,7 @@ async fn a_failing_service_marks_what_it_covers_unknown() {
     options.retry.max_retries = 1;
     let backend = AzureBackend::new(&settings, options).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
-    let readings = read(&backend, &ctx, &HashMap::new(), None).await;
+    let readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let s = assemble(&readings, &ctx, sim.now());
     assert_eq!(s.circuit_count(), 130);
     let c = s.circuits().next().unwrap();
@@ -292,7 +291,7 @@ async fn a_later_refresh_reads_only_releases_that_can_have_changed_and_sees_what
     let settings = sim.settings();
     let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
-    let first = read(&backend, &ctx, &HashMap::new(), None).await;
+    let first = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     assert!(first.releases_full);
     let releases = first.releases.unwrap().unwrap();
     let book = Arc::new(ReleaseBook {
@@ -325,11 +324,19 @@ async fn a_later_refresh_reads_only_releases_that_can_have_changed_and_sees_what
         .unwrap();
 
     let before = backend.stats().requests;
-    let later = read(&backend, &ctx, &HashMap::new(), Some(book)).await;
+    let later = read(
+        &backend,
+        &ctx,
+        &Known {
+            releases: Some(book),
+            ..Known::nothing(sim.now())
+        },
+    )
+    .await;
     let incremental = backend.stats().requests - before;
     assert!(!later.releases_full, "only what changed was read");
     let before = backend.stats().requests;
-    let full = read(&backend, &ctx, &HashMap::new(), None).await;
+    let full = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let everything = backend.stats().requests - before;
 
     let json = |r: &relcon::service::snapshot::Readings| {
@@ -414,4 +421,193 @@ async fn a_failed_or_partial_refresh_leaves_the_cached_snapshot_as_it_was() {
     let still = good.cached_snapshot().expect("still cached");
     assert_eq!(still.circuit_count(), 130);
     assert_eq!(json(&still), json(&cached));
+}
+
+/// Requests a refresh sends, and what it read.
+async fn counted_read(
+    backend: &AzureBackend,
+    ctx: &Context,
+    known: &Known,
+) -> (relcon::service::snapshot::Readings, u64) {
+    let before = backend.stats().requests;
+    let r = read(backend, ctx, known).await;
+    (r, backend.stats().requests - before)
+}
+
+/// A warm refresh of a generated fleet with nothing changed: what it sends, against the
+/// ceiling of issue 10 (60 at 200 circuits, 500 at 2,000).
+async fn warm_refresh_of(plants: usize, ceiling: u64) {
+    let sim = start(SimOptions {
+        fleet: relcon::sim::FleetSource::Generated {
+            plants,
+            circuits_per_plant: 10,
+        },
+        speed: 0.001,
+        ..base()
+    })
+    .await
+    .unwrap();
+    let settings = sim.settings();
+    let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
+    let ctx = Context::new(&settings, false, backend.describe());
+    let (first, cold) = counted_read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let s = assemble(&first, &ctx, sim.now());
+    assert!(s.is_complete(), "{:?}", s.errors);
+    let mut known = Known::nothing(sim.now()).after(&first);
+    known.now = sim.now();
+    let (later, warm) = counted_read(&backend, &ctx, &known).await;
+    let w = assemble(&later, &ctx, sim.now());
+    assert!(w.is_complete(), "{:?}", w.errors);
+    assert_eq!(w.circuit_count(), plants * 10);
+    assert!(
+        warm <= ceiling,
+        "{warm} requests for a warm refresh of {} circuits (cold: {cold})",
+        plants * 10
+    );
+    // What it still reads every time: endpoints, each plant's deployments in Test and Prod,
+    // the model container pages, the newest release deployments and releases since, the
+    // pending approvals and the three queries. No model version list, no config, no identity.
+    let pages = |n: usize| n.div_ceil(100) as u64;
+    let per_refresh = 2 + 2 * plants as u64 + 2 * pages(plants * 10) + 2 + 1 + 3;
+    assert!(
+        (per_refresh..=per_refresh + 3).contains(&warm),
+        "{warm} requests; {per_refresh} plus the releases not settled expected"
+    );
+    assert_eq!(
+        later.reused_versions.len(),
+        first.registry_versions.len() + first.dev_versions.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_warm_refresh_of_200_circuits_sends_at_most_60_requests() {
+    warm_refresh_of(20, 60).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_warm_refresh_of_2000_circuits_sends_at_most_500_requests() {
+    warm_refresh_of(200, 500).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_warm_refresh_sees_a_new_model_version_and_a_switched_deployment_as_a_full_one_does() {
+    use relcon::domain::platform::{ApprovalStatus, ModelAsset};
+    use relcon::domain::{ModelVersion, Stage};
+    let sim = start(SimOptions {
+        speed: 0.001,
+        ..base()
+    })
+    .await
+    .unwrap();
+    let settings = sim.settings();
+    let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
+    let ctx = Context::new(&settings, false, backend.describe());
+    let first = read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let before = assemble(&first, &ctx, sim.now());
+    let known = Known::nothing(sim.now()).after(&first);
+
+    // Someone approves a release waiting at the Registry stage: once it has deployed, its
+    // models have a new registry version (their containers' latestVersion moves).
+    let waiting = before
+        .approvals
+        .iter()
+        .find(|a| a.stage == Stage::Registry && !a.models.is_empty())
+        .expect("a Registry approval")
+        .clone();
+    for id in &waiting.pending_ids {
+        backend
+            .update_approval(*id, ApprovalStatus::Approved, "reviewed")
+            .await
+            .unwrap();
+    }
+    // Someone points the incident circuit's Prod deployment at its previous version.
+    let incident: relcon::domain::CircuitRef = sim.scenario().incident_circuit.parse().unwrap();
+    let prod = before.circuit(&incident).unwrap().versions.prod.unwrap();
+    let target = ModelVersion(prod.0 - 1);
+    backend
+        .begin_set_deployment_model(
+            Stage::Prod,
+            &ctx.naming.endpoint(&incident),
+            &ctx.naming.deployment(&incident),
+            &ModelAsset {
+                registry: Some(ctx.registry.clone()),
+                name: ctx.naming.model(&incident),
+                version: target,
+            },
+        )
+        .await
+        .unwrap();
+    sim.advance(30.0 * 60.0).unwrap();
+
+    let mut known = known;
+    known.now = sim.now();
+    let (later, warm) = counted_read(&backend, &ctx, &known).await;
+    let (full, everything) = counted_read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let (a, b) = (
+        assemble(&later, &ctx, sim.now()),
+        assemble(&full, &ctx, sim.now()),
+    );
+    let mut diff = Vec::new();
+    differences(&comparable(&a), &comparable(&b), "", &mut diff);
+    assert!(diff.is_empty(), "the warm refresh missed: {diff:#?}");
+    // There was something to see.
+    assert_eq!(a.circuit(&incident).unwrap().versions.prod, Some(target));
+    for m in &waiting.models {
+        let was = before.circuit(&m.circuit).unwrap().versions.registry;
+        let now = a.circuit(&m.circuit).unwrap().versions.registry;
+        assert!(now > was, "{}: registry {was:?} -> {now:?}", m.circuit);
+        assert!(!later.reused_versions.contains(&(
+            relcon::domain::platform::AssetLocation::Registry,
+            ctx.naming.model(&m.circuit)
+        )));
+    }
+    assert!(
+        warm * 2 < everything,
+        "{warm} requests against {everything}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_process_starts_from_the_model_versions_the_last_one_read() {
+    use relcon::service::cache::Cache;
+    use relcon::service::session::{Session, StateDirs};
+    let sim = start(SimOptions {
+        speed: 0.001,
+        ..base()
+    })
+    .await
+    .unwrap();
+    let dirs = tempfile::tempdir().unwrap();
+    let settings = sim.settings();
+    let session = || {
+        let backend = Arc::new(AzureBackend::new(&settings, fast_retries()).unwrap());
+        let mut ctx = Context::new(&settings, false, backend.describe());
+        ctx.cache_key = "simulator:test".into();
+        let s = Session::new(
+            backend.clone(),
+            ctx,
+            Cache::new(Some(dirs.path().join("cache"))),
+            StateDirs::under(&dirs.path().join("state")),
+        )
+        .with_clock(sim.clock());
+        (s, backend)
+    };
+    let (first, b1) = session();
+    let a = first.refresh().await;
+    assert!(a.is_complete(), "{:?}", a.errors);
+    let cold = b1.stats().requests;
+    drop(first);
+    let (second, b2) = session();
+    let b = second.refresh().await;
+    let started_warm = b2.stats().requests;
+    assert!(b.is_complete(), "{:?}", b.errors);
+    // No version list of the 130 models (nor their configs): only what can have changed, and
+    // the release history, which a new process reads in full.
+    assert!(
+        started_warm + 260 <= cold,
+        "{started_warm} requests against {cold} for the first process"
+    );
+    let mut diff = Vec::new();
+    differences(&comparable(&a), &comparable(&b), "", &mut diff);
+    assert!(diff.is_empty(), "{diff:#?}");
 }

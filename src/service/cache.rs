@@ -1,8 +1,9 @@
 //! The on-disk cache (XDG cache dir): the last complete fleet snapshot, shown first and
-//! marked stale while a refresh runs, and config texts by commit, which never change once
-//! written.
+//! marked stale while a refresh runs; the model versions the last refresh read, so that a new
+//! process reads only models that changed (`service::models`); and config texts by commit,
+//! which never change once written.
 //!
-//! Cache files hold no secrets: snapshots and configs only. A file that cannot be read or
+//! Cache files hold no secrets: snapshots, model versions and configs only. A file that cannot be read or
 //! parsed is ignored (a cache is never a reason to fail). Writes go to a temporary file that is
 //! synced and then renamed over the old one, so a crash never leaves half a snapshot, and only
 //! a complete snapshot is ever written (`Session::refresh`): a failed refresh leaves the last
@@ -19,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use super::models::ModelBook;
 use crate::domain::fleet::{CircuitSnapshot, FleetSnapshot, PlantSnapshot};
 
 /// Bumped when a file's shape changes, so an old cache is ignored rather than misread.
@@ -79,9 +81,10 @@ impl Cache {
             .map(|d| d.join(format!("{name}-{digest}.{ext}")))
     }
 
-    /// The last snapshot of this backend, if there is a readable one.
-    pub fn load_snapshot(&self, key: &str) -> Option<FleetSnapshot> {
-        let bytes = std::fs::read(self.file_ext("snapshot", key, "bin")?).ok()?;
+    /// A binary file of this backend (`name-{digest}.bin`): its header, then `T` as postcard,
+    /// LZ4-compressed. `None` when it is missing, of another format or backend, or unreadable.
+    fn load_binary<T: serde::de::DeserializeOwned>(&self, name: &str, key: &str) -> Option<T> {
+        let bytes = std::fs::read(self.file_ext(name, key, "bin")?).ok()?;
         let (header, rest) = postcard::take_from_bytes::<SnapshotHeader>(&bytes).ok()?;
         if header.format != FORMAT || header.key != key {
             return None;
@@ -90,9 +93,8 @@ impl Cache {
         postcard::from_bytes(&raw).ok()
     }
 
-    /// Store `snapshot` as what the console shows first next time (see the module comment).
-    pub fn store_snapshot(&self, key: &str, snapshot: &FleetSnapshot) -> std::io::Result<()> {
-        let Some(path) = self.file_ext("snapshot", key, "bin") else {
+    fn store_binary<T: Serialize>(&self, name: &str, key: &str, value: &T) -> std::io::Result<()> {
+        let Some(path) = self.file_ext(name, key, "bin") else {
             return Ok(());
         };
         let header = SnapshotHeader {
@@ -100,14 +102,33 @@ impl Cache {
             key: key.to_owned(),
         };
         let mut body = postcard::to_stdvec(&header).map_err(std::io::Error::other)?;
-        let snapshot = postcard::to_stdvec(&fleet_view(snapshot)).map_err(std::io::Error::other)?;
-        body.extend_from_slice(&lz4_flex::block::compress_prepend_size(&snapshot));
-        write_atomic(&path, &body)?;
+        let raw = postcard::to_stdvec(value).map_err(std::io::Error::other)?;
+        body.extend_from_slice(&lz4_flex::block::compress_prepend_size(&raw));
+        write_atomic(&path, &body)
+    }
+
+    /// The last snapshot of this backend, if there is a readable one.
+    pub fn load_snapshot(&self, key: &str) -> Option<FleetSnapshot> {
+        self.load_binary("snapshot", key)
+    }
+
+    /// Store `snapshot` as what the console shows first next time (see the module comment).
+    pub fn store_snapshot(&self, key: &str, snapshot: &FleetSnapshot) -> std::io::Result<()> {
+        self.store_binary("snapshot", key, &fleet_view(snapshot))?;
         // The JSON snapshot of format 1 is never read again.
         if let Some(old) = self.file("snapshot", key) {
             let _ = std::fs::remove_file(old);
         }
         Ok(())
+    }
+
+    /// The model versions the last refresh of this backend read (`service::models`).
+    pub fn load_model_book(&self, key: &str) -> Option<ModelBook> {
+        self.load_binary("models", key)
+    }
+
+    pub fn store_model_book(&self, key: &str, book: &ModelBook) -> std::io::Result<()> {
+        self.store_binary("models", key, book)
     }
 
     /// Config texts known for this backend, by `(path, commit)`.
