@@ -452,6 +452,15 @@ impl Http {
                     }
                     // The lane holds the next attempt until the service's wait is over.
                     self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(
+                        target: "relcon::http",
+                        service = call.service.name(),
+                        method = %call.method,
+                        url = %loggable_url(&call.url),
+                        wait_ms = wait.as_millis() as u64,
+                        throttled_for_ms = since.elapsed().as_millis() as u64,
+                        "throttled; waiting before trying again"
+                    );
                     continue;
                 }
                 Next::Retry(err, wait) => (err, wait),

@@ -152,6 +152,7 @@ impl Session {
     /// Read the whole fleet (what can have changed since the last refresh), assemble the
     /// snapshot and cache it when it is complete (and the configs and model versions read).
     pub async fn refresh(&self) -> FleetSnapshot {
+        let started = std::time::Instant::now();
         let now = self.now();
         let releases = self
             .releases
@@ -188,6 +189,17 @@ impl Session {
             }
         }
         let snap = snapshot::assemble(&readings, &self.ctx, self.now());
+        tracing::info!(
+            circuits = snap.circuit_count(),
+            errors = snap.errors.len(),
+            complete = snap.is_complete(),
+            versions_reused = readings.reused_versions.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "refresh done"
+        );
+        for e in &snap.errors {
+            tracing::warn!(scope = %e.scope, error = %e.message, "could not read");
+        }
         // Only a complete snapshot replaces the cached one: the stale view a failed or partial
         // refresh falls back on is always the last good fleet. A cache that cannot be written
         // only costs the next start its head start.
