@@ -511,13 +511,30 @@ impl Backend for AzureBackend {
             .http
             .read(Call::with_body(Service::Monitor, Method::POST, url, body))
             .await?;
+        let (url_text, status, request_id) =
+            (reply.url.to_string(), reply.status, reply.request_id());
         let results: lw::QueryResults = reply.json("a Log Analytics query result")?;
-        if let Some(e) = &results.error {
-            tracing::warn!(
-                code = e.code.as_deref().unwrap_or(""),
-                "Log Analytics returned a partial result"
-            );
+        drop(reply.body);
+        let partial = results.error.as_ref().map(|e| {
+            let code = e.code.as_deref().unwrap_or("PartialError");
+            let message = e
+                .message
+                .as_deref()
+                .unwrap_or("some of the result is missing");
+            format!("Log Analytics returned a partial result ({code}): {message}")
+        });
+        let mut table = map::table(results).map_err(|m| BackendError {
+            kind: ErrorKind::Decode,
+            method: "POST".into(),
+            url: url_text.clone(),
+            status: Some(status),
+            request_id: request_id.clone(),
+            message: m,
+        })?;
+        if let Some(p) = &partial {
+            tracing::warn!(request_id = request_id.as_deref().unwrap_or(""), "{p}");
         }
-        map::table(results).map_err(|m| reply.error(ErrorKind::Decode, m))
+        table.partial = partial;
+        Ok(table)
     }
 }

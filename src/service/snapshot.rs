@@ -508,7 +508,16 @@ fn decode<T>(
 ) -> Option<T> {
     match table.as_ref()? {
         Ok(t) => match f(t) {
-            Ok(v) => Some(v),
+            Ok(v) => {
+                // What came is shown; the snapshot says it is not all there.
+                if let Some(why) = &t.partial {
+                    errors.push(SnapshotError {
+                        scope: scope.into(),
+                        message: why.clone(),
+                    });
+                }
+                Some(v)
+            }
             Err(e) => {
                 errors.push(SnapshotError {
                     scope: scope.into(),
