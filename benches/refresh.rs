@@ -53,7 +53,7 @@ fn bench_fleet(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, flee
     let snapshot = assemble(&readings, &ctx, sim.now());
     let cold_requests = backend.stats().requests - before;
     // What a later refresh knows: the configs, releases, model versions and identity read.
-    let warm = Known::nothing(sim.now()).after(&readings);
+    let warm = Known::nothing(sim.now()).after(readings);
     let before = backend.stats().requests;
     rt.block_on(read(&backend, &ctx, &warm));
     let warm_requests = backend.stats().requests - before;

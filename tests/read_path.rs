@@ -453,7 +453,8 @@ async fn warm_refresh_of(plants: usize, ceiling: u64) {
     let (first, cold) = counted_read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let s = assemble(&first, &ctx, sim.now());
     assert!(s.is_complete(), "{:?}", s.errors);
-    let mut known = Known::nothing(sim.now()).after(&first);
+    let read_before = first.registry_versions.len() + first.dev_versions.len();
+    let mut known = Known::nothing(sim.now()).after(first);
     known.now = sim.now();
     let (later, warm) = counted_read(&backend, &ctx, &known).await;
     let w = assemble(&later, &ctx, sim.now());
@@ -473,10 +474,7 @@ async fn warm_refresh_of(plants: usize, ceiling: u64) {
         (per_refresh..=per_refresh + 3).contains(&warm),
         "{warm} requests; {per_refresh} plus the releases not settled expected"
     );
-    assert_eq!(
-        later.reused_versions.len(),
-        first.registry_versions.len() + first.dev_versions.len()
-    );
+    assert_eq!(later.reused_versions.len(), read_before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -504,7 +502,7 @@ async fn a_warm_refresh_sees_a_new_model_version_and_a_switched_deployment_as_a_
     let ctx = Context::new(&settings, false, backend.describe());
     let first = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let before = assemble(&first, &ctx, sim.now());
-    let known = Known::nothing(sim.now()).after(&first);
+    let known = Known::nothing(sim.now()).after(first);
 
     // Someone approves a release waiting at the Registry stage: once it has deployed, its
     // models have a new registry version (their containers' latestVersion moves).

@@ -244,12 +244,11 @@ impl Backend for AzureBackend {
 
     async fn deployments(&self, stage: Stage, endpoint: &str) -> BackendResult<Vec<Deployment>> {
         let url = self.urls.deployments(stage, endpoint)?;
-        let list: Vec<mw::BatchDeployment> =
-            self.http.arm_list(url, "a batch deployment list").await?;
-        Ok(list
-            .into_iter()
-            .map(|d| map::deployment(stage, endpoint, d))
-            .collect())
+        self.http
+            .arm_list_map(url, "a batch deployment list", |d: mw::BatchDeployment| {
+                Some(map::deployment(stage, endpoint, d))
+            })
+            .await
     }
 
     async fn deployment(
@@ -271,9 +270,11 @@ impl Backend for AzureBackend {
         location: AssetLocation,
     ) -> BackendResult<Vec<ModelContainer>> {
         let url = self.urls.model_containers(location)?;
-        let list: Vec<mw::ModelContainer> =
-            self.http.arm_list(url, "a model container list").await?;
-        Ok(list.into_iter().map(map::model_container).collect())
+        self.http
+            .arm_list_map(url, "a model container list", |c: mw::ModelContainer| {
+                Some(map::model_container(c))
+            })
+            .await
     }
 
     async fn model_versions(
@@ -282,11 +283,12 @@ impl Backend for AzureBackend {
         model: &str,
     ) -> BackendResult<Vec<ModelVersionRecord>> {
         let url = self.urls.model_versions(location, model)?;
-        let list: Vec<mw::ModelVersion> = self.http.arm_list(url, "a model version list").await?;
-        let mut out: Vec<ModelVersionRecord> = list
-            .into_iter()
-            .filter_map(|v| map::model_version(location, model, v))
-            .collect();
+        let mut out: Vec<ModelVersionRecord> = self
+            .http
+            .arm_list_map(url, "a model version list", |v: mw::ModelVersion| {
+                map::model_version(location, model, v)
+            })
+            .await?;
         out.sort_by_key(|v| v.version);
         Ok(out)
     }
@@ -361,11 +363,12 @@ impl Backend for AzureBackend {
 
     async fn releases(&self) -> BackendResult<Vec<ReleaseRecord>> {
         let url = self.urls.releases()?;
-        let list: Vec<dw::Release> = self
+        let mut out: Vec<ReleaseRecord> = self
             .http
-            .devops_list(Service::Release, url, "a release list")
+            .devops_list_map(Service::Release, url, "a release list", |r: dw::Release| {
+                Some(map::release(r))
+            })
             .await?;
-        let mut out: Vec<ReleaseRecord> = list.into_iter().map(map::release).collect();
         // Newest first whatever order the pages came in.
         out.sort_by_key(|r| std::cmp::Reverse(r.id));
         Ok(out)
@@ -388,12 +391,14 @@ impl Backend for AzureBackend {
         }
         let lists = futures::future::join_all(urls.into_iter().map(|url| {
             self.http
-                .devops_list::<dw::Release>(Service::Release, url, "a release list")
+                .devops_list_map(Service::Release, url, "a release list", |r: dw::Release| {
+                    Some(map::release(r))
+                })
         }))
         .await;
         let mut out: Vec<ReleaseRecord> = Vec::new();
         for list in lists {
-            out.extend(list?.into_iter().map(map::release));
+            out.extend(list?);
         }
         out.sort_by_key(|r| std::cmp::Reverse(r.id));
         out.dedup_by_key(|r| r.id);

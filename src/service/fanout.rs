@@ -11,7 +11,7 @@ use futures::StreamExt;
 
 use super::Context;
 use super::backend::{ApprovalQuery, Backend, BackendResult, ErrorKind};
-use super::models::ModelBook;
+use super::models::{ModelBook, ModelRead};
 use super::queries;
 use super::releases::{ReleaseBook, changed_releases};
 use super::snapshot::Readings;
@@ -50,19 +50,24 @@ impl Known {
         }
     }
 
-    /// What the next refresh knows once this one has read `r`: its configs, releases, model
-    /// versions and identity (anything `r` could not read stays as it was known, or unknown).
-    pub fn after(self, r: &Readings) -> Known {
+    /// What the next refresh knows once this one has read `r` (consumed: the release list and
+    /// the model versions move into the books rather than being copied): its configs, releases,
+    /// model versions and identity. What `r` could not read stays as it was known, or unknown.
+    pub fn after(self, r: Readings) -> Known {
         let now = self.now;
         let mut configs = self.configs;
         configs.extend(
             r.configs
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_ref().ok()?.clone()))),
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v.ok()?))),
         );
-        let releases = match &r.releases {
+        let identity = match r.identity {
+            Some(Ok(i)) => Some(i),
+            _ => self.identity,
+        };
+        let releases = match r.releases {
             Some(Ok(list)) => Some(Arc::new(ReleaseBook {
-                releases: list.clone(),
+                releases: list,
                 full_read_at: match &self.releases {
                     Some(b) if !r.releases_full => b.full_read_at,
                     _ => now,
@@ -70,16 +75,19 @@ impl Known {
             })),
             _ => self.releases,
         };
+        let reads = model_reads(
+            r.registry_containers,
+            r.dev_containers,
+            r.registry_versions,
+            r.dev_versions,
+            &r.reused_versions,
+        );
         let models = Arc::new(
             self.models
                 .as_deref()
                 .unwrap_or(&ModelBook::default())
-                .after_refresh(&model_reads(r), now),
+                .after_refresh(reads, now),
         );
-        let identity = match &r.identity {
-            Some(Ok(i)) => Some(i.clone()),
-            _ => self.identity,
-        };
         Known {
             now,
             configs,
@@ -90,39 +98,41 @@ impl Known {
     }
 }
 
-/// One model's versions as a refresh has them: where, which, the latest version its container
-/// listed, the versions, and whether they came from the book.
-type ModelRead<'a> = (
-    AssetLocation,
-    &'a str,
-    Option<ModelVersion>,
-    &'a [ModelVersionRecord],
-    bool,
-);
-
-/// Every model whose versions `r` holds: what the next book keeps. A model whose versions could
+/// Every model whose versions a refresh holds, with the latest version its container listed
+/// and whether they came from the book: what the next book keeps. A model whose versions could
 /// not be read, or whose container was not listed, is left out and read next time.
-fn model_reads(r: &Readings) -> Vec<ModelRead<'_>> {
-    let latest = |containers: &Option<BackendResult<Vec<ModelContainer>>>| match containers {
+fn model_reads(
+    registry_containers: Option<BackendResult<Vec<ModelContainer>>>,
+    dev_containers: Option<BackendResult<Vec<ModelContainer>>>,
+    registry_versions: HashMap<String, BackendResult<Vec<ModelVersionRecord>>>,
+    dev_versions: HashMap<String, BackendResult<Vec<ModelVersionRecord>>>,
+    reused: &std::collections::HashSet<(AssetLocation, String)>,
+) -> Vec<ModelRead> {
+    let latest = |containers: Option<BackendResult<Vec<ModelContainer>>>| match containers {
         Some(Ok(list)) => list
-            .iter()
-            .map(|c| (c.name.clone(), c.latest_version))
+            .into_iter()
+            .map(|c| (c.name, c.latest_version))
             .collect(),
         _ => HashMap::new(),
     };
-    let reg = latest(&r.registry_containers);
-    let dev = latest(&r.dev_containers);
+    let (reg, dev) = (latest(registry_containers), latest(dev_containers));
     let mut out = Vec::new();
     for (location, versions, latest) in [
-        (AssetLocation::Registry, &r.registry_versions, &reg),
-        (AssetLocation::Dev, &r.dev_versions, &dev),
+        (AssetLocation::Registry, registry_versions, &reg),
+        (AssetLocation::Dev, dev_versions, &dev),
     ] {
         for (name, vs) in versions {
-            let (Ok(vs), Some(l)) = (vs, latest.get(name)) else {
+            let (Ok(vs), Some(l)) = (vs, latest.get(&name)) else {
                 continue;
             };
-            let reused = r.reused_versions.contains(&(location, name.clone()));
-            out.push((location, name.as_str(), *l, vs.as_slice(), reused));
+            let reused = reused.contains(&(location, name.clone()));
+            out.push(ModelRead {
+                location,
+                name,
+                latest: *l,
+                versions: vs,
+                reused,
+            });
         }
     }
     out

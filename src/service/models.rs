@@ -64,29 +64,18 @@ impl ModelBook {
     /// The book after a refresh: what it read (at `now`) and what it reused (with the time it
     /// was read). A model whose versions could not be read is left out, so the next refresh
     /// reads it.
-    #[allow(clippy::type_complexity)]
-    pub fn after_refresh(
-        &self,
-        read: &[(
-            AssetLocation,
-            &str,
-            Option<ModelVersion>,
-            &[ModelVersionRecord],
-            bool,
-        )],
-        now: DateTime<Utc>,
-    ) -> ModelBook {
+    pub fn after_refresh(&self, read: Vec<ModelRead>, now: DateTime<Utc>) -> ModelBook {
         let entries = read
-            .iter()
-            .map(|(location, name, latest, versions, reused)| {
-                let key = (*location, (*name).to_owned());
+            .into_iter()
+            .map(|m| {
+                let key = (m.location, m.name);
                 let read_at = match self.entries.get(&key) {
-                    Some(old) if *reused => old.read_at,
+                    Some(old) if m.reused => old.read_at,
                     _ => now,
                 };
                 let entry = ModelEntry {
-                    latest: *latest,
-                    versions: versions.to_vec(),
+                    latest: m.latest,
+                    versions: m.versions,
                     read_at,
                 };
                 (key, entry)
@@ -94,6 +83,18 @@ impl ModelBook {
             .collect();
         ModelBook { entries }
     }
+}
+
+/// One model's versions as a refresh has them.
+#[derive(Debug)]
+pub struct ModelRead {
+    pub location: AssetLocation,
+    pub name: String,
+    /// The latest version its container listed in this refresh.
+    pub latest: Option<ModelVersion>,
+    pub versions: Vec<ModelVersionRecord>,
+    /// Taken from the book rather than read.
+    pub reused: bool,
 }
 
 #[cfg(test)]
@@ -125,16 +126,16 @@ mod tests {
     #[test]
     fn versions_are_reused_until_latest_moves_or_they_fall_due() {
         let vs = vec![version("m", 1), version("m", 2)];
-        let book = ModelBook::default().after_refresh(
-            &[(
-                AssetLocation::Registry,
-                "m",
-                Some(ModelVersion(2)),
-                &vs,
-                false,
-            )],
-            at(0),
-        );
+        let read = |reused: bool| {
+            vec![ModelRead {
+                location: AssetLocation::Registry,
+                name: "m".into(),
+                latest: Some(ModelVersion(2)),
+                versions: vs.clone(),
+                reused,
+            }]
+        };
+        let book = ModelBook::default().after_refresh(read(false), at(0));
         let reg = AssetLocation::Registry;
         assert_eq!(book.reusable(reg, &container("m", 2), at(1)), Some(&vs[..]));
         // A version registered since: read again.
@@ -149,9 +150,9 @@ mod tests {
         assert!(book.reusable(reg, &container("m", 2), at(59)).is_some());
         assert!(book.reusable(reg, &container("m", 2), at(120)).is_none());
         // Reused, it keeps the time it was read; read again, it gets the new time.
-        let kept = book.after_refresh(&[(reg, "m", Some(ModelVersion(2)), &vs, true)], at(30));
+        let kept = book.after_refresh(read(true), at(30));
         assert_eq!(kept.entries[&(reg, "m".to_owned())].read_at, at(0));
-        let fresh = book.after_refresh(&[(reg, "m", Some(ModelVersion(2)), &vs, false)], at(30));
+        let fresh = book.after_refresh(read(false), at(30));
         assert_eq!(fresh.entries[&(reg, "m".to_owned())].read_at, at(30));
     }
 

@@ -168,21 +168,6 @@ impl Session {
             identity: self.identity.get().cloned(),
         };
         let readings = snapshot::read(self.backend.as_ref(), &self.ctx, &known).await;
-        let next = known.after(&readings);
-        if let Some(i) = next.identity {
-            let _ = self.identity.set(i);
-        }
-        if let Ok(mut b) = self.releases.lock() {
-            *b = next.releases;
-        }
-        if let Some(book) = next.models {
-            if let Err(e) = self.cache.store_model_book(&self.ctx.cache_key, &book) {
-                tracing::warn!("cannot write the model version cache: {e}");
-            }
-            if let Ok(mut b) = self.models.lock() {
-                *b = Some(book);
-            }
-        }
         for ((path, commit), text) in &readings.configs {
             if let Ok(t) = text {
                 self.configs.insert(path, commit, t.clone());
@@ -199,6 +184,22 @@ impl Session {
         );
         for e in &snap.errors {
             tracing::warn!(scope = %e.scope, error = %e.message, "could not read");
+        }
+        // What the next refresh knows; the release list and model versions move into the books.
+        let next = known.after(readings);
+        if let Some(i) = next.identity {
+            let _ = self.identity.set(i);
+        }
+        if let Ok(mut b) = self.releases.lock() {
+            *b = next.releases;
+        }
+        if let Some(book) = next.models {
+            if let Err(e) = self.cache.store_model_book(&self.ctx.cache_key, &book) {
+                tracing::warn!("cannot write the model version cache: {e}");
+            }
+            if let Ok(mut b) = self.models.lock() {
+                *b = Some(book);
+            }
         }
         // Only a complete snapshot replaces the cached one: the stale view a failed or partial
         // refresh falls back on is always the last good fleet. A cache that cannot be written
