@@ -1,17 +1,16 @@
 //! A full fleet refresh against the simulator with 50 ms of injected latency per request: the
 //! demo fleet (130 circuits) and generated 200- and 2,000-circuit fleets, with the config cache cold
-//! (first start) and warm (every refresh after: configs cached, releases read only where they
-//! can have changed). Prints the request count and concurrency once.
+//! (first start) and warm (every refresh after: configs cached, releases and model versions
+//! read only where they can have changed). Prints the request count and concurrency once.
 //! `RELCON_BENCH_MAX_CIRCUITS=200 cargo bench --bench refresh` skips the 2,000-circuit fleet.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use relcon::azure::{AzureBackend, ClientOptions};
 use relcon::service::Context;
 use relcon::service::backend::Backend;
-use relcon::service::snapshot::{ReleaseBook, assemble, read};
+use relcon::service::snapshot::{Known, assemble, read};
 use relcon::sim::{FleetSource, SimHandle, SimOptions, start};
 
 fn sim(rt: &tokio::runtime::Runtime, fleet: FleetSource) -> SimHandle {
@@ -49,28 +48,14 @@ fn bench_fleet(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, flee
     // One refresh to count requests and fill the config cache.
     let before = backend.stats().requests;
     let started = std::time::Instant::now();
-    let readings = rt.block_on(read(&backend, &ctx, &HashMap::new(), None));
+    let readings = rt.block_on(read(&backend, &ctx, &Known::nothing(sim.now())));
     let cold = started.elapsed();
     let snapshot = assemble(&readings, &ctx, sim.now());
     let cold_requests = backend.stats().requests - before;
-    let cached: HashMap<(String, String), String> = readings
-        .configs
-        .iter()
-        .filter_map(|(k, v)| Some((k.clone(), v.as_ref().ok()?.clone())))
-        .collect();
-    // What a later refresh knows: the configs, and the releases of the one before.
-    let book = readings
-        .releases
-        .as_ref()
-        .and_then(|r| r.as_ref().ok())
-        .map(|r| {
-            std::sync::Arc::new(ReleaseBook {
-                releases: r.clone(),
-                full_read_at: sim.now(),
-            })
-        });
+    // What a later refresh knows: the configs, releases, model versions and identity read.
+    let warm = Known::nothing(sim.now()).after(readings);
     let before = backend.stats().requests;
-    rt.block_on(read(&backend, &ctx, &cached, book.clone()));
+    rt.block_on(read(&backend, &ctx, &warm));
     let warm_requests = backend.stats().requests - before;
     eprintln!(
         "{name}: {} circuits, {} errors; cold refresh {:.2?} with {cold_requests} requests, warm refresh {warm_requests} requests; {} in flight per service, up to {} calls queued",
@@ -83,11 +68,11 @@ fn bench_fleet(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, flee
     let mut g = c.benchmark_group(name);
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.bench_function(
-        "refresh, warm (configs cached, releases incremental)",
-        |b| b.iter(|| rt.block_on(read(&backend, &ctx, &cached, book.clone()))),
+        "refresh, warm (what cannot have changed is not read again)",
+        |b| b.iter(|| rt.block_on(read(&backend, &ctx, &warm))),
     );
     g.bench_function("refresh, config cache cold", |b| {
-        b.iter(|| rt.block_on(read(&backend, &ctx, &HashMap::new(), None)))
+        b.iter(|| rt.block_on(read(&backend, &ctx, &Known::nothing(sim.now()))))
     });
     g.finish();
 }

@@ -72,11 +72,21 @@ pub fn write_atomic(path: &Path, body: &[u8]) -> io::Result<()> {
     if let Some(dir) = dir {
         create_missing_dirs(dir)?;
     }
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
+    // Two writers (two relcon processes, or two refreshes of one) never share a temporary.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(path.file_name().unwrap_or_default());
+    tmp_name.push(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     let tmp = path.with_file_name(tmp_name);
-    write_synced(&tmp, body)?;
-    std::fs::rename(&tmp, path)?;
+    let written = write_synced(&tmp, body).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return written;
+    }
     if let Some(dir) = dir
         && let Ok(d) = File::open(dir)
     {
@@ -139,7 +149,16 @@ mod tests {
         write_atomic(&file, b"{}").unwrap();
         assert_eq!(mode(&file).unwrap(), 0o600);
         assert_eq!(std::fs::read(&file).unwrap(), b"{}");
-        assert!(!dir.join("op.json.tmp").exists());
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            left,
+            [std::ffi::OsString::from("op.json")],
+            "no temporary is left behind"
+        );
     }
 
     #[test]
@@ -156,10 +175,10 @@ mod tests {
         let f = open(&file, open_options().append(true)).unwrap();
         drop(f);
         assert_eq!(mode(&file).unwrap(), 0o600);
-        // A stale temporary file from a crash is tightened before it is reused.
-        let tmp = dir.join("audit.head.tmp");
-        std::fs::write(&tmp, b"old").unwrap();
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o666)).unwrap();
+        // The file written over a looser one is the owner's alone.
+        let head = dir.join("audit.head");
+        std::fs::write(&head, b"old").unwrap();
+        std::fs::set_permissions(&head, std::fs::Permissions::from_mode(0o666)).unwrap();
         write_atomic(&dir.join("audit.head"), b"new").unwrap();
         assert_eq!(mode(&dir.join("audit.head")).unwrap(), 0o600);
     }

@@ -43,6 +43,18 @@ pub struct ClientSettings {
     pub timeout_seconds: u64,
     /// How often an operation in flight (a rollback) is polled when the service does not say.
     pub poll_interval_ms: u64,
+    /// ARM reads per second in the long run, and how many may go at once after a quiet spell
+    /// (ARM's documented bucket per subscription and principal: 250 reads, refilled at 25/s).
+    pub arm_reads_per_second: f64,
+    pub arm_read_burst: u32,
+    /// Azure DevOps (Git and Release together; the service limits by usage, not by count).
+    pub devops_requests_per_second: f64,
+    pub devops_burst: u32,
+    /// Log Analytics queries (documented: 200 per 30 seconds per user).
+    pub monitor_queries_per_second: f64,
+    pub monitor_burst: u32,
+    /// How long one read keeps waiting out throttling (429) before it fails.
+    pub throttle_wait_seconds: u64,
 }
 
 impl Default for ClientSettings {
@@ -51,6 +63,13 @@ impl Default for ClientSettings {
             concurrency: 32,
             timeout_seconds: 30,
             poll_interval_ms: 5000,
+            arm_reads_per_second: 25.0,
+            arm_read_burst: 250,
+            devops_requests_per_second: 20.0,
+            devops_burst: 100,
+            monitor_queries_per_second: 5.0,
+            monitor_burst: 20,
+            throttle_wait_seconds: 120,
         }
     }
 }
@@ -531,6 +550,33 @@ impl Settings {
                 "client.concurrency".into(),
                 "client.concurrency must be at least 1".into(),
             ));
+        }
+        for (key, rate) in [
+            (
+                "client.arm_reads_per_second",
+                self.client.arm_reads_per_second,
+            ),
+            (
+                "client.devops_requests_per_second",
+                self.client.devops_requests_per_second,
+            ),
+            (
+                "client.monitor_queries_per_second",
+                self.client.monitor_queries_per_second,
+            ),
+        ] {
+            if !(rate.is_finite() && rate > 0.0) {
+                out.push((key.into(), format!("{key} must be a positive number")));
+            }
+        }
+        for (key, burst) in [
+            ("client.arm_read_burst", self.client.arm_read_burst),
+            ("client.devops_burst", self.client.devops_burst),
+            ("client.monitor_burst", self.client.monitor_burst),
+        ] {
+            if burst == 0 {
+                out.push((key.into(), format!("{key} must be at least 1")));
+            }
         }
         if self.client.poll_interval_ms < 50 {
             out.push((

@@ -63,6 +63,80 @@ async fn a_retry_after_longer_than_relcon_waits_fails_at_once() {
 }
 
 #[tokio::test]
+async fn throttling_does_not_spend_the_retry_budget_of_a_read() {
+    // Six 429s in a row: more than the four retries a failing read gets, and still no error.
+    let fake = Fake::start(|h| match h.nth {
+        0..=5 => json(
+            429,
+            j!({"error": {"code": "TooManyRequests", "message": "slow down"}}),
+        )
+        .header("retry-after-ms", "5"),
+        _ => json(200, j!({"value": [{"name": "ep"}]})),
+    })
+    .await;
+    let b = sim_backend(&fake);
+    assert_eq!(b.endpoints(Stage::Test).await.unwrap().len(), 1);
+    let s = b.stats();
+    assert_eq!((s.arm, s.throttled, s.retries), (7, 6, 6));
+    assert!(
+        s.held_ms >= 30,
+        "each retry waited out its Retry-After: {s:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_read_throttled_past_its_budget_fails_as_throttled_and_stops_sending() {
+    let fake = Fake::start(|_| {
+        json(
+            429,
+            j!({"error": {"code": "TooManyRequests", "message": "slow down"}}),
+        )
+        .header("retry-after-ms", "100")
+    })
+    .await;
+    let mut options = quick_options();
+    options.retry.throttle_budget = Duration::from_millis(450);
+    let b = AzureBackend::new(
+        &settings(&fake.base, "simulator", "RELCON_UNSET_PAT"),
+        options,
+    )
+    .unwrap();
+    let e = b.endpoints(Stage::Test).await.unwrap_err();
+    assert_eq!((e.kind, e.status), (ErrorKind::Throttled, Some(429)));
+    assert!(e.message.contains("stops waiting"), "{e}");
+    // One try, then one a Retry-After apart while the budget lasts: no storm.
+    let hits = fake.hits().len();
+    assert!((4..=6).contains(&hits), "{hits} requests");
+}
+
+#[tokio::test]
+async fn a_devops_retry_after_on_a_success_holds_the_next_devops_request() {
+    // Microsoft's guidance for Azure DevOps: a Retry-After on any response means wait.
+    let fake = Fake::start(|h| match h.nth {
+        0 => json(200, j!({"authenticatedUser": {"id": "u"}})).header("Retry-After", "1"),
+        _ => json(200, j!({"authenticatedUser": {"id": "u"}})),
+    })
+    .await;
+    let b = sim_backend(&fake);
+    b.identity().await.unwrap();
+    let started = Instant::now();
+    b.identity().await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(b.stats().held_ms >= 900, "{:?}", b.stats());
+    // ARM's Retry-After on a success is an operation's poll interval, not a pause.
+    let arm = Fake::start(|_| json(200, j!({"value": []})).header("Retry-After", "30")).await;
+    let b = sim_backend(&arm);
+    b.endpoints(Stage::Test).await.unwrap();
+    let started = Instant::now();
+    b.endpoints(Stage::Prod).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
 async fn server_errors_on_reads_are_retried_until_the_budget_is_spent() {
     let fake = Fake::start(|h| match h.nth {
         0 | 1 => reply(503, "upstream busy"),

@@ -14,9 +14,8 @@ mod contract {
     pub mod swagger;
 }
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use contract::recorder::{Exchange, Recorder};
@@ -26,7 +25,7 @@ use relcon::domain::Stage;
 use relcon::domain::platform::{ApprovalStatus, AssetLocation, EnvironmentStatus};
 use relcon::service::Context;
 use relcon::service::backend::{ApprovalQuery, Backend, MonitorQuery, OperationStatus};
-use relcon::service::snapshot::{ReleaseBook, read};
+use relcon::service::snapshot::{Known, read};
 use relcon::settings::Settings;
 use relcon::sim::{SimHandle, SimOptions, start};
 use serde_json::Value;
@@ -131,13 +130,18 @@ async fn record_everything() -> Vec<Exchange> {
     let settings = through(&sim.settings(), &sim, &proxy);
     let b = AzureBackend::new(&settings, options()).unwrap();
     let ctx = Context::new(&settings, false, b.describe());
-    let first = read(&b, &ctx, &HashMap::new(), None).await;
+    let first = read(&b, &ctx, &Known::nothing(sim.now())).await;
     let releases = first.releases.clone().unwrap().unwrap();
-    let book = Arc::new(ReleaseBook {
-        releases: releases.clone(),
-        full_read_at: sim.now(),
-    });
-    let _later = read(&b, &ctx, &HashMap::new(), Some(book)).await;
+    let deployment = first
+        .deployments
+        .iter()
+        .filter(|(s, _, _)| *s == Stage::Prod)
+        .find_map(|(_, _, r)| r.as_ref().ok()?.iter().find(|d| d.model.is_some()).cloned())
+        .unwrap();
+    let pending = first.approvals.clone().unwrap().unwrap();
+    // A later refresh: only what can have changed (releases, model versions) is read again.
+    let known = Known::nothing(sim.now()).after(first);
+    let _later = read(&b, &ctx, &known).await;
     let newest = releases.first().unwrap();
     b.release(newest.id).await.unwrap();
     b.recent_deployments(50).await.unwrap();
@@ -149,11 +153,7 @@ async fn record_everything() -> Vec<Exchange> {
     .unwrap();
 
     // Writes.
-    let approval = first
-        .approvals
-        .clone()
-        .unwrap()
-        .unwrap()
+    let approval = pending
         .into_iter()
         .find(|a| a.status == ApprovalStatus::Pending)
         .unwrap();
@@ -168,12 +168,6 @@ async fn record_everything() -> Vec<Exchange> {
         .unwrap();
     b.redeploy_environment(old.id, prod.id, "contract test")
         .await
-        .unwrap();
-    let deployment = first
-        .deployments
-        .iter()
-        .filter(|(s, _, _)| *s == Stage::Prod)
-        .find_map(|(_, _, r)| r.as_ref().ok()?.iter().find(|d| d.model.is_some()).cloned())
         .unwrap();
     let model = deployment.model.clone().unwrap();
     let op = b

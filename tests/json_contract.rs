@@ -341,11 +341,9 @@ fn a_partial_snapshot_is_reported_as_partial_and_exits_4() {
 }
 
 /// With the cache on, a fleet that cannot be read shows the last snapshot, marked stale: not
-/// complete, exit 4, in both modes. Today a failed refresh overwrites the cache first (issue
-/// 10, item 4: the cache is to be written only from a complete snapshot, branch `scale`), so
-/// there is no last snapshot to fall back to; run this once that lands.
+/// complete, exit 4, in both modes. (The failed refresh must not have overwritten the cache:
+/// only complete snapshots are cached.)
 #[test]
-#[ignore = "needs the snapshot cache written only from complete snapshots (issue 10 item 4)"]
 fn a_stale_snapshot_is_never_complete() {
     let c = Contract::load();
     let sim = SimServe::start(&[]);

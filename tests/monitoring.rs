@@ -3,7 +3,6 @@
 //! Insights route, and relcon's client reads drift, accuracy and validation for every circuit
 //! through either route.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use relcon::azure::kql::{self, Schema};
@@ -14,7 +13,7 @@ use relcon::domain::{Stage, Status};
 use relcon::service::Context;
 use relcon::service::backend::{Backend, ErrorKind, MonitorQuery};
 use relcon::service::queries;
-use relcon::service::snapshot::{assemble, read};
+use relcon::service::snapshot::{Known, assemble, read};
 use relcon::settings::Settings;
 use relcon::sim::{SimHandle, SimOptions, start};
 use serde_json::{Value, json};
@@ -157,7 +156,7 @@ async fn the_test_gate_passes_where_validation_passed() {
     let settings = sim.settings();
     let backend = AzureBackend::new(&settings, options()).expect("client");
     let ctx = Context::new(&settings, false, backend.describe());
-    let readings = read(&backend, &ctx, &HashMap::new(), None).await;
+    let readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let snap = assemble(&readings, &ctx, sim.now());
     assert!(
         snap.errors.is_empty(),

@@ -1,7 +1,6 @@
 //! The read path end to end: the Azure client against the simulator, with and without faults,
 //! and the request count of a full refresh.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +8,7 @@ use relcon::azure::{AzureBackend, ClientOptions};
 use relcon::domain::fleet::FleetSnapshot;
 use relcon::service::Context;
 use relcon::service::backend::Backend;
-use relcon::service::snapshot::{ReleaseBook, assemble, read};
+use relcon::service::snapshot::{Known, ReleaseBook, assemble, read};
 use relcon::sim::{SimOptions, start};
 
 fn fast_retries() -> ClientOptions {
@@ -25,11 +24,20 @@ fn fast_retries() -> ClientOptions {
 
 /// Read the whole fleet from a simulator started with `opts`.
 async fn refresh(opts: SimOptions) -> (FleetSnapshot, u64, serde_json::Value) {
+    refresh_with(opts, |_| {}).await
+}
+
+/// The same, with relcon's settings changed by `tweak` first.
+async fn refresh_with(
+    opts: SimOptions,
+    tweak: impl FnOnce(&mut relcon::settings::Settings),
+) -> (FleetSnapshot, u64, serde_json::Value) {
     let sim = start(opts).await.unwrap();
-    let settings = sim.settings();
+    let mut settings = sim.settings();
+    tweak(&mut settings);
     let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
-    let readings = read(&backend, &ctx, &HashMap::new(), None).await;
+    let readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let snap = assemble(&readings, &ctx, sim.now());
     let requests = backend.stats().requests;
     let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.base_url()))
@@ -147,7 +155,13 @@ async fn paging_latency_failures_resets_and_throttling_give_the_same_snapshot() 
         throttle: Some(400.0),
         ..base()
     };
-    let (rough, rough_requests, stats) = refresh(faulty).await;
+    // Paced at the simulator's rate, not ARM's: page size 1 sends a thousand reads.
+    let (rough, rough_requests, stats) = refresh_with(faulty, |s| {
+        s.client.arm_reads_per_second = 400.0;
+        s.client.devops_requests_per_second = 400.0;
+        s.client.monitor_queries_per_second = 400.0;
+    })
+    .await;
     assert!(rough.errors.is_empty(), "{:?}", rough.errors);
     let mut diff = Vec::new();
     differences(&comparable(&clean), &comparable(&rough), "", &mut diff);
@@ -159,6 +173,31 @@ async fn paging_latency_failures_resets_and_throttling_give_the_same_snapshot() 
     let failed = stats["faults"]["failed"].as_u64().unwrap_or(0)
         + stats["faults"]["reset"].as_u64().unwrap_or(0);
     assert!(failed > 0, "faults were injected: {stats}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn throttled_at_arms_refill_rate_a_refresh_is_complete_and_sends_no_storm() {
+    // ARM's documented refill rate (25 reads a second) with a bucket of one second, a tenth of
+    // ARM's; relcon starts from its own defaults (a bucket of 250) and must learn the rest from
+    // `x-ms-ratelimit-remaining-subscription-reads` and `Retry-After`.
+    let (clean, clean_requests, _) = refresh(base()).await;
+    let (throttled, requests, stats) = refresh(SimOptions {
+        throttle: Some(25.0),
+        ..base()
+    })
+    .await;
+    assert!(throttled.errors.is_empty(), "{:?}", throttled.errors);
+    assert!(throttled.is_complete());
+    let mut diff = Vec::new();
+    differences(&comparable(&clean), &comparable(&throttled), "", &mut diff);
+    assert!(diff.is_empty(), "snapshots differ: {diff:#?}");
+    // DESIGN.md 7: within 10% of the requests needed.
+    let throttled_429 = stats["faults"]["429"].as_u64().unwrap_or(0);
+    assert!(
+        requests * 10 <= clean_requests * 11,
+        "{requests} requests ({throttled_429} answered 429) where {clean_requests} are needed"
+    );
+    assert_eq!(requests, clean_requests + throttled_429, "{stats}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -218,7 +257,7 @@ async fn a_failing_service_marks_what_it_covers_unknown() {
     options.retry.max_retries = 1;
     let backend = AzureBackend::new(&settings, options).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
-    let readings = read(&backend, &ctx, &HashMap::new(), None).await;
+    let readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let s = assemble(&readings, &ctx, sim.now());
     assert_eq!(s.circuit_count(), 130);
     let c = s.circuits().next().unwrap();
@@ -252,7 +291,7 @@ async fn a_later_refresh_reads_only_releases_that_can_have_changed_and_sees_what
     let settings = sim.settings();
     let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
-    let first = read(&backend, &ctx, &HashMap::new(), None).await;
+    let first = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     assert!(first.releases_full);
     let releases = first.releases.unwrap().unwrap();
     let book = Arc::new(ReleaseBook {
@@ -285,11 +324,19 @@ async fn a_later_refresh_reads_only_releases_that_can_have_changed_and_sees_what
         .unwrap();
 
     let before = backend.stats().requests;
-    let later = read(&backend, &ctx, &HashMap::new(), Some(book)).await;
+    let later = read(
+        &backend,
+        &ctx,
+        &Known {
+            releases: Some(book),
+            ..Known::nothing(sim.now())
+        },
+    )
+    .await;
     let incremental = backend.stats().requests - before;
     assert!(!later.releases_full, "only what changed was read");
     let before = backend.stats().requests;
-    let full = read(&backend, &ctx, &HashMap::new(), None).await;
+    let full = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let everything = backend.stats().requests - before;
 
     let json = |r: &relcon::service::snapshot::Readings| {
@@ -318,4 +365,247 @@ async fn a_later_refresh_reads_only_releases_that_can_have_changed_and_sees_what
         incremental < everything,
         "{incremental} requests, against {everything} for a full refresh"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_or_partial_refresh_leaves_the_cached_snapshot_as_it_was() {
+    use relcon::service::cache::Cache;
+    use relcon::service::session::{Session, StateDirs};
+    let sim = start(base()).await.unwrap();
+    let dirs = tempfile::tempdir().unwrap();
+    let cache_dir = dirs.path().join("cache");
+    let session = |settings: &relcon::settings::Settings, retries: u32| {
+        let mut options = fast_retries();
+        options.retry.max_retries = retries;
+        let backend = AzureBackend::new(settings, options).unwrap();
+        let mut ctx = Context::new(settings, false, backend.describe());
+        ctx.cache_key = "simulator:test".into();
+        Session::new(
+            Arc::new(backend),
+            ctx,
+            Cache::new(Some(cache_dir.clone())),
+            StateDirs::under(&dirs.path().join("state")),
+        )
+        .with_clock(sim.clock())
+    };
+    let cache_bytes = || {
+        let f = std::fs::read_dir(&cache_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains("snapshot-"))
+            .expect("a snapshot file");
+        std::fs::read(f).unwrap()
+    };
+
+    let good = session(&sim.settings(), 8);
+    let first = good.refresh().await;
+    assert!(first.is_complete(), "{:?}", first.errors);
+    let stored = cache_bytes();
+    let cached = good.cached_snapshot().expect("cached");
+    assert_eq!(cached.circuit_count(), 130);
+
+    // Log Analytics unreachable: every circuit's drift unknown, the rest read.
+    let mut broken = sim.settings();
+    broken.monitor.endpoint = relcon::settings::BaseUrl::parse("http://127.0.0.1:9").unwrap();
+    let partial = session(&broken, 1).refresh().await;
+    assert!(!partial.is_complete() && partial.circuit_count() == 130);
+    assert_eq!(cache_bytes(), stored, "a partial refresh is not cached");
+
+    // Nothing answers at all.
+    sim.stopped().await;
+    let failed = good.refresh().await;
+    assert!(!failed.is_complete());
+    assert_eq!(failed.circuit_count(), 0);
+    assert_eq!(cache_bytes(), stored, "a failed refresh is not cached");
+    let json = |s: &FleetSnapshot| serde_json::to_string(s).unwrap();
+    let still = good.cached_snapshot().expect("still cached");
+    assert_eq!(still.circuit_count(), 130);
+    assert_eq!(json(&still), json(&cached));
+}
+
+/// Requests a refresh sends, and what it read.
+async fn counted_read(
+    backend: &AzureBackend,
+    ctx: &Context,
+    known: &Known,
+) -> (relcon::service::snapshot::Readings, u64) {
+    let before = backend.stats().requests;
+    let r = read(backend, ctx, known).await;
+    (r, backend.stats().requests - before)
+}
+
+/// A warm refresh of a generated fleet with nothing changed: what it sends, against the
+/// ceiling of issue 10 (60 at 200 circuits, 500 at 2,000).
+async fn warm_refresh_of(plants: usize, ceiling: u64) {
+    let sim = start(SimOptions {
+        fleet: relcon::sim::FleetSource::Generated {
+            plants,
+            circuits_per_plant: 10,
+        },
+        speed: 0.001,
+        ..base()
+    })
+    .await
+    .unwrap();
+    let settings = sim.settings();
+    let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
+    let ctx = Context::new(&settings, false, backend.describe());
+    let (first, cold) = counted_read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let s = assemble(&first, &ctx, sim.now());
+    assert!(s.is_complete(), "{:?}", s.errors);
+    let read_before = first.registry_versions.len() + first.dev_versions.len();
+    let mut known = Known::nothing(sim.now()).after(first);
+    known.now = sim.now();
+    let (later, warm) = counted_read(&backend, &ctx, &known).await;
+    let w = assemble(&later, &ctx, sim.now());
+    assert!(w.is_complete(), "{:?}", w.errors);
+    assert_eq!(w.circuit_count(), plants * 10);
+    assert!(
+        warm <= ceiling,
+        "{warm} requests for a warm refresh of {} circuits (cold: {cold})",
+        plants * 10
+    );
+    // What it still reads every time: endpoints, each plant's deployments in Test and Prod,
+    // the model container pages, the newest release deployments and releases since, the
+    // pending approvals and the three queries. No model version list, no config, no identity.
+    let pages = |n: usize| n.div_ceil(100) as u64;
+    let per_refresh = 2 + 2 * plants as u64 + 2 * pages(plants * 10) + 2 + 1 + 3;
+    assert!(
+        (per_refresh..=per_refresh + 3).contains(&warm),
+        "{warm} requests; {per_refresh} plus the releases not settled expected"
+    );
+    assert_eq!(later.reused_versions.len(), read_before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_warm_refresh_of_200_circuits_sends_at_most_60_requests() {
+    warm_refresh_of(20, 60).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_warm_refresh_of_2000_circuits_sends_at_most_500_requests() {
+    warm_refresh_of(200, 500).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_warm_refresh_sees_a_new_model_version_and_a_switched_deployment_as_a_full_one_does() {
+    use relcon::domain::platform::{ApprovalStatus, ModelAsset};
+    use relcon::domain::{ModelVersion, Stage};
+    let sim = start(SimOptions {
+        speed: 0.001,
+        ..base()
+    })
+    .await
+    .unwrap();
+    let settings = sim.settings();
+    let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
+    let ctx = Context::new(&settings, false, backend.describe());
+    let first = read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let before = assemble(&first, &ctx, sim.now());
+    let known = Known::nothing(sim.now()).after(first);
+
+    // Someone approves a release waiting at the Registry stage: once it has deployed, its
+    // models have a new registry version (their containers' latestVersion moves).
+    let waiting = before
+        .approvals
+        .iter()
+        .find(|a| a.stage == Stage::Registry && !a.models.is_empty())
+        .expect("a Registry approval")
+        .clone();
+    for id in &waiting.pending_ids {
+        backend
+            .update_approval(*id, ApprovalStatus::Approved, "reviewed")
+            .await
+            .unwrap();
+    }
+    // Someone points the incident circuit's Prod deployment at its previous version.
+    let incident: relcon::domain::CircuitRef = sim.scenario().incident_circuit.parse().unwrap();
+    let prod = before.circuit(&incident).unwrap().versions.prod.unwrap();
+    let target = ModelVersion(prod.0 - 1);
+    backend
+        .begin_set_deployment_model(
+            Stage::Prod,
+            &ctx.naming.endpoint(&incident),
+            &ctx.naming.deployment(&incident),
+            &ModelAsset {
+                registry: Some(ctx.registry.clone()),
+                name: ctx.naming.model(&incident),
+                version: target,
+            },
+        )
+        .await
+        .unwrap();
+    sim.advance(30.0 * 60.0).unwrap();
+
+    let mut known = known;
+    known.now = sim.now();
+    let (later, warm) = counted_read(&backend, &ctx, &known).await;
+    let (full, everything) = counted_read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let (a, b) = (
+        assemble(&later, &ctx, sim.now()),
+        assemble(&full, &ctx, sim.now()),
+    );
+    let mut diff = Vec::new();
+    differences(&comparable(&a), &comparable(&b), "", &mut diff);
+    assert!(diff.is_empty(), "the warm refresh missed: {diff:#?}");
+    // There was something to see.
+    assert_eq!(a.circuit(&incident).unwrap().versions.prod, Some(target));
+    for m in &waiting.models {
+        let was = before.circuit(&m.circuit).unwrap().versions.registry;
+        let now = a.circuit(&m.circuit).unwrap().versions.registry;
+        assert!(now > was, "{}: registry {was:?} -> {now:?}", m.circuit);
+        assert!(!later.reused_versions.contains(&(
+            relcon::domain::platform::AssetLocation::Registry,
+            ctx.naming.model(&m.circuit)
+        )));
+    }
+    assert!(
+        warm * 2 < everything,
+        "{warm} requests against {everything}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_process_starts_from_the_model_versions_the_last_one_read() {
+    use relcon::service::cache::Cache;
+    use relcon::service::session::{Session, StateDirs};
+    let sim = start(SimOptions {
+        speed: 0.001,
+        ..base()
+    })
+    .await
+    .unwrap();
+    let dirs = tempfile::tempdir().unwrap();
+    let settings = sim.settings();
+    let session = || {
+        let backend = Arc::new(AzureBackend::new(&settings, fast_retries()).unwrap());
+        let mut ctx = Context::new(&settings, false, backend.describe());
+        ctx.cache_key = "simulator:test".into();
+        let s = Session::new(
+            backend.clone(),
+            ctx,
+            Cache::new(Some(dirs.path().join("cache"))),
+            StateDirs::under(&dirs.path().join("state")),
+        )
+        .with_clock(sim.clock());
+        (s, backend)
+    };
+    let (first, b1) = session();
+    let a = first.refresh().await;
+    assert!(a.is_complete(), "{:?}", a.errors);
+    let cold = b1.stats().requests;
+    drop(first);
+    let (second, b2) = session();
+    let b = second.refresh().await;
+    let started_warm = b2.stats().requests;
+    assert!(b.is_complete(), "{:?}", b.errors);
+    // No version list of the 130 models (nor their configs): only what can have changed, and
+    // the release history, which a new process reads in full.
+    assert!(
+        started_warm + 260 <= cold,
+        "{started_warm} requests against {cold} for the first process"
+    );
+    let mut diff = Vec::new();
+    differences(&comparable(&a), &comparable(&b), "", &mut diff);
+    assert!(diff.is_empty(), "{diff:#?}");
 }

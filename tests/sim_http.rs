@@ -233,7 +233,11 @@ fn table(t: &Value) -> Table {
                 .collect()
         })
         .unwrap_or_default();
-    Table { columns, rows }
+    Table {
+        columns,
+        rows,
+        ..Table::default()
+    }
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The one HTTP layer every call goes through: signing, bounded concurrency per service,
-//! retries of reads (never of mutations) with jittered backoff and `Retry-After`, paging by
-//! `nextLink` and `x-ms-continuationtoken`, error mapping, and request counting.
+//! pacing to each service's limits (`pacing`), retries of reads (never of mutations) with
+//! jittered backoff and `Retry-After`, paging by `nextLink` and `x-ms-continuationtoken`,
+//! error mapping, request counting, and one log line per request (`request_log`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +13,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
 use super::auth::{Auth, AuthHeader};
+use super::pacing::{Lane, Rate, limit_signal};
+use super::request_log::loggable_url;
 use super::wire::ErrorBody;
 use crate::service::backend::{BackendError, BackendResult, ErrorKind};
 
@@ -43,20 +46,66 @@ impl Service {
     fn is_devops(self) -> bool {
         matches!(self, Service::DevOps | Service::Release)
     }
+
+    /// Which limit the service counts against: Azure DevOps limits a user across
+    /// `dev.azure.com` and `vsrm.dev.azure.com` together.
+    fn lane(self) -> usize {
+        match self {
+            Service::Arm => 0,
+            Service::DevOps | Service::Release => 1,
+            Service::Monitor => 2,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Arm => "arm",
+            Service::DevOps => "devops",
+            Service::Release => "release",
+            Service::Monitor => "monitor",
+        }
+    }
+}
+
+/// How fast relcon may send to each service (`[client]` in `relcon.toml`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pacing {
+    /// ARM reads (Azure ML workspaces and registry).
+    pub arm_reads: Rate,
+    /// Azure DevOps and its Release API, together.
+    pub devops: Rate,
+    /// Log Analytics queries.
+    pub monitor: Rate,
+    /// Log Analytics queries in flight at once (the service allows five per user).
+    pub monitor_concurrency: usize,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Self {
+            arm_reads: Rate::ARM_READS,
+            devops: Rate::DEVOPS,
+            monitor: Rate::MONITOR,
+            monitor_concurrency: 5,
+        }
+    }
 }
 
 /// When and how often reads are retried. Mutations are never retried.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
-    /// Retries after the first attempt.
+    /// Retries after the first attempt of a read that failed (5xx, 408, a reset, a timeout).
+    /// A 429 does not count: a throttled read is retried while `throttle_budget` lasts.
     pub max_retries: u32,
     /// The first backoff; each retry multiplies it by `factor`, up to `max_delay`.
     pub base_delay: Duration,
     pub factor: f64,
     pub max_delay: Duration,
     /// The longest `Retry-After` relcon waits; a longer one fails the call as throttled at
-    /// once rather than hold a refresh for minutes.
+    /// once rather than hold a refresh for minutes (and the service is left alone that long).
     pub max_retry_after: Duration,
+    /// How long a read keeps waiting out throttling, from its first 429, before it fails.
+    pub throttle_budget: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -67,6 +116,7 @@ impl Default for RetryPolicy {
             factor: 2.0,
             max_delay: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(60),
+            throttle_budget: Duration::from_secs(120),
         }
     }
 }
@@ -84,7 +134,9 @@ impl RetryPolicy {
     }
 }
 
-/// Requests sent so far (each retry counts), by service, and how many were retries or got 429.
+/// Requests sent so far (each retry counts), by service, how many were retries or got 429,
+/// and how long requests waited for their turn (pacing) or for a service that asked relcon to
+/// wait (`Retry-After`, `X-RateLimit-Delay`), summed over requests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientStats {
     pub requests: u64,
@@ -94,6 +146,8 @@ pub struct ClientStats {
     pub monitor: u64,
     pub retries: u64,
     pub throttled: u64,
+    pub paced_ms: u64,
+    pub held_ms: u64,
 }
 
 #[derive(Default)]
@@ -101,40 +155,8 @@ struct Counters {
     per_service: [AtomicU64; 4],
     retries: AtomicU64,
     throttled: AtomicU64,
-}
-
-/// Per service: how many requests may be in flight, and until when a 429 asked everyone to wait.
-struct Gate {
-    permits: Semaphore,
-    resume_at: std::sync::Mutex<Option<Instant>>,
-}
-
-impl Gate {
-    fn new(n: usize) -> Self {
-        Self {
-            permits: Semaphore::new(n.max(1)),
-            resume_at: std::sync::Mutex::new(None),
-        }
-    }
-
-    /// Wait out a `Retry-After` another request of this service was given, so that concurrent
-    /// requests do not each hit the throttle.
-    async fn wait_open(&self) {
-        let until = *self.resume_at.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(t) = until
-            && t > Instant::now()
-        {
-            tokio::time::sleep_until(t.into()).await;
-        }
-    }
-
-    fn close_for(&self, d: Duration) {
-        let t = Instant::now() + d;
-        let mut g = self.resume_at.lock().unwrap_or_else(|e| e.into_inner());
-        if g.is_none_or(|old| old < t) {
-            *g = Some(t);
-        }
-    }
+    paced_ms: AtomicU64,
+    held_ms: AtomicU64,
 }
 
 /// One request to make.
@@ -266,7 +288,10 @@ pub fn retry_after(h: &HeaderMap) -> Option<Duration> {
 pub struct Http {
     client: reqwest::Client,
     auth: Auth,
-    gates: [Gate; 4],
+    /// Requests in flight, per service.
+    permits: [Semaphore; 4],
+    /// Pacing, per limit (`Service::lane`).
+    lanes: [Lane; 3],
     retry: RetryPolicy,
     counters: Arc<Counters>,
 }
@@ -303,10 +328,20 @@ fn retryable_status(status: u16) -> bool {
     matches!(status, 408 | 429) || (500..=599).contains(&status) && !matches!(status, 501 | 505)
 }
 
+/// What one attempt of a call came to, for the loop in `execute`.
+enum Next {
+    Done(BackendResult<Reply>),
+    /// Throttled: the lane is closed for this long; try again once it opens.
+    Throttled(BackendError, Duration),
+    /// Failed in a way worth another try after this wait.
+    Retry(BackendError, Duration),
+}
+
 impl Http {
     pub fn new(
         auth: Auth,
         concurrency: usize,
+        pacing: Pacing,
         timeout: Duration,
         connect_timeout: Duration,
         retry: RetryPolicy,
@@ -325,10 +360,21 @@ impl Http {
         let client = builder
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let n = concurrency.max(1);
         Ok(Http {
             client,
             auth,
-            gates: Service::ALL.map(|_| Gate::new(concurrency)),
+            permits: Service::ALL.map(|s| {
+                Semaphore::new(match s {
+                    Service::Monitor => n.min(pacing.monitor_concurrency.max(1)),
+                    _ => n,
+                })
+            }),
+            lanes: [
+                Lane::new(pacing.arm_reads),
+                Lane::new(pacing.devops),
+                Lane::new(pacing.monitor),
+            ],
             retry,
             counters: Arc::new(Counters::default()),
         })
@@ -355,6 +401,8 @@ impl Http {
             monitor,
             retries: self.counters.retries.load(Ordering::Relaxed),
             throttled: self.counters.throttled.load(Ordering::Relaxed),
+            paced_ms: self.counters.paced_ms.load(Ordering::Relaxed),
+            held_ms: self.counters.held_ms.load(Ordering::Relaxed),
         }
     }
 
@@ -380,17 +428,88 @@ impl Http {
     }
 
     async fn execute(&self, call: Call, idempotent: bool) -> BackendResult<Reply> {
-        let gate = &self.gates[call.service.index()];
         let mut retry = 0u32;
+        let mut attempt = 0u32;
+        // From the first 429: how long this read may keep waiting out throttling.
+        let mut throttled_since: Option<Instant> = None;
         loop {
-            gate.wait_open().await;
-            // A sign-in failure names the login endpoint, not this call's URL.
-            let auth = self
-                .auth
-                .header(call.service)
-                .await
-                .map_err(super::auth::AuthError::into_backend)?;
-            let permit = gate.permits.acquire().await.map_err(|_| {
+            attempt += 1;
+            let max_hold = match throttled_since {
+                Some(t) => self
+                    .retry
+                    .throttle_budget
+                    .saturating_sub(t.elapsed())
+                    .min(self.retry.max_retry_after),
+                None => self.retry.max_retry_after,
+            };
+            let next = self.attempt(&call, idempotent, attempt, max_hold).await?;
+            let (err, wait) = match next {
+                Next::Done(r) => return r,
+                Next::Throttled(err, wait) => {
+                    let since = *throttled_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() + wait > self.retry.throttle_budget {
+                        let mut err = err;
+                        err.message.push_str(&format!(
+                            " (throttled for {}s; relcon stops waiting after {}s)",
+                            since.elapsed().as_secs(),
+                            self.retry.throttle_budget.as_secs()
+                        ));
+                        return Err(err);
+                    }
+                    // The lane holds the next attempt until the service's wait is over.
+                    self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(
+                        target: "relcon::http",
+                        service = call.service.name(),
+                        method = %call.method,
+                        url = %loggable_url(&call.url),
+                        wait_ms = wait.as_millis() as u64,
+                        throttled_for_ms = since.elapsed().as_millis() as u64,
+                        "throttled; waiting before trying again"
+                    );
+                    continue;
+                }
+                Next::Retry(err, wait) => (err, wait),
+            };
+            if retry >= self.retry.max_retries {
+                return Err(err);
+            }
+            retry += 1;
+            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(
+                target: "relcon::http",
+                service = call.service.name(),
+                method = %call.method,
+                url = %loggable_url(&call.url),
+                retry,
+                wait_ms = wait.as_millis() as u64,
+                error = %err,
+                "retrying"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt: wait for a permit and the service's lane, send, and say what comes next.
+    /// `Err` only when the service asked for a pause longer than this call may wait.
+    async fn attempt(
+        &self,
+        call: &Call,
+        idempotent: bool,
+        attempt: u32,
+        max_hold: Duration,
+    ) -> BackendResult<Next> {
+        let lane = &self.lanes[call.service.lane()];
+        // A sign-in failure names the login endpoint, not this call's URL.
+        let auth = self
+            .auth
+            .header(call.service)
+            .await
+            .map_err(super::auth::AuthError::into_backend)?;
+        let _permit = self.permits[call.service.index()]
+            .acquire()
+            .await
+            .map_err(|_| {
                 BackendError::new(
                     ErrorKind::Network,
                     call.method.as_str(),
@@ -398,63 +517,126 @@ impl Http {
                     "the HTTP client is shutting down",
                 )
             })?;
-            self.counters.per_service[call.service.index()].fetch_add(1, Ordering::Relaxed);
-            let started = Instant::now();
-            let outcome = self.send_once(&call, &auth).await;
-            drop(permit);
-            let elapsed_ms = started.elapsed().as_millis() as u64;
-            let (err, wait) = match outcome {
-                Ok(reply) if (200..300).contains(&reply.status) && !signin_page(&call, &reply) => {
-                    tracing::debug!(method = %call.method, url = %call.url, status = reply.status, elapsed_ms, "azure request");
-                    return Ok(reply);
-                }
-                Ok(reply) => {
-                    tracing::debug!(method = %call.method, url = %call.url, status = reply.status, elapsed_ms, "azure request failed");
-                    let err = self.status_error(&call, &reply, &auth, idempotent);
-                    let after = reply.retry_after();
-                    if reply.status == 429 {
-                        self.counters.throttled.fetch_add(1, Ordering::Relaxed);
-                        if let Some(d) = after {
-                            gate.close_for(d.min(self.retry.max_retry_after));
-                        }
-                    }
-                    if reply.status == 401 {
-                        self.auth.invalidate(call.service, &auth);
-                    }
-                    if !(idempotent && retryable_status(reply.status)) {
-                        return Err(err);
-                    }
-                    match after {
-                        Some(d) if d > self.retry.max_retry_after => {
-                            let mut err = err;
-                            err.message.push_str(&format!(
-                                " (the service asks to wait {}s, longer than relcon waits)",
-                                d.as_secs()
-                            ));
-                            return Err(err);
-                        }
-                        // Never sooner than the base delay, even for `Retry-After: 0`.
-                        Some(d) if matches!(reply.status, 429 | 503) => {
-                            (err, d.max(self.retry.base_delay))
-                        }
-                        _ => (err, self.retry.backoff(retry)),
-                    }
-                }
-                Err(err) => {
-                    tracing::debug!(method = %call.method, url = %call.url, elapsed_ms, kind = ?err.kind, "azure request did not complete");
-                    if !idempotent {
-                        return Err(err);
-                    }
-                    let wait = self.retry.backoff(retry);
-                    (err, wait)
-                }
-            };
-            if retry >= self.retry.max_retries {
-                return Err(err);
+        // Reads are paced; a mutation only waits out a pause the service asked for (ARM's
+        // writes have their own bucket, and DevOps asks a user to pause everything).
+        let admitted = if idempotent {
+            lane.admit(max_hold).await.map(|a| (a.paced, a.held))
+        } else if call.service.is_devops() {
+            lane.wait_open(max_hold)
+                .await
+                .map(|held| (Duration::ZERO, held))
+        } else {
+            Ok((Duration::ZERO, Duration::ZERO))
+        };
+        let (paced, held) = admitted.map_err(|left| {
+            let mut e = BackendError::new(
+                ErrorKind::Throttled,
+                call.method.as_str(),
+                call.url.as_str(),
+                format!(
+                    "not sent: {} asked relcon to wait {}s more, longer than this request waits",
+                    call.service.name(),
+                    left.as_secs().max(1)
+                ),
+            );
+            e.status = Some(429);
+            e
+        })?;
+        self.counters
+            .paced_ms
+            .fetch_add(paced.as_millis() as u64, Ordering::Relaxed);
+        self.counters
+            .held_ms
+            .fetch_add(held.as_millis() as u64, Ordering::Relaxed);
+        self.counters.per_service[call.service.index()].fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let outcome = self.send_once(call, &auth).await;
+        let elapsed = started.elapsed();
+        if let Ok(reply) = &outcome {
+            self.heed_limits(call, reply, idempotent);
+        }
+        if idempotent {
+            lane.answered();
+        }
+        crate::azure::request_log::record(call, &outcome, attempt, elapsed, paced + held);
+        Ok(self.judge(call, outcome, &auth, idempotent, attempt))
+    }
+
+    /// Keep the service's lane in step with what the response says of its limits.
+    fn heed_limits(&self, call: &Call, reply: &Reply, idempotent: bool) {
+        let lane = &self.lanes[call.service.lane()];
+        let signal = limit_signal(&reply.headers, &call.method, call.service.is_devops());
+        if idempotent && let Some(n) = signal.remaining {
+            lane.observe_remaining(n);
+        }
+        // ARM's `Retry-After` on a 2xx is an operation's poll interval, not a throttle; DevOps
+        // asks for a pause with it on any response.
+        let retry_after = match reply.status {
+            429 => reply.retry_after(),
+            _ if call.service.is_devops() => reply.retry_after(),
+            _ => None,
+        };
+        let pause = retry_after.into_iter().chain(signal.wait).max();
+        if let Some(d) = pause.filter(|d| !d.is_zero()) {
+            // Honoured in full: nothing goes to the service before it is over (an hour at most).
+            lane.close_for(d.min(Duration::from_secs(3600)));
+        }
+    }
+
+    /// What a response (or a failure to get one) means for the call.
+    fn judge(
+        &self,
+        call: &Call,
+        outcome: BackendResult<Reply>,
+        auth: &AuthHeader,
+        idempotent: bool,
+        attempt: u32,
+    ) -> Next {
+        let reply = match outcome {
+            Ok(reply) if (200..300).contains(&reply.status) && !signin_page(call, &reply) => {
+                return Next::Done(Ok(reply));
             }
-            retry += 1;
-            self.counters.retries.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(wait).await;
+            Ok(reply) => reply,
+            Err(err) => {
+                return if idempotent {
+                    Next::Retry(err, self.retry.backoff(attempt.saturating_sub(1)))
+                } else {
+                    Next::Done(Err(err))
+                };
+            }
+        };
+        let err = self.status_error(call, &reply, auth, idempotent);
+        let after = reply.retry_after();
+        if reply.status == 401 {
+            self.auth.invalidate(call.service, auth);
+        }
+        if reply.status == 429 {
+            self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+        }
+        if !(idempotent && retryable_status(reply.status)) {
+            return Next::Done(Err(err));
+        }
+        match (reply.status, after) {
+            (429 | 503, Some(d)) if d > self.retry.max_retry_after => {
+                let mut err = err;
+                err.message.push_str(&format!(
+                    " (the service asks to wait {}s, longer than relcon waits)",
+                    d.as_secs()
+                ));
+                Next::Done(Err(err))
+            }
+            (429, after) => {
+                // Without a figure, back off; never sooner than the base delay, even for
+                // `Retry-After: 0`. Every other request of the lane waits as long.
+                let d = after
+                    .unwrap_or_else(|| self.retry.backoff(attempt.saturating_sub(1)))
+                    .max(self.retry.base_delay);
+                self.lanes[call.service.lane()].close_for(d);
+                Next::Throttled(err, d)
+            }
+            // Never sooner than the base delay, even for `Retry-After: 0`.
+            (503, Some(d)) => Next::Retry(err, d.max(self.retry.base_delay)),
+            _ => Next::Retry(err, self.retry.backoff(attempt.saturating_sub(1))),
         }
     }
 

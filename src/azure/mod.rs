@@ -7,12 +7,14 @@ mod http;
 #[doc(hidden)]
 pub mod kql;
 mod lro;
+mod pacing;
 mod paging;
 mod sign_in;
 // Public only so that `tests/azure_examples.rs` can hold the official examples against them;
 // nothing above `azure/` uses either.
 #[doc(hidden)]
 pub mod map;
+mod request_log;
 mod urls;
 #[doc(hidden)]
 pub mod wire;
@@ -26,7 +28,8 @@ use reqwest::{Method, Url};
 use serde_json::{Value, json};
 
 pub use auth::{DEVOPS_SCOPE, SecretString};
-pub use http::{ClientStats, RetryPolicy};
+pub use http::{ClientStats, Pacing, RetryPolicy};
+pub use pacing::Rate;
 
 use crate::domain::Stage;
 use crate::domain::platform::{
@@ -48,7 +51,8 @@ use wire::{DevOpsList, devops as dw, ml as mw, monitor as lw};
 pub struct ClientOptions {
     /// The simulator identity (`--as NAME`); ignored for real Azure.
     pub identity_override: Option<String>,
-    /// Requests in flight per service (ARM, DevOps, DevOps Release, Log Analytics).
+    /// Requests in flight per service (ARM, DevOps, DevOps Release, Log Analytics). How fast
+    /// each service is sent requests comes from the settings (`[client]`).
     pub concurrency: usize,
     /// The whole of one request, connect to last byte.
     pub timeout: Duration,
@@ -68,6 +72,33 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             credential: None,
         }
+    }
+}
+
+impl ClientOptions {
+    /// Concurrency, timeout and throttle budget of `[client]`; everything else as by default.
+    pub fn from_client_settings(c: &crate::settings::ClientSettings) -> ClientOptions {
+        let mut o = ClientOptions {
+            concurrency: c.concurrency,
+            timeout: Duration::from_secs(c.timeout_seconds),
+            ..ClientOptions::default()
+        };
+        o.retry.throttle_budget = Duration::from_secs(c.throttle_wait_seconds);
+        o
+    }
+}
+
+/// The pacing `[client]` asks for.
+fn pacing(c: &crate::settings::ClientSettings) -> Pacing {
+    let rate = |per_second: f64, burst: u32| Rate {
+        per_second,
+        burst: f64::from(burst),
+    };
+    Pacing {
+        arm_reads: rate(c.arm_reads_per_second, c.arm_read_burst),
+        devops: rate(c.devops_requests_per_second, c.devops_burst),
+        monitor: rate(c.monitor_queries_per_second, c.monitor_burst),
+        ..Pacing::default()
     }
 }
 
@@ -139,6 +170,7 @@ impl AzureBackend {
         let http = Http::new(
             auth,
             options.concurrency,
+            pacing(&settings.client),
             options.timeout,
             options.connect_timeout,
             options.retry,
@@ -257,12 +289,11 @@ impl Backend for AzureBackend {
 
     async fn deployments(&self, stage: Stage, endpoint: &str) -> BackendResult<Vec<Deployment>> {
         let url = self.urls.deployments(stage, endpoint)?;
-        let list: Vec<mw::BatchDeployment> =
-            self.http.arm_list(url, "a batch deployment list").await?;
-        Ok(list
-            .into_iter()
-            .map(|d| map::deployment(stage, endpoint, d))
-            .collect())
+        self.http
+            .arm_list_map(url, "a batch deployment list", |d: mw::BatchDeployment| {
+                Some(map::deployment(stage, endpoint, d))
+            })
+            .await
     }
 
     async fn deployment(
@@ -284,9 +315,11 @@ impl Backend for AzureBackend {
         location: AssetLocation,
     ) -> BackendResult<Vec<ModelContainer>> {
         let url = self.urls.model_containers(location)?;
-        let list: Vec<mw::ModelContainer> =
-            self.http.arm_list(url, "a model container list").await?;
-        Ok(list.into_iter().map(map::model_container).collect())
+        self.http
+            .arm_list_map(url, "a model container list", |c: mw::ModelContainer| {
+                Some(map::model_container(c))
+            })
+            .await
     }
 
     async fn model_versions(
@@ -295,11 +328,12 @@ impl Backend for AzureBackend {
         model: &str,
     ) -> BackendResult<Vec<ModelVersionRecord>> {
         let url = self.urls.model_versions(location, model)?;
-        let list: Vec<mw::ModelVersion> = self.http.arm_list(url, "a model version list").await?;
-        let mut out: Vec<ModelVersionRecord> = list
-            .into_iter()
-            .filter_map(|v| map::model_version(location, model, v))
-            .collect();
+        let mut out: Vec<ModelVersionRecord> = self
+            .http
+            .arm_list_map(url, "a model version list", |v: mw::ModelVersion| {
+                map::model_version(location, model, v)
+            })
+            .await?;
         out.sort_by_key(|v| v.version);
         Ok(out)
     }
@@ -374,11 +408,12 @@ impl Backend for AzureBackend {
 
     async fn releases(&self) -> BackendResult<Vec<ReleaseRecord>> {
         let url = self.urls.releases()?;
-        let list: Vec<dw::Release> = self
+        let mut out: Vec<ReleaseRecord> = self
             .http
-            .devops_list(Service::Release, url, "a release list")
+            .devops_list_map(Service::Release, url, "a release list", |r: dw::Release| {
+                Some(map::release(r))
+            })
             .await?;
-        let mut out: Vec<ReleaseRecord> = list.into_iter().map(map::release).collect();
         // Newest first whatever order the pages came in.
         out.sort_by_key(|r| std::cmp::Reverse(r.id));
         Ok(out)
@@ -401,12 +436,14 @@ impl Backend for AzureBackend {
         }
         let lists = futures::future::join_all(urls.into_iter().map(|url| {
             self.http
-                .devops_list::<dw::Release>(Service::Release, url, "a release list")
+                .devops_list_map(Service::Release, url, "a release list", |r: dw::Release| {
+                    Some(map::release(r))
+                })
         }))
         .await;
         let mut out: Vec<ReleaseRecord> = Vec::new();
         for list in lists {
-            out.extend(list?.into_iter().map(map::release));
+            out.extend(list?);
         }
         out.sort_by_key(|r| std::cmp::Reverse(r.id));
         out.dedup_by_key(|r| r.id);
@@ -529,14 +566,39 @@ impl Backend for AzureBackend {
             .http
             .read(Call::with_body(Service::Monitor, Method::POST, url, body))
             .await?;
+        let (url_text, status, request_id) =
+            (reply.url.to_string(), reply.status, reply.request_id());
         let results: lw::QueryResults = reply.json(what)?;
-        if let Some(e) = &results.error {
+        drop(reply.body);
+        let service = match self.schema {
+            kql::Schema::Workspace => "Log Analytics",
+            kql::Schema::Classic => "Application Insights",
+        };
+        let partial = results.error.as_ref().map(|e| {
+            let code = e.code.as_deref().unwrap_or("PartialError");
+            let message = e
+                .message
+                .as_deref()
+                .unwrap_or("some of the result is missing");
+            format!("{service} returned a partial result ({code}): {message}")
+        });
+        let mut table = map::table(results).map_err(|m| BackendError {
+            kind: ErrorKind::Decode,
+            method: "POST".into(),
+            url: url_text.clone(),
+            status: Some(status),
+            request_id: request_id.clone(),
+            code: None,
+            message: m,
+        })?;
+        if let Some(p) = &partial {
             tracing::warn!(
-                code = e.code.as_deref().unwrap_or(""),
+                request_id = request_id.as_deref().unwrap_or(""),
                 query = query.as_str(),
-                "the monitoring query returned a partial result"
+                "{p}"
             );
         }
-        map::table(results).map_err(|m| reply.error(ErrorKind::Decode, m))
+        table.partial = partial;
+        Ok(table)
     }
 }

@@ -17,6 +17,17 @@ impl Http {
         first: Url,
         what: &str,
     ) -> BackendResult<Vec<T>> {
+        self.arm_list_map(first, what, |t| Some(t)).await
+    }
+
+    /// [`Http::arm_list`], each item mapped (or dropped) as its page arrives, so that a long
+    /// list never holds more than one page of wire items.
+    pub async fn arm_list_map<T: DeserializeOwned, U>(
+        &self,
+        first: Url,
+        what: &str,
+        mut f: impl FnMut(T) -> Option<U>,
+    ) -> BackendResult<Vec<U>> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         let mut next = Some(first);
@@ -31,7 +42,7 @@ impl Http {
             }
             let reply = self.read(Call::get(Service::Arm, url)).await?;
             let page: ArmList<T> = reply.json(what)?;
-            out.extend(page.value);
+            out.extend(page.value.into_iter().filter_map(&mut f));
             if let Some(link) = page.next_link.filter(|l| !l.trim().is_empty()) {
                 next = Some(same_origin(&reply, link.trim(), "nextLink")?);
             }
@@ -47,6 +58,19 @@ impl Http {
         first: Url,
         what: &str,
     ) -> BackendResult<Vec<T>> {
+        self.devops_list_map(service, first, what, |t| Some(t))
+            .await
+    }
+
+    /// [`Http::devops_list`], each item mapped (or dropped) as its page arrives: a release
+    /// history of 30,000 expanded releases is 1.3 GB of JSON, read a page at a time.
+    pub async fn devops_list_map<T: DeserializeOwned, U>(
+        &self,
+        service: Service,
+        first: Url,
+        what: &str,
+        mut f: impl FnMut(T) -> Option<U>,
+    ) -> BackendResult<Vec<U>> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         let mut token: Option<String> = None;
@@ -57,7 +81,7 @@ impl Http {
             }
             let reply = self.read(Call::get(service, url)).await?;
             let page: DevOpsList<T> = reply.json(what)?;
-            out.extend(page.value);
+            out.extend(page.value.into_iter().filter_map(&mut f));
             match reply.header("x-ms-continuationtoken") {
                 Some(t) if !seen.insert(t.to_owned()) => {
                     return Err(reply.error(

@@ -6,6 +6,7 @@ mod audit_cmd;
 mod config_cmds;
 mod console;
 mod doctor;
+pub mod logging;
 mod output;
 mod paint;
 mod read_cmds;
@@ -90,6 +91,10 @@ pub struct Global {
     /// Where the operation journal and the audit log live (default: $XDG_STATE_HOME/relcon)
     #[arg(long, global = true, value_name = "DIR", env = "RELCON_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Log every request (method, URL, status, duration, request id) to relcon.log in the
+    /// state directory; RUST_LOG overrides the level. Never to the terminal.
+    #[arg(long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -319,6 +324,7 @@ pub fn main() -> ExitCode {
             return code.into();
         }
     };
+    logging::init(cli.global.state_dir.as_deref(), cli.global.verbose);
     output::begin(cli.global.json, command_name(cli.command.as_ref()));
     let exit = run(cli);
     output::finish(exit).into()

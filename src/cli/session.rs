@@ -81,7 +81,7 @@ pub fn open(g: &Global) -> Result<Opened, Exit> {
         identity_override: g.as_user.clone(),
         concurrency: settings.client.concurrency,
         timeout: std::time::Duration::from_secs(settings.client.timeout_seconds),
-        ..ClientOptions::default()
+        ..ClientOptions::from_client_settings(&settings.client)
     };
     // The client needs the runtime's reactor for its HTTP connections.
     let _guard = runtime.enter();

@@ -63,9 +63,13 @@ pub struct SimServeArgs {
     /// Share of requests whose connection is dropped (0 to 1)
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     pub reset_rate: f64,
-    /// Reads per second before answering 429 with Retry-After (token bucket)
+    /// Reads per second before answering 429 with Retry-After (a token bucket per service:
+    /// ARM, Azure DevOps, Log Analytics)
     #[arg(long, value_name = "READS_PER_SEC")]
     pub throttle: Option<f64>,
+    /// Size of each throttle bucket (default: one second of reads; ARM's holds 250)
+    #[arg(long, value_name = "READS", requires = "throttle")]
+    pub throttle_burst: Option<f64>,
     /// Simulated minutes a release stage takes to deploy
     #[arg(long, default_value_t = 10.0, value_name = "MIN")]
     pub deploy_minutes: f64,
@@ -146,7 +150,11 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         )),
         a.fail_rate,
         a.reset_rate,
-        a.throttle.map_or("-".into(), |t| format!("{t} reads/s")),
+        match (a.throttle, a.throttle_burst) {
+            (Some(t), Some(b)) => format!("{t} reads/s, burst {b}"),
+            (Some(t), None) => format!("{t} reads/s"),
+            _ => "-".into(),
+        },
     );
     let knobs_json = serde_json::json!({
         "seed": a.seed,
@@ -171,6 +179,7 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         fail_rate: a.fail_rate,
         reset_rate: a.reset_rate,
         throttle: a.throttle,
+        throttle_burst: a.throttle_burst,
         deploy_minutes: a.deploy_minutes,
         update_minutes: a.update_minutes,
         start: a.start,

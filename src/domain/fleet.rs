@@ -71,7 +71,7 @@ impl Lineage {
 }
 
 /// A daily series, oldest first.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Series {
     pub days: Vec<DateTime<Utc>>,
     pub values: Vec<f64>,
@@ -80,6 +80,86 @@ pub struct Series {
 impl Series {
     pub fn latest(&self) -> Option<f64> {
         self.values.last().copied()
+    }
+
+    /// Only the newest point (what a fleet row needs of a series that is not its worst).
+    pub fn newest_only(&self) -> Series {
+        Series {
+            days: self.days.last().copied().into_iter().collect(),
+            values: self.values.last().copied().into_iter().collect(),
+        }
+    }
+}
+
+/// A series as JSON shows it: `{"days": [...], "values": [...]}`.
+#[derive(Serialize, Deserialize)]
+struct SeriesJson {
+    days: Vec<DateTime<Utc>>,
+    values: Vec<f64>,
+}
+
+/// A series in a binary form (the snapshot cache): the first day in seconds and the spacing
+/// when every day is that far from the one before (else every day in seconds), and the values.
+#[derive(Serialize, Deserialize)]
+struct SeriesCompact {
+    first: i64,
+    step: Option<i64>,
+    days: Vec<i64>,
+    values: Vec<f64>,
+}
+
+impl Serialize for Series {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return SeriesJson {
+                days: self.days.clone(),
+                values: self.values.clone(),
+            }
+            .serialize(s);
+        }
+        let secs: Vec<i64> = self.days.iter().map(|d| d.timestamp()).collect();
+        let first = secs.first().copied().unwrap_or(0);
+        let step = secs.get(1).map_or(0, |second| second - first);
+        let regular = self.days.len() == self.values.len()
+            && self.days.iter().all(|d| d.timestamp_subsec_nanos() == 0)
+            && secs
+                .iter()
+                .enumerate()
+                .all(|(i, t)| *t == first + step * i as i64);
+        SeriesCompact {
+            first,
+            step: regular.then_some(step),
+            days: if regular { Vec::new() } else { secs },
+            values: self.values.clone(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Series {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let j = SeriesJson::deserialize(d)?;
+            return Ok(Series {
+                days: j.days,
+                values: j.values,
+            });
+        }
+        let c = SeriesCompact::deserialize(d)?;
+        let at = |t: i64| {
+            DateTime::<Utc>::from_timestamp(t, 0)
+                .ok_or_else(|| serde::de::Error::custom(format!("{t} is not a time")))
+        };
+        let days = match c.step {
+            Some(step) => (0..c.values.len() as i64)
+                .map(|i| at(c.first + step * i))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => c.days.into_iter().map(at).collect::<Result<Vec<_>, _>>()?,
+        };
+        Ok(Series {
+            days,
+            values: c.values,
+        })
     }
 }
 
@@ -116,6 +196,39 @@ impl DriftSummary {
             .iter()
             .find(|s| s.feature == w.feature && s.metric == w.metric)
             .map(|s| &s.series)
+    }
+
+    /// Every series but the worst cut to its newest point: what the fleet view shows. The
+    /// snapshot cache keeps this much; the 30-day history of the others comes with a refresh.
+    pub fn fleet_view(&self) -> DriftSummary {
+        let worst = self.worst.as_ref();
+        DriftSummary {
+            status: self.status,
+            worst: self.worst.clone(),
+            series: self
+                .series
+                .iter()
+                .map(|s| {
+                    let is_worst =
+                        worst.is_some_and(|w| w.feature == s.feature && w.metric == s.metric);
+                    DriftSeries {
+                        feature: s.feature.clone(),
+                        metric: s.metric,
+                        series: if is_worst {
+                            s.series.clone()
+                        } else {
+                            s.series.newest_only()
+                        },
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether only the worst series has its history (a snapshot read from the cache).
+    pub fn history_trimmed(&self) -> bool {
+        self.series.iter().any(|s| s.series.values.len() < 2)
+            && self.series.iter().any(|s| s.series.values.len() >= 2)
     }
 }
 
@@ -478,5 +591,50 @@ impl FleetSnapshot {
 
     pub fn circuit_count(&self) -> usize {
         self.plants.iter().map(|p| p.circuits.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(&format!("2026-11-{d:02}T00:00:00Z"))
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_series_is_the_same_in_json_and_in_its_compact_binary_form() {
+        let daily = Series {
+            days: (1..=30).map(day).collect(),
+            values: (1..=30).map(|i| f64::from(i) / 7.0).collect(),
+        };
+        let gaps = Series {
+            days: vec![day(1), day(2), day(5)],
+            values: vec![0.1, 0.2, 0.3],
+        };
+        let odd = Series {
+            days: vec![day(3)],
+            values: vec![],
+        };
+        for s in [
+            daily.clone(),
+            gaps,
+            odd,
+            Series::default(),
+            daily.newest_only(),
+        ] {
+            let json = serde_json::to_value(&s).unwrap();
+            assert!(
+                json["days"].is_array() && json["values"].is_array(),
+                "{json}"
+            );
+            assert_eq!(serde_json::from_value::<Series>(json).unwrap(), s);
+            let bin = postcard::to_stdvec(&s).unwrap();
+            assert_eq!(postcard::from_bytes::<Series>(&bin).unwrap(), s);
+        }
+        // Thirty daily points: eight bytes a value and a few more.
+        assert!(postcard::to_stdvec(&daily).unwrap().len() < 30 * 8 + 16);
     }
 }

@@ -607,6 +607,11 @@ impl Cell {
 pub struct Table {
     pub columns: Vec<(String, ColumnType)>,
     pub rows: Vec<Vec<Cell>>,
+    /// The service says the rows are not all there (Log Analytics' `PartialError`, e.g. a
+    /// result past its 500,000-record or 100 MiB cap), and why. What came is used; the
+    /// snapshot is not complete.
+    #[serde(default)]
+    pub partial: Option<String>,
 }
 
 impl Table {

@@ -1,26 +1,37 @@
-//! The on-disk cache (XDG cache dir): the last fleet snapshot, shown first and marked stale
-//! while a refresh runs, and config texts by commit, which never change once written.
+//! The on-disk cache (XDG cache dir): the last complete fleet snapshot, shown first and
+//! marked stale while a refresh runs; the model versions the last refresh read, so that a new
+//! process reads only models that changed (`service::models`); and config texts by commit,
+//! which never change once written.
 //!
-//! Cache files hold no secrets: snapshots and configs only. A file that cannot be read or
-//! parsed is ignored (a cache is never a reason to fail); writes go to a temporary file first
-//! and are renamed, so a crash never leaves half a snapshot.
+//! Cache files hold no secrets: snapshots, model versions and configs only. A file that cannot be read or
+//! parsed is ignored (a cache is never a reason to fail). Writes go to a temporary file that is
+//! synced and then renamed over the old one, so a crash never leaves half a snapshot, and only
+//! a complete snapshot is ever written (`Session::refresh`): a failed refresh leaves the last
+//! good fleet in place.
+//!
+//! The snapshot is stored in a compact binary form (postcard, then LZ4) and holds what the console shows
+//! before the first refresh lands: every drift series but a circuit's worst is kept to its
+//! newest point (`DriftSummary::fleet_view`). At 20,000 circuits that is a few MB, read in
+//! well under the first-frame budget; the JSON of the whole snapshot was 260 MB.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::fleet::FleetSnapshot;
+use super::models::ModelBook;
+use crate::domain::fleet::{CircuitSnapshot, FleetSnapshot, PlantSnapshot};
 
-/// Bumped when the snapshot's shape changes, so an old cache is ignored rather than misread.
-const FORMAT: u32 = 1;
+/// Bumped when a file's shape changes, so an old cache is ignored rather than misread.
+const FORMAT: u32 = 2;
 
+/// What a snapshot file starts with; read first, so that a file of another format or backend
+/// is never decoded as a snapshot.
 #[derive(Serialize, Deserialize)]
-struct SnapshotFile {
+struct SnapshotHeader {
     format: u32,
     /// Which backend the snapshot came from; a cache of another backend is not shown.
     key: String,
-    snapshot: FleetSnapshot,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -51,6 +62,10 @@ impl Cache {
     }
 
     fn file(&self, name: &str, key: &str) -> Option<PathBuf> {
+        self.file_ext(name, key, "json")
+    }
+
+    fn file_ext(&self, name: &str, key: &str, ext: &str) -> Option<PathBuf> {
         // One file per backend, so a simulator run never shows as Azure data or vice versa.
         let digest = {
             use sha2::{Digest, Sha256};
@@ -62,26 +77,57 @@ impl Cache {
         };
         self.dir
             .as_ref()
-            .map(|d| d.join(format!("{name}-{digest}.json")))
+            .map(|d| d.join(format!("{name}-{digest}.{ext}")))
+    }
+
+    /// A binary file of this backend (`name-{digest}.bin`): its header, then `T` as postcard,
+    /// LZ4-compressed. `None` when it is missing, of another format or backend, or unreadable.
+    fn load_binary<T: serde::de::DeserializeOwned>(&self, name: &str, key: &str) -> Option<T> {
+        let bytes = std::fs::read(self.file_ext(name, key, "bin")?).ok()?;
+        let (header, rest) = postcard::take_from_bytes::<SnapshotHeader>(&bytes).ok()?;
+        if header.format != FORMAT || header.key != key {
+            return None;
+        }
+        let raw = lz4_flex::block::decompress_size_prepended(rest).ok()?;
+        postcard::from_bytes(&raw).ok()
+    }
+
+    fn store_binary<T: Serialize>(&self, name: &str, key: &str, value: &T) -> std::io::Result<()> {
+        let Some(path) = self.file_ext(name, key, "bin") else {
+            return Ok(());
+        };
+        let header = SnapshotHeader {
+            format: FORMAT,
+            key: key.to_owned(),
+        };
+        let mut body = postcard::to_stdvec(&header).map_err(std::io::Error::other)?;
+        let raw = postcard::to_stdvec(value).map_err(std::io::Error::other)?;
+        body.extend_from_slice(&lz4_flex::block::compress_prepend_size(&raw));
+        write_atomic(&path, &body)
     }
 
     /// The last snapshot of this backend, if there is a readable one.
     pub fn load_snapshot(&self, key: &str) -> Option<FleetSnapshot> {
-        let text = std::fs::read_to_string(self.file("snapshot", key)?).ok()?;
-        let f: SnapshotFile = serde_json::from_str(&text).ok()?;
-        (f.format == FORMAT && f.key == key).then_some(f.snapshot)
+        self.load_binary("snapshot", key)
     }
 
+    /// Store `snapshot` as what the console shows first next time (see the module comment).
     pub fn store_snapshot(&self, key: &str, snapshot: &FleetSnapshot) -> std::io::Result<()> {
-        let Some(path) = self.file("snapshot", key) else {
-            return Ok(());
-        };
-        let body = serde_json::to_vec(&SnapshotFile {
-            format: FORMAT,
-            key: key.to_owned(),
-            snapshot: snapshot.clone(),
-        })?;
-        write_atomic(&path, &body)
+        self.store_binary("snapshot", key, &fleet_view(snapshot))?;
+        // The JSON snapshot of format 1 is never read again.
+        if let Some(old) = self.file("snapshot", key) {
+            let _ = std::fs::remove_file(old);
+        }
+        Ok(())
+    }
+
+    /// The model versions the last refresh of this backend read (`service::models`).
+    pub fn load_model_book(&self, key: &str) -> Option<ModelBook> {
+        self.load_binary("models", key)
+    }
+
+    pub fn store_model_book(&self, key: &str, book: &ModelBook) -> std::io::Result<()> {
+        self.store_binary("models", key, book)
     }
 
     /// Config texts known for this backend, by `(path, commit)`.
@@ -123,6 +169,34 @@ impl Cache {
                 .collect(),
         };
         write_atomic(&path, &serde_json::to_vec(&f)?)
+    }
+}
+
+/// The snapshot as the cache keeps it: what the console shows (`DriftSummary::fleet_view`).
+fn fleet_view(s: &FleetSnapshot) -> FleetSnapshot {
+    FleetSnapshot {
+        generated_at: s.generated_at,
+        backend: s.backend.clone(),
+        identity: s.identity.clone(),
+        plants: s
+            .plants
+            .iter()
+            .map(|p| PlantSnapshot {
+                plant_id: p.plant_id.clone(),
+                name: p.name.clone(),
+                circuits: p
+                    .circuits
+                    .iter()
+                    .map(|c| CircuitSnapshot {
+                        drift: c.drift.fleet_view(),
+                        ..c.clone()
+                    })
+                    .collect(),
+            })
+            .collect(),
+        approvals: s.approvals.clone(),
+        releases: s.releases.clone(),
+        errors: s.errors.clone(),
     }
 }
 
@@ -176,6 +250,50 @@ mod tests {
             .path();
         std::fs::write(&file, b"{not json").unwrap();
         assert_eq!(cache.load_snapshot("sim"), None);
+    }
+
+    #[test]
+    fn the_cache_keeps_what_the_fleet_view_shows_in_a_few_bytes_a_circuit() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(Some(dir.path().to_path_buf()));
+        let s = crate::tui::fixture::fleet(200);
+        cache.store_snapshot("sim", &s).unwrap();
+        let back = cache.load_snapshot("sim").unwrap();
+        assert_eq!(back, fleet_view(&s));
+        for (a, b) in s.circuits().zip(back.circuits()) {
+            // Everything but the drift history is kept as it was.
+            assert_eq!(a.validation, b.validation);
+            assert_eq!(a.accuracy, b.accuracy);
+            assert_eq!(a.known_versions, b.known_versions);
+            assert_eq!(
+                (&a.drift.status, &a.drift.worst),
+                (&b.drift.status, &b.drift.worst)
+            );
+            assert_eq!(a.drift.worst_series(), b.drift.worst_series());
+            assert_eq!(a.drift.series.len(), b.drift.series.len());
+            for (x, y) in a.drift.series.iter().zip(&b.drift.series) {
+                assert_eq!(x.series.latest(), y.series.latest());
+            }
+        }
+        let bytes = std::fs::metadata(cache.file_ext("snapshot", "sim", "bin").unwrap())
+            .unwrap()
+            .len();
+        let json = serde_json::to_vec(&s).unwrap().len() as u64;
+        assert!(bytes * 10 < json, "{bytes} bytes against {json} of JSON");
+    }
+
+    #[test]
+    fn a_write_leaves_no_temporary_and_replaces_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("f.bin");
+        write_atomic(&path, b"one").unwrap();
+        write_atomic(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("f.bin")]);
     }
 
     #[test]

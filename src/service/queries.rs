@@ -274,6 +274,7 @@ mod tests {
                     Cell::Null,
                 ],
             ],
+            ..Table::default()
         };
         let d = decode_drift(&t).unwrap();
         assert_eq!(d.len(), 1);
@@ -325,6 +326,7 @@ mod tests {
                 row(t1, "4", "validation_mae", 0.12),
                 row(t1, "4", "validation_mape", 9.0),
             ],
+            ..Table::default()
         };
         let v = decode_validation(&t).unwrap();
         let runs = &v[&"PLANT002/CIRCUIT03".parse().unwrap()];

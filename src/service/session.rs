@@ -14,7 +14,8 @@ use super::backend::{Backend, BackendError};
 use super::cache::Cache;
 use super::evidence::{self, CircuitEvidence, ConfigComparison, ConfigStore, VersionInfo};
 use super::journal::Journal;
-use super::snapshot;
+use super::models::ModelBook;
+use super::snapshot::{self, Known};
 use crate::audit::AuditLog;
 use crate::domain::fleet::{ApprovalItem, FleetSnapshot};
 use crate::domain::platform::Identity;
@@ -66,6 +67,8 @@ pub struct Session {
     clock: SharedClock,
     /// The last refresh's releases, for the next refresh to read only what changed.
     releases: Arc<std::sync::Mutex<Option<Arc<snapshot::ReleaseBook>>>>,
+    /// The last refresh's model versions (from the disk cache at first), likewise.
+    models: Arc<std::sync::Mutex<Option<Arc<ModelBook>>>>,
     /// Things that must live as long as the session (the in-process simulator).
     _keepalive: Option<Arc<dyn Any + Send + Sync>>,
 }
@@ -79,6 +82,7 @@ impl Session {
     ) -> Session {
         state.journal = state.journal.scoped(ctx.cache_key.clone());
         let configs = ConfigStore::new(cache.load_configs(&ctx.cache_key));
+        let models = cache.load_model_book(&ctx.cache_key).map(Arc::new);
         Session {
             backend,
             ctx: Arc::new(ctx),
@@ -88,6 +92,7 @@ impl Session {
             identity: Arc::new(tokio::sync::OnceCell::new()),
             clock: super::clock::system(),
             releases: Arc::default(),
+            models: Arc::new(std::sync::Mutex::new(models)),
             _keepalive: None,
         }
     }
@@ -144,38 +149,70 @@ impl Session {
         self.cache.load_snapshot(&self.ctx.cache_key)
     }
 
-    /// Read the whole fleet, assemble the snapshot and cache it (and the configs read).
+    /// Read the whole fleet (what can have changed since the last refresh), assemble the
+    /// snapshot and cache it when it is complete (and the configs and model versions read).
     pub async fn refresh(&self) -> FleetSnapshot {
-        let known = self.configs.snapshot();
+        let started = std::time::Instant::now();
         let now = self.now();
-        let book = self
+        let releases = self
             .releases
             .lock()
             .ok()
             .and_then(|b| b.clone())
             .filter(|b| now - b.full_read_at < snapshot::FULL_RELEASE_READ_EVERY);
-        let full_read_at = book.as_ref().map(|b| b.full_read_at);
-        let readings = snapshot::read(self.backend.as_ref(), &self.ctx, &known, book).await;
-        if let Some(Ok(list)) = &readings.releases
-            && let Ok(mut b) = self.releases.lock()
-        {
-            *b = Some(Arc::new(snapshot::ReleaseBook {
-                releases: list.clone(),
-                full_read_at: match full_read_at {
-                    Some(t) if !readings.releases_full => t,
-                    _ => now,
-                },
-            }));
-        }
+        let known = Known {
+            now,
+            configs: self.configs.snapshot(),
+            releases,
+            models: self.models.lock().ok().and_then(|b| b.clone()),
+            identity: self.identity.get().cloned(),
+        };
+        let readings = snapshot::read(self.backend.as_ref(), &self.ctx, &known).await;
         for ((path, commit), text) in &readings.configs {
             if let Ok(t) = text {
                 self.configs.insert(path, commit, t.clone());
             }
         }
         let snap = snapshot::assemble(&readings, &self.ctx, self.now());
-        // A cache that cannot be written only costs the next start its head start.
-        if let Err(e) = self.cache.store_snapshot(&self.ctx.cache_key, &snap) {
-            tracing::warn!("cannot write the snapshot cache: {e}");
+        tracing::info!(
+            circuits = snap.circuit_count(),
+            errors = snap.errors.len(),
+            complete = snap.is_complete(),
+            versions_reused = readings.reused_versions.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "refresh done"
+        );
+        for e in &snap.errors {
+            tracing::warn!(scope = %e.scope, error = %e.message, "could not read");
+        }
+        // What the next refresh knows; the release list and model versions move into the books.
+        let next = known.after(readings);
+        if let Some(i) = next.identity {
+            let _ = self.identity.set(i);
+        }
+        if let Ok(mut b) = self.releases.lock() {
+            *b = next.releases;
+        }
+        if let Some(book) = next.models {
+            if let Err(e) = self.cache.store_model_book(&self.ctx.cache_key, &book) {
+                tracing::warn!("cannot write the model version cache: {e}");
+            }
+            if let Ok(mut b) = self.models.lock() {
+                *b = Some(book);
+            }
+        }
+        // Only a complete snapshot replaces the cached one: the stale view a failed or partial
+        // refresh falls back on is always the last good fleet. A cache that cannot be written
+        // only costs the next start its head start.
+        if snap.is_complete() {
+            if let Err(e) = self.cache.store_snapshot(&self.ctx.cache_key, &snap) {
+                tracing::warn!("cannot write the snapshot cache: {e}");
+            }
+        } else {
+            tracing::info!(
+                errors = snap.errors.len(),
+                "refresh incomplete; the cached snapshot is kept"
+            );
         }
         if let Err(e) = self
             .cache

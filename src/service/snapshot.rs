@@ -1,17 +1,16 @@
-//! Refreshing the fleet snapshot: a bounded fan-out of list calls and three queries, then a
-//! pure assembly of the records into one `FleetSnapshot`. A failed call marks what it covers as
-//! unknown, with the reason; the rest of the fleet still shows.
+//! Refreshing the fleet snapshot: a bounded fan-out of list calls and three queries
+//! (`fanout`), then a pure assembly of the records into one `FleetSnapshot`. A failed call
+//! marks what it covers as unknown, with the reason; the rest of the fleet still shows.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 
 use super::Context;
-use super::backend::{ApprovalQuery, Backend, BackendError, BackendResult, MonitorQuery};
+use super::backend::{BackendError, BackendResult};
+pub use super::fanout::{Known, read};
+pub use super::models::{ModelBook, ModelEntry};
 use super::queries;
-use super::releases::changed_releases;
 pub use super::releases::{FULL_RELEASE_READ_EVERY, ReleaseBook};
 use crate::domain::drift::{DriftAssessment, accuracy_status};
 use crate::domain::fleet::{
@@ -46,239 +45,8 @@ pub struct Readings {
     pub validation: Option<BackendResult<Table>>,
     /// Config texts by `(path, commit)`; from the cache or read in this refresh.
     pub configs: HashMap<(String, String), BackendResult<String>>,
-}
-
-/// One call of a refresh.
-enum Job {
-    Identity,
-    Endpoints(Stage),
-    Containers(AssetLocation),
-    Releases(Option<Arc<ReleaseBook>>),
-    Approvals,
-    Query(Which),
-    Deployments(Stage, String),
-    Versions(AssetLocation, String),
-    Config(String, String),
-}
-
-#[derive(Clone, Copy)]
-enum Which {
-    Drift,
-    Accuracy,
-    Validation,
-}
-
-enum Done {
-    Identity(BackendResult<Identity>),
-    Endpoints(Stage, BackendResult<Vec<Endpoint>>),
-    Containers(AssetLocation, BackendResult<Vec<ModelContainer>>),
-    Releases(BackendResult<Vec<ReleaseRecord>>, bool),
-    Approvals(BackendResult<Vec<ApprovalRecord>>),
-    Query(Which, BackendResult<Table>),
-    Deployments(Stage, String, BackendResult<Vec<Deployment>>),
-    Versions(
-        AssetLocation,
-        String,
-        BackendResult<Vec<ModelVersionRecord>>,
-    ),
-    Config(String, String, BackendResult<String>),
-}
-
-async fn run(backend: &dyn Backend, job: Job) -> Done {
-    match job {
-        Job::Identity => Done::Identity(backend.identity().await),
-        Job::Endpoints(s) => Done::Endpoints(s, backend.endpoints(s).await),
-        Job::Containers(l) => Done::Containers(l, backend.model_containers(l).await),
-        Job::Releases(None) => Done::Releases(backend.releases().await, true),
-        Job::Releases(Some(book)) => {
-            let (r, full) = changed_releases(backend, &book).await;
-            Done::Releases(r, full)
-        }
-        Job::Approvals => {
-            let pending = ApprovalQuery {
-                status: Some(ApprovalStatus::Pending),
-                release_ids: Vec::new(),
-            };
-            Done::Approvals(backend.approvals(&pending).await)
-        }
-        Job::Query(w) => {
-            let q = match w {
-                Which::Drift => MonitorQuery::Drift,
-                Which::Accuracy => MonitorQuery::Accuracy,
-                Which::Validation => MonitorQuery::Validation,
-            };
-            Done::Query(w, backend.monitor(q).await)
-        }
-        Job::Deployments(s, e) => {
-            let r = backend.deployments(s, &e).await;
-            Done::Deployments(s, e, r)
-        }
-        Job::Versions(l, m) => {
-            let r = backend.model_versions(l, &m).await;
-            Done::Versions(l, m, r)
-        }
-        Job::Config(path, commit) => {
-            let r = backend.config_at(&path, &commit).await;
-            Done::Config(path, commit, r)
-        }
-    }
-}
-
-/// Read everything a snapshot needs, as one pipeline: each call starts as soon as what it
-/// depends on has arrived (a plant's deployments when the endpoint list is in, a Prod model's
-/// config when both its deployment and its version tags are in), with up to `fan_out` calls in
-/// flight; the HTTP layer bounds each service on its own. `known_configs` holds config texts
-/// already cached (they never change at a commit); only missing ones are fetched. With
-/// `known_releases` (the last refresh's), only releases that can have changed are read.
-pub async fn read(
-    backend: &dyn Backend,
-    ctx: &Context,
-    known_configs: &HashMap<(String, String), String>,
-    known_releases: Option<Arc<ReleaseBook>>,
-) -> Readings {
-    use futures::stream::FuturesUnordered;
-    use std::collections::VecDeque;
-
-    let fan_out = (ctx.concurrency * 4).max(1);
-    let mut queue: VecDeque<Job> = VecDeque::from([
-        // The slowest first: the queries and the release history.
-        Job::Query(Which::Drift),
-        Job::Query(Which::Validation),
-        Job::Releases(known_releases),
-        Job::Query(Which::Accuracy),
-        Job::Endpoints(Stage::Prod),
-        Job::Endpoints(Stage::Test),
-        Job::Containers(AssetLocation::Registry),
-        Job::Containers(AssetLocation::Dev),
-        Job::Approvals,
-        Job::Identity,
-    ]);
-    let mut r = Readings::default();
-    let mut in_flight = FuturesUnordered::new();
-    // What the dependent calls wait for.
-    let mut registry_latest: Option<HashMap<String, Option<ModelVersion>>> = None;
-    let mut dev_latest: Option<Vec<(String, Option<ModelVersion>)>> = None;
-    let mut prod_of: HashMap<String, ModelVersion> = HashMap::new();
-    let mut configs_wanted: BTreeSet<(String, String)> = BTreeSet::new();
-
-    // Queue the config of `model`'s Prod version once both halves are known.
-    let want_config = |model: &str,
-                       prod_of: &HashMap<String, ModelVersion>,
-                       r: &mut Readings,
-                       wanted: &mut BTreeSet<(String, String)>,
-                       queue: &mut VecDeque<Job>| {
-        let Some(v) = prod_of.get(model) else { return };
-        let Some(Ok(versions)) = r.registry_versions.get(model) else {
-            return;
-        };
-        let Some(rec) = versions.iter().find(|x| x.version == *v) else {
-            return;
-        };
-        let (Some(circuit), Some(commit)) = (
-            rec.circuit()
-                .or_else(|| ctx.naming.model.parse_circuit(model)),
-            rec.git_commit(),
-        ) else {
-            return;
-        };
-        let key = (ctx.config_path(&circuit), commit.to_owned());
-        if !wanted.insert(key.clone()) {
-            return;
-        }
-        match known_configs.get(&key) {
-            Some(text) => {
-                r.configs.insert(key, Ok(text.clone()));
-            }
-            None => queue.push_back(Job::Config(key.0, key.1)),
-        }
-    };
-
-    loop {
-        while in_flight.len() < fan_out {
-            let Some(job) = queue.pop_front() else { break };
-            in_flight.push(run(backend, job));
-        }
-        let Some(done) = in_flight.next().await else {
-            break;
-        };
-        match done {
-            Done::Identity(x) => r.identity = Some(x),
-            Done::Endpoints(stage, x) => {
-                if let Ok(eps) = &x {
-                    queue.extend(eps.iter().map(|e| Job::Deployments(stage, e.name.clone())));
-                }
-                r.endpoints.push((stage, x));
-            }
-            Done::Containers(AssetLocation::Registry, x) => {
-                let latest = match &x {
-                    Ok(c) => {
-                        queue.extend(
-                            c.iter()
-                                .map(|c| Job::Versions(AssetLocation::Registry, c.name.clone())),
-                        );
-                        c.iter()
-                            .map(|c| (c.name.clone(), c.latest_version))
-                            .collect()
-                    }
-                    Err(_) => HashMap::new(),
-                };
-                registry_latest = Some(latest);
-                r.registry_containers = Some(x);
-            }
-            Done::Containers(AssetLocation::Dev, x) => {
-                dev_latest = Some(match &x {
-                    Ok(c) => c
-                        .iter()
-                        .map(|c| (c.name.clone(), c.latest_version))
-                        .collect(),
-                    Err(_) => Vec::new(),
-                });
-                r.dev_containers = Some(x);
-            }
-            Done::Releases(x, full) => {
-                r.releases = Some(x);
-                r.releases_full = full;
-            }
-            Done::Approvals(x) => r.approvals = Some(x),
-            Done::Query(Which::Drift, x) => r.drift = Some(x),
-            Done::Query(Which::Accuracy, x) => r.accuracy = Some(x),
-            Done::Query(Which::Validation, x) => r.validation = Some(x),
-            Done::Deployments(stage, endpoint, x) => {
-                if stage == Stage::Prod
-                    && let Ok(deps) = &x
-                {
-                    for m in deps.iter().filter_map(|d| d.model.as_ref()) {
-                        prod_of.insert(m.name.clone(), m.version);
-                        want_config(&m.name, &prod_of, &mut r, &mut configs_wanted, &mut queue);
-                    }
-                }
-                r.deployments.push((stage, endpoint, x));
-            }
-            Done::Versions(AssetLocation::Registry, model, x) => {
-                r.registry_versions.insert(model.clone(), x);
-                want_config(&model, &prod_of, &mut r, &mut configs_wanted, &mut queue);
-            }
-            Done::Versions(AssetLocation::Dev, model, x) => {
-                r.dev_versions.insert(model, x);
-            }
-            Done::Config(path, commit, x) => {
-                r.configs.insert((path, commit), x);
-            }
-        }
-        // Dev versions are needed only where Dev is ahead of the registry: those models belong
-        // to releases still waiting at the Registry stage.
-        if let (Some(reg), Some(dev)) = (&registry_latest, &dev_latest) {
-            for (name, latest) in dev {
-                if *latest > reg.get(name).copied().flatten() {
-                    queue.push_back(Job::Versions(AssetLocation::Dev, name.clone()));
-                }
-            }
-            dev_latest = Some(Vec::new());
-        }
-    }
-    r.deployments.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    r.endpoints.sort_by_key(|(s, _)| *s);
-    r
+    /// Models whose versions came from the last refresh's book rather than a call.
+    pub reused_versions: HashSet<(AssetLocation, String)>,
 }
 
 /// Build the snapshot from what was read. Pure: no IO, so it is tested with plain records.
@@ -740,7 +508,16 @@ fn decode<T>(
 ) -> Option<T> {
     match table.as_ref()? {
         Ok(t) => match f(t) {
-            Ok(v) => Some(v),
+            Ok(v) => {
+                // What came is shown; the snapshot says it is not all there.
+                if let Some(why) = &t.partial {
+                    errors.push(SnapshotError {
+                        scope: scope.into(),
+                        message: why.clone(),
+                    });
+                }
+                Some(v)
+            }
             Err(e) => {
                 errors.push(SnapshotError {
                     scope: scope.into(),

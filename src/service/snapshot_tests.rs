@@ -164,6 +164,7 @@ fn table(columns: &[(&str, ColumnType)], rows: Vec<Vec<Cell>>) -> Table {
     Table {
         columns: columns.iter().map(|(n, t)| (n.to_string(), *t)).collect(),
         rows,
+        ..Table::default()
     }
 }
 
@@ -538,4 +539,23 @@ fn gate_evidence_judges_the_release_version_against_prod() {
             .collect::<Vec<_>>(),
         vec![5, 4]
     );
+}
+
+#[test]
+fn a_partial_query_result_is_used_and_makes_the_snapshot_incomplete() {
+    let mut r = readings();
+    if let Some(Ok(t)) = r.drift.as_mut() {
+        t.partial = Some("Log Analytics returned a partial result (PartialError): 100 MiB".into());
+    }
+    let s = assemble(&r, &ctx(), now());
+    assert!(!s.is_complete());
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.scope == "drift query" && e.message.contains("partial")),
+        "{:?}",
+        s.errors
+    );
+    // The rows that came are still read.
+    assert!(s.circuits().any(|c| c.drift.worst.is_some()));
 }

@@ -1,6 +1,8 @@
-//! Injected trouble: latency, 500/503 failures, dropped connections and a token bucket on
-//! reads answering 429. Every decision comes from one seeded generator, so a run with a fixed
-//! seed and a fixed request order fails the same way each time.
+//! Injected trouble: latency, 500/503 failures, dropped connections and token buckets on
+//! reads answering 429, one per service limit as Azure keeps them (ARM per subscription;
+//! Azure DevOps per user across dev.azure.com and vsrm; Log Analytics per user). Every decision
+//! comes from one seeded generator, so a run with a fixed seed and a fixed request order fails
+//! the same way each time.
 
 use std::io;
 use std::pin::Pin;
@@ -19,8 +21,28 @@ pub struct FaultKnobs {
     pub latency: Option<(Duration, Duration)>,
     pub fail_rate: f64,
     pub reset_rate: f64,
-    /// Reads per second the token bucket refills (its burst is one second of reads).
+    /// Reads per second each service's token bucket refills.
     pub throttle: Option<f64>,
+    /// The size of each bucket (default: one second of reads; ARM's real one holds 250).
+    pub throttle_burst: Option<f64>,
+}
+
+/// Which of the simulated limits a request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Arm,
+    DevOps,
+    Monitor,
+}
+
+impl Limit {
+    fn index(self) -> usize {
+        match self {
+            Limit::Arm => 0,
+            Limit::DevOps => 1,
+            Limit::Monitor => 2,
+        }
+    }
 }
 
 /// What to do to one request.
@@ -47,7 +69,7 @@ pub enum Fault {
 pub struct Faults {
     knobs: FaultKnobs,
     rng: Mutex<fastrand::Rng>,
-    bucket: Mutex<Bucket>,
+    buckets: Mutex<[Bucket; 3]>,
 }
 
 #[derive(Debug)]
@@ -58,15 +80,32 @@ struct Bucket {
 
 impl Faults {
     pub fn new(knobs: FaultKnobs, seed: u64) -> Faults {
-        let burst = knobs.throttle.map_or(0.0, |r| r.max(1.0));
+        let burst = Self::burst_of(&knobs);
+        let now = Instant::now();
         Faults {
             knobs,
             rng: Mutex::new(fastrand::Rng::with_seed(seed ^ 0xfa17_fa17)),
-            bucket: Mutex::new(Bucket {
+            buckets: Mutex::new(std::array::from_fn(|_| Bucket {
                 tokens: burst,
-                at: Instant::now(),
-            }),
+                at: now,
+            })),
         }
+    }
+
+    fn burst_of(knobs: &FaultKnobs) -> f64 {
+        match (knobs.throttle, knobs.throttle_burst) {
+            (Some(_), Some(b)) => b.max(1.0),
+            (Some(r), None) => r.max(1.0),
+            _ => 0.0,
+        }
+    }
+
+    /// Reads left in `limit`'s bucket, as ARM's `x-ms-ratelimit-remaining-subscription-reads`
+    /// says (only while throttling is simulated).
+    pub fn remaining(&self, limit: Limit) -> Option<u64> {
+        self.knobs.throttle?;
+        let b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        Some(b[limit.index()].tokens.max(0.0) as u64)
     }
 
     pub fn knobs(&self) -> &FaultKnobs {
@@ -86,12 +125,13 @@ impl Faults {
         Some(lo + Duration::from_micros(extra))
     }
 
-    /// Decide the fate of one request; `read` requests (GET, and queries) spend a token.
-    pub fn decide(&self, read: bool) -> Fault {
-        self.decide_at(read, Instant::now())
+    /// Decide the fate of one request; `read` requests (GET, and queries) spend a token of
+    /// their service's bucket.
+    pub fn decide(&self, read: bool, limit: Limit) -> Fault {
+        self.decide_at(read, limit, Instant::now())
     }
 
-    fn decide_at(&self, read: bool, now: Instant) -> Fault {
+    fn decide_at(&self, read: bool, limit: Limit, now: Instant) -> Fault {
         let (reset, fail, after, status) = {
             let mut rng = self.rng();
             (
@@ -108,8 +148,9 @@ impl Faults {
             return Fault::Fail { status, after };
         }
         if read && let Some(rate) = self.knobs.throttle.filter(|r| *r > 0.0) {
-            let mut b = self.bucket.lock().unwrap_or_else(|p| p.into_inner());
-            let burst = rate.max(1.0);
+            let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+            let b = &mut buckets[limit.index()];
+            let burst = Self::burst_of(&self.knobs);
             let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
             b.tokens = (b.tokens + elapsed * rate).min(burst);
             b.at = now;
@@ -250,6 +291,7 @@ mod tests {
                 fail_rate: fail,
                 reset_rate: reset,
                 throttle,
+                throttle_burst: None,
             },
             7,
         )
@@ -258,7 +300,7 @@ mod tests {
     #[test]
     fn no_knobs_no_faults() {
         let f = faults(0.0, 0.0, None);
-        assert!((0..1000).all(|_| f.decide(true) == Fault::None));
+        assert!((0..1000).all(|_| f.decide(true, Limit::Arm) == Fault::None));
         assert_eq!(f.latency(), None);
     }
 
@@ -267,7 +309,7 @@ mod tests {
         let count = |f: &Faults| {
             let (mut fail, mut reset, mut s500) = (0, 0, 0);
             for _ in 0..4000 {
-                match f.decide(false) {
+                match f.decide(false, Limit::Arm) {
                     Fault::Fail { status, .. } => {
                         fail += 1;
                         s500 += usize::from(status == 500);
@@ -291,21 +333,52 @@ mod tests {
     fn token_bucket_throttles_reads_only() {
         let f = faults(0.0, 0.0, Some(5.0));
         let t = Instant::now();
-        let first: Vec<Fault> = (0..6).map(|_| f.decide_at(true, t)).collect();
+        let first: Vec<Fault> = (0..6).map(|_| f.decide_at(true, Limit::Arm, t)).collect();
         assert!(first[..5].iter().all(|x| *x == Fault::None), "{first:?}");
         assert_eq!(first[5], Fault::Throttle { retry_after: 1 });
         assert_eq!(
-            f.decide_at(false, t),
+            f.decide_at(false, Limit::Arm, t),
             Fault::None,
             "writes are not throttled"
         );
         // A second later five more tokens are there.
         let later = t + Duration::from_secs(1);
-        assert!((0..5).all(|_| f.decide_at(true, later) == Fault::None));
-        assert!(matches!(f.decide_at(true, later), Fault::Throttle { .. }));
+        assert!((0..5).all(|_| f.decide_at(true, Limit::Arm, later) == Fault::None));
+        assert!(matches!(
+            f.decide_at(true, Limit::Arm, later),
+            Fault::Throttle { .. }
+        ));
         let slow = faults(0.0, 0.0, Some(0.25));
-        assert_eq!(slow.decide_at(true, t), Fault::None);
-        assert_eq!(slow.decide_at(true, t), Fault::Throttle { retry_after: 4 });
+        assert_eq!(slow.decide_at(true, Limit::Arm, t), Fault::None);
+        assert_eq!(
+            slow.decide_at(true, Limit::Arm, t),
+            Fault::Throttle { retry_after: 4 }
+        );
+    }
+
+    #[test]
+    fn each_service_has_its_own_bucket_of_the_burst_asked_for() {
+        let f = Faults::new(
+            FaultKnobs {
+                throttle: Some(5.0),
+                throttle_burst: Some(8.0),
+                ..FaultKnobs::default()
+            },
+            7,
+        );
+        let t = Instant::now();
+        assert_eq!(f.remaining(Limit::Arm), Some(8));
+        assert!((0..8).all(|_| f.decide_at(true, Limit::Arm, t) == Fault::None));
+        assert!(matches!(
+            f.decide_at(true, Limit::Arm, t),
+            Fault::Throttle { .. }
+        ));
+        assert_eq!(f.remaining(Limit::Arm), Some(0));
+        // DevOps and Log Analytics are counted apart.
+        assert_eq!(f.decide_at(true, Limit::DevOps, t), Fault::None);
+        assert_eq!(f.decide_at(true, Limit::Monitor, t), Fault::None);
+        assert_eq!(f.remaining(Limit::DevOps), Some(7));
+        assert_eq!(faults(0.0, 0.0, None).remaining(Limit::Arm), None);
     }
 
     #[test]

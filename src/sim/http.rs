@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::clock::SimClock;
-use super::faults::{ConnHandle, Fault, Faults};
+use super::faults::{ConnHandle, Fault, Faults, Limit};
 use super::reply::{Reply, fault_reply, throttled, unauthorized};
 use super::world::World;
 
@@ -202,7 +202,12 @@ pub async fn entry(
         tokio::time::sleep(d).await;
     }
     let read = method == Method::GET || (family.is_query() && method == Method::POST);
-    let fault = shared.faults.decide(read);
+    let limit = match family {
+        Family::Arm => Limit::Arm,
+        Family::DevOps | Family::Vsrm => Limit::DevOps,
+        Family::La | Family::Ai => Limit::Monitor,
+    };
+    let fault = shared.faults.decide(read, limit);
     let fail_reply = |status: u16| fault_reply(family, status);
     match fault {
         Fault::Reset { after: false } => {
@@ -305,7 +310,16 @@ pub async fn entry(
             );
             finish(fail_reply(status), family, &request_id, None)
         }
-        _ => finish(reply, family, &request_id, Some(&who)),
+        _ => {
+            // ARM tells every caller what its read bucket holds.
+            let reply = match shared.faults.remaining(limit) {
+                Some(n) if family == Family::Arm && read => {
+                    reply.header("x-ms-ratelimit-remaining-subscription-reads", n.to_string())
+                }
+                _ => reply,
+            };
+            finish(reply, family, &request_id, Some(&who))
+        }
     }
 }
 

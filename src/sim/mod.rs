@@ -74,8 +74,10 @@ pub struct SimOptions {
     pub fail_rate: f64,
     /// Share of requests whose connection is dropped.
     pub reset_rate: f64,
-    /// Reads per second before 429 (token bucket).
+    /// Reads per second before 429 (a token bucket per service limit).
     pub throttle: Option<f64>,
+    /// The size of each bucket (default: one second of reads).
+    pub throttle_burst: Option<f64>,
     /// Simulated minutes a release environment takes to deploy.
     pub deploy_minutes: f64,
     /// Simulated minutes a deployment PUT takes.
@@ -105,6 +107,7 @@ impl Default for SimOptions {
             fail_rate: 0.0,
             reset_rate: 0.0,
             throttle: None,
+            throttle_burst: None,
             deploy_minutes: 10.0,
             update_minutes: 4.0,
             start: None,
@@ -156,12 +159,19 @@ impl SimOptions {
         if let Some(t) = self.throttle {
             positive("throttle (reads per second)", t)?;
         }
+        if let Some(b) = self.throttle_burst {
+            positive("throttle burst", b)?;
+        }
         if self.page_size == Some(0) {
             anyhow::bail!("page size must be at least 1");
         }
         Ok(())
     }
 }
+
+/// Requests a second (and burst) that mean "not paced" in the settings of a simulator that
+/// does not throttle.
+const UNPACED: f64 = 1_000_000.0;
 
 /// A running simulator; dropping it stops the server.
 #[derive(Debug)]
@@ -219,6 +229,7 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
             fail_rate: opts.fail_rate,
             reset_rate: opts.reset_rate,
             throttle: opts.throttle,
+            throttle_burst: opts.throttle_burst,
         },
         opts.seed,
     );
@@ -344,11 +355,28 @@ impl SimHandle {
             policy: Default::default(),
             thresholds: Default::default(),
             ui: Default::default(),
-            client: ClientSettings {
-                poll_interval_ms: self.poll_interval_ms(),
-                ..ClientSettings::default()
-            },
+            client: self.client_settings(),
         }
+    }
+
+    /// How relcon should talk to this simulator. Without `--throttle` it has no limits, so
+    /// relcon's pacing (ARM's documented 25 reads a second) is lifted: it would only measure
+    /// the pacing. With `--throttle`, relcon keeps its defaults and must live within the
+    /// simulator's buckets from what the responses say, as it would with Azure.
+    pub fn client_settings(&self) -> ClientSettings {
+        let mut c = ClientSettings {
+            poll_interval_ms: self.poll_interval_ms(),
+            ..ClientSettings::default()
+        };
+        if self.shared.faults.knobs().throttle.is_none() {
+            c.arm_reads_per_second = UNPACED;
+            c.arm_read_burst = UNPACED as u32;
+            c.devops_requests_per_second = UNPACED;
+            c.devops_burst = UNPACED as u32;
+            c.monitor_queries_per_second = UNPACED;
+            c.monitor_burst = UNPACED as u32;
+        }
+        c
     }
 
     /// A poll interval that is to the simulated clock what 5 s is to Azure's, so relcon adds
@@ -426,8 +454,20 @@ impl SimHandle {
              method = \"simulator\"\n\
              \n\
              [client]\n\
-             poll_interval_ms = {poll}\n",
+             poll_interval_ms = {poll}\n{pacing}",
             poll = s.client.poll_interval_ms,
+            pacing = if s.client.arm_reads_per_second >= UNPACED {
+                format!(
+                    "# The simulator runs without --throttle: no limits to pace to.\n\
+                     arm_reads_per_second = {r:.1}\narm_read_burst = {b}\n\
+                     devops_requests_per_second = {r:.1}\ndevops_burst = {b}\n\
+                     monitor_queries_per_second = {r:.1}\nmonitor_burst = {b}\n",
+                    r = UNPACED,
+                    b = UNPACED as u32
+                )
+            } else {
+                String::new()
+            },
             base = self.shared.base,
             sub = s.azure.subscription_id,
             arm = s.azure.arm_endpoint,

@@ -81,8 +81,15 @@ pub(super) fn empty_world(
         })
         .collect();
     let n = circuits.len();
+    let circuit_by_ref = fleet
+        .circuits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.r.clone(), i))
+        .collect();
     World {
         ids,
+        circuit_by_ref,
         seed,
         deploy_time,
         redeploy_approvals: false,

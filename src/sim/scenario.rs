@@ -463,6 +463,19 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn every_circuit_of_a_fleet_past_plant_999_is_found_by_its_id() {
+        // PLANT1000 sorts before PLANT999 as text: the lookup must not assume fleet order.
+        let w = generated(1001, 1);
+        for (i, c) in w.fleet.circuits.iter().enumerate() {
+            assert_eq!(w.circuit_index(&c.r), Some(i), "{}", c.r);
+        }
+        assert!(
+            w.circuit_index(&"PLANT1001/CIRCUIT02".parse().unwrap())
+                .is_none()
+        );
+    }
+
+    #[test]
     fn generated_fleets_get_a_scaled_scenario() {
         let w = generated(40, 10);
         let s = &w.scenario;

@@ -458,6 +458,9 @@ pub struct World {
     /// `--requester-cannot-approve`).
     pub release_creator_can_be_approver: bool,
     pub fleet: Fleet,
+    /// Circuit index by id. Not a binary search over the fleet: generated fleets are in plant
+    /// number order, which is not the ids' string order past PLANT999.
+    pub circuit_by_ref: HashMap<crate::domain::CircuitRef, usize>,
     pub circuits: Vec<CircuitState>,
     pub people: Vec<Person>,
     pub builds: Vec<Build>,
@@ -506,7 +509,7 @@ impl World {
 
     /// The index of a circuit (the fleet is sorted by plant and circuit).
     pub fn circuit_index(&self, r: &crate::domain::CircuitRef) -> Option<usize> {
-        self.fleet.circuits.binary_search_by(|c| c.r.cmp(r)).ok()
+        self.circuit_by_ref.get(r).copied()
     }
 
     pub fn release_index(&self, id: u32) -> Option<usize> {

@@ -48,7 +48,11 @@ fn decode_table(t: QueryTable) -> Result<Table, String> {
             .collect::<Result<Vec<Cell>, String>>()?;
         rows.push(cells);
     }
-    Ok(Table { columns, rows })
+    Ok(Table {
+        columns,
+        rows,
+        partial: None,
+    })
 }
 
 /// One cell by its column type.

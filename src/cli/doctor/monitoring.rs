@@ -267,6 +267,7 @@ mod tests {
                     ]
                 })
                 .collect(),
+            partial: None,
         }
     }
 

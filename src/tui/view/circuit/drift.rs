@@ -159,7 +159,15 @@ pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame
             format!("{} · {}", sel.feature, sel.metric.as_str()),
             t.title,
         ),
-        Span::styled(format!(" · last {days} days · "), t.muted),
+        Span::styled(
+            // A snapshot from the cache keeps only the worst series' history.
+            if days < 2 && d.history_trimmed() {
+                " · the 30-day history comes with the refresh · ".to_owned()
+            } else {
+                format!(" · last {days} days · ")
+            },
+            t.muted,
+        ),
         Span::styled(limits, t.chart_threshold),
         Span::styled(
             if sel.metric.lower_is_worse() {
