@@ -9,11 +9,11 @@ use super::session::{Opened, open};
 use super::{Exit, Global, fail, print_json};
 use crate::domain::Status;
 use crate::domain::platform::IdentityRef;
+use crate::domain::rollback::RollbackMethod;
 use crate::domain::rollback::TargetChoice;
 use crate::service::decide::{DecisionOutcome, DecisionRequest, Verdict, decide};
 use crate::service::journal::{OpKind, OpState, Operation};
 use crate::service::rollback::{self, RollbackPlan, RollbackRequest};
-use crate::settings::RollbackMethod;
 
 fn exit_of(code: u8) -> Exit {
     match code {

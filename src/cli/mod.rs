@@ -395,8 +395,8 @@ fn run(cli: Cli) -> Exit {
                 environment,
                 to: &to,
                 method: method.map(|m| match m {
-                    MethodArg::Redeploy => crate::settings::RollbackMethod::Redeploy,
-                    MethodArg::Direct => crate::settings::RollbackMethod::Direct,
+                    MethodArg::Redeploy => crate::domain::rollback::RollbackMethod::Redeploy,
+                    MethodArg::Direct => crate::domain::rollback::RollbackMethod::Direct,
                 }),
                 plan_only: plan,
                 yes,

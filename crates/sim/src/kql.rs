@@ -1,0 +1,520 @@
+//! A small recogniser of the KQL relcon sends, so that the simulator refuses what Log Analytics
+//! or Application Insights would refuse. It is not a KQL engine: it reads the query's tokens,
+//! checks that the table exists at this scope and that every column the query names is one
+//! of that table's documented columns (or a name the query itself defined with `name = ...`),
+//! and then says which of relcon's reads it is by the metric names the query selects with
+//! `<name column> == '...'` or `<name column> in (...)`.
+//!
+//! What it checks: the table (first token), each bare identifier that is not a function call
+//! (`f(`), a dynamic member (`Properties.plant_id`), a keyword or an alias. What it does not:
+//! which columns survive `summarize`/`project`, types, or operators' syntax. The columns are
+//! Microsoft's reference (`tests/data/monitor/tables.json`, held equal by a contract test).
+//! A refusal has the service's shape: `BadArgumentError` / `SemanticError` / `SEM0100`.
+
+use std::collections::BTreeSet;
+
+use crate::service::queries::{ACCURACY_METRIC, DRIFT_METRIC, VALIDATION_METRICS};
+
+/// Where a query is sent: the names its tables have there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Log Analytics workspace: `AppMetrics`, `AppEvents`.
+    Workspace,
+    /// The Application Insights query API: `customMetrics`, `customEvents`.
+    AppInsights,
+}
+
+/// A table and its documented columns.
+#[derive(Debug, Clone, Copy)]
+pub struct TableSchema {
+    pub name: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+/// `AppMetrics` (learn.microsoft.com, Azure Monitor Logs reference).
+pub const APP_METRICS: TableSchema = TableSchema {
+    name: "AppMetrics",
+    columns: &[
+        "AppRoleInstance",
+        "AppRoleName",
+        "AppVersion",
+        "ClientBrowser",
+        "ClientCity",
+        "ClientCountryOrRegion",
+        "ClientIP",
+        "ClientModel",
+        "ClientOS",
+        "ClientStateOrProvince",
+        "ClientType",
+        "IKey",
+        "ItemCount",
+        "Max",
+        "Min",
+        "Name",
+        "OperationId",
+        "OperationName",
+        "ParentId",
+        "Properties",
+        "ResourceGUID",
+        "_ResourceId",
+        "SDKVersion",
+        "SessionId",
+        "SourceSystem",
+        "_SubscriptionId",
+        "Sum",
+        "SyntheticSource",
+        "TenantId",
+        "TimeGenerated",
+        "Type",
+        "UserAccountId",
+        "UserAuthenticatedId",
+        "UserId",
+    ],
+};
+
+/// `AppEvents` (the same reference).
+pub const APP_EVENTS: TableSchema = TableSchema {
+    name: "AppEvents",
+    columns: &[
+        "AppRoleInstance",
+        "AppRoleName",
+        "AppVersion",
+        "_BilledSize",
+        "ClientBrowser",
+        "ClientCity",
+        "ClientCountryOrRegion",
+        "ClientIP",
+        "ClientModel",
+        "ClientOS",
+        "ClientStateOrProvince",
+        "ClientType",
+        "IKey",
+        "_IsBillable",
+        "ItemCount",
+        "Measurements",
+        "Name",
+        "OperationId",
+        "OperationName",
+        "ParentId",
+        "Properties",
+        "ResourceGUID",
+        "_ResourceId",
+        "SDKVersion",
+        "SessionId",
+        "SourceSystem",
+        "_SubscriptionId",
+        "SyntheticSource",
+        "TenantId",
+        "TimeGenerated",
+        "Type",
+        "UserAccountId",
+        "UserAuthenticatedId",
+        "UserId",
+    ],
+};
+
+/// Classic `customMetrics` (the legacy column names of the workspace-based migration guide).
+pub const CUSTOM_METRICS: TableSchema = TableSchema {
+    name: "customMetrics",
+    columns: &[
+        "appId",
+        "application_Version",
+        "appName",
+        "client_Browser",
+        "client_City",
+        "client_CountryOrRegion",
+        "client_IP",
+        "client_Model",
+        "client_OS",
+        "client_StateOrProvince",
+        "client_Type",
+        "cloud_RoleInstance",
+        "cloud_RoleName",
+        "customDimensions",
+        "iKey",
+        "itemId",
+        "itemType",
+        "name",
+        "operation_Id",
+        "operation_Name",
+        "operation_ParentId",
+        "operation_SyntheticSource",
+        "sdkVersion",
+        "session_Id",
+        "timestamp",
+        "user_AccountId",
+        "user_AuthenticatedId",
+        "user_Id",
+        "value",
+        "valueCount",
+        "valueMax",
+        "valueMin",
+        "valueSum",
+        "valueStdDev",
+    ],
+};
+
+/// Classic `customEvents`.
+pub const CUSTOM_EVENTS: TableSchema = TableSchema {
+    name: "customEvents",
+    columns: &[
+        "appId",
+        "application_Version",
+        "appName",
+        "client_Browser",
+        "client_City",
+        "client_CountryOrRegion",
+        "client_IP",
+        "client_Model",
+        "client_OS",
+        "client_StateOrProvince",
+        "client_Type",
+        "cloud_RoleInstance",
+        "cloud_RoleName",
+        "customDimensions",
+        "customMeasurements",
+        "iKey",
+        "itemCount",
+        "itemId",
+        "itemType",
+        "name",
+        "operation_Id",
+        "operation_Name",
+        "operation_ParentId",
+        "operation_SyntheticSource",
+        "sdkVersion",
+        "session_Id",
+        "timestamp",
+        "user_AccountId",
+        "user_AuthenticatedId",
+        "user_Id",
+    ],
+};
+
+impl Scope {
+    pub fn tables(self) -> &'static [TableSchema] {
+        match self {
+            Scope::Workspace => &[APP_METRICS, APP_EVENTS],
+            Scope::AppInsights => &[CUSTOM_METRICS, CUSTOM_EVENTS],
+        }
+    }
+
+    /// The column that holds a metric's name.
+    fn name_column(self) -> &'static str {
+        match self {
+            Scope::Workspace => "Name",
+            Scope::AppInsights => "name",
+        }
+    }
+}
+
+/// Which of relcon's reads a query is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    Drift,
+    Accuracy,
+    Validation,
+    Coverage,
+}
+
+/// A recognised query: the read, and the days its `ago(Nd)` looks back, if it says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recognised {
+    pub read: Read,
+    pub ago_days: Option<f64>,
+}
+
+/// Why a query is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// `SEM0100`: a table or column that does not exist here; `operator` is where it was met.
+    Unresolved { operator: String, name: String },
+    /// A well-formed query over the right names that is not one of relcon's reads: the
+    /// simulator cannot evaluate arbitrary KQL.
+    NotSimulated,
+    /// No table at the start.
+    Syntax(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Num(String),
+    Punct(String),
+}
+
+fn tokens(q: &str) -> Result<Vec<Tok>, String> {
+    let chars: Vec<char> = q.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '/' && chars.get(i + 1) == Some(&'/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '\'' || c == '"' {
+            let mut s = String::new();
+            i += 1;
+            loop {
+                match chars.get(i) {
+                    None => return Err("unterminated string literal".into()),
+                    Some('\\') => {
+                        if let Some(n) = chars.get(i + 1) {
+                            s.push(*n);
+                        }
+                        i += 2;
+                    }
+                    Some(&x) if x == c => {
+                        i += 1;
+                        break;
+                    }
+                    Some(&x) => {
+                        s.push(x);
+                        i += 1;
+                    }
+                }
+            }
+            out.push(Tok::Str(s));
+        } else if c.is_ascii_alphabetic() || c == '_' || c == '$' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            i = i.max(start + 1);
+            out.push(Tok::Ident(chars[start..i].iter().collect()));
+        } else if c.is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
+                i += 1;
+            }
+            out.push(Tok::Num(chars[start..i].iter().collect()));
+        } else {
+            let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+            if ["==", "!=", "<=", ">=", "=~", "!~"].contains(&two.as_str()) {
+                out.push(Tok::Punct(two));
+                i += 2;
+            } else {
+                out.push(Tok::Punct(c.to_string()));
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Words that are part of the language, not names.
+const KEYWORDS: &[&str] = &[
+    "where",
+    "extend",
+    "summarize",
+    "order",
+    "sort",
+    "project",
+    "take",
+    "limit",
+    "top",
+    "count",
+    "distinct",
+    "by",
+    "and",
+    "or",
+    "in",
+    "not",
+    "asc",
+    "desc",
+    "true",
+    "false",
+    "null",
+    "nulls",
+    "first",
+    "last",
+    "on",
+    "kind",
+    "with",
+    "between",
+    "has",
+    "contains",
+    "startswith",
+    "endswith",
+    "matches",
+    "regex",
+    "let",
+    "away",
+    "rename",
+    "reorder",
+    "mv",
+    "expand",
+];
+
+/// Recognise `query` at `scope`, or say why the service would refuse it.
+pub fn recognise(query: &str, scope: Scope) -> Result<Recognised, Refusal> {
+    let toks = tokens(query).map_err(Refusal::Syntax)?;
+    let Some(Tok::Ident(table)) = toks.first() else {
+        return Err(Refusal::Syntax("a query starts with a table name".into()));
+    };
+    let first_operator = || match (toks.get(1), toks.get(2)) {
+        (Some(Tok::Punct(p)), Some(Tok::Ident(op))) if p == "|" => op.clone(),
+        _ => table.clone(),
+    };
+    let Some(schema) = scope.tables().iter().find(|t| t.name == table) else {
+        return Err(Refusal::Unresolved {
+            operator: first_operator(),
+            name: table.clone(),
+        });
+    };
+    let mut aliases: BTreeSet<String> = BTreeSet::new();
+    let mut operator = first_operator();
+    let mut metrics: BTreeSet<String> = BTreeSet::new();
+    let mut ago_days: Option<f64> = None;
+    let name_col = scope.name_column();
+    for (i, t) in toks.iter().enumerate().skip(1) {
+        let prev = i.checked_sub(1).and_then(|p| toks.get(p));
+        let next = toks.get(i + 1);
+        let Tok::Ident(word) = t else {
+            continue;
+        };
+        if matches!(prev, Some(Tok::Punct(p)) if p == "|") {
+            operator = word.clone();
+            continue;
+        }
+        if matches!(prev, Some(Tok::Punct(p)) if p == ".") {
+            continue;
+        }
+        if matches!(next, Some(Tok::Punct(p)) if p == "(") {
+            if word == "ago"
+                && let (Some(Tok::Num(n)), Some(Tok::Punct(close))) =
+                    (toks.get(i + 2), toks.get(i + 3))
+                && close == ")"
+            {
+                ago_days = n.strip_suffix('d').and_then(|d| d.parse().ok());
+            }
+            continue;
+        }
+        if KEYWORDS.contains(&word.as_str()) {
+            continue;
+        }
+        if matches!(next, Some(Tok::Punct(p)) if p == "=") {
+            aliases.insert(word.clone());
+            continue;
+        }
+        if !(schema.columns.contains(&word.as_str()) || aliases.contains(word)) {
+            return Err(Refusal::Unresolved {
+                operator,
+                name: word.clone(),
+            });
+        }
+        if word == name_col {
+            metrics.extend(selected(&toks[i + 1..]));
+        }
+    }
+    let has = |f: &str| {
+        toks.windows(2)
+            .any(|w| matches!((&w[0], &w[1]), (Tok::Ident(a), Tok::Punct(p)) if a == f && p == "("))
+    };
+    let only =
+        |set: &[&str]| !metrics.is_empty() && metrics.iter().all(|m| set.contains(&m.as_str()));
+    let read =
+        if metrics.contains(DRIFT_METRIC) && metrics.contains(ACCURACY_METRIC) && has("count") {
+            Read::Coverage
+        } else if only(&[DRIFT_METRIC]) && has("make_list") {
+            Read::Drift
+        } else if only(&[ACCURACY_METRIC]) && has("make_list") {
+            Read::Accuracy
+        } else if only(&VALIDATION_METRICS) && has("arg_max") {
+            Read::Validation
+        } else {
+            return Err(Refusal::NotSimulated);
+        };
+    Ok(Recognised { read, ago_days })
+}
+
+/// The string literals after a name column: `== 'x'` or `in ('a', 'b')`.
+fn selected(rest: &[Tok]) -> Vec<String> {
+    match rest {
+        [Tok::Punct(op), Tok::Str(s), ..] if op == "==" => vec![s.clone()],
+        [Tok::Ident(op), Tok::Punct(open), tail @ ..] if op == "in" && open == "(" => tail
+            .iter()
+            .take_while(|t| !matches!(t, Tok::Punct(p) if p == ")"))
+            .filter_map(|t| match t {
+                Tok::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::backend::MonitorQuery;
+    use relcon_azure::kql::{Schema, query};
+
+    #[test]
+    fn relcons_queries_are_recognised_at_their_own_scope_only() {
+        for (mq, read) in [
+            (MonitorQuery::Drift, Read::Drift),
+            (MonitorQuery::Accuracy, Read::Accuracy),
+            (MonitorQuery::Validation, Read::Validation),
+            (MonitorQuery::Coverage, Read::Coverage),
+        ] {
+            let (ws, _) = query(mq, Schema::Workspace);
+            let r = recognise(&ws, Scope::Workspace).unwrap_or_else(|e| panic!("{e:?}: {ws}"));
+            assert_eq!(r.read, read);
+            assert!(r.ago_days.is_some());
+            let (classic, _) = query(mq, Schema::Classic);
+            assert_eq!(
+                recognise(&classic, Scope::AppInsights).map(|r| r.read),
+                Ok(read)
+            );
+            assert!(matches!(
+                recognise(&classic, Scope::Workspace),
+                Err(Refusal::Unresolved { name, .. }) if name == "customMetrics"
+            ));
+            assert!(matches!(
+                recognise(&ws, Scope::AppInsights),
+                Err(Refusal::Unresolved { name, .. }) if name == "AppMetrics"
+            ));
+        }
+    }
+
+    #[test]
+    fn a_metric_name_alone_is_not_enough() {
+        // The right table, but a classic column: refused, naming the column and its operator.
+        let q = "AppMetrics | where timestamp > ago(30d) and Name == 'data_drift_score'";
+        assert_eq!(
+            recognise(q, Scope::Workspace),
+            Err(Refusal::Unresolved {
+                operator: "where".into(),
+                name: "timestamp".into()
+            })
+        );
+        // `value` does not exist at workspace scope unless the query defines it.
+        let q = "AppMetrics | where Name == 'model_accuracy_mae' | summarize days = make_list(TimeGenerated), values = make_list(value)";
+        assert!(matches!(
+            recognise(q, Scope::Workspace),
+            Err(Refusal::Unresolved { name, .. }) if name == "value"
+        ));
+        // Mentioning the metric in a comment or another column does not select it.
+        let q = "AppMetrics | where OperationName == 'data_drift_score' | summarize days = make_list(TimeGenerated)";
+        assert_eq!(recognise(q, Scope::Workspace), Err(Refusal::NotSimulated));
+        // A classic name inside a string literal or a dynamic member is not a column.
+        let q = "AppMetrics | where Name == 'model_accuracy_mae' and tostring(Properties.timestamp) != 'value' | extend value = Sum / ItemCount | summarize days = make_list(TimeGenerated), values = make_list(value)";
+        assert_eq!(
+            recognise(q, Scope::Workspace).map(|r| r.read),
+            Ok(Read::Accuracy)
+        );
+        assert!(matches!(
+            recognise("", Scope::Workspace),
+            Err(Refusal::Syntax(_))
+        ));
+        assert!(matches!(
+            recognise("AppMetrics | where Name == 'x", Scope::Workspace),
+            Err(Refusal::Syntax(_))
+        ));
+    }
+}
