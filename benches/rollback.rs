@@ -1,7 +1,7 @@
 //! A rollback against the simulator at `--speed 60`, where the Production redeploy takes ten
 //! simulated minutes (ten real seconds): the time from the request to a verified restore, and
 //! how much of it relcon adds on top of the deployment itself (at most one poll interval is
-//! the budget, DESIGN.md section 7).
+//! the budget, ARCHITECTURE.md ("Budgets")).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,12 +10,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use relcon::azure::{AzureBackend, ClientOptions};
 use relcon::domain::platform::IdentityRef;
 use relcon::domain::rollback::TargetChoice;
-use relcon::service::Context;
-use relcon::service::backend::Backend;
-use relcon::service::cache::Cache;
 use relcon::service::journal::OpState;
 use relcon::service::rollback::{RollbackRequest, execute, plan, track};
-use relcon::service::session::{Session, StateDirs};
+use relcon::service::session::{CacheChoice, OpenOptions, Session};
 use relcon::sim::{SimOptions, start};
 
 const SPEED: f64 = 60.0;
@@ -45,14 +42,17 @@ fn one(rt: &tokio::runtime::Runtime) -> Duration {
         )
         .expect("client")
     };
-    let ctx = Context::new(&settings, false, backend.describe());
-    let session = Session::new(
+    let session = Session::open(
+        &settings,
         Arc::new(backend),
-        ctx,
-        Cache::disabled(),
-        StateDirs::under(state.path()),
+        OpenOptions {
+            cache: CacheChoice::Disabled,
+            state_dir: Some(state.path().to_path_buf()),
+            clock: Some(sim.clock()),
+            ..OpenOptions::default()
+        },
     )
-    .with_clock(sim.clock());
+    .expect("session");
     let circuit = sim
         .scenario()
         .incident_circuit

@@ -1,4 +1,4 @@
-//! The console's budgets (DESIGN.md section 7): a fleet frame costs the same at 20,000 circuits
+//! The console's budgets (ARCHITECTURE.md, "Budgets"): a fleet frame costs the same at 20,000 circuits
 //! as at 200 (only visible rows are built), a filter keystroke over 20,000 circuits stays under
 //! 5 ms, a key plus redraw under 16 ms, and the first frame from a cached snapshot under 150 ms.
 //! On fixture fleets, and the first frame of `relcon` with no configuration, which starts the

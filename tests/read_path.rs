@@ -191,7 +191,7 @@ async fn throttled_at_arms_refill_rate_a_refresh_is_complete_and_sends_no_storm(
     let mut diff = Vec::new();
     differences(&comparable(&clean), &comparable(&throttled), "", &mut diff);
     assert!(diff.is_empty(), "snapshots differ: {diff:#?}");
-    // DESIGN.md 7: within 10% of the requests needed.
+    // ARCHITECTURE.md, "Budgets": within 10% of the requests needed.
     let throttled_429 = stats["faults"]["429"].as_u64().unwrap_or(0);
     assert!(
         requests * 10 <= clean_requests * 11,
@@ -369,8 +369,7 @@ async fn a_later_refresh_reads_only_releases_that_can_have_changed_and_sees_what
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failed_or_partial_refresh_leaves_the_cached_snapshot_as_it_was() {
-    use relcon::service::cache::Cache;
-    use relcon::service::session::{Session, StateDirs};
+    use relcon::service::session::{CacheChoice, OpenOptions, Session};
     let sim = start(base()).await.unwrap();
     let dirs = tempfile::tempdir().unwrap();
     let cache_dir = dirs.path().join("cache");
@@ -378,15 +377,17 @@ async fn a_failed_or_partial_refresh_leaves_the_cached_snapshot_as_it_was() {
         let mut options = fast_retries();
         options.retry.max_retries = retries;
         let backend = AzureBackend::new(settings, options).unwrap();
-        let mut ctx = Context::new(settings, false, backend.describe());
-        ctx.cache_key = "simulator:test".into();
-        Session::new(
+        Session::open(
+            settings,
             Arc::new(backend),
-            ctx,
-            Cache::new(Some(cache_dir.clone())),
-            StateDirs::under(&dirs.path().join("state")),
+            OpenOptions {
+                cache: CacheChoice::Dir(cache_dir.clone()),
+                state_dir: Some(dirs.path().join("state")),
+                clock: Some(sim.clock()),
+                ..OpenOptions::default()
+            },
         )
-        .with_clock(sim.clock())
+        .unwrap()
     };
     let cache_bytes = || {
         let f = std::fs::read_dir(&cache_dir)
@@ -567,8 +568,7 @@ async fn a_warm_refresh_sees_a_new_model_version_and_a_switched_deployment_as_a_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_new_process_starts_from_the_model_versions_the_last_one_read() {
-    use relcon::service::cache::Cache;
-    use relcon::service::session::{Session, StateDirs};
+    use relcon::service::session::{CacheChoice, OpenOptions, Session};
     let sim = start(SimOptions {
         speed: 0.001,
         ..base()
@@ -579,15 +579,17 @@ async fn a_new_process_starts_from_the_model_versions_the_last_one_read() {
     let settings = sim.settings();
     let session = || {
         let backend = Arc::new(AzureBackend::new(&settings, fast_retries()).unwrap());
-        let mut ctx = Context::new(&settings, false, backend.describe());
-        ctx.cache_key = "simulator:test".into();
-        let s = Session::new(
+        let s = Session::open(
+            &settings,
             backend.clone(),
-            ctx,
-            Cache::new(Some(dirs.path().join("cache"))),
-            StateDirs::under(&dirs.path().join("state")),
+            OpenOptions {
+                cache: CacheChoice::Dir(dirs.path().join("cache")),
+                state_dir: Some(dirs.path().join("state")),
+                clock: Some(sim.clock()),
+                ..OpenOptions::default()
+            },
         )
-        .with_clock(sim.clock());
+        .unwrap();
         (s, backend)
     };
     let (first, b1) = session();

@@ -394,12 +394,9 @@ fn a_rerun_while_one_is_in_flight_shows_that_one_not_a_new_plan() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_is_refused_the_same_way() {
     use relcon::azure::{AzureBackend, ClientOptions};
-    use relcon::service::Context;
-    use relcon::service::backend::Backend;
-    use relcon::service::cache::Cache;
     use relcon::service::decide::{DecisionOutcome, DecisionRequest, Verdict};
     use relcon::service::rollback::{ExecuteError, RollbackRequest};
-    use relcon::service::session::{Session, StateDirs};
+    use relcon::service::session::{CacheChoice, OpenOptions, Session};
     use relcon::tui::action::ApprovalKey;
     use relcon::tui::runtime::{Executor, Runtime};
     use relcon::tui::{Effect, Msg};
@@ -419,16 +416,19 @@ async fn the_console_is_refused_the_same_way() {
         },
     )
     .unwrap();
-    let ctx = Context::new(&settings, false, backend.describe());
     let state = tempfile::tempdir().unwrap();
     std::fs::create_dir(state.path().join("audit.jsonl")).unwrap();
-    let session = Session::new(
+    let session = Session::open(
+        &settings,
         Arc::new(backend),
-        ctx,
-        Cache::disabled(),
-        StateDirs::under(state.path()),
+        OpenOptions {
+            cache: CacheChoice::Disabled,
+            state_dir: Some(state.path().to_path_buf()),
+            clock: Some(sim.clock()),
+            ..OpenOptions::default()
+        },
     )
-    .with_clock(sim.clock());
+    .unwrap();
     let snapshot = Arc::new(session.refresh().await);
     let item = snapshot
         .approvals

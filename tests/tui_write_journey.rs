@@ -16,13 +16,11 @@ use std::time::{Duration, Instant};
 use relcon::azure::{AzureBackend, ClientOptions};
 use relcon::domain::clock::pinned_start;
 use relcon::domain::{CircuitRef, ModelVersion, Stage};
-use relcon::service::Context;
 use relcon::service::backend::Backend;
-use relcon::service::cache::Cache;
 use relcon::service::clock::PinnedClock;
 use relcon::service::decide::DecisionOutcome;
 use relcon::service::journal::OpState;
-use relcon::service::session::{Session, StateDirs};
+use relcon::service::session::{CacheChoice, OpenOptions, Session};
 use relcon::sim::{SimHandle, SimOptions, start};
 use relcon::tui::app::{Origin, Route};
 use relcon::tui::runtime::{Executor, Runtime};
@@ -55,28 +53,29 @@ impl Console {
             },
         )
         .expect("a client for the simulator");
-        let ctx = Context::new(&settings, false, backend.describe());
         let state = tempfile::tempdir().expect("a state dir");
-        let mut cfg = AppConfig::new(
-            ctx.policy.clone(),
-            ctx.thresholds.clone(),
-            backend.describe(),
-        );
-        cfg.rollback_method = ctx.default_rollback_method;
-        cfg.sla_minutes = ctx.rollback_sla_minutes;
-        // Refreshes only when asked for (or after a change): the journey decides when.
-        cfg.refresh_every = None;
         // The console's clock starts at the simulator's pinned start and moves with real time
         // (the simulator runs 600 times faster): stamps and dates read the same on any day,
         // while the data's age and the SLA countdown move as a user would see them, so a
         // slow first refresh on a loaded machine is not shown as stale.
-        let session = Session::new(
+        let describe = backend.describe();
+        let session = Session::open(
+            &settings,
             Arc::new(backend),
-            ctx,
-            Cache::disabled(),
-            StateDirs::under(state.path()),
+            OpenOptions {
+                cache: CacheChoice::Disabled,
+                state_dir: Some(state.path().to_path_buf()),
+                clock: Some(Arc::new(PinnedClock::new(pinned_start()))),
+                ..OpenOptions::default()
+            },
         )
-        .with_clock(Arc::new(PinnedClock::new(pinned_start())));
+        .expect("a session");
+        let ctx = session.context();
+        let mut cfg = AppConfig::new(ctx.policy.clone(), ctx.thresholds.clone(), describe);
+        cfg.rollback_method = ctx.default_rollback_method;
+        cfg.sla_minutes = ctx.rollback_sla_minutes;
+        // Refreshes only when asked for (or after a change): the journey decides when.
+        cfg.refresh_every = None;
         let (tx, rx) = mpsc::unbounded_channel();
         let mut runtime = Runtime::new(session, tx);
         let (app, effects) = App::new(cfg, None, runtime.now(), (W, H));

@@ -5,12 +5,15 @@ use chrono::{DateTime, Utc};
 use super::paint::Paint;
 use super::{Exit, Global, fail, print_json};
 use crate::audit::AuditLog;
+use crate::service::session::StateDirs;
 
 /// The audit log of the backend relcon would use: the built-in simulator's (under `demo/`)
 /// when there is no configuration, else the real one.
 fn log(g: &Global) -> Result<AuditLog, Exit> {
     let embedded = matches!(super::load_settings(g), Ok(None));
-    super::session::state_dirs(g, embedded).map(|d| d.audit)
+    StateDirs::choose(g.state_dir.as_deref(), embedded)
+        .map(|d| d.audit)
+        .map_err(|e| fail(Exit::Usage, e.to_string()))
 }
 
 /// Parse `--since`: an RFC 3339 time, a date, or an age like `2h`, `3d`, `90m`.

@@ -5,10 +5,8 @@ use std::sync::Arc;
 
 use super::{Exit, Global, fail, load_settings};
 use crate::azure::{AzureBackend, ClientOptions};
-use crate::service::Context;
-use crate::service::cache::Cache;
 use crate::service::clock;
-use crate::service::session::{Session, StateDirs};
+use crate::service::session::{CacheChoice, OpenOptions, Session};
 use crate::settings::Settings;
 use crate::sim::{SimOptions, start};
 
@@ -32,30 +30,15 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
         })
 }
 
-/// Where the journal and the audit log live: `--state-dir`, else the XDG state dir, else (on
-/// the built-in simulator) its `demo/` subdirectory, so that nothing done to the demo world
-/// mixes with the record of what was done to real Azure.
-pub fn state_dirs(g: &Global, embedded: bool) -> Result<StateDirs, Exit> {
-    let dirs = match &g.state_dir {
-        Some(dir) => Some(StateDirs::under(dir)),
-        None if embedded => StateDirs::default_demo_dirs(),
-        None => StateDirs::default_dirs(),
-    };
-    dirs.ok_or_else(|| {
-        fail(
-            Exit::Usage,
-            "no home directory for relcon's state; pass --state-dir",
-        )
-    })
-}
-
-/// Open the session every service-backed command uses.
+/// Open the session every service-backed command uses: pick the backend (the configured
+/// Azure, or the built-in simulator started in-process) and hand it to the core's composition
+/// root, [`Session::open`], which decides everything else.
 pub fn open(g: &Global) -> Result<Opened, Exit> {
     let configured = load_settings(g).map_err(|e| fail(Exit::Usage, e))?;
     let pinned = clock::pinned_from_env().map_err(|e| fail(Exit::Usage, e))?;
     let runtime = runtime()?;
     let mut session_clock = clock::process().map_err(|e| fail(Exit::Usage, e))?;
-    let (settings, keepalive) = match configured {
+    let (settings, embedded_demo) = match configured {
         Some(s) => (s, None),
         None => {
             let handle = runtime
@@ -73,10 +56,10 @@ pub fn open(g: &Global) -> Result<Opened, Exit> {
             // The world's own clock: on the demo it is the real time (the simulator starts
             // now, at speed 1); pinned, every age reads the same on any day.
             session_clock = handle.clock();
-            (settings, Some(Arc::new(handle)))
+            let world: Arc<dyn std::any::Any + Send + Sync> = Arc::new(handle);
+            (settings, Some(world))
         }
     };
-    let embedded = keepalive.is_some();
     let options = ClientOptions {
         identity_override: g.as_user.clone(),
         concurrency: settings.client.concurrency,
@@ -86,35 +69,22 @@ pub fn open(g: &Global) -> Result<Opened, Exit> {
     // The client needs the runtime's reactor for its HTTP connections.
     let _guard = runtime.enter();
     let backend = AzureBackend::new(&settings, options).map_err(|e| fail(Exit::Usage, e))?;
-    let describe = crate::service::backend::Backend::describe(&backend);
-    let mut ctx = Context::new(&settings, g.read_only, describe);
-    ctx.cache_key = if embedded {
-        "simulator:embedded-demo".into()
-    } else {
-        format!(
-            "azure:{}:{}:{}:{}",
-            settings.azure.subscription_id,
-            settings.workspaces.prod.name,
-            settings.devops.organization,
-            settings.devops.project
-        )
-    };
-    let cache = if g.no_cache {
-        Cache::disabled()
-    } else {
-        Cache::new(Cache::default_dir())
-    };
-    let state = state_dirs(g, embedded)?;
-    let mut session = Session::new(Arc::new(backend), ctx, cache, state).with_clock(session_clock);
-    if let Some(k) = keepalive {
-        session = session.keep_alive(k);
-        // Each run of the built-in simulator starts a fresh world: what a previous run left
-        // in flight cannot be tracked, so it is closed on the record instead of resumed.
-        crate::service::rollback::abandon_all(
-            &session,
-            "the built-in simulator was restarted; the world this operation ran in is gone",
-        );
-    }
+    let session = Session::open(
+        &settings,
+        Arc::new(backend),
+        OpenOptions {
+            read_only: g.read_only,
+            state_dir: g.state_dir.clone(),
+            cache: if g.no_cache {
+                CacheChoice::Disabled
+            } else {
+                CacheChoice::Default
+            },
+            clock: Some(session_clock),
+            embedded_demo,
+        },
+    )
+    .map_err(|e| fail(Exit::Usage, e.to_string()))?;
     Ok(Opened {
         runtime,
         session,

@@ -228,7 +228,7 @@ pub struct ModelVersionRecord {
     pub description: Option<String>,
 }
 
-/// The tags the training pipeline writes on every model version (DESIGN.md section 2).
+/// The tags the training pipeline writes on every model version (seed architecture).
 pub mod tags {
     pub const TRAINING_HASH: &str = "training_hash";
     pub const PLANT_ID: &str = "plant_id";

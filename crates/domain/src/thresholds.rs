@@ -1,6 +1,6 @@
 //! Every drift, accuracy and validation limit, as configured in `[thresholds]`.
 //!
-//! Defaults are the seed's monitoring strategy (DESIGN.md section 2). Validation limits are not
+//! Defaults are the seed's monitoring strategy. Validation limits are not
 //! given by the seed; the defaults here are this project's decision (README, "Thresholds").
 
 use serde::{Deserialize, Serialize};

@@ -160,7 +160,7 @@ fn runtime_in(state: &std::path::Path) -> (Runtime, mpsc::UnboundedReceiver<Msg>
         registry: "mlr-forecast".into(),
         poll_interval: std::time::Duration::from_millis(100),
     };
-    let session = Session::new(
+    let session = Session::with_context(
         fake.clone(),
         ctx,
         Cache::disabled(),

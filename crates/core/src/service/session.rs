@@ -46,12 +46,82 @@ impl StateDirs {
         Some(StateDirs::under(&Self::default_root()?.join("demo")))
     }
 
+    /// Where a session keeps its state: `state_dir` (`--state-dir`) when given, else the XDG
+    /// state directory, or its `demo/` subdirectory for the built-in demo, so that nothing
+    /// done to the demo world mixes with the record of what was done to real Azure.
+    pub fn choose(
+        state_dir: Option<&std::path::Path>,
+        embedded_demo: bool,
+    ) -> Result<StateDirs, OpenError> {
+        match state_dir {
+            Some(dir) => Some(StateDirs::under(dir)),
+            None if embedded_demo => StateDirs::default_demo_dirs(),
+            None => StateDirs::default_dirs(),
+        }
+        .ok_or(OpenError::NoStateDir)
+    }
+
     /// Both under one directory (tests, `--state-dir`).
     pub fn under(dir: &std::path::Path) -> StateDirs {
         StateDirs {
             journal: Journal::new(dir.join("ops")),
             audit: AuditLog::new(dir.join("audit.jsonl")),
         }
+    }
+}
+
+/// What a session is opened with besides the settings and the backend: the command line's
+/// choices and the world the backend reaches.
+#[derive(Clone, Default)]
+pub struct OpenOptions {
+    /// `--read-only`: every mutation is refused (as `policy.read_only`).
+    pub read_only: bool,
+    /// `--state-dir`: the journal and the audit log live here. Else the XDG state directory
+    /// (its `demo/` subdirectory for the built-in demo).
+    pub state_dir: Option<std::path::PathBuf>,
+    /// Where the snapshot cache lives.
+    pub cache: CacheChoice,
+    /// Where "now" comes from; the system's clock when `None`.
+    pub clock: Option<SharedClock>,
+    /// The backend is the built-in demo simulator, started in-process: kept alive as long as
+    /// the session, and its world lives only as long as the process (see [`Session::open`]).
+    pub embedded_demo: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+/// Where a session's snapshot cache lives.
+#[derive(Debug, Clone, Default)]
+pub enum CacheChoice {
+    /// `$XDG_CACHE_HOME/relcon`.
+    #[default]
+    Default,
+    /// Under this directory (tests).
+    Dir(std::path::PathBuf),
+    /// No cache (`--no-cache`): every start reads everything.
+    Disabled,
+}
+
+/// Why a session could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("no home directory for relcon's state; pass --state-dir")]
+    NoStateDir,
+}
+
+/// The journal scope of a deployment: only the backend an operation was sent to may resume
+/// it, so the journal is keyed by what identifies the deployment (the subscription, the Prod
+/// workspace, the DevOps organisation and project), or by the demo when it is the built-in
+/// simulator. The snapshot cache is keyed the same way.
+pub fn deployment_key(settings: &crate::settings::Settings, embedded_demo: bool) -> String {
+    if embedded_demo {
+        "simulator:embedded-demo".into()
+    } else {
+        format!(
+            "azure:{}:{}:{}:{}",
+            settings.azure.subscription_id,
+            settings.workspaces.prod.name,
+            settings.devops.organization,
+            settings.devops.project
+        )
     }
 }
 
@@ -74,7 +144,43 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(
+    /// The composition root: every front end (the CLI, the console, tests and benches) opens
+    /// its session here. It decides the journal's scope ([`deployment_key`]), where the journal,
+    /// the audit log and the cache live, the clock, and the demo's policy: each run of the
+    /// built-in simulator starts a fresh world, so what a previous run left in flight cannot be
+    /// tracked and is closed on the record instead of resumed. Which backend to use (Azure or
+    /// the simulator) is the binary's choice: the core knows only the port.
+    pub fn open(
+        settings: &crate::settings::Settings,
+        backend: Arc<dyn Backend>,
+        options: OpenOptions,
+    ) -> Result<Session, OpenError> {
+        let embedded = options.embedded_demo.is_some();
+        let mut ctx = Context::new(settings, options.read_only, backend.describe());
+        ctx.cache_key = deployment_key(settings, embedded);
+        let cache = match options.cache {
+            CacheChoice::Default => Cache::new(Cache::default_dir()),
+            CacheChoice::Dir(dir) => Cache::new(Some(dir)),
+            CacheChoice::Disabled => Cache::disabled(),
+        };
+        let state = StateDirs::choose(options.state_dir.as_deref(), embedded)?;
+        let mut session = Session::with_context(backend, ctx, cache, state);
+        if let Some(clock) = options.clock {
+            session = session.with_clock(clock);
+        }
+        if let Some(world) = options.embedded_demo {
+            session = session.keep_alive(world);
+            super::track::abandon_all(
+                &session,
+                "the built-in simulator was restarted; the world this operation ran in is gone",
+            );
+        }
+        Ok(session)
+    }
+
+    /// A session on a hand-built context, for unit tests of a front end on a fake backend with
+    /// no settings file. Everything else opens its session with [`Session::open`].
+    pub fn with_context(
         backend: Arc<dyn Backend>,
         ctx: Context,
         cache: Cache,
