@@ -336,3 +336,61 @@ async fn doctor_checks_each_metric_through_either_route() {
         "{checks:#?}"
     );
 }
+
+/// Rows of a table as comparable text, in a stable order.
+fn sorted_rows(t: &relcon::domain::platform::Table) -> Vec<String> {
+    let mut rows: Vec<String> = t.rows.iter().map(|r| format!("{r:?}")).collect();
+    rows.sort();
+    rows
+}
+
+/// A result past the service's record cap comes back as a `PartialError` with what fitted.
+/// The client asks again in parts by plant (`hash(plant_id, n) == k`), doubling n until each
+/// part fits, joins them, and starts the next refresh at the number of parts that worked.
+#[tokio::test]
+async fn a_result_past_the_cap_is_read_whole_in_parts() {
+    let whole = sim().await;
+    let reference = AzureBackend::new(&whole.settings(), options()).expect("client");
+    let full = reference.monitor(MonitorQuery::Drift).await.expect("drift");
+    assert!(full.partial.is_none());
+    let rows = full.rows.len();
+    assert!(rows > 1000, "enough series to split: {rows}");
+
+    let capped = start(SimOptions {
+        seed: 11,
+        start: Some(relcon::domain::clock::pinned_start()),
+        // A part holds about a quarter of the series at most: four or eight parts are needed.
+        query_max_rows: Some(rows / 3),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator starts");
+    let b = AzureBackend::new(&capped.settings(), options()).expect("client");
+
+    // Asked whole, the service cuts the result: what fitted, and the reason.
+    let (status, v) = post(
+        &workspace_url(&capped.settings()),
+        &kql::query(MonitorQuery::Drift, Schema::Workspace).0,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["error"]["code"], "PartialError", "{v}");
+
+    let first = b.monitor(MonitorQuery::Drift).await.expect("drift");
+    assert_eq!(first.partial, None, "read whole in parts");
+    assert_eq!(sorted_rows(&first), sorted_rows(&full), "the same rows");
+    let sent = b.stats().monitor;
+    // 1 whole (cut), the first of 2 parts (cut: no use asking the second), then 4 parts; one
+    // more doubling at most: never a storm.
+    assert!((6..=14).contains(&sent), "{sent} queries");
+
+    // The next refresh starts at the parts that worked.
+    let parts = sent;
+    let again = b.monitor(MonitorQuery::Drift).await.expect("drift");
+    assert_eq!(sorted_rows(&again), sorted_rows(&full));
+    let second = b.stats().monitor - parts;
+    assert!(
+        (4..=8).contains(&second),
+        "{second} queries the second time"
+    );
+}

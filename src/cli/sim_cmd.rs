@@ -185,6 +185,7 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         start: a.start,
         redeploy_approvals: a.redeploy_approvals,
         release_creator_can_be_approver: !a.requester_cannot_approve,
+        query_max_rows: None,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

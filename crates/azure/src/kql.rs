@@ -63,6 +63,37 @@ impl Schema {
     }
 }
 
+/// The most parts one query is split into (4,096 plants' worth of rows per part at 20,000
+/// circuits is far below the cap; past this, a result is used partial and said so).
+pub const MAX_PARTS: u32 = 64;
+
+/// One part of a query split by plant: the plants whose `hash(plant_id, of)` is `index`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    pub index: u32,
+    pub of: u32,
+}
+
+impl Part {
+    /// The whole query.
+    pub const WHOLE: Part = Part { index: 0, of: 1 };
+}
+
+/// `text` narrowed to `part`: a filter on the plant's hash right after the table, so the
+/// service drops the other plants' rows before any work (KQL's documented `hash(source, mod)`,
+/// a value in `0..mod`). The whole query is returned as it was.
+pub fn partitioned(text: &str, schema: Schema, part: Part) -> String {
+    if part.of <= 1 {
+        return text.to_owned();
+    }
+    let props = schema.names().props;
+    let (table, rest) = text.split_once('\n').unwrap_or((text, ""));
+    format!(
+        "{table}\n| where hash(tostring({props}.plant_id), {}) == {}\n{rest}",
+        part.of, part.index
+    )
+}
+
 /// The query text and its timespan (an ISO 8601 duration, sent beside the query; the query's
 /// own `ago(...)` says the same, so either alone bounds it).
 pub fn query(q: MonitorQuery, schema: Schema) -> (String, String) {
@@ -205,6 +236,23 @@ mod tests {
                 }
                 assert!(span == "P30D" || span == "P90D", "{span}");
             }
+        }
+    }
+
+    #[test]
+    fn a_part_filters_plants_by_hash_right_after_the_table() {
+        for schema in [Schema::Workspace, Schema::Classic] {
+            let (text, _) = query(MonitorQuery::Drift, schema);
+            assert_eq!(partitioned(&text, schema, Part::WHOLE), text);
+            let part = partitioned(&text, schema, Part { index: 3, of: 8 });
+            let props = schema.names().props;
+            let lines: Vec<&str> = part.lines().collect();
+            assert_eq!(lines[0], schema.metrics_table());
+            assert_eq!(
+                lines[1],
+                format!("| where hash(tostring({props}.plant_id), 8) == 3")
+            );
+            assert_eq!(lines[2..].join("\n"), text.split_once('\n').unwrap().1);
         }
     }
 

@@ -615,6 +615,24 @@ pub struct Table {
 }
 
 impl Table {
+    /// Add the rows of `other`, a part of the same query (the same columns); a part that was
+    /// itself partial makes the whole partial.
+    pub fn append(&mut self, other: Table) {
+        if self.columns.is_empty() {
+            self.columns = other.columns.clone();
+        }
+        if other.columns == self.columns {
+            self.rows.extend(other.rows);
+        } else if !other.rows.is_empty() {
+            self.partial.get_or_insert_with(|| {
+                "the parts of one query came back with different columns".into()
+            });
+        }
+        if self.partial.is_none() {
+            self.partial = other.partial;
+        }
+    }
+
     /// The index of a column by name.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns

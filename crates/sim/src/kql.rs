@@ -217,11 +217,68 @@ pub enum Read {
     Coverage,
 }
 
-/// A recognised query: the read, and the days its `ago(Nd)` looks back, if it says.
+/// A recognised query: the read, the days its `ago(Nd)` looks back, if it says, and the part
+/// of the plants it asks for (`hash(<plant id>, of) == index`), if it is split.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recognised {
     pub read: Read,
     pub ago_days: Option<f64>,
+    pub part: Part,
+}
+
+/// The plants a query keeps: those whose hash modulo `of` is `index` (all when `of` is 1).
+/// The simulator's hash is its own (FNV-1a); what matters is that each plant falls in exactly
+/// one part, as with Kusto's `hash()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    pub index: u64,
+    pub of: u64,
+}
+
+impl Part {
+    pub const WHOLE: Part = Part { index: 0, of: 1 };
+
+    pub fn keeps(&self, plant: &str) -> bool {
+        if self.of <= 1 {
+            return true;
+        }
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in plant.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h % self.of == self.index
+    }
+}
+
+/// `hash(...plant_id..., N) == k` starting at `toks[i]` (the `hash`), if that is what it is.
+fn plant_part(toks: &[Tok], i: usize) -> Option<Part> {
+    let mut depth = 0usize;
+    let mut j = i + 1;
+    let mut names_plant = false;
+    loop {
+        match toks.get(j)? {
+            Tok::Punct(p) if p == "(" => depth += 1,
+            Tok::Punct(p) if p == ")" => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            Tok::Ident(w) if w == "plant_id" => names_plant = true,
+            _ => {}
+        }
+        j += 1;
+    }
+    let of = match (toks.get(j - 2)?, toks.get(j - 1)?) {
+        (Tok::Punct(comma), Tok::Num(n)) if comma == "," => n.parse::<u64>().ok()?,
+        _ => return None,
+    };
+    let index = match (toks.get(j + 1)?, toks.get(j + 2)?) {
+        (Tok::Punct(eq), Tok::Num(n)) if eq == "==" => n.parse::<u64>().ok()?,
+        _ => return None,
+    };
+    (names_plant && of > 0 && index < of).then_some(Part { index, of })
 }
 
 /// Why a query is refused.
@@ -370,6 +427,7 @@ pub fn recognise(query: &str, scope: Scope) -> Result<Recognised, Refusal> {
     let mut operator = first_operator();
     let mut metrics: BTreeSet<String> = BTreeSet::new();
     let mut ago_days: Option<f64> = None;
+    let mut part = Part::WHOLE;
     let name_col = scope.name_column();
     for (i, t) in toks.iter().enumerate().skip(1) {
         let prev = i.checked_sub(1).and_then(|p| toks.get(p));
@@ -391,6 +449,11 @@ pub fn recognise(query: &str, scope: Scope) -> Result<Recognised, Refusal> {
                 && close == ")"
             {
                 ago_days = n.strip_suffix('d').and_then(|d| d.parse().ok());
+            }
+            if word == "hash"
+                && let Some(p) = plant_part(&toks, i)
+            {
+                part = p;
             }
             continue;
         }
@@ -429,7 +492,11 @@ pub fn recognise(query: &str, scope: Scope) -> Result<Recognised, Refusal> {
         } else {
             return Err(Refusal::NotSimulated);
         };
-    Ok(Recognised { read, ago_days })
+    Ok(Recognised {
+        read,
+        ago_days,
+        part,
+    })
 }
 
 /// The string literals after a name column: `== 'x'` or `in ('a', 'b')`.
@@ -453,6 +520,31 @@ mod tests {
     use super::*;
     use crate::service::backend::MonitorQuery;
     use relcon_azure::kql::{Schema, query};
+
+    #[test]
+    fn a_query_in_parts_is_recognised_with_its_part_and_the_parts_cover_each_plant_once() {
+        let (text, _) = query(MonitorQuery::Drift, Schema::Workspace);
+        let whole = recognise(&text, Scope::Workspace).unwrap();
+        assert_eq!(whole.part, Part::WHOLE);
+        let part = relcon_azure::kql::partitioned(
+            &text,
+            Schema::Workspace,
+            relcon_azure::kql::Part { index: 5, of: 8 },
+        );
+        let r = recognise(&part, Scope::Workspace).unwrap_or_else(|e| panic!("{e:?}: {part}"));
+        assert_eq!((r.read, r.part), (Read::Drift, Part { index: 5, of: 8 }));
+        for n in 1..200 {
+            let plant = format!("PLANT{n:03}");
+            let owners = (0..8)
+                .filter(|&index| Part { index, of: 8 }.keeps(&plant))
+                .count();
+            assert_eq!(owners, 1, "{plant}");
+        }
+        // Every part holds some of them.
+        for index in 0..8 {
+            assert!((1..200).any(|n| Part { index, of: 8 }.keeps(&format!("PLANT{n:03}"))));
+        }
+    }
 
     #[test]
     fn relcons_queries_are_recognised_at_their_own_scope_only() {

@@ -98,9 +98,9 @@ pub fn handle(w: &World, req: &Req) -> Reply {
         None => since,
     };
     let body = match found.read {
-        Read::Drift => monitor::drift_table(w, now, since),
-        Read::Accuracy => monitor::accuracy_table(w, now, since),
-        Read::Validation => monitor::validation_table(w, now, since),
+        Read::Drift => monitor::drift_table(w, now, since, found.part),
+        Read::Accuracy => monitor::accuracy_table(w, now, since, found.part),
+        Read::Validation => monitor::validation_table(w, now, since, found.part),
         Read::Coverage => monitor::coverage_table(w, now, since),
     };
     Reply::raw(StatusCode::OK, body)

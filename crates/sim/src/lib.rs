@@ -101,6 +101,9 @@ pub struct SimOptions {
     /// DevOps answers the PATCH with `400 InvalidRequestException` and the approval stays
     /// pending (relcon's own policy only looks at the deployment's requester).
     pub release_creator_can_be_approver: bool,
+    /// The most records one monitoring query result holds before it is cut with Log
+    /// Analytics' `PartialError` (default its documented 500,000).
+    pub query_max_rows: Option<usize>,
 }
 
 impl Default for SimOptions {
@@ -121,6 +124,7 @@ impl Default for SimOptions {
             start: None,
             redeploy_approvals: false,
             release_creator_can_be_approver: true,
+            query_max_rows: None,
         }
     }
 }
@@ -227,6 +231,9 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
     let mut world = world;
     world.redeploy_approvals = opts.redeploy_approvals;
     world.release_creator_can_be_approver = opts.release_creator_can_be_approver;
+    if let Some(rows) = opts.query_max_rows {
+        world.query_max_rows = rows;
+    }
     let listener = tokio::net::TcpListener::bind(opts.addr)
         .await
         .with_context(|| format!("cannot listen on {}", opts.addr))?;

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
 use fastrand::Rng;
 
+use super::kql::Part;
 use super::world::{Quality, World};
 use crate::domain::drift::DriftMetric;
 
@@ -216,18 +217,25 @@ fn days_until(now: DateTime<Utc>, since: DateTime<Utc>) -> Vec<DateTime<Utc>> {
 }
 
 /// Log Analytics limits on one result (records and bytes).
-const MAX_ROWS: usize = 500_000;
+pub const MAX_ROWS: usize = 500_000;
 const MAX_BYTES: usize = 100 * 1024 * 1024;
 
 /// A query result being written as the Log Analytics JSON body.
 pub struct TableWriter {
     out: String,
     rows: usize,
+    max_rows: usize,
     truncated: bool,
 }
 
 impl TableWriter {
+    /// A result cut at Log Analytics' documented limits.
     pub fn new(columns: &[(&str, &str)]) -> TableWriter {
+        TableWriter::capped(columns, MAX_ROWS)
+    }
+
+    /// A result cut at `max_rows` records (or the byte limit).
+    pub fn capped(columns: &[(&str, &str)], max_rows: usize) -> TableWriter {
         let cols: Vec<String> = columns
             .iter()
             .map(|(n, t)| format!("{{\"name\":\"{n}\",\"type\":\"{t}\"}}"))
@@ -238,6 +246,7 @@ impl TableWriter {
                 cols.join(",")
             ),
             rows: 0,
+            max_rows,
             truncated: false,
         }
     }
@@ -245,7 +254,7 @@ impl TableWriter {
     /// Add a row of already-encoded JSON cells; false once a limit is reached.
     pub fn row(&mut self, cells: &[String]) -> bool {
         let len: usize = cells.iter().map(|c| c.len() + 1).sum::<usize>() + 2;
-        if self.rows >= MAX_ROWS || self.out.len() + len > MAX_BYTES {
+        if self.rows >= self.max_rows || self.out.len() + len > MAX_BYTES {
             self.truncated = true;
             return false;
         }
@@ -265,8 +274,8 @@ impl TableWriter {
         if self.truncated {
             let _ = write!(
                 self.out,
-                ",\"error\":{{\"code\":\"PartialError\",\"message\":\"There were some errors when processing your query.\",\"details\":[{{\"code\":\"EngineError\",\"message\":\"Something went wrong processing your query on the server.\",\"innererror\":{{\"code\":\"E_QUERY_RESULT_SET_TOO_LARGE\",\"message\":\"Query result set has exceeded the internal limit of {MAX_ROWS} records or {MAX_BYTES} bytes; {} records were returned.\"}}}}]}}",
-                self.rows
+                ",\"error\":{{\"code\":\"PartialError\",\"message\":\"There were some errors when processing your query.\",\"details\":[{{\"code\":\"EngineError\",\"message\":\"Something went wrong processing your query on the server.\",\"innererror\":{{\"code\":\"E_QUERY_RESULT_SET_TOO_LARGE\",\"message\":\"Query result set has exceeded the internal limit of {} records or {MAX_BYTES} bytes; {} records were returned.\"}}}}]}}",
+                self.max_rows, self.rows
             );
         }
         self.out.push('}');
@@ -331,18 +340,24 @@ fn dynamic_values(values: &[f64]) -> String {
 }
 
 /// The drift query: one row per circuit, feature and metric with daily values.
-pub fn drift_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> String {
-    let mut t = TableWriter::new(&[
-        ("plant_id", "string"),
-        ("circuit_id", "string"),
-        ("feature", "string"),
-        ("metric", "string"),
-        ("days", "dynamic"),
-        ("values", "dynamic"),
-    ]);
+pub fn drift_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>, part: Part) -> String {
+    let mut t = TableWriter::capped(
+        &[
+            ("plant_id", "string"),
+            ("circuit_id", "string"),
+            ("feature", "string"),
+            ("metric", "string"),
+            ("days", "dynamic"),
+            ("values", "dynamic"),
+        ],
+        w.query_max_rows,
+    );
     let days = days_until(now, since);
     let days_cell = dynamic_days(&days);
     'all: for (c, circuit) in w.fleet.circuits.iter().enumerate() {
+        if !part.keeps(circuit.r.plant.as_str()) {
+            continue;
+        }
         let (p, id) = (
             text_cell(circuit.r.plant.as_str()),
             text_cell(circuit.r.circuit.as_str()),
@@ -368,15 +383,21 @@ pub fn drift_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> Strin
 }
 
 /// The accuracy query: daily Prod MAE per circuit.
-pub fn accuracy_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> String {
-    let mut t = TableWriter::new(&[
-        ("plant_id", "string"),
-        ("circuit_id", "string"),
-        ("days", "dynamic"),
-        ("values", "dynamic"),
-    ]);
+pub fn accuracy_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>, part: Part) -> String {
+    let mut t = TableWriter::capped(
+        &[
+            ("plant_id", "string"),
+            ("circuit_id", "string"),
+            ("days", "dynamic"),
+            ("values", "dynamic"),
+        ],
+        w.query_max_rows,
+    );
     let days = days_until(now, since);
     for (c, circuit) in w.fleet.circuits.iter().enumerate() {
+        if !part.keeps(circuit.r.plant.as_str()) {
+            continue;
+        }
         let points: Vec<(DateTime<Utc>, f64)> = days
             .iter()
             .filter_map(|d| {
@@ -403,20 +424,26 @@ pub fn accuracy_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> St
 
 /// The validation query: the newest value per circuit, model version, release, environment
 /// and metric.
-pub fn validation_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> String {
-    let mut t = TableWriter::new(&[
-        ("at", "datetime"),
-        ("plant_id", "string"),
-        ("circuit_id", "string"),
-        ("model_version", "string"),
-        ("release_id", "string"),
-        ("environment_version", "string"),
-        ("metric_name", "string"),
-        ("value", "real"),
-    ]);
+pub fn validation_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>, part: Part) -> String {
+    let mut t = TableWriter::capped(
+        &[
+            ("at", "datetime"),
+            ("plant_id", "string"),
+            ("circuit_id", "string"),
+            ("model_version", "string"),
+            ("release_id", "string"),
+            ("environment_version", "string"),
+            ("metric_name", "string"),
+            ("value", "real"),
+        ],
+        w.query_max_rows,
+    );
     let mut newest: BTreeMap<(usize, u32, u32, &str), usize> = BTreeMap::new();
     for (i, row) in w.validation.iter().enumerate() {
-        if row.at <= since || row.at > now {
+        if row.at <= since
+            || row.at > now
+            || !part.keeps(w.fleet.circuits[row.circuit].r.plant.as_str())
+        {
             continue;
         }
         let key = (
@@ -462,14 +489,17 @@ pub fn validation_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> 
 /// without a circuit. Drift and accuracy are written daily for every circuit (accuracy from
 /// the day a model served); validation when a release is tested.
 pub fn coverage_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>) -> String {
-    let mut t = TableWriter::new(&[
-        ("metric_name", "string"),
-        ("rows_30d", "long"),
-        ("rows_90d", "long"),
-        ("circuits", "long"),
-        ("newest", "datetime"),
-        ("without_circuit", "long"),
-    ]);
+    let mut t = TableWriter::capped(
+        &[
+            ("metric_name", "string"),
+            ("rows_30d", "long"),
+            ("rows_90d", "long"),
+            ("circuits", "long"),
+            ("newest", "datetime"),
+            ("without_circuit", "long"),
+        ],
+        w.query_max_rows,
+    );
     let month = now - Duration::days(30);
     let days = days_until(now, since.max(month));
     // One write per day, at the start of the hour it was computed in.

@@ -457,6 +457,9 @@ pub struct World {
     /// DevOps' approval option `releaseCreatorCanBeApprover` of the manual stages (off with
     /// `--requester-cannot-approve`).
     pub release_creator_can_be_approver: bool,
+    /// The most records one query result holds before the service cuts it with a
+    /// `PartialError` (Log Analytics: 500,000; smaller in tests of the client's split).
+    pub query_max_rows: usize,
     pub fleet: Fleet,
     /// Circuit index by id. Not a binary search over the fleet: generated fleets are in plant
     /// number order, which is not the ids' string order past PLANT999.

@@ -91,6 +91,24 @@ pub struct ErrorDetail {
     pub message: Option<String>,
     /// Log Analytics nests the specific cause here.
     pub innererror: Option<Box<ErrorDetail>>,
+    /// And the causes of a partial result here (`PartialError`).
+    #[serde(deserialize_with = "null_default")]
+    pub details: Vec<ErrorDetail>,
+}
+
+impl ErrorDetail {
+    /// The service cut the result for its size: Log Analytics' `E_QUERY_RESULT_SET_TOO_LARGE`
+    /// (as an inner code, or inside an inner message, as the service writes it), at any depth.
+    pub fn result_too_large(&self) -> bool {
+        const CODE: &str = "E_QUERY_RESULT_SET_TOO_LARGE";
+        self.code.as_deref() == Some(CODE)
+            || self.message.as_deref().is_some_and(|m| m.contains(CODE))
+            || self
+                .innererror
+                .as_deref()
+                .is_some_and(ErrorDetail::result_too_large)
+            || self.details.iter().any(ErrorDetail::result_too_large)
+    }
 }
 
 impl ErrorBody {

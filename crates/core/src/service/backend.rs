@@ -272,6 +272,25 @@ pub enum MonitorQuery {
 }
 
 impl MonitorQuery {
+    /// How many kinds of query there are.
+    pub const COUNT: usize = 4;
+
+    /// A dense index, for per-query state in an adapter.
+    pub fn index(self) -> usize {
+        match self {
+            MonitorQuery::Drift => 0,
+            MonitorQuery::Accuracy => 1,
+            MonitorQuery::Validation => 2,
+            MonitorQuery::Coverage => 3,
+        }
+    }
+
+    /// Its rows belong to plants, so it can be asked in parts by plant and the parts joined
+    /// (the coverage counts are totals: they cannot).
+    pub fn can_split(self) -> bool {
+        !matches!(self, MonitorQuery::Coverage)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             MonitorQuery::Drift => "drift",
