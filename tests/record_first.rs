@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use relcon::audit::{AuditLog, Record};
-use relcon::service::send::PAUSE_BEFORE_SEND_ENV;
+use relcon::service::rollback::PAUSE_BEFORE_SEND_ENV;
 use serde_json::Value;
 use support::{SimServe as Sim, journal};
 
@@ -398,7 +398,7 @@ async fn the_console_is_refused_the_same_way() {
     use relcon::service::backend::Backend;
     use relcon::service::cache::Cache;
     use relcon::service::decide::{DecisionOutcome, DecisionRequest, Verdict};
-    use relcon::service::rollback::{ExecuteError, RollbackRequest};
+    use relcon::service::rollback::{ExecuteError, RollbackFailure, RollbackRequest};
     use relcon::service::session::{Session, StateDirs};
     use relcon::tui::action::ApprovalKey;
     use relcon::tui::runtime::{Executor, Runtime};
@@ -488,8 +488,8 @@ async fn the_console_is_refused_the_same_way() {
             }
             Msg::Executed { result, .. } => {
                 assert!(
-                    matches!(&result, Err(ExecuteError::Failed(m))
-                        if m.contains("not sent: the audit log cannot record it")),
+                    matches!(&result, Err(ExecuteError::Failed(m @ RollbackFailure::NotAudited(_)))
+                        if m.to_string().contains("not sent: the audit log cannot record it")),
                     "{result:?}"
                 );
                 executed = true;

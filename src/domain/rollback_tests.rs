@@ -7,7 +7,7 @@ use crate::domain::fleet::{
 use crate::domain::platform::{IdentityRef, ReleaseStatus};
 use crate::domain::validation::{Metrics, ValidationMetric};
 
-fn c(s: &str) -> CircuitRef {
+pub(crate) fn c(s: &str) -> CircuitRef {
     s.parse().unwrap()
 }
 
@@ -15,7 +15,12 @@ fn at(day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap()
 }
 
-fn release(id: u32, day: u32, prod: EnvironmentStatus, models: &[(&str, u32)]) -> ReleaseSummary {
+pub(crate) fn release(
+    id: u32,
+    day: u32,
+    prod: EnvironmentStatus,
+    models: &[(&str, u32)],
+) -> ReleaseSummary {
     ReleaseSummary {
         id,
         name: format!("Release-{id}"),
@@ -67,7 +72,7 @@ fn run(v: u32, mae: f64) -> ValidationRun {
 
 /// PLANT007/CIRCUIT03: v3 (release 30, failed validation), v4 (release 40 with CIRCUIT04 v7),
 /// v5 (release 50, rolled back by a redeploy of release 40), v6 now (release 60, degraded).
-fn fleet() -> FleetSnapshot {
+pub(crate) fn fleet() -> FleetSnapshot {
     let mut incident = CircuitSnapshot::new(c("PLANT007/CIRCUIT03"), "plant007-circuit03".into());
     incident.versions.prod = Some(ModelVersion(6));
     incident.validation = ValidationSummary {
@@ -168,21 +173,30 @@ fn targets_previous_last_good_and_explicit() {
             .version,
         ModelVersion(3)
     );
-    assert!(
-        choose_target(&h, TargetChoice::Version(ModelVersion(6)))
-            .unwrap_err()
-            .contains("already in Prod")
+    assert_eq!(
+        choose_target(&h, TargetChoice::Version(ModelVersion(6))),
+        Err(TargetError::AlreadyInProd(ModelVersion(6)))
     );
-    assert!(
+    assert_eq!(
         choose_target(&h, TargetChoice::Version(ModelVersion(7)))
             .unwrap_err()
-            .contains("never ran")
+            .to_string(),
+        "version 7 never ran in Prod through a release"
     );
     let only_bad: Vec<ProdHistoryEntry> = h.into_iter().filter(|e| e.version.0 != 4).collect();
+    assert_eq!(
+        choose_target(&only_bad, TargetChoice::LastGood),
+        Err(TargetError::NoHealthyVersion)
+    );
     assert!(
-        choose_target(&only_bad, TargetChoice::LastGood)
-            .unwrap_err()
-            .contains("no earlier version was healthy")
+        TargetError::NoHealthyVersion
+            .to_string()
+            .starts_with("no earlier version was healthy")
+    );
+    let first_only: Vec<ProdHistoryEntry> = only_bad.into_iter().filter(|e| e.current).collect();
+    assert_eq!(
+        choose_target(&first_only, TargetChoice::Previous),
+        Err(TargetError::NoEarlierVersion)
     );
     assert_eq!(
         "last-good".parse::<TargetChoice>(),

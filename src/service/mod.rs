@@ -13,12 +13,8 @@ pub mod models;
 pub mod queries;
 pub mod releases;
 pub mod rollback;
-#[path = "rollback/send.rs"]
-pub mod send;
 pub mod session;
 pub mod snapshot;
-#[path = "rollback/track.rs"]
-pub mod track;
 
 use crate::domain::policy::ApprovalPolicy;
 use crate::domain::{CircuitRef, Thresholds};

@@ -3,133 +3,26 @@
 //! take them refuses the change. The request is sent once, under the operation's send claim
 //! (see [`Journal::claim`]), and what came back is journaled and audited.
 //!
-//! A rerun of the same rollback finds the operation in the journal: one in flight is followed,
-//! not planned anew; one that relcon journaled but stopped before sending is re-read at the
-//! service first (it may have gone out just before the stop) and sent then only if it did not.
-//!
-//! [`Journal::claim`]: super::journal::Journal::claim
+//! [`Journal::claim`]: crate::service::journal::Journal::claim
+
+use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::stream;
 
-use super::backend::{Backend, BackendError, OperationHandle};
-use super::journal::{OpKind, OpState, Operation};
-use super::rollback::ExecuteError;
-use super::session::Session;
+use super::error::{ExecuteError, RollbackFailure};
+use super::record::{audit_outcome, record_sending};
 use super::track::sent_status;
-use crate::audit::{AuditError, Entry, Inputs, Record};
-use crate::domain::Stage;
 use crate::domain::platform::{EnvironmentAsset, IdentityRef, ModelAsset};
+use crate::domain::{CircuitRef, ModelVersion, Stage};
+use crate::service::backend::{Backend, BackendError, OperationHandle};
+use crate::service::journal::{OpKind, OpState, Operation};
+use crate::service::session::Session;
 
 /// A test hook, documented in docs/CONSOLE.md: with this set, relcon stops right before it
 /// sends a journaled rollback (after the journal and the audit entry) and waits until it is
 /// killed, so that a test can `kill -9` it exactly between recording and sending.
 pub const PAUSE_BEFORE_SEND_ENV: &str = "RELCON_TEST_PAUSE_BEFORE_SEND";
-
-/// What a rerun of a rollback found, and did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rerun {
-    /// Sent and in flight: followed, nothing sent again.
-    InFlight,
-    /// Another relcon process is sending it right now: followed.
-    BeingSent,
-    /// Journaled, then relcon stopped; the re-read shows it had reached the service.
-    SentBefore,
-    /// Journaled, then relcon stopped before sending; the re-read shows it never went out, so
-    /// it was sent now, once.
-    SentNow,
-}
-
-impl Rerun {
-    /// One line for the operator, naming the operation.
-    pub fn describe(self, op: &Operation) -> String {
-        let what = format!("operation {} ({} {})", op.id, op.action(), op.target());
-        match self {
-            Rerun::InFlight => format!(
-                "{what} is already in flight ({}); following it instead of planning another",
-                op.state.as_str()
-            ),
-            Rerun::BeingSent => {
-                format!("{what} is being sent by another relcon process right now; following it")
-            }
-            Rerun::SentBefore => format!(
-                "{what} was journaled and had reached the service before relcon stopped; \
-                 following it (nothing sent again)"
-            ),
-            Rerun::SentNow => format!(
-                "{what} was journaled but not sent (relcon stopped before sending it); \
-                 sent it now, once"
-            ),
-        }
-    }
-}
-
-/// The audit entry of an operation: its target, reason and details, with `result`.
-pub(super) fn audit_op(
-    session: &Session,
-    op: &Operation,
-    result: impl Into<String>,
-) -> Result<Entry, AuditError> {
-    let mut details = serde_json::Map::new();
-    details.insert("operation".into(), op.id.clone().into());
-    if let OpKind::Rollback {
-        method,
-        from,
-        to,
-        release_id,
-        ..
-    } = &op.kind
-    {
-        details.insert("method".into(), method.as_str().into());
-        details.insert("from".into(), from.map(|v| v.0).into());
-        details.insert("to".into(), to.0.into());
-        if let Some(r) = release_id {
-            details.insert("release".into(), (*r).into());
-        }
-    }
-    if !op.steps.is_empty() {
-        details.insert("deployments".into(), op.steps.len().into());
-    }
-    session.audit().append(Record {
-        actor: op.actor.clone(),
-        action: op.action().into(),
-        target: op.target(),
-        inputs: Inputs {
-            reason: op.reason.clone(),
-            details,
-            ..Inputs::default()
-        },
-        result: result.into(),
-        request_ids: op.request_ids.clone(),
-    })
-}
-
-/// Why a change was not sent when the audit log cannot take its entry, and how to repair it.
-pub fn audit_refusal(e: &AuditError) -> String {
-    format!(
-        "not sent: the audit log cannot record it, and nothing changes off the record ({e}); {}",
-        e.repair()
-    )
-}
-
-fn save(session: &Session, op: &mut Operation) {
-    if let Err(e) = session.journal().save(op) {
-        tracing::warn!("cannot update the journal: {e}");
-    }
-}
-
-/// Record the operation as being sent (the audit entry, fsynced), or close it as not sent
-/// when the audit log cannot take the entry.
-fn record_sending(session: &Session, op: &mut Operation, note: &str) -> Result<(), ExecuteError> {
-    if let Err(e) = audit_op(session, op, format!("sending{note}")) {
-        let why = audit_refusal(&e);
-        op.last_error = Some(why.clone());
-        op.advance(OpState::NotSent, session.now());
-        save(session, op);
-        return Err(ExecuteError::Failed(why));
-    }
-    Ok(())
-}
 
 /// The test hook of [`PAUSE_BEFORE_SEND_ENV`].
 async fn pause_if_asked(op: &Operation) {
@@ -143,6 +36,14 @@ async fn pause_if_asked(op: &Operation) {
     }
 }
 
+/// The journal takes what the service answered (the request went out).
+fn journal_answer(session: &Session, op: &mut Operation) -> Result<(), ExecuteError> {
+    session
+        .journal()
+        .save(op)
+        .map_err(|e| RollbackFailure::AnswerNotJournaled(Arc::new(e)).into())
+}
+
 /// Send a journaled rollback of one circuit (state `submitting`, its send claim held by the
 /// caller): audit entry first, then the request, then the answer journaled and audited.
 /// `note` is added to the audit entry's "sending" (a rerun says why it sends now).
@@ -152,6 +53,60 @@ pub(super) async fn send_rollback(
     actor: &IdentityRef,
     note: &str,
 ) -> Result<(), ExecuteError> {
+    if !matches!(op.kind, OpKind::Rollback { .. }) {
+        return Err(RollbackFailure::NotACircuitRollback(op.id.clone()).into());
+    }
+    record_sending(session, op, note)?;
+    pause_if_asked(op).await;
+    let sent = request(session, op, actor).await;
+    take_answer(session, op, sent).await;
+    journal_answer(session, op)?;
+    let result = match op.state {
+        OpState::Submitted => "submitted".to_owned(),
+        s => format!(
+            "{}: {}",
+            s.as_str(),
+            op.last_error.clone().unwrap_or_default()
+        ),
+    };
+    // The request went out and the journal has it; only its answer may be missing from the
+    // audit log.
+    audit_outcome(session, op, result);
+    match op.state {
+        OpState::Failed | OpState::NotSent => Err(RollbackFailure::NotDone {
+            operation: op.id.clone(),
+            why: op.last_error.clone().unwrap_or_else(|| "not sent".into()),
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// What DevOps shows with a redeploy: who rolled what back, and the reason typed, without
+/// anything that looks like a credential.
+pub(super) fn redeploy_comment(
+    circuit: &CircuitRef,
+    to: ModelVersion,
+    actor: &IdentityRef,
+    reason: Option<&str>,
+) -> String {
+    crate::redact::redact(&format!(
+        "relcon rollback of {circuit} to v{to} by {}{}",
+        actor.name(),
+        reason.map(|r| format!(": {r}")).unwrap_or_default()
+    ))
+}
+
+/// The request of a circuit's rollback: a redeploy of its release's Production stage, or the
+/// Prod deployment's model set directly. What came back: the operation to follow (direct) and
+/// the request id.
+async fn request(
+    session: &Session,
+    op: &Operation,
+    actor: &IdentityRef,
+) -> Result<(Option<OperationHandle>, Option<String>), BackendError> {
+    let backend = session.backend();
+    let ctx = session.context();
     let OpKind::Rollback {
         circuit,
         to,
@@ -160,45 +115,41 @@ pub(super) async fn send_rollback(
         release_id,
         environment_id,
         ..
-    } = op.kind.clone()
+    } = &op.kind
     else {
-        return Err(ExecuteError::Failed(format!(
-            "operation {} is not a rollback of a circuit",
-            op.id
-        )));
+        return Ok((None, None));
     };
-    record_sending(session, op, note)?;
-    pause_if_asked(op).await;
-    let backend = session.backend();
-    let ctx = session.context();
-    // What DevOps shows with the redeploy: the reason typed, without anything that looks like
-    // a credential.
-    let comment = crate::redact::redact(&format!(
-        "relcon rollback of {circuit} to v{to} by {}{}",
-        actor.name(),
-        op.reason
-            .as_deref()
-            .map(|r| format!(": {r}"))
-            .unwrap_or_default()
-    ));
-    let sent: Result<(Option<OperationHandle>, Option<String>), BackendError> =
-        match (release_id, environment_id) {
-            (Some(r), Some(e)) => backend
-                .redeploy_environment(r, e, &comment)
+    match (release_id, environment_id) {
+        (Some(r), Some(e)) => backend
+            .redeploy_environment(
+                *r,
+                *e,
+                &redeploy_comment(circuit, *to, actor, op.reason.as_deref()),
+            )
+            .await
+            .map(|rc| (None, rc.request_id)),
+        _ => {
+            let asset = ModelAsset {
+                registry: Some(ctx.registry.clone()),
+                name: ctx.naming.model(circuit),
+                version: *to,
+            };
+            backend
+                .begin_set_deployment_model(Stage::Prod, endpoint, deployment, &asset)
                 .await
-                .map(|rc| (None, rc.request_id)),
-            _ => {
-                let asset = ModelAsset {
-                    registry: Some(ctx.registry.clone()),
-                    name: ctx.naming.model(&circuit),
-                    version: to,
-                };
-                backend
-                    .begin_set_deployment_model(Stage::Prod, &endpoint, &deployment, &asset)
-                    .await
-                    .map(|rc| (Some(rc.value), rc.request_id))
-            }
-        };
+                .map(|rc| (Some(rc.value), rc.request_id))
+        }
+    }
+}
+
+/// The service's answer on the operation: submitted; failed; or, the answer lost, whatever a
+/// re-read tells (left `submitting` when the service cannot say: tracking asks again, and
+/// nothing is ever sent twice).
+async fn take_answer(
+    session: &Session,
+    op: &mut Operation,
+    sent: Result<(Option<OperationHandle>, Option<String>), BackendError>,
+) {
     match sent {
         Ok((handle, request_id)) => {
             op.handle = handle;
@@ -206,11 +157,9 @@ pub(super) async fn send_rollback(
             op.advance(OpState::Submitted, session.now());
         }
         Err(e) if e.is_ambiguous() => {
-            // The answer was lost: ask the service whether it went out. If it cannot say,
-            // the operation stays `submitting` and tracking asks again; never sent twice.
             op.request_ids.extend(e.request_id.clone());
             op.last_error = Some(e.to_string());
-            match sent_status(backend, op).await {
+            match sent_status(session.backend(), op).await {
                 Ok(true) => op.advance(OpState::Submitted, session.now()),
                 Ok(false) => op.advance(OpState::NotSent, session.now()),
                 Err(_) => {}
@@ -221,28 +170,6 @@ pub(super) async fn send_rollback(
             op.last_error = Some(e.to_string());
             op.advance(OpState::Failed, session.now());
         }
-    }
-    session
-        .journal()
-        .save(op)
-        .map_err(|e| ExecuteError::Failed(e.to_string()))?;
-    let result = match op.state {
-        OpState::Submitted => "submitted".to_owned(),
-        s => format!(
-            "{}: {}",
-            s.as_str(),
-            op.last_error.clone().unwrap_or_default()
-        ),
-    };
-    if let Err(e) = audit_op(session, op, result) {
-        // The request went out and the journal has it; only its answer is missing here.
-        tracing::error!("cannot write the audit log: {e}");
-    }
-    match op.state {
-        OpState::Failed | OpState::NotSent => Err(ExecuteError::Failed(
-            op.last_error.clone().unwrap_or_else(|| "not sent".into()),
-        )),
-        _ => Ok(()),
     }
 }
 
@@ -325,119 +252,46 @@ pub(super) async fn send_environment(
         }
     }
     op.advance(OpState::Submitted, session.now());
-    session
-        .journal()
-        .save(op)
-        .map_err(|e| ExecuteError::Failed(e.to_string()))?;
+    journal_answer(session, op)?;
     let sent = op
         .steps
         .iter()
         .filter(|s| s.state == OpState::Submitted)
         .count();
-    if let Err(e) = audit_op(
+    audit_outcome(
         session,
         op,
         format!("submitted {sent} of {}", op.steps.len()),
-    ) {
-        tracing::error!("cannot write the audit log: {e}");
-    }
+    );
     Ok(())
 }
 
-/// A rerun of a rollback whose operation is in the journal, unfinished: follow it, or, when
-/// relcon stopped between journaling and sending, re-read the service and send it once if it
-/// never went out.
-pub async fn rerun(
-    session: &Session,
-    op: Operation,
-    actor: &IdentityRef,
-) -> Result<(Operation, Rerun), ExecuteError> {
-    if op.state != OpState::Submitting {
-        return Ok((op, Rerun::InFlight));
-    }
-    let journal = session.journal();
-    let claim = journal
-        .claim(&op.id)
-        .map_err(|e| ExecuteError::Failed(format!("not sent: {e}")))?;
-    let Some(_claim) = claim else {
-        return Ok((op, Rerun::BeingSent));
-    };
-    // What the journal says now, under the claim (whoever held it may have moved it on).
-    let mut op = journal.load(&op.id).unwrap_or(op);
-    if op.state != OpState::Submitting {
-        return Ok((op, Rerun::InFlight));
-    }
-    let why = " (journaled earlier; relcon stopped before sending it)";
-    match &op.kind {
-        OpKind::Rollback { .. } => match sent_status(session.backend(), &op).await {
-            Err(e) => Err(ExecuteError::Failed(format!(
-                "operation {} was journaled but relcon cannot tell whether it was sent (the \
-                 re-read failed: {e}); nothing was sent again: run the same command again",
-                op.id
-            ))),
-            Ok(true) => {
-                op.advance(OpState::Submitted, session.now());
-                save(session, &mut op);
-                if let Err(e) = audit_op(session, &op, "submitted (found sent on a rerun)") {
-                    tracing::error!("cannot write the audit log: {e}");
-                }
-                Ok((op, Rerun::SentBefore))
-            }
-            Ok(false) => {
-                send_rollback(session, &mut op, actor, why)
-                    .await
-                    .map_err(|e| {
-                        ExecuteError::Failed(format!(
-                            "operation {} was journaled but not sent (relcon stopped before \
-                             sending it); sending it now failed: {e}",
-                            op.id
-                        ))
-                    })?;
-                Ok((op, Rerun::SentNow))
-            }
-        },
-        OpKind::EnvironmentRollback { .. } => {
-            // A step whose deployment is on the target, or updating, went out before the stop.
-            let backend = session.backend();
-            let mut unsure = Vec::new();
-            for s in op
-                .steps
-                .iter_mut()
-                .filter(|s| s.state == OpState::Submitting)
-            {
-                match backend
-                    .deployment(Stage::Prod, &s.endpoint, &s.deployment)
-                    .await
-                {
-                    Ok(d)
-                        if !d.provisioning.is_terminal()
-                            || d.environment.as_ref().is_some_and(|e| e.version == s.to) =>
-                    {
-                        s.state = OpState::Submitted;
-                    }
-                    Ok(_) => {}
-                    Err(e) => unsure.push(format!("{}: {e}", s.circuit)),
-                }
-            }
-            if !unsure.is_empty() {
-                save(session, &mut op);
-                return Err(ExecuteError::Failed(format!(
-                    "operation {} was journaled but relcon cannot tell whether all of it was \
-                     sent (re-reading failed for {}); nothing was sent again: run the same \
-                     command again",
-                    op.id,
-                    unsure.join("; ")
-                )));
-            }
-            if op.steps.iter().any(|s| s.state == OpState::Submitting) {
-                send_environment(session, &mut op, why).await?;
-                Ok((op, Rerun::SentNow))
-            } else {
-                op.advance(OpState::Submitted, session.now());
-                save(session, &mut op);
-                Ok((op, Rerun::SentBefore))
-            }
-        }
-        OpKind::Approve { .. } | OpKind::Reject { .. } => Ok((op, Rerun::InFlight)),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rollback::tests::c;
+    use crate::service::snapshot::fixtures::who;
+
+    #[test]
+    fn devops_is_told_who_rolled_what_back_and_why_without_credentials() {
+        let circuit = c("PLANT007/CIRCUIT03");
+        let reason = "MAE alert; token=abcdefghijklmnopqrstuvwxyz0123456789";
+        let said = redeploy_comment(&circuit, ModelVersion(4), &who("Bob"), Some(reason));
+        assert!(
+            said.starts_with("relcon rollback of PLANT007/CIRCUIT03 to v4 by Bob: MAE alert"),
+            "{said}"
+        );
+        assert!(
+            !said.contains("abcdefghijklmnopqrstuvwxyz0123456789"),
+            "{said}"
+        );
+        let anonymous = IdentityRef {
+            unique_name: "bob@contoso.com".into(),
+            ..IdentityRef::default()
+        };
+        assert_eq!(
+            redeploy_comment(&circuit, ModelVersion(4), &anonymous, None),
+            "relcon rollback of PLANT007/CIRCUIT03 to v4 by bob@contoso.com"
+        );
     }
 }

@@ -1,22 +1,22 @@
 //! Following an operation to its end: poll the service, verify by re-reading the Prod
 //! deployment, journal every state change, put the end on the audit log; resume whatever a
-//! crash left unfinished, or close what a lost world left behind. Planning and sending are in
-//! `rollback`.
+//! crash left unfinished, or close what a lost world left behind. What each answer means is
+//! `judge`'s (pure, tested on its own); this reads, acts on the verdicts and journals.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::backend::{Backend, BackendError, OperationStatus};
-use super::journal::{OpKind, OpState, Operation};
-use super::send::audit_op;
-use super::session::Session;
-use crate::audit::{Inputs, Record};
-use crate::domain::platform::{
-    ApprovalRecord, ApprovalStatus, ApprovalType, EnvironmentStatus, ProvisioningState,
-    ReleaseEnvironment,
+use super::judge::{
+    RedeployNow, Verification, attempts, direct_went_out, environment_outcome, judge_redeploy,
+    redeploy_went_out, settle_step, step_answer, verification, waiting_for_approval,
 };
+use super::record::{audit_abandoned, audit_outcome, save};
+use crate::domain::platform::{ApprovalRecord, ApprovalStatus};
 use crate::domain::{ModelVersion, Stage};
+use crate::service::backend::{Backend, BackendError, OperationStatus};
+use crate::service::journal::{OpKind, OpState, Operation};
+use crate::service::session::Session;
 
 /// After an ambiguous failure or a crash: did the request reach the service? `Err` when the
 /// service cannot be read right now: then nobody can tell, and nothing may be sent again.
@@ -32,14 +32,8 @@ pub(super) async fn sent_status(
             ..
         } => {
             let release = backend.release(*r).await?;
-            Ok(release
-                .environments
-                .iter()
-                .find(|x| x.id == *e)
-                .is_some_and(|env| {
-                    let attempts = env.last_attempt().map_or(0, |d| d.attempt);
-                    attempts > attempts_before.unwrap_or(0) || env.status.is_active()
-                }))
+            let env = release.environments.iter().find(|x| x.id == *e);
+            Ok(env.is_some_and(|env| redeploy_went_out(env, *attempts_before)))
         }
         OpKind::Rollback {
             endpoint,
@@ -50,7 +44,7 @@ pub(super) async fn sent_status(
             let d = backend
                 .deployment(Stage::Prod, endpoint, deployment)
                 .await?;
-            Ok(d.model.as_ref().map(|m| m.version) == Some(*to) || !d.provisioning.is_terminal())
+            Ok(direct_went_out(&d, *to))
         }
         OpKind::Approve { .. } | OpKind::Reject { .. } => Ok(decision_record(backend, op)
             .await?
@@ -181,76 +175,28 @@ pub async fn track(session: &Session, mut op: Operation, progress: Progress<'_>)
             op.last_error.clone().unwrap_or_default()
         ),
     };
-    if let Err(e) = audit_op(session, &op, result) {
-        tracing::error!("cannot write the audit log: {e}");
-    }
+    audit_outcome(session, &op, result);
     op
-}
-
-fn save(session: &Session, op: &mut Operation) {
-    if let Err(e) = session.journal().save(op) {
-        tracing::warn!("cannot update the journal: {e}");
-    }
 }
 
 /// One poll; returns how long the service asked to wait.
 async fn step(session: &Session, op: &mut Operation) -> Option<Duration> {
-    let backend = session.backend();
     match op.kind.clone() {
         OpKind::Rollback {
-            release_id: Some(r),
-            environment_id: Some(e),
+            release_id: Some(release_id),
+            environment_id: Some(environment_id),
             attempts_before,
             endpoint,
             deployment,
             to,
             ..
         } => {
-            match op.state {
-                OpState::Succeeded => verify(session, op, &endpoint, &deployment, to).await,
-                _ => match backend.release(r).await {
-                    Ok(release) => {
-                        if let Some(env) = release.environments.iter().find(|x| x.id == e) {
-                            let attempts = env.last_attempt().map_or(0, |d| d.attempt);
-                            let new_attempt = attempts > attempts_before.unwrap_or(0);
-                            op.waiting = waiting_for_approval(env, attempts);
-                            match &env.status {
-                                s if s.is_active() => {
-                                    op.advance(OpState::InProgress, session.now())
-                                }
-                                EnvironmentStatus::Succeeded if new_attempt => {
-                                    op.advance(OpState::Succeeded, session.now());
-                                    verify(session, op, &endpoint, &deployment, to).await;
-                                }
-                                EnvironmentStatus::Rejected
-                                | EnvironmentStatus::Canceled
-                                | EnvironmentStatus::PartiallySucceeded
-                                    if new_attempt =>
-                                {
-                                    op.last_error = Some(format!(
-                                        "the Production redeploy ended {}",
-                                        env.status
-                                    ));
-                                    op.advance(OpState::Failed, session.now());
-                                }
-                                // Not deploying, and no attempt newer than before the PATCH:
-                                // the redeploy is not (or no longer) on the release.
-                                s if !new_attempt && lost(op, session.now()) => {
-                                    op.last_error = Some(format!(
-                                        "Release-{r}'s Production stage is {s} and shows no \
-                                         redeploy after attempt {}: it was canceled, replaced or \
-                                         never queued; look at the release before trying again",
-                                        attempts_before.unwrap_or(0)
-                                    ));
-                                    op.advance(OpState::Failed, session.now());
-                                }
-                                _ => {}
-                            }
-                        }
-                    }
-                    Err(e) => op.last_error = Some(e.to_string()),
-                },
-            }
+            let redeploy = Redeploy {
+                release_id,
+                environment_id,
+                attempts_before,
+            };
+            step_redeploy(session, op, redeploy, &endpoint, &deployment, to).await;
             None
         }
         OpKind::Rollback {
@@ -258,123 +204,133 @@ async fn step(session: &Session, op: &mut Operation) -> Option<Duration> {
             deployment,
             to,
             ..
-        } => {
-            if op.state == OpState::Succeeded {
-                verify(session, op, &endpoint, &deployment, to).await;
-                return None;
-            }
-            match op.handle.clone() {
-                Some(h) => match backend.operation_status(&h).await {
-                    Ok(OperationStatus::InProgress { retry_after }) => {
-                        op.advance(OpState::InProgress, session.now());
-                        retry_after
-                    }
-                    Ok(OperationStatus::Succeeded) => {
-                        op.advance(OpState::Succeeded, session.now());
-                        verify(session, op, &endpoint, &deployment, to).await;
-                        None
-                    }
-                    Ok(OperationStatus::Failed(m)) => {
-                        op.last_error = Some(m);
-                        op.advance(OpState::Failed, session.now());
-                        None
-                    }
-                    Ok(OperationStatus::Canceled) => {
-                        op.last_error = Some("the deployment update was canceled".into());
-                        op.advance(OpState::Failed, session.now());
-                        None
-                    }
-                    Err(e) => {
-                        op.last_error = Some(e.to_string());
-                        None
-                    }
-                },
-                // No handle (resumed after a lost answer): watch the deployment itself.
-                None => {
-                    match backend
-                        .deployment(Stage::Prod, &endpoint, &deployment)
-                        .await
-                    {
-                        Ok(d) if d.provisioning.is_terminal() => {
-                            op.advance(OpState::Succeeded, session.now());
-                            verify(session, op, &endpoint, &deployment, to).await;
-                        }
-                        Ok(_) => op.advance(OpState::InProgress, session.now()),
-                        Err(e) => op.last_error = Some(e.to_string()),
-                    }
-                    None
-                }
-            }
-        }
+        } => step_direct(session, op, &endpoint, &deployment, to).await,
         OpKind::EnvironmentRollback { .. } => {
             step_environment(session, op).await;
             None
         }
         OpKind::Approve { .. } | OpKind::Reject { .. } => {
-            // Decisions are confirmed when made; one left unfinished by a crash is re-read.
-            let want = match op.kind {
-                OpKind::Approve { .. } => ApprovalStatus::Approved,
-                _ => ApprovalStatus::Rejected,
-            };
-            match decision_record(backend, op).await {
-                Ok(Some(r)) if r.status == want => op.advance(OpState::Verified, session.now()),
-                Ok(Some(r)) if r.status != ApprovalStatus::Pending => {
-                    op.last_error = Some(format!("the approval is {} (by someone else)", r.status));
-                    op.advance(OpState::Failed, session.now());
-                }
-                Ok(_) => {
-                    op.last_error = Some(STOPPED_BEFORE_SENDING.into());
-                    op.advance(OpState::NotSent, session.now());
-                }
-                Err(e) => op.last_error = Some(e.to_string()),
-            }
+            step_decision(session, op).await;
             None
         }
     }
 }
 
-/// A redeploy waiting for the stage's pre-deployment approvals again (real DevOps asks for
-/// them on every deployment of a stage, a redeploy included), in words: who has approved,
-/// how many are needed, who may still approve. The SLA clock keeps running meanwhile.
-fn waiting_for_approval(env: &ReleaseEnvironment, attempt: u32) -> Option<String> {
-    let this: Vec<_> = env
-        .pre_deploy_approvals
-        .iter()
-        .filter(|a| a.attempt == attempt && a.approval_type == ApprovalType::PreDeploy)
-        .collect();
-    // One record per required approver, often all for the same group: each name once.
-    let mut pending: Vec<&str> = Vec::new();
-    for a in this.iter().filter(|a| a.status == ApprovalStatus::Pending) {
-        if !pending.contains(&a.approver.name()) {
-            pending.push(a.approver.name());
-        }
-    }
-    if pending.is_empty() {
-        return None;
-    }
-    let approved = this
-        .iter()
-        .filter(|a| a.status == ApprovalStatus::Approved)
-        .count();
-    let required = match env.required_approvers {
-        0 => this.len(),
-        n => n as usize,
-    };
-    Some(format!(
-        "waiting for {} approval of the redeploy: {approved} of {required} (may approve: {})",
-        env.name,
-        pending.join(", ")
-    ))
+/// The release environment a redeploy re-runs, and its attempts before the request.
+struct Redeploy {
+    release_id: u32,
+    environment_id: u32,
+    attempts_before: Option<u32>,
 }
 
-/// How long a redeploy may go unseen on its release after the PATCH was accepted before it
-/// counts as lost (the real service queues it at once; this covers a slow replica).
-const UNSEEN_GRACE: chrono::Duration = chrono::Duration::minutes(2);
+/// A redeploy: its release's Production stage, then the deployment once the stage succeeded.
+async fn step_redeploy(
+    session: &Session,
+    op: &mut Operation,
+    r: Redeploy,
+    endpoint: &str,
+    deployment: &str,
+    to: ModelVersion,
+) {
+    if op.state == OpState::Succeeded {
+        verify(session, op, endpoint, deployment, to).await;
+        return;
+    }
+    let release = match session.backend().release(r.release_id).await {
+        Ok(release) => release,
+        Err(e) => {
+            op.last_error = Some(e.to_string());
+            return;
+        }
+    };
+    let Some(env) = release
+        .environments
+        .iter()
+        .find(|x| x.id == r.environment_id)
+    else {
+        return;
+    };
+    op.waiting = waiting_for_approval(env, attempts(env));
+    match judge_redeploy(env, r.release_id, r.attempts_before, op, session.now()) {
+        RedeployNow::Running => op.advance(OpState::InProgress, session.now()),
+        RedeployNow::Succeeded => {
+            op.advance(OpState::Succeeded, session.now());
+            verify(session, op, endpoint, deployment, to).await;
+        }
+        RedeployNow::Failed(why) => {
+            op.last_error = Some(why);
+            op.advance(OpState::Failed, session.now());
+        }
+        RedeployNow::Unchanged => {}
+    }
+}
 
-/// A redeploy that was seen running, or accepted longer than [`UNSEEN_GRACE`] ago, and that
-/// the release no longer shows: tracking it further would wait forever.
-fn lost(op: &Operation, now: DateTime<Utc>) -> bool {
-    op.state >= OpState::InProgress || op.submitted_at.is_some_and(|t| now - t > UNSEEN_GRACE)
+/// A direct rollback: the deployment update's operation, then the deployment; returns how long
+/// the service asked to wait.
+async fn step_direct(
+    session: &Session,
+    op: &mut Operation,
+    endpoint: &str,
+    deployment: &str,
+    to: ModelVersion,
+) -> Option<Duration> {
+    let backend = session.backend();
+    if op.state == OpState::Succeeded {
+        verify(session, op, endpoint, deployment, to).await;
+        return None;
+    }
+    let Some(h) = op.handle.clone() else {
+        // No handle (resumed after a lost answer): watch the deployment itself.
+        match backend.deployment(Stage::Prod, endpoint, deployment).await {
+            Ok(d) if d.provisioning.is_terminal() => {
+                op.advance(OpState::Succeeded, session.now());
+                verify(session, op, endpoint, deployment, to).await;
+            }
+            Ok(_) => op.advance(OpState::InProgress, session.now()),
+            Err(e) => op.last_error = Some(e.to_string()),
+        }
+        return None;
+    };
+    match backend.operation_status(&h).await {
+        Ok(OperationStatus::InProgress { retry_after }) => {
+            op.advance(OpState::InProgress, session.now());
+            return retry_after;
+        }
+        Ok(OperationStatus::Succeeded) => {
+            op.advance(OpState::Succeeded, session.now());
+            verify(session, op, endpoint, deployment, to).await;
+        }
+        Ok(OperationStatus::Failed(m)) => {
+            op.last_error = Some(m);
+            op.advance(OpState::Failed, session.now());
+        }
+        Ok(OperationStatus::Canceled) => {
+            op.last_error = Some("the deployment update was canceled".into());
+            op.advance(OpState::Failed, session.now());
+        }
+        Err(e) => op.last_error = Some(e.to_string()),
+    }
+    None
+}
+
+/// A decision left unfinished by a crash (decisions are confirmed when made): re-read.
+async fn step_decision(session: &Session, op: &mut Operation) {
+    let want = match op.kind {
+        OpKind::Approve { .. } => ApprovalStatus::Approved,
+        _ => ApprovalStatus::Rejected,
+    };
+    match decision_record(session.backend(), op).await {
+        Ok(Some(r)) if r.status == want => op.advance(OpState::Verified, session.now()),
+        Ok(Some(r)) if r.status != ApprovalStatus::Pending => {
+            op.last_error = Some(format!("the approval is {} (by someone else)", r.status));
+            op.advance(OpState::Failed, session.now());
+        }
+        Ok(_) => {
+            op.last_error = Some(STOPPED_BEFORE_SENDING.into());
+            op.advance(OpState::NotSent, session.now());
+        }
+        Err(e) => op.last_error = Some(e.to_string()),
+    }
 }
 
 /// The Prod deployment runs the target and its provisioning succeeded.
@@ -387,21 +343,14 @@ async fn verify(
 ) {
     let backend = session.backend();
     match backend.deployment(Stage::Prod, endpoint, deployment).await {
-        Ok(d) => {
-            let running = d.model.as_ref().map(|m| m.version);
-            if d.provisioning == ProvisioningState::Succeeded && running == Some(to) {
-                op.advance(OpState::Verified, session.now());
-            } else if d.provisioning.is_terminal() {
-                op.last_error = Some(format!(
-                    "verification failed: Prod runs {} (provisioning {:?}), expected v{to}",
-                    running
-                        .map(|v| format!("v{v}"))
-                        .unwrap_or_else(|| "no model".into()),
-                    d.provisioning
-                ));
+        Ok(d) => match verification(&d, to) {
+            Verification::Verified => op.advance(OpState::Verified, session.now()),
+            Verification::Failed(why) => {
+                op.last_error = Some(why);
                 op.advance(OpState::Failed, session.now());
             }
-        }
+            Verification::Pending => {}
+        },
         Err(e) => op.last_error = Some(e.to_string()),
     }
 }
@@ -415,71 +364,19 @@ async fn step_environment(session: &Session, op: &mut Operation) {
                 .deployment(Stage::Prod, &s.endpoint, &s.deployment)
                 .await
             {
-                Ok(d) => {
-                    let on_target = d.environment.as_ref().is_some_and(|e| e.version == s.to);
-                    if d.provisioning == ProvisioningState::Succeeded && on_target {
-                        s.state = OpState::Verified;
-                    } else if s.state == OpState::Succeeded
-                        || (s.handle.is_none()
-                            && d.provisioning.is_terminal()
-                            && s.state != OpState::Submitting)
-                    {
-                        s.state = OpState::Failed;
-                        s.error = Some(format!(
-                            "verification failed: environment {}",
-                            d.environment.map(|e| e.version).unwrap_or_default()
-                        ));
-                    } else if s.state == OpState::Submitting
-                        && d.provisioning.is_terminal()
-                        && !on_target
-                    {
-                        s.state = OpState::NotSent;
-                    }
-                }
+                Ok(d) => settle_step(s, &d),
                 Err(e) => s.error = Some(e.to_string()),
             }
             continue;
         }
         if let Some(h) = s.handle.clone() {
             match backend.operation_status(&h).await {
-                Ok(OperationStatus::InProgress { .. }) => s.state = OpState::InProgress,
-                Ok(OperationStatus::Succeeded) => s.state = OpState::Succeeded,
-                Ok(OperationStatus::Failed(m)) => {
-                    s.state = OpState::Failed;
-                    s.error = Some(m);
-                }
-                Ok(OperationStatus::Canceled) => {
-                    s.state = OpState::Failed;
-                    s.error = Some("canceled".into());
-                }
+                Ok(status) => step_answer(s, status),
                 Err(e) => s.error = Some(e.to_string()),
             }
         }
     }
-    let all_final = op.steps.iter().all(|s| s.state.is_final());
-    if op
-        .steps
-        .iter()
-        .any(|s| matches!(s.state, OpState::InProgress | OpState::Succeeded))
-    {
-        op.advance(OpState::InProgress, session.now());
-    }
-    if all_final {
-        if op.steps.iter().all(|s| s.state == OpState::Verified) {
-            op.advance(OpState::Verified, session.now());
-        } else {
-            let failed = op
-                .steps
-                .iter()
-                .filter(|s| s.state != OpState::Verified)
-                .count();
-            op.last_error = Some(format!(
-                "{failed} of {} deployments did not move",
-                op.steps.len()
-            ));
-            op.advance(OpState::Failed, session.now());
-        }
-    }
+    environment_outcome(op, session.now());
 }
 
 /// Close every unfinished operation of this session's backend as failed with `why`, on the
@@ -490,20 +387,7 @@ pub fn abandon_all(session: &Session, why: &str) {
         op.last_error = Some(why.to_owned());
         op.advance(OpState::Failed, session.now());
         save(session, &mut op);
-        let record = Record {
-            actor: op.actor.clone(),
-            action: op.action().into(),
-            target: op.target(),
-            inputs: Inputs {
-                reason: op.reason.clone(),
-                ..Inputs::default()
-            },
-            result: format!("abandoned: {why}"),
-            request_ids: op.request_ids.clone(),
-        };
-        if let Err(e) = session.audit().append(record) {
-            tracing::error!("cannot write the audit log: {e}");
-        }
+        audit_abandoned(session, &op, why);
     }
 }
 

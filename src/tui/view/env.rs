@@ -185,8 +185,9 @@ fn rollback_line(app: &App, w: usize) -> Line<'static> {
     let text = match app
         .snapshot()
         .ok_or_else(|| "no fleet data yet".to_owned())
-        .and_then(crate::tui::update::rollback::environment_release)
-    {
+        .and_then(|s| {
+            crate::tui::update::rollback::environment_release(s).map_err(|e| e.to_string())
+        }) {
         Ok((from, to)) => Span::styled(
             fit(
                 &format!("{key} rolls every Prod deployment back from environment {from} to {to}"),
