@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use relcon::audit::{AuditLog, Record};
-use relcon::service::send::PAUSE_BEFORE_SEND_ENV;
+use relcon::service::rollback::PAUSE_BEFORE_SEND_ENV;
 use serde_json::Value;
 use support::{SimServe as Sim, journal};
 
@@ -395,7 +395,7 @@ fn a_rerun_while_one_is_in_flight_shows_that_one_not_a_new_plan() {
 async fn the_console_is_refused_the_same_way() {
     use relcon::azure::{AzureBackend, ClientOptions};
     use relcon::service::decide::{DecisionOutcome, DecisionRequest, Verdict};
-    use relcon::service::rollback::{ExecuteError, RollbackRequest};
+    use relcon::service::rollback::{ExecuteError, RollbackFailure, RollbackRequest};
     use relcon::service::session::{CacheChoice, OpenOptions, Session};
     use relcon::tui::action::ApprovalKey;
     use relcon::tui::runtime::{Executor, Runtime};
@@ -488,8 +488,8 @@ async fn the_console_is_refused_the_same_way() {
             }
             Msg::Executed { result, .. } => {
                 assert!(
-                    matches!(&result, Err(ExecuteError::Failed(m))
-                        if m.contains("not sent: the audit log cannot record it")),
+                    matches!(&result, Err(ExecuteError::Failed(m @ RollbackFailure::NotAudited(_)))
+                        if m.to_string().contains("not sent: the audit log cannot record it")),
                     "{result:?}"
                 );
                 executed = true;

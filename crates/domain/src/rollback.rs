@@ -164,32 +164,52 @@ impl std::str::FromStr for TargetChoice {
     }
 }
 
+/// Why no version fits the target asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("no earlier version ran in Prod")]
+    NoEarlierVersion,
+    #[error(
+        "no earlier version was healthy (deployed, validated, never rolled back); pick one with \
+         --to VERSION"
+    )]
+    NoHealthyVersion,
+    #[error("version {0} is already in Prod")]
+    AlreadyInProd(ModelVersion),
+    #[error("version {0} never ran in Prod through a release")]
+    NeverRan(ModelVersion),
+}
+
 /// Pick the target from a history (newest first). Errors say why none fits.
 pub fn choose_target(
     history: &[ProdHistoryEntry],
     choice: TargetChoice,
-) -> Result<&ProdHistoryEntry, String> {
+) -> Result<&ProdHistoryEntry, TargetError> {
     let current = history.iter().find(|e| e.current).map(|e| e.version);
     let earlier = history.iter().filter(|e| Some(e.version) != current);
     match choice {
         TargetChoice::Previous => {
-            let cur_at = history.iter().find(|e| e.current).and_then(|e| e.deployed_at);
+            let cur_at = history
+                .iter()
+                .find(|e| e.current)
+                .and_then(|e| e.deployed_at);
             earlier
                 .into_iter()
                 .find(|e| cur_at.is_none() || e.deployed_at <= cur_at)
-                .ok_or_else(|| "no earlier version ran in Prod".to_owned())
+                .ok_or(TargetError::NoEarlierVersion)
         }
-        TargetChoice::LastGood => earlier.into_iter().find(|e| e.healthy()).ok_or_else(|| {
-            "no earlier version was healthy (deployed, validated, never rolled back); pick one with --to VERSION".to_owned()
-        }),
+        TargetChoice::LastGood => earlier
+            .into_iter()
+            .find(|e| e.healthy())
+            .ok_or(TargetError::NoHealthyVersion),
         TargetChoice::Version(v) => {
             if Some(v) == current {
-                return Err(format!("version {v} is already in Prod"));
+                return Err(TargetError::AlreadyInProd(v));
             }
             history
                 .iter()
                 .find(|e| e.version == v)
-                .ok_or_else(|| format!("version {v} never ran in Prod through a release"))
+                .ok_or(TargetError::NeverRan(v))
         }
     }
 }
@@ -268,6 +288,11 @@ impl SlaClock {
         }
     }
 }
+
+/// A small fleet with a circuit's Prod history, for rollback tests (here and in the core).
+#[cfg(any(test, feature = "testing"))]
+#[path = "rollback_fixtures.rs"]
+pub mod fixtures;
 
 #[cfg(test)]
 #[path = "rollback_tests.rs"]

@@ -1,132 +1,5 @@
-use chrono::TimeZone;
-
+use super::fixtures::*;
 use super::*;
-use crate::fleet::{CircuitSnapshot, PlantSnapshot, ReleaseModel, ReleaseStage, ValidationSummary};
-use crate::platform::{IdentityRef, ReleaseStatus};
-use crate::validation::{Metrics, ValidationMetric};
-
-fn c(s: &str) -> CircuitRef {
-    s.parse().unwrap()
-}
-
-fn at(day: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap()
-}
-
-fn release(id: u32, day: u32, prod: EnvironmentStatus, models: &[(&str, u32)]) -> ReleaseSummary {
-    ReleaseSummary {
-        id,
-        name: format!("Release-{id}"),
-        status: ReleaseStatus::Active,
-        created_on: Some(at(day)),
-        created_by: IdentityRef::default(),
-        description: String::new(),
-        build_id: Some(format!("b{id}")),
-        environment_only: None,
-        previous_environment: None,
-        stages: vec![ReleaseStage {
-            stage: Stage::Prod,
-            environment_id: id * 10 + 3,
-            status: prod.clone(),
-            attempts: if prod == EnvironmentStatus::NotStarted {
-                0
-            } else {
-                1
-            },
-            deploying: false,
-            at: Some(at(day)),
-        }],
-        models: models
-            .iter()
-            .map(|(circuit, v)| ReleaseModel {
-                circuit: c(circuit),
-                version: ModelVersion(*v),
-            })
-            .collect(),
-    }
-}
-
-fn run(v: u32, mae: f64) -> ValidationRun {
-    let metrics: Metrics = [
-        (ValidationMetric::Mae, mae),
-        (ValidationMetric::Rmse, 0.2),
-        (ValidationMetric::Mape, 8.0),
-    ]
-    .into_iter()
-    .collect();
-    ValidationRun {
-        model_version: Some(ModelVersion(v)),
-        release_id: None,
-        environment_version: None,
-        at: None,
-        metrics,
-    }
-}
-
-/// PLANT007/CIRCUIT03: v3 (release 30, failed validation), v4 (release 40 with CIRCUIT04 v7),
-/// v5 (release 50, rolled back by a redeploy of release 40), v6 now (release 60, degraded).
-fn fleet() -> FleetSnapshot {
-    let mut incident = CircuitSnapshot::new(c("PLANT007/CIRCUIT03"), "plant007-circuit03".into());
-    incident.versions.prod = Some(ModelVersion(6));
-    incident.validation = ValidationSummary {
-        runs: vec![run(6, 0.1), run(5, 0.1), run(4, 0.1), run(3, 0.4)],
-        ..ValidationSummary::default()
-    };
-    let mut neighbour = CircuitSnapshot::new(c("PLANT007/CIRCUIT04"), "plant007-circuit04".into());
-    neighbour.versions.prod = Some(ModelVersion(9));
-    let mut r40_again = release(
-        40,
-        14,
-        EnvironmentStatus::Succeeded,
-        &[("PLANT007/CIRCUIT03", 4), ("PLANT007/CIRCUIT04", 7)],
-    );
-    r40_again.stages[0].at = Some(at(16));
-    FleetSnapshot {
-        generated_at: at(26),
-        backend: "test".into(),
-        identity: None,
-        plants: vec![PlantSnapshot {
-            plant_id: "PLANT007".parse().unwrap(),
-            name: "Chattanooga".into(),
-            circuits: vec![incident, neighbour],
-        }],
-        approvals: Vec::new(),
-        releases: vec![
-            release(
-                60,
-                24,
-                EnvironmentStatus::Succeeded,
-                &[("PLANT007/CIRCUIT03", 6)],
-            ),
-            release(
-                55,
-                20,
-                EnvironmentStatus::NotStarted,
-                &[("PLANT007/CIRCUIT03", 7)],
-            ),
-            release(
-                50,
-                15,
-                EnvironmentStatus::Succeeded,
-                &[("PLANT007/CIRCUIT03", 5)],
-            ),
-            r40_again,
-            release(
-                30,
-                5,
-                EnvironmentStatus::Succeeded,
-                &[("PLANT007/CIRCUIT03", 3)],
-            ),
-            release(
-                45,
-                18,
-                EnvironmentStatus::Succeeded,
-                &[("PLANT007/CIRCUIT04", 9)],
-            ),
-        ],
-        errors: Vec::new(),
-    }
-}
 
 #[test]
 fn history_is_newest_first_with_health() {
@@ -166,21 +39,30 @@ fn targets_previous_last_good_and_explicit() {
             .version,
         ModelVersion(3)
     );
-    assert!(
-        choose_target(&h, TargetChoice::Version(ModelVersion(6)))
-            .unwrap_err()
-            .contains("already in Prod")
+    assert_eq!(
+        choose_target(&h, TargetChoice::Version(ModelVersion(6))),
+        Err(TargetError::AlreadyInProd(ModelVersion(6)))
     );
-    assert!(
+    assert_eq!(
         choose_target(&h, TargetChoice::Version(ModelVersion(7)))
             .unwrap_err()
-            .contains("never ran")
+            .to_string(),
+        "version 7 never ran in Prod through a release"
     );
     let only_bad: Vec<ProdHistoryEntry> = h.into_iter().filter(|e| e.version.0 != 4).collect();
+    assert_eq!(
+        choose_target(&only_bad, TargetChoice::LastGood),
+        Err(TargetError::NoHealthyVersion)
+    );
     assert!(
-        choose_target(&only_bad, TargetChoice::LastGood)
-            .unwrap_err()
-            .contains("no earlier version was healthy")
+        TargetError::NoHealthyVersion
+            .to_string()
+            .starts_with("no earlier version was healthy")
+    );
+    let first_only: Vec<ProdHistoryEntry> = only_bad.into_iter().filter(|e| e.current).collect();
+    assert_eq!(
+        choose_target(&first_only, TargetChoice::Previous),
+        Err(TargetError::NoEarlierVersion)
     );
     assert_eq!(
         "last-good".parse::<TargetChoice>(),

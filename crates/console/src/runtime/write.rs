@@ -10,7 +10,7 @@ use super::{Runtime, Tracking};
 use crate::action::{Effect, Msg, Slot};
 use crate::service::decide::{DecisionOutcome, decide};
 use crate::service::journal::Operation;
-use crate::service::rollback::{self, ExecuteError};
+use crate::service::rollback::{self, ExecuteError, RollbackFailure};
 use crate::service::session::Session;
 use crate::write::AuditData;
 
@@ -72,7 +72,11 @@ impl Runtime {
                 let circuit = request.circuit.clone();
                 self.spawn(
                     Slot::Plan,
-                    async move { rollback::plan(&session, &snapshot, &request).await },
+                    async move {
+                        rollback::plan(&session, &snapshot, &request)
+                            .await
+                            .map_err(|e| e.to_string())
+                    },
                     move |r| Msg::RollbackPlan {
                         generation,
                         circuit,
@@ -85,7 +89,10 @@ impl Runtime {
                 snapshot,
             } => self.spawn(
                 Slot::EnvironmentPlan,
-                async move { rollback::plan_environment(session.context(), &snapshot) },
+                async move {
+                    rollback::plan_environment(session.context(), &snapshot)
+                        .map_err(|e| e.to_string())
+                },
                 move |r| Msg::EnvironmentPlan {
                     generation,
                     result: r.and_then(|p| (*p).map(Box::new)),
@@ -144,7 +151,7 @@ async fn operator(session: &Session) -> Result<crate::domain::platform::Identity
     session
         .identity()
         .await
-        .map_err(|e| ExecuteError::Failed(format!("cannot tell who you are: {e}")))
+        .map_err(|e| ExecuteError::Failed(RollbackFailure::Operator(Box::new(e))))
 }
 
 /// The audit log newest first, and its verification.
@@ -177,7 +184,7 @@ fn spawn_execute<F>(
     tokio::spawn(async move {
         let result = tokio::spawn(work)
             .await
-            .unwrap_or_else(|e| Err(ExecuteError::Failed(format!("background task failed: {e}"))));
+            .unwrap_or_else(|e| Err(RollbackFailure::Task(e.to_string()).into()));
         match result {
             Ok(op) => {
                 let _ = tx.send(Msg::Executed {

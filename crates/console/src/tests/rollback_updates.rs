@@ -97,7 +97,9 @@ fn a_refused_execution_says_why_in_the_confirmation() {
         Msg::Executed {
             generation: *generation,
             result: Err(crate::service::rollback::ExecuteError::Refused(
-                "Release-107 is already deploying to Production".into(),
+                crate::service::rollback::RollbackRefusal::AlreadyDeploying {
+                    release: "Release-107".into(),
+                },
             )),
         },
     );

@@ -30,6 +30,7 @@ pub fn target_words(app: &App, circuit: &CircuitRef) -> Result<String, String> {
             choose_target(&history, TargetChoice::Previous)
                 .map(|e| format!("v{} (previous; not known good)", e.version))
         })
+        .map_err(|e| e.to_string())
 }
 
 /// What `R` would do on a circuit, or why it cannot: shown before the key is pressed.

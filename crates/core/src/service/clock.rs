@@ -51,20 +51,38 @@ pub fn system() -> SharedClock {
     Arc::new(SystemClock)
 }
 
+/// `RELCON_CLOCK_START` is set to something that is not an instant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{CLOCK_START_ENV}={value:?} is not an RFC 3339 instant: {source}")]
+pub struct ClockStartError {
+    /// The variable's value, as set.
+    pub value: String,
+    #[source]
+    pub source: chrono::ParseError,
+}
+
 /// The start instant `RELCON_CLOCK_START` pins this process to, if it is set. A value that is
 /// not RFC 3339 is an error naming the variable, not a silent fall back to the calendar.
-pub fn pinned_from_env() -> Result<Option<DateTime<Utc>>, String> {
+pub fn pinned_from_env() -> Result<Option<DateTime<Utc>>, ClockStartError> {
     match std::env::var(CLOCK_START_ENV) {
-        Ok(v) if !v.trim().is_empty() => DateTime::parse_from_rfc3339(v.trim())
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|e| format!("{CLOCK_START_ENV}={v:?} is not an RFC 3339 instant: {e}")),
+        Ok(v) if !v.trim().is_empty() => parse_start(&v).map(Some),
         _ => Ok(None),
     }
 }
 
+/// A `RELCON_CLOCK_START` value as an instant.
+fn parse_start(value: &str) -> Result<DateTime<Utc>, ClockStartError> {
+    DateTime::parse_from_rfc3339(value.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|source| ClockStartError {
+            value: value.to_owned(),
+            source,
+        })
+}
+
 /// The clock of a process that opens no session: pinned by `RELCON_CLOCK_START`, else the
 /// system's.
-pub fn process() -> Result<SharedClock, String> {
+pub fn process() -> Result<SharedClock, ClockStartError> {
     Ok(match pinned_from_env()? {
         Some(t) => Arc::new(PinnedClock::new(t)),
         None => system(),
@@ -74,6 +92,22 @@ pub fn process() -> Result<SharedClock, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_start_that_is_not_an_instant_names_the_variable_and_the_value() {
+        assert_eq!(
+            parse_start(" 2026-11-26T08:00:00Z "),
+            Ok(pinned_start()),
+            "surrounding blanks are not part of it"
+        );
+        let e = parse_start("yesterday").unwrap_err();
+        assert_eq!(e.value, "yesterday");
+        assert!(
+            e.to_string()
+                .starts_with("RELCON_CLOCK_START=\"yesterday\" is not an RFC 3339 instant: "),
+            "{e}"
+        );
+    }
 
     #[test]
     fn a_pinned_clock_starts_at_its_instant_and_moves_forward() {

@@ -366,7 +366,7 @@ pub async fn decide(
         ..decision_record(operator, req, item, &op.id)
     };
     if let Err(e) = session.audit().append(sending) {
-        let why = super::send::audit_refusal(&e);
+        let why = super::rollback::audit_refusal(&e);
         op.last_error = Some(why.clone());
         op.advance(OpState::NotSent, session.now());
         if let Err(e) = session.journal().save(&mut op) {

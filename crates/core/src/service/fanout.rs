@@ -1,24 +1,50 @@
 //! The reads of a refresh, as one pipeline: each call starts as soon as what it depends on has
-//! arrived, with a bounded number in flight; what the last refresh read and cannot have
-//! changed (configs at a commit, settled releases, model versions whose container's
-//! `latestVersion` did not move, the operator's identity) is taken from what is `Known`.
+//! arrived (what to read, and when, is the planner's: `plan`), with a bounded number in
+//! flight; what the last refresh read and cannot have changed (configs at a commit, settled
+//! releases, model versions whose container's `latestVersion` did not move, the operator's
+//! identity) is taken from what is `Known`.
 
-use std::collections::{BTreeSet, HashMap};
+mod plan;
+
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 use super::Context;
-use super::backend::{ApprovalQuery, Backend, BackendResult, ErrorKind, MonitorQuery};
+use super::backend::{ApprovalQuery, Backend, BackendResult, ErrorKind};
 use super::models::{ModelBook, ModelRead};
 use super::releases::{ReleaseBook, changed_releases};
-use super::snapshot::Readings;
+use crate::domain::Stage;
 use crate::domain::platform::{
     ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, Endpoint, Identity, ModelContainer,
     ModelVersionRecord, ReleaseRecord, Table,
 };
-use crate::domain::{ModelVersion, Stage};
+use plan::{Done, Job, Planner};
+
+/// Everything one refresh read, each part with its own outcome.
+#[derive(Debug, Default)]
+pub struct Readings {
+    pub identity: Option<BackendResult<Identity>>,
+    pub endpoints: Vec<(Stage, BackendResult<Vec<Endpoint>>)>,
+    pub deployments: Vec<(Stage, String, BackendResult<Vec<Deployment>>)>,
+    pub dev_containers: Option<BackendResult<Vec<ModelContainer>>>,
+    pub registry_containers: Option<BackendResult<Vec<ModelContainer>>>,
+    pub registry_versions: HashMap<String, BackendResult<Vec<ModelVersionRecord>>>,
+    pub dev_versions: HashMap<String, BackendResult<Vec<ModelVersionRecord>>>,
+    pub releases: Option<BackendResult<Vec<ReleaseRecord>>>,
+    /// The releases were read in full (not only what changed since the last refresh).
+    pub releases_full: bool,
+    pub approvals: Option<BackendResult<Vec<ApprovalRecord>>>,
+    pub drift: Option<BackendResult<Table>>,
+    pub accuracy: Option<BackendResult<Table>>,
+    pub validation: Option<BackendResult<Table>>,
+    /// Config texts by `(path, commit)`; from the cache or read in this refresh.
+    pub configs: HashMap<(String, String), BackendResult<String>>,
+    /// Models whose versions came from the last refresh's book rather than a call.
+    pub reused_versions: HashSet<(AssetLocation, String)>,
+}
 
 /// What earlier refreshes (and the disk cache) know, so that this one reads only what can
 /// have changed.
@@ -105,7 +131,7 @@ fn model_reads(
     dev_containers: Option<BackendResult<Vec<ModelContainer>>>,
     registry_versions: HashMap<String, BackendResult<Vec<ModelVersionRecord>>>,
     dev_versions: HashMap<String, BackendResult<Vec<ModelVersionRecord>>>,
-    reused: &std::collections::HashSet<(AssetLocation, String)>,
+    reused: &HashSet<(AssetLocation, String)>,
 ) -> Vec<ModelRead> {
     let latest = |containers: Option<BackendResult<Vec<ModelContainer>>>| match containers {
         Some(Ok(list)) => list
@@ -137,42 +163,7 @@ fn model_reads(
     out
 }
 
-/// One call of a refresh.
-enum Job {
-    Identity,
-    Endpoints(Stage),
-    Containers(AssetLocation),
-    Releases(Option<Arc<ReleaseBook>>),
-    Approvals,
-    Query(Which),
-    Deployments(Stage, String),
-    Versions(AssetLocation, String),
-    Config(String, String),
-}
-
-#[derive(Clone, Copy)]
-enum Which {
-    Drift,
-    Accuracy,
-    Validation,
-}
-
-enum Done {
-    Identity(BackendResult<Identity>),
-    Endpoints(Stage, BackendResult<Vec<Endpoint>>),
-    Containers(AssetLocation, BackendResult<Vec<ModelContainer>>),
-    Releases(BackendResult<Vec<ReleaseRecord>>, bool),
-    Approvals(BackendResult<Vec<ApprovalRecord>>),
-    Query(Which, BackendResult<Table>),
-    Deployments(Stage, String, BackendResult<Vec<Deployment>>),
-    Versions(
-        AssetLocation,
-        String,
-        BackendResult<Vec<ModelVersionRecord>>,
-    ),
-    Config(String, String, BackendResult<String>),
-}
-
+/// Make one read.
 async fn run(backend: &dyn Backend, job: Job) -> Done {
     match job {
         Job::Identity => Done::Identity(backend.identity().await),
@@ -190,14 +181,7 @@ async fn run(backend: &dyn Backend, job: Job) -> Done {
             };
             Done::Approvals(backend.approvals(&pending).await)
         }
-        Job::Query(w) => {
-            let q = match w {
-                Which::Drift => MonitorQuery::Drift,
-                Which::Accuracy => MonitorQuery::Accuracy,
-                Which::Validation => MonitorQuery::Validation,
-            };
-            Done::Query(w, backend.monitor(q).await)
-        }
+        Job::Query(q) => Done::Query(q, backend.monitor(q).await),
         Job::Deployments(s, e) => {
             let r = backend.deployments(s, &e).await;
             Done::Deployments(s, e, r)
@@ -227,65 +211,10 @@ pub async fn read(backend: &dyn Backend, ctx: &Context, known: &Known) -> Readin
     use futures::stream::FuturesUnordered;
     use std::collections::VecDeque;
 
-    let known_configs = &known.configs;
-    let books = known.models.as_deref();
     let fan_out = (ctx.concurrency * 4).max(1);
-    let mut queue: VecDeque<Job> = VecDeque::from([
-        // The slowest first: the queries and the release history.
-        Job::Query(Which::Drift),
-        Job::Query(Which::Validation),
-        Job::Releases(known.releases.clone()),
-        Job::Query(Which::Accuracy),
-        Job::Endpoints(Stage::Prod),
-        Job::Endpoints(Stage::Test),
-        Job::Containers(AssetLocation::Registry),
-        Job::Containers(AssetLocation::Dev),
-        Job::Approvals,
-    ]);
-    let mut r = Readings::default();
-    match &known.identity {
-        Some(i) => r.identity = Some(Ok(i.clone())),
-        None => queue.push_back(Job::Identity),
-    }
+    let mut planner = Planner::new(ctx, known);
+    let mut queue: VecDeque<Job> = planner.first().into();
     let mut in_flight = FuturesUnordered::new();
-    // What the dependent calls wait for.
-    let mut registry_latest: Option<HashMap<String, Option<ModelVersion>>> = None;
-    let mut dev_latest: Option<Vec<(String, Option<ModelVersion>)>> = None;
-    let mut prod_of: HashMap<String, ModelVersion> = HashMap::new();
-    let mut configs_wanted: BTreeSet<(String, String)> = BTreeSet::new();
-
-    // Queue the config of `model`'s Prod version once both halves are known.
-    let want_config = |model: &str,
-                       prod_of: &HashMap<String, ModelVersion>,
-                       r: &mut Readings,
-                       wanted: &mut BTreeSet<(String, String)>,
-                       queue: &mut VecDeque<Job>| {
-        let Some(v) = prod_of.get(model) else { return };
-        let Some(Ok(versions)) = r.registry_versions.get(model) else {
-            return;
-        };
-        let Some(rec) = versions.iter().find(|x| x.version == *v) else {
-            return;
-        };
-        let (Some(circuit), Some(commit)) = (
-            rec.circuit()
-                .or_else(|| ctx.naming.model.parse_circuit(model)),
-            rec.git_commit(),
-        ) else {
-            return;
-        };
-        let key = (ctx.config_path(&circuit), commit.to_owned());
-        if !wanted.insert(key.clone()) {
-            return;
-        }
-        match known_configs.get(&key) {
-            Some(text) => {
-                r.configs.insert(key, Ok(text.clone()));
-            }
-            None => queue.push_back(Job::Config(key.0, key.1)),
-        }
-    };
-
     loop {
         while in_flight.len() < fan_out {
             let Some(job) = queue.pop_front() else { break };
@@ -294,111 +223,7 @@ pub async fn read(backend: &dyn Backend, ctx: &Context, known: &Known) -> Readin
         let Some(done) = in_flight.next().await else {
             break;
         };
-        match done {
-            Done::Identity(x) => r.identity = Some(x),
-            Done::Endpoints(stage, x) => {
-                if let Ok(eps) = &x {
-                    queue.extend(eps.iter().map(|e| Job::Deployments(stage, e.name.clone())));
-                }
-                r.endpoints.push((stage, x));
-            }
-            Done::Containers(AssetLocation::Registry, x) => {
-                let latest = match &x {
-                    Ok(c) => {
-                        for c in c {
-                            let reuse = books
-                                .and_then(|b| b.reusable(AssetLocation::Registry, c, known.now));
-                            match reuse {
-                                Some(vs) => {
-                                    r.registry_versions.insert(c.name.clone(), Ok(vs.to_vec()));
-                                    r.reused_versions
-                                        .insert((AssetLocation::Registry, c.name.clone()));
-                                    want_config(
-                                        &c.name,
-                                        &prod_of,
-                                        &mut r,
-                                        &mut configs_wanted,
-                                        &mut queue,
-                                    );
-                                }
-                                None => queue.push_back(Job::Versions(
-                                    AssetLocation::Registry,
-                                    c.name.clone(),
-                                )),
-                            }
-                        }
-                        c.iter()
-                            .map(|c| (c.name.clone(), c.latest_version))
-                            .collect()
-                    }
-                    Err(_) => HashMap::new(),
-                };
-                registry_latest = Some(latest);
-                r.registry_containers = Some(x);
-            }
-            Done::Containers(AssetLocation::Dev, x) => {
-                dev_latest = Some(match &x {
-                    Ok(c) => c
-                        .iter()
-                        .map(|c| (c.name.clone(), c.latest_version))
-                        .collect(),
-                    Err(_) => Vec::new(),
-                });
-                r.dev_containers = Some(x);
-            }
-            Done::Releases(x, full) => {
-                r.releases = Some(x);
-                r.releases_full = full;
-            }
-            Done::Approvals(x) => r.approvals = Some(x),
-            Done::Query(Which::Drift, x) => r.drift = Some(x),
-            Done::Query(Which::Accuracy, x) => r.accuracy = Some(x),
-            Done::Query(Which::Validation, x) => r.validation = Some(x),
-            Done::Deployments(stage, endpoint, x) => {
-                if stage == Stage::Prod
-                    && let Ok(deps) = &x
-                {
-                    for m in deps.iter().filter_map(|d| d.model.as_ref()) {
-                        prod_of.insert(m.name.clone(), m.version);
-                        want_config(&m.name, &prod_of, &mut r, &mut configs_wanted, &mut queue);
-                    }
-                }
-                r.deployments.push((stage, endpoint, x));
-            }
-            Done::Versions(AssetLocation::Registry, model, x) => {
-                r.registry_versions.insert(model.clone(), x);
-                want_config(&model, &prod_of, &mut r, &mut configs_wanted, &mut queue);
-            }
-            Done::Versions(AssetLocation::Dev, model, x) => {
-                r.dev_versions.insert(model, x);
-            }
-            Done::Config(path, commit, x) => {
-                r.configs.insert((path, commit), x);
-            }
-        }
-        // Dev versions are needed only where Dev is ahead of the registry: those models belong
-        // to releases still waiting at the Registry stage.
-        if let (Some(reg), Some(dev)) = (&registry_latest, &dev_latest) {
-            for (name, latest) in dev {
-                if *latest <= reg.get(name).copied().flatten() {
-                    continue;
-                }
-                let container = ModelContainer {
-                    name: name.clone(),
-                    latest_version: *latest,
-                };
-                match books.and_then(|b| b.reusable(AssetLocation::Dev, &container, known.now)) {
-                    Some(vs) => {
-                        r.dev_versions.insert(name.clone(), Ok(vs.to_vec()));
-                        r.reused_versions.insert((AssetLocation::Dev, name.clone()));
-                    }
-                    None => queue.push_back(Job::Versions(AssetLocation::Dev, name.clone())),
-                }
-            }
-            dev_latest = Some(Vec::new());
-        }
+        queue.extend(planner.arrived(done));
     }
-    r.deployments.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    r.endpoints.sort_by_key(|(s, _)| *s);
-    r
+    planner.finish()
 }

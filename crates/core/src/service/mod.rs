@@ -13,10 +13,8 @@ pub mod models;
 pub mod queries;
 pub mod releases;
 pub mod rollback;
-pub mod send;
 pub mod session;
 pub mod snapshot;
-pub mod track;
 
 use crate::domain::policy::ApprovalPolicy;
 use crate::domain::rollback::RollbackMethod;

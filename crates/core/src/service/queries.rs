@@ -3,6 +3,11 @@
 //! queries themselves are the Azure layer's (`azure::kql`): they differ by schema (workspace
 //! tables or classic Application Insights tables) but return the columns documented on
 //! [`MonitorQuery`](crate::service::backend::MonitorQuery).
+//!
+//! The decoding stays in the service, not beside the Azure client: the port
+//! (`Backend::monitor`) answers with a table of those documented columns whatever source and
+//! schema answered, and the snapshot's monitoring stage reads it. The metric names are shared
+//! by the Azure layer's queries, the simulator and `doctor`.
 
 use std::collections::HashMap;
 

@@ -170,7 +170,7 @@ impl Session {
         }
         if let Some(world) = options.embedded_demo {
             session = session.keep_alive(world);
-            super::track::abandon_all(
+            super::rollback::abandon_all(
                 &session,
                 "the built-in simulator was restarted; the world this operation ran in is gone",
             );

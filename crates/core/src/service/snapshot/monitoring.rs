@@ -1,0 +1,152 @@
+//! The monitoring stage of a snapshot: the drift, accuracy and validation tables decoded
+//! (`service::queries`) and judged into each circuit's evidence: drift against its thresholds,
+//! Prod accuracy, and the candidate in Test validated against the Prod baseline.
+
+use std::collections::BTreeSet;
+
+use super::inventory::Circuits;
+use super::unread::failed;
+use crate::domain::drift::{DriftAssessment, accuracy_status};
+use crate::domain::fleet::{
+    AccuracySummary, DriftSummary, Series, SnapshotError, ValidationRun, ValidationSummary,
+};
+use crate::domain::platform::Table;
+use crate::domain::validation::ValidationVerdict;
+use crate::domain::{ModelVersion, Status, Thresholds};
+use crate::service::backend::BackendResult;
+use crate::service::fanout::Readings;
+use crate::service::queries::{self, MissingColumn};
+
+/// Reads `drift`, `accuracy` and `validation`; `env_only` are the ids of environment-only
+/// releases (their validations are not a model candidate's). A table that could not be read
+/// leaves that evidence unknown on every circuit.
+pub(super) fn assemble(
+    circuits: &mut Circuits,
+    r: &Readings,
+    env_only: &BTreeSet<u32>,
+    t: &Thresholds,
+) -> Vec<SnapshotError> {
+    let mut tables = Tables::default();
+    let drift = tables.decode(&r.drift, "drift query", queries::decode_drift);
+    let accuracy = tables.decode(&r.accuracy, "accuracy query", queries::decode_accuracy);
+    let validation = tables.decode(
+        &r.validation,
+        "validation query",
+        queries::decode_validation,
+    );
+    for (circuit, cs) in circuits.iter_mut() {
+        cs.unknown.extend(tables.unknown.iter().cloned());
+        if let Some(d) = &drift {
+            let series = d.get(circuit).cloned().unwrap_or_default();
+            let a = DriftAssessment::assess(
+                series
+                    .iter()
+                    .filter_map(|s| Some((s.feature.as_str(), s.metric, s.series.latest()?))),
+                t,
+            );
+            cs.drift = DriftSummary {
+                status: a.status,
+                worst: a.worst,
+                series,
+            };
+        }
+        if let Some(acc) = &accuracy {
+            let series = acc.get(circuit).cloned().unwrap_or_else(Series::default);
+            cs.accuracy = AccuracySummary {
+                status: accuracy_status(series.latest(), t),
+                latest: series.latest(),
+                series,
+            };
+        }
+        if let Some(v) = &validation {
+            let runs = v.get(circuit).cloned().unwrap_or_default();
+            cs.validation =
+                summarize_validation(runs, cs.versions.test, cs.versions.prod, env_only, t);
+        }
+    }
+    tables.errors
+}
+
+/// What decoding the tables found wrong: the snapshot's errors, and what every circuit
+/// does not know because of them.
+#[derive(Default)]
+struct Tables {
+    errors: Vec<SnapshotError>,
+    unknown: Vec<String>,
+}
+
+impl Tables {
+    /// A table decoded, or `None` (with the error, and the unknown every circuit gets) when it
+    /// was not read or lacks a column. A partial table is used, and still makes the snapshot
+    /// incomplete.
+    fn decode<T>(
+        &mut self,
+        table: &Option<BackendResult<Table>>,
+        scope: &str,
+        decode: fn(&Table) -> Result<T, MissingColumn>,
+    ) -> Option<T> {
+        let decoded = match table.as_ref()? {
+            Ok(t) => decode(t)
+                .map(|v| (v, t.partial.as_ref()))
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match decoded {
+            Ok((v, partial)) => {
+                if let Some(why) = partial {
+                    self.errors.push(failed(scope, why));
+                }
+                Some(v)
+            }
+            Err(why) => {
+                self.errors.push(failed(scope, &why));
+                self.unknown.push(format!("{scope} could not be read"));
+                None
+            }
+        }
+    }
+}
+
+/// The candidate in Test judged against the Prod model's newest run (model releases only;
+/// environment-only validations are evidence for their own release, not a candidate's).
+pub fn summarize_validation(
+    runs: Vec<ValidationRun>,
+    test: Option<ModelVersion>,
+    prod: Option<ModelVersion>,
+    env_only: &BTreeSet<u32>,
+    t: &Thresholds,
+) -> ValidationSummary {
+    let model_run = |v: Option<ModelVersion>| {
+        runs.iter()
+            .find(|r| {
+                r.model_version.is_some()
+                    && r.model_version == v
+                    && !r.release_id.is_some_and(|id| env_only.contains(&id))
+            })
+            .cloned()
+    };
+    let baseline = model_run(prod);
+    let run = model_run(test.or(prod));
+    let verdict = run.as_ref().map(|run| {
+        let base = if run.model_version == prod {
+            None
+        } else {
+            baseline.as_ref().map(|b| &b.metrics)
+        };
+        ValidationVerdict::evaluate(&run.metrics, base, t)
+    });
+    ValidationSummary {
+        status: verdict
+            .as_ref()
+            .map(|v| v.status)
+            .unwrap_or(Status::Unknown),
+        run,
+        baseline,
+        verdict,
+        runs,
+    }
+}
+
+#[cfg(test)]
+#[path = "monitoring_tests.rs"]
+mod tests;

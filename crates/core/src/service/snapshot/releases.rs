@@ -1,0 +1,248 @@
+//! The releases stage of a snapshot: the release history with the models each release
+//! carries (by build id, or every Prod model for an environment-only release), what waits for
+//! approval grouped per release stage, and which circuits a release is deploying to right now.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::inventory::Circuits;
+use super::lineage::Builds;
+use super::unread::failed;
+use crate::domain::fleet::{
+    ActiveRelease, ApprovalItem, Decision, ReleaseModel, ReleaseStage, ReleaseSummary,
+    SnapshotError,
+};
+use crate::domain::platform::{
+    ApprovalRecord, ApprovalStatus, DeploymentStatus, ReleaseRecord, release_vars,
+};
+use crate::domain::{CircuitRef, ModelVersion};
+use crate::service::fanout::Readings;
+
+/// What the releases stage found beside what it wrote on the circuits.
+#[derive(Debug, Default)]
+pub(super) struct ReleasesFound {
+    /// Newest first, as read.
+    pub releases: Vec<ReleaseSummary>,
+    /// Oldest request first.
+    pub approvals: Vec<ApprovalItem>,
+    pub errors: Vec<SnapshotError>,
+}
+
+/// The ids of the environment-only releases read (none when the releases were not read).
+pub(super) fn environment_only(r: &Readings) -> BTreeSet<u32> {
+    match &r.releases {
+        Some(Ok(releases)) => releases
+            .iter()
+            .filter(|r| r.environment_only().is_some())
+            .map(|r| r.id)
+            .collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+/// Reads `releases` and `approvals`; `builds` (from the lineage stage) say which models a
+/// release carries. Writes each circuit's pending approvals and the release deploying to it.
+pub(super) fn assemble(circuits: &mut Circuits, r: &Readings, builds: &Builds) -> ReleasesFound {
+    let mut found = ReleasesFound::default();
+    let releases: &[ReleaseRecord] = match &r.releases {
+        Some(Ok(releases)) => releases,
+        Some(Err(e)) => {
+            found.errors.push(failed("releases", e));
+            &[]
+        }
+        None => &[],
+    };
+    let carried = Carried {
+        prod: circuits
+            .values()
+            .map(|c| (c.circuit.clone(), c.versions.prod))
+            .collect(),
+        builds,
+    };
+    found.releases = releases.iter().map(|rel| summary(rel, &carried)).collect();
+    found.approvals = match &r.approvals {
+        Some(Ok(pending)) => group_approvals(pending, releases, &carried),
+        Some(Err(e)) => {
+            found.errors.push(failed("pending approvals", e));
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    for item in &found.approvals {
+        for c in item.circuits() {
+            if let Some(cs) = circuits.get_mut(c) {
+                cs.pending_approvals += 1;
+            }
+        }
+    }
+    for rel in releases {
+        for env in rel.environments.iter().filter(|e| e.is_deploying()) {
+            let Some(stage) = env.stage() else { continue };
+            for m in carried.models(rel) {
+                if let Some(cs) = circuits.get_mut(&m.circuit) {
+                    cs.active_release = Some(ActiveRelease {
+                        release_id: rel.id,
+                        release_name: rel.name.clone(),
+                        stage,
+                    });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The models a release carries.
+struct Carried<'a> {
+    /// Every circuit and its Prod version: what an environment-only release redeploys.
+    prod: Vec<(CircuitRef, Option<ModelVersion>)>,
+    builds: &'a Builds,
+}
+
+impl Carried<'_> {
+    /// The models of the release's build, by circuit; for an environment-only release, every
+    /// model in Prod.
+    fn models(&self, rel: &ReleaseRecord) -> Vec<ReleaseModel> {
+        if rel.environment_only().is_some() {
+            return self
+                .prod
+                .iter()
+                .filter_map(|(c, v)| {
+                    Some(ReleaseModel {
+                        circuit: c.clone(),
+                        version: (*v)?,
+                    })
+                })
+                .collect();
+        }
+        rel.build_id
+            .as_ref()
+            .map(|b| self.builds.models(b))
+            .unwrap_or_default()
+    }
+}
+
+/// One release as the console and the JSON show it (an environment-only release lists no
+/// models: it carries none of its own).
+fn summary(rel: &ReleaseRecord, carried: &Carried<'_>) -> ReleaseSummary {
+    ReleaseSummary {
+        id: rel.id,
+        name: rel.name.clone(),
+        status: rel.status.clone(),
+        created_on: rel.created_on,
+        created_by: rel.created_by.clone(),
+        description: rel.description.clone(),
+        build_id: rel.build_id.clone(),
+        environment_only: rel.environment_only().map(str::to_owned),
+        previous_environment: rel
+            .variables
+            .get(release_vars::PREVIOUS_ENVIRONMENT_VERSION)
+            .cloned(),
+        stages: rel
+            .environments
+            .iter()
+            .filter_map(|e| {
+                Some(ReleaseStage {
+                    stage: e.stage()?,
+                    environment_id: e.id,
+                    status: e.status.clone(),
+                    // An attempt still waiting for its approval has not deployed anything.
+                    attempts: e
+                        .deploy_steps
+                        .iter()
+                        .filter(|d| d.status != DeploymentStatus::NotDeployed)
+                        .map(|d| d.attempt)
+                        .max()
+                        .unwrap_or(0),
+                    deploying: e.is_deploying(),
+                    at: e
+                        .last_attempt()
+                        .and_then(|a| a.last_modified_on)
+                        .or(e.modified_on),
+                })
+            })
+            .collect(),
+        models: if rel.environment_only().is_some() {
+            Vec::new()
+        } else {
+            carried.models(rel)
+        },
+    }
+}
+
+/// Pending approval records grouped per release stage, with what is already approved.
+fn group_approvals(
+    pending: &[ApprovalRecord],
+    releases: &[ReleaseRecord],
+    carried: &Carried<'_>,
+) -> Vec<ApprovalItem> {
+    let mut groups: BTreeMap<(u32, u32), Vec<&ApprovalRecord>> = BTreeMap::new();
+    for a in pending
+        .iter()
+        .filter(|a| a.status == ApprovalStatus::Pending)
+    {
+        groups
+            .entry((a.release_id, a.release_environment_id))
+            .or_default()
+            .push(a);
+    }
+    let mut items = Vec::new();
+    for ((release_id, env_id), records) in groups {
+        let first = records[0];
+        let Some(stage) = first.stage() else { continue };
+        let release = releases.iter().find(|r| r.id == release_id);
+        let env = release.and_then(|r| r.environments.iter().find(|e| e.id == env_id));
+        let approved: Vec<Decision> = env
+            .map(|e| {
+                e.pre_deploy_approvals
+                    .iter()
+                    .filter(|a| a.status == ApprovalStatus::Approved && a.attempt == first.attempt)
+                    .map(|a| Decision {
+                        by: a.approved_by.clone().unwrap_or_else(|| a.approver.clone()),
+                        at: a.modified_on,
+                        comment: a.comments.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let required = env
+            .map(|e| e.required_approvers)
+            .filter(|n| *n > 0)
+            .unwrap_or((records.len() + approved.len()) as u32);
+        let (requested_by, requested_at) = match release {
+            Some(r) => {
+                let (who, at) = r.requester(env_id, first.attempt);
+                (who, at.or(first.created_on))
+            }
+            None => (Default::default(), first.created_on),
+        };
+        items.push(ApprovalItem {
+            release_id,
+            release_name: first.release_name.clone(),
+            stage,
+            environment_id: env_id,
+            pending_ids: records.iter().map(|a| a.id).collect(),
+            requested_by,
+            requested_at,
+            approved,
+            required,
+            description: release.map(|r| r.description.clone()).unwrap_or_default(),
+            models: release.map(|r| carried.models(r)).unwrap_or_default(),
+            environment_only: release.and_then(|r| r.environment_only().map(str::to_owned)),
+            previous_environment: release.and_then(|r| {
+                r.variables
+                    .get(release_vars::PREVIOUS_ENVIRONMENT_VERSION)
+                    .cloned()
+            }),
+        });
+    }
+    items.sort_by(|a, b| {
+        a.requested_at
+            .cmp(&b.requested_at)
+            .then(a.release_id.cmp(&b.release_id))
+    });
+    items
+}
+
+#[cfg(test)]
+#[path = "releases_tests.rs"]
+mod tests;
