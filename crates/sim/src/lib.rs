@@ -39,6 +39,7 @@ pub mod paging;
 mod replay;
 mod reply;
 pub(crate) mod scenario;
+mod tables;
 #[cfg(test)]
 mod tests;
 pub mod world;

@@ -1,0 +1,120 @@
+//! Monitoring queries: one query and its answer, and a result past the service's cap read in
+//! parts by plant.
+
+use std::sync::atomic::Ordering;
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::domain::platform::Table;
+use crate::http::{Call, Service};
+use crate::service::backend::{BackendError, BackendResult, ErrorKind, MonitorQuery};
+use crate::wire::monitor as lw;
+use crate::{AzureBackend, kql, map, wire};
+
+/// One monitoring answer, and whether the service cut it for its size.
+struct Answer {
+    table: Table,
+    too_large: bool,
+}
+
+impl AzureBackend {
+    /// A query whose result would pass the service's cap (Log Analytics: 500,000 records or
+    /// 64-100 MB; the service answers 200 with a `PartialError` and what fitted) is asked again
+    /// in parts: `hash(plant_id, n) == k` for k in 0..n, n doubling until every part fits (at
+    /// most [`kql::MAX_PARTS`]), and the parts' rows are joined. The number of parts that last
+    /// worked is kept for the next refresh, so a large fleet pays for the split once. A partial
+    /// result for another reason is not split: it is used and said to be partial.
+    pub(crate) async fn monitor_in_parts(&self, query: MonitorQuery) -> BackendResult<Table> {
+        let slot = &self.monitor_parts[query.index()];
+        let mut parts = slot.load(Ordering::Relaxed).max(1);
+        loop {
+            let mut joined: Option<Table> = None;
+            let mut split = false;
+            for k in 0..parts {
+                let part = kql::Part {
+                    index: k,
+                    of: parts,
+                };
+                let Answer { table, too_large } = self.monitor_once(query, part).await?;
+                if too_large && parts < kql::MAX_PARTS && query.can_split() {
+                    split = true;
+                    break;
+                }
+                joined = Some(match joined {
+                    None => table,
+                    Some(mut all) => {
+                        all.append(table);
+                        all
+                    }
+                });
+            }
+            if split {
+                parts = (parts * 2).min(kql::MAX_PARTS);
+                tracing::info!(
+                    query = query.as_str(),
+                    parts,
+                    "the result passes the service's cap; asking again in parts"
+                );
+                continue;
+            }
+            slot.store(parts, Ordering::Relaxed);
+            return Ok(joined.unwrap_or_default());
+        }
+    }
+
+    /// One query (or one part of it) and what came back; `Err` only when nothing usable came.
+    async fn monitor_once(&self, query: MonitorQuery, part: kql::Part) -> BackendResult<Answer> {
+        let url = self.urls.monitor_query()?;
+        let (text, timespan) = kql::query(query, self.schema);
+        let text = kql::partitioned(&text, self.schema, part);
+        let body = json!({"query": text, "timespan": timespan});
+        let what = match self.schema {
+            kql::Schema::Workspace => "a Log Analytics query result",
+            kql::Schema::Classic => "an Application Insights query result",
+        };
+        // A query is a read: safe to retry.
+        let reply = self
+            .http
+            .read(Call::with_body(Service::Monitor, Method::POST, url, body))
+            .await?;
+        let (url_text, status, request_id) =
+            (reply.url.to_string(), reply.status, reply.request_id());
+        let results: lw::QueryResults = reply.json(what)?;
+        drop(reply.body);
+        let service = match self.schema {
+            kql::Schema::Workspace => "Log Analytics",
+            kql::Schema::Classic => "Application Insights",
+        };
+        let too_large = results
+            .error
+            .as_ref()
+            .is_some_and(wire::ErrorDetail::result_too_large);
+        let partial = results.error.as_ref().map(|e| {
+            let code = e.code.as_deref().unwrap_or("PartialError");
+            let message = e
+                .message
+                .as_deref()
+                .unwrap_or("some of the result is missing");
+            format!("{service} returned a partial result ({code}): {message}")
+        });
+        let mut table = map::table(results).map_err(|m| BackendError {
+            kind: ErrorKind::Decode,
+            method: "POST".into(),
+            url: url_text.clone(),
+            status: Some(status),
+            request_id: request_id.clone(),
+            code: None,
+            message: m,
+        })?;
+        if let Some(p) = &partial {
+            tracing::warn!(
+                request_id = request_id.as_deref().unwrap_or(""),
+                query = query.as_str(),
+                "{p}"
+            );
+        }
+        table.partial = partial;
+        Ok(Answer { table, too_large })
+    }
+}
