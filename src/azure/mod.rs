@@ -1,8 +1,12 @@
 //! relcon's only client of the platform: Azure ML (ARM), Azure DevOps and Log Analytics over
 //! REST, or the built-in simulator on loopback, which serves the same paths (docs/AZURE.md).
 
+#[doc(hidden)]
+pub mod alerts;
 mod auth;
 mod http;
+#[doc(hidden)]
+pub mod jobs;
 // Public so that the simulator's tests can send exactly what the client sends.
 #[doc(hidden)]
 pub mod kql;
@@ -32,6 +36,7 @@ pub use http::{ClientStats, Pacing, RetryPolicy};
 pub use pacing::Rate;
 
 use crate::domain::Stage;
+use crate::domain::incidents::{AlertRecord, AlertState, JobRun, ScoringJob};
 use crate::domain::platform::{
     ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, DeploymentRef, Endpoint,
     EnvironmentAsset, EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer,
@@ -110,6 +115,10 @@ pub struct AzureBackend {
     description: String,
     /// The names the monitoring tables have where queries are sent.
     schema: kql::Schema,
+    /// Azure Monitor alerts (Alerts Management).
+    alerts: alerts::AlertUrls,
+    /// Batch scoring jobs and run history (the Azure ML data plane).
+    jobs: jobs::JobUrls,
 }
 
 /// Whether a base URL is on this machine (the simulator, a test fake).
@@ -182,6 +191,8 @@ impl AzureBackend {
             urls: Urls::new(settings),
             description,
             schema,
+            alerts: alerts::AlertUrls::new(settings),
+            jobs: jobs::JobUrls::new(settings),
         })
     }
 
@@ -551,6 +562,38 @@ impl Backend for AzureBackend {
             value: map::release_environment(e, Some((release_id, ""))),
             request_id: reply.request_id(),
         })
+    }
+
+    async fn fired_alerts(&self) -> BackendResult<Vec<AlertRecord>> {
+        self.list_fired_alerts().await
+    }
+
+    async fn alert(&self, id: &str) -> BackendResult<AlertRecord> {
+        self.get_alert(id).await
+    }
+
+    async fn change_alert_state(
+        &self,
+        id: &str,
+        state: AlertState,
+        comment: &str,
+    ) -> BackendResult<Receipt<AlertRecord>> {
+        self.post_alert_state(id, state, comment).await
+    }
+
+    async fn scoring_jobs(
+        &self,
+        stage: Stage,
+        endpoint: &str,
+        deployment: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> BackendResult<Vec<ScoringJob>> {
+        self.list_scoring_jobs(stage, endpoint, deployment, since)
+            .await
+    }
+
+    async fn job_run(&self, stage: Stage, job: &str) -> BackendResult<JobRun> {
+        self.get_job_run(stage, job).await
     }
 
     async fn monitor(&self, query: MonitorQuery) -> BackendResult<Table> {

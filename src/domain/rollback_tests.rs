@@ -126,6 +126,7 @@ fn fleet() -> FleetSnapshot {
                 &[("PLANT007/CIRCUIT04", 9)],
             ),
         ],
+        alerts: Vec::new(),
         errors: Vec::new(),
     }
 }

@@ -11,6 +11,7 @@ use futures::StreamExt;
 
 use super::Context;
 use super::backend::{ApprovalQuery, Backend, BackendResult, ErrorKind, MonitorQuery};
+use super::incidents::{JobBook, JobRead};
 use super::models::{ModelBook, ModelRead};
 use super::releases::{ReleaseBook, changed_releases};
 use super::snapshot::Readings;
@@ -35,6 +36,8 @@ pub struct Known {
     pub models: Option<Arc<ModelBook>>,
     /// The operator, read once a session.
     pub identity: Option<Identity>,
+    /// The last refresh's Prod job lists: with them, only lists that are due are read.
+    pub jobs: Option<Arc<JobBook>>,
 }
 
 impl Known {
@@ -46,6 +49,7 @@ impl Known {
             releases: None,
             models: None,
             identity: None,
+            jobs: None,
         }
     }
 
@@ -87,12 +91,19 @@ impl Known {
                 .unwrap_or(&ModelBook::default())
                 .after_refresh(reads, now),
         );
+        let jobs = Arc::new(
+            self.jobs
+                .as_deref()
+                .unwrap_or(&JobBook::default())
+                .after_refresh(r.incidents.jobs),
+        );
         Known {
             now,
             configs,
             releases,
             models: Some(models),
             identity,
+            jobs: Some(jobs),
         }
     }
 }
@@ -148,6 +159,9 @@ enum Job {
     Deployments(Stage, String),
     Versions(AssetLocation, String),
     Config(String, String),
+    Alerts,
+    /// A Prod deployment's scoring jobs: `(endpoint, deployment)`.
+    ScoringJobs(String, String),
 }
 
 #[derive(Clone, Copy)]
@@ -171,10 +185,22 @@ enum Done {
         BackendResult<Vec<ModelVersionRecord>>,
     ),
     Config(String, String, BackendResult<String>),
+    Alerts(BackendResult<Vec<crate::domain::incidents::AlertRecord>>),
+    ScoringJobs(
+        String,
+        String,
+        BackendResult<Vec<crate::domain::incidents::ScoringJob>>,
+    ),
 }
 
-async fn run(backend: &dyn Backend, job: Job) -> Done {
+async fn run(backend: &dyn Backend, job: Job, now: DateTime<Utc>) -> Done {
     match job {
+        Job::Alerts => Done::Alerts(backend.fired_alerts().await),
+        Job::ScoringJobs(e, d) => {
+            let since = now - super::incidents::JOB_WINDOW;
+            let r = backend.scoring_jobs(Stage::Prod, &e, &d, since).await;
+            Done::ScoringJobs(e, d, r)
+        }
         Job::Identity => Done::Identity(backend.identity().await),
         Job::Endpoints(s) => Done::Endpoints(s, backend.endpoints(s).await),
         Job::Containers(l) => Done::Containers(l, backend.model_containers(l).await),
@@ -231,6 +257,8 @@ pub async fn read(backend: &dyn Backend, ctx: &Context, known: &Known) -> Readin
     let books = known.models.as_deref();
     let fan_out = (ctx.concurrency * 4).max(1);
     let mut queue: VecDeque<Job> = VecDeque::from([
+        // What decides which job lists are read first (it is one quick list).
+        Job::Alerts,
         // The slowest first: the queries and the release history.
         Job::Query(Which::Drift),
         Job::Query(Which::Validation),
@@ -253,6 +281,10 @@ pub async fn read(backend: &dyn Backend, ctx: &Context, known: &Known) -> Readin
     let mut dev_latest: Option<Vec<(String, Option<ModelVersion>)>> = None;
     let mut prod_of: HashMap<String, ModelVersion> = HashMap::new();
     let mut configs_wanted: BTreeSet<(String, String)> = BTreeSet::new();
+    // Prod deployments whose job lists wait for the alerts (an alerted circuit's list is read
+    // sooner), and the circuits with an active alert once the alerts are in.
+    let mut jobs_waiting: Vec<(String, String)> = Vec::new();
+    let mut alerted: Option<std::collections::HashSet<crate::domain::CircuitRef>> = None;
 
     // Queue the config of `model`'s Prod version once both halves are known.
     let want_config = |model: &str,
@@ -289,7 +321,7 @@ pub async fn read(backend: &dyn Backend, ctx: &Context, known: &Known) -> Readin
     loop {
         while in_flight.len() < fan_out {
             let Some(job) = queue.pop_front() else { break };
-            in_flight.push(run(backend, job));
+            in_flight.push(run(backend, job, known.now));
         }
         let Some(done) = in_flight.next().await else {
             break;
@@ -362,6 +394,11 @@ pub async fn read(backend: &dyn Backend, ctx: &Context, known: &Known) -> Readin
                         prod_of.insert(m.name.clone(), m.version);
                         want_config(&m.name, &prod_of, &mut r, &mut configs_wanted, &mut queue);
                     }
+                    jobs_waiting.extend(
+                        deps.iter()
+                            .filter(|d| d.model.is_some())
+                            .map(|d| (endpoint.clone(), d.name.clone())),
+                    );
                 }
                 r.deployments.push((stage, endpoint, x));
             }
@@ -374,6 +411,56 @@ pub async fn read(backend: &dyn Backend, ctx: &Context, known: &Known) -> Readin
             }
             Done::Config(path, commit, x) => {
                 r.configs.insert((path, commit), x);
+            }
+            Done::Alerts(x) => {
+                alerted = Some(match &x {
+                    Ok(list) => super::incidents::alerted_circuits(list, &ctx.naming),
+                    Err(_) => Default::default(),
+                });
+                r.incidents.alerts = Some(x);
+            }
+            Done::ScoringJobs(e, d, x) => {
+                r.incidents.jobs.insert(
+                    (e, d),
+                    JobRead {
+                        result: x,
+                        read_at: known.now,
+                        reused: false,
+                    },
+                );
+            }
+        }
+        // A Prod job list is read when it is due (sooner for a circuit with an alert).
+        if let Some(alerted) = &alerted {
+            for (e, d) in jobs_waiting.drain(..) {
+                let circuit = match (
+                    ctx.naming.endpoint.parse(&e),
+                    ctx.naming.deployment.parse(&d),
+                ) {
+                    (Some((Some(p), _)), Some((_, Some(c)))) => {
+                        crate::domain::CircuitRef::new(p, c)
+                    }
+                    _ => continue,
+                };
+                let hot = alerted.contains(&circuit);
+                let every = ctx.incidents.job_reread;
+                match known
+                    .jobs
+                    .as_deref()
+                    .and_then(|b| b.reusable(&e, &d, known.now, every, hot))
+                {
+                    Some(entry) => {
+                        r.incidents.jobs.insert(
+                            (e, d),
+                            JobRead {
+                                result: Ok(entry.jobs.clone()),
+                                read_at: entry.read_at,
+                                reused: true,
+                            },
+                        );
+                    }
+                    None => queue.push_back(Job::ScoringJobs(e, d)),
+                }
             }
         }
         // Dev versions are needed only where Dev is ahead of the registry: those models belong

@@ -47,6 +47,8 @@ pub struct Readings {
     pub configs: HashMap<(String, String), BackendResult<String>>,
     /// Models whose versions came from the last refresh's book rather than a call.
     pub reused_versions: HashSet<(AssetLocation, String)>,
+    /// Fired alerts and Prod scoring jobs (`service::incidents`).
+    pub incidents: super::incidents::IncidentReadings,
 }
 
 /// Build the snapshot from what was read. Pure: no IO, so it is tested with plain records.
@@ -453,6 +455,7 @@ pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapsho
         }
     }
 
+    let alerts = super::incidents::assemble(&r.incidents, ctx, now, &mut circuits, &mut errors);
     let mut plants: BTreeMap<PlantId, PlantSnapshot> = BTreeMap::new();
     for (c, mut cs) in circuits {
         cs.unknown.sort();
@@ -488,6 +491,7 @@ pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapsho
         plants: plants.into_values().collect(),
         approvals,
         releases: release_summaries,
+        alerts,
         errors,
     }
 }

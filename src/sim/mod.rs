@@ -7,6 +7,7 @@
 //! hooks `GET /_sim/stats`, `GET /_sim/clock`, `POST /_sim/clock/advance` `{"seconds": N}`,
 //! `GET /_sim/scenario`. `docs/AZURE.md` is the contract the service routes follow.
 
+mod alerts;
 mod arm;
 mod arm_json;
 mod arm_ops;
@@ -22,6 +23,7 @@ mod git;
 mod history;
 mod hooks;
 mod http;
+mod jobs;
 #[doc(hidden)]
 pub mod kql;
 mod la;
@@ -245,6 +247,8 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
         .route("/_sim/clock", get(hooks::clock))
         .route("/_sim/clock/advance", post(hooks::advance))
         .route("/_sim/scenario", get(hooks::scenario))
+        // Azure ML's workspace discovery document is public: no token.
+        .route("/mlapi/discovery", get(hooks::discovery))
         .fallback(http::entry)
         .with_state(shared.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -356,6 +360,7 @@ impl SimHandle {
             thresholds: Default::default(),
             ui: Default::default(),
             client: self.client_settings(),
+            incidents: Default::default(),
         }
     }
 
@@ -532,6 +537,7 @@ fn dispatch(w: &mut world::World, req: &Req) -> Reply {
         Family::Arm => arm::handle(w, req),
         Family::DevOps | Family::Vsrm => devops::handle(w, req),
         Family::La | Family::Ai => la::handle(w, req),
+        Family::MlApi => jobs::handle(w, req),
     }
 }
 
@@ -541,5 +547,6 @@ fn route_name(family: Family, _method: &Method, segs: &[String]) -> &'static str
         Family::Arm => arm::route_name(segs),
         Family::DevOps | Family::Vsrm => devops::route_name(family, segs),
         Family::La | Family::Ai => la::route_name(segs),
+        Family::MlApi => jobs::route_name(segs),
     }
 }
