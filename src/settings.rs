@@ -52,8 +52,8 @@ pub struct IncidentSettings {
     pub ml_api_endpoint: Option<BaseUrl>,
     /// A Prod deployment without a scoring job submitted in this many hours is a problem.
     pub stale_job_hours: u32,
-    /// A deployment's job list is read again this many minutes after the last read (plus up
-    /// to as much again, spread by deployment), and at every refresh while the circuit has an
+    /// A Prod deployment's job list is read every this many minutes (each deployment at its
+    /// own phase, so a fleet's reads spread evenly); every 5 minutes while its circuit has an
     /// active alert.
     pub job_reread_minutes: u32,
 }
@@ -65,7 +65,7 @@ impl Default for IncidentSettings {
             alert_resource_groups: Vec::new(),
             ml_api_endpoint: None,
             stale_job_hours: crate::domain::incidents::DEFAULT_STALE_HOURS,
-            job_reread_minutes: 30,
+            job_reread_minutes: 45,
         }
     }
 }

@@ -4,9 +4,10 @@
 //!
 //! - alerts: one paged list of the subscription's fired alerts on every refresh (one request
 //!   with up to 25 alerts a page);
-//! - Prod job lists: one call per deployment, but a list read less than `job_reread` ago (30
-//!   minutes, plus up to as much again, spread by deployment) is taken from the [`JobBook`];
-//!   a circuit with an active alert has its list read again after 5 minutes. Test job lists
+//! - Prod job lists: one call per deployment on a fixed schedule, every `job_reread` (45
+//!   minutes) at the deployment's own phase, so a fleet's reads spread evenly over the
+//!   refreshes; meanwhile the [`JobBook`]'s copy is used. A circuit with an active alert has
+//!   its list read every 5 minutes. Test job lists
 //!   and run history (start, end, the error) are read only for a circuit looked at
 //!   ([`circuit_jobs`]).
 
@@ -25,8 +26,8 @@ use crate::domain::naming::NameTemplate;
 use crate::domain::{CircuitRef, Stage};
 use crate::settings::{Naming, Settings};
 
-/// A circuit with an active alert has its Prod job list read again this long after the last
-/// read (instead of `job_reread`).
+/// A circuit with an active alert has its Prod job list read this often (instead of every
+/// `job_reread`).
 pub const ALERTED_JOB_REREAD: Duration = Duration::minutes(5);
 
 /// How many of each stage's newest jobs get their run history (start, end, error) read when
@@ -40,7 +41,7 @@ pub const JOB_WINDOW: Duration = Duration::days(14);
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncidentPolicy {
     pub stale_job_hours: u32,
-    /// A Prod job list is read again this long after the last read, plus up to as much again.
+    /// A Prod job list is read every this long, at the deployment's own phase.
     pub job_reread: Duration,
     /// Resource groups whose alerts are the fleet's (workspaces, registry, and configured).
     pub resource_groups: Vec<String>,
@@ -50,7 +51,7 @@ impl Default for IncidentPolicy {
     fn default() -> Self {
         IncidentPolicy {
             stale_job_hours: crate::domain::incidents::DEFAULT_STALE_HOURS,
-            job_reread: Duration::minutes(30),
+            job_reread: Duration::minutes(45),
             resource_groups: Vec::new(),
         }
     }
@@ -108,8 +109,8 @@ pub struct JobEntry {
     pub read_at: DateTime<Utc>,
 }
 
-/// A stable share in `[0, 1)` of a deployment (FNV-1a of its names), so that the re-reads of
-/// a fleet read at once spread over the refreshes that follow.
+/// A stable share in `[0, 1)` of a deployment (FNV-1a of its names): where in each period its
+/// list falls due.
 fn spread(endpoint: &str, deployment: &str) -> f64 {
     let h = endpoint
         .bytes()
@@ -121,10 +122,22 @@ fn spread(endpoint: &str, deployment: &str) -> f64 {
     (h % 10_000) as f64 / 10_000.0
 }
 
+/// The first of a deployment's read times after `t`: every `period`, at its own phase
+/// (`share` of the period past the epoch's whole periods). Lists read at once (a first
+/// refresh, every alerted circuit of a storm) so fall due one by one over the next period,
+/// and a fleet's reads stay spread evenly from then on (a fixed schedule, not "a period after
+/// the last read", which lets reads made together stay together).
+fn next_slot(t: DateTime<Utc>, period: Duration, share: f64) -> DateTime<Utc> {
+    let p = period.num_seconds().max(1);
+    let phase = (p as f64 * share) as i64;
+    let k = (t.timestamp() - phase).div_euclid(p) + 1;
+    DateTime::from_timestamp(phase + k * p, 0).unwrap_or(t + period)
+}
+
 impl JobBook {
-    /// The book's list of a deployment when it need not be read again at `now`: read less
-    /// than `every` (plus its spread) ago, or less than [`ALERTED_JOB_REREAD`] ago when the
-    /// circuit has an active alert.
+    /// The book's list of a deployment when it need not be read again at `now`: no read time
+    /// of its schedule (every `every`; every [`ALERTED_JOB_REREAD`] when its circuit has an
+    /// active alert) has come since it was read.
     pub fn reusable(
         &self,
         endpoint: &str,
@@ -136,15 +149,13 @@ impl JobBook {
         let e = self
             .entries
             .get(&(endpoint.to_owned(), deployment.to_owned()))?;
-        let wait = if alerted {
+        let period = if alerted {
             ALERTED_JOB_REREAD.min(every)
         } else {
             every
-                + Duration::seconds(
-                    (every.num_seconds() as f64 * spread(endpoint, deployment)) as i64,
-                )
         };
-        (now < e.read_at + wait && now >= e.read_at).then_some(e)
+        let due = next_slot(e.read_at, period, spread(endpoint, deployment));
+        (now < due && now >= e.read_at).then_some(e)
     }
 
     /// The book after a refresh: every list it holds, read or reused; a list that could not
@@ -512,27 +523,51 @@ mod tests {
     }
 
     #[test]
-    fn a_job_list_is_reused_until_due_and_sooner_for_an_alerted_circuit() {
+    fn a_job_list_is_reused_until_its_read_time_comes_and_sooner_for_an_alerted_circuit() {
         let t0 = pinned_start();
-        let mut book = JobBook::default();
-        book.entries.insert(
-            ("e".into(), "d".into()),
-            JobEntry {
-                jobs: Vec::new(),
-                read_at: t0,
-            },
-        );
-        let every = Duration::minutes(30);
+        let every = Duration::minutes(45);
         let at = |m: i64| t0 + Duration::minutes(m);
-        assert!(book.reusable("e", "d", at(29), every, false).is_some());
-        assert!(book.reusable("e", "d", at(61), every, false).is_none());
-        assert!(book.reusable("e", "d", at(4), every, true).is_some());
-        assert!(book.reusable("e", "d", at(6), every, true).is_none());
+        let entry = |read_at| JobEntry {
+            jobs: Vec::new(),
+            read_at,
+        };
+        let mut book = JobBook::default();
+        book.entries.insert(("e".into(), "d".into()), entry(t0));
+        let due = next_slot(t0, every, spread("e", "d"));
+        assert!(due > t0 && due <= t0 + every);
+        let minutes = (due - t0).num_minutes();
+        assert!(
+            book.reusable("e", "d", at(minutes - 1), every, false)
+                .is_some()
+        );
+        assert!(book.reusable("e", "d", due, every, false).is_none());
+        // Alerted: a read time every five minutes.
+        let alerted_due = next_slot(t0, ALERTED_JOB_REREAD, spread("e", "d"));
+        assert!(alerted_due <= at(5));
+        assert!(book.reusable("e", "d", alerted_due, every, true).is_none());
         assert!(book.reusable("e", "x", at(1), every, false).is_none());
         // A clock that went back is no reason to trust an entry from the future.
         assert!(book.reusable("e", "d", at(-1), every, false).is_none());
-        // Spread over the next half hour, not all due at once.
-        let shares: Vec<f64> = (0..100).map(|i| spread("e", &format!("d{i}"))).collect();
-        assert!(shares.iter().any(|s| *s < 0.3) && shares.iter().any(|s| *s > 0.7));
+        // The slots of a fleet read at once fall evenly over the next period: no minute of
+        // the 45 gets more than a few of 2,000 lists.
+        let mut per_minute = [0u32; 45];
+        for i in 0..2000 {
+            let d = next_slot(
+                t0,
+                every,
+                spread(
+                    "batch-endpoint-plant001",
+                    &format!("deployment-circuit{i:04}"),
+                ),
+            );
+            per_minute[((d - t0).num_seconds() as usize - 1) / 60] += 1;
+        }
+        let (lo, hi) = (
+            per_minute.iter().min().unwrap(),
+            per_minute.iter().max().unwrap(),
+        );
+        assert!(*lo >= 25 && *hi <= 70, "{per_minute:?}");
+        // And stay on their schedule: read at its slot, a list is due one period later.
+        assert_eq!(next_slot(due, every, spread("e", "d")), due + every);
     }
 }

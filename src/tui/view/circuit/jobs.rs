@@ -63,7 +63,7 @@ fn job_lines(app: &App, jobs: &[ScoringJob], w: usize, out: &mut Vec<Line<'stati
         pad(
             &format!(
                 "  {:<11} {:<17} {:>7} {:>9}  Job",
-                "Status", "Submitted", "Age", "Duration"
+                "Status", "Submitted (UTC)", "Age", "Duration"
             ),
             w,
         ),
