@@ -354,3 +354,43 @@ async fn a_data_plane_that_cannot_be_reached_makes_the_jobs_unknown_not_the_flee
     // The alerts were read all the same.
     assert!(!s.alerts.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_process_starts_from_the_job_lists_the_last_one_read() {
+    use relcon::service::cache::Cache;
+    use relcon::service::session::{Session, StateDirs};
+    use std::sync::Arc;
+    let sim = sim().await;
+    let dirs = tempfile::tempdir().unwrap();
+    let settings = sim.settings();
+    let session = || {
+        let backend = Arc::new(AzureBackend::new(&settings, options()).unwrap());
+        let mut ctx = Context::new(&settings, false, backend.describe());
+        ctx.cache_key = "simulator:incidents".into();
+        let s = Session::new(
+            backend.clone(),
+            ctx,
+            Cache::new(Some(dirs.path().join("cache"))),
+            StateDirs::under(&dirs.path().join("state")),
+        )
+        .with_clock(sim.clock());
+        (s, backend)
+    };
+    let (first, b1) = session();
+    let a = first.refresh().await;
+    assert!(a.is_complete(), "{:?}", a.errors);
+    // The discovery document and a job list per Prod deployment.
+    assert_eq!(b1.stats().ml, 131);
+    drop(first);
+    let (second, b2) = session();
+    let b = second.refresh().await;
+    assert!(b.is_complete(), "{:?}", b.errors);
+    // Nothing was due: no list read, not even the discovery document.
+    assert_eq!(b2.stats().ml, 0);
+    let jobs = |s: &relcon::domain::fleet::FleetSnapshot| {
+        s.circuits()
+            .map(|c| (c.circuit.clone(), c.jobs.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(jobs(&a), jobs(&b));
+}

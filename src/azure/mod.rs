@@ -265,6 +265,7 @@ impl Backend for AzureBackend {
             services.push((Service::DevOps, "Azure DevOps"));
         }
         services.push((Service::Monitor, "Log Analytics"));
+        services.push((Service::MlData, "Azure ML data plane"));
         // All at once: a login endpoint that does not answer costs one timeout, not three.
         let got = futures::future::join_all(services.iter().map(|(s, _)| auth.header(*s))).await;
         let mut out: Vec<(String, BackendResult<String>)> = services

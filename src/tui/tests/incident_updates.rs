@@ -151,4 +151,17 @@ fn the_jobs_tab_reads_the_jobs_once_when_shown_and_drops_a_stale_answer() {
     // Leaving the tab and coming back reads nothing again.
     assert!(press(&mut app, &["<Tab>"]).is_empty());
     assert!(press(&mut app, &["<S-Tab>"]).is_empty());
+    // A refresh while the tab shows reads them again (with the evidence).
+    let refresh = press(&mut app, &["r"]);
+    let after = crate::tui::fixture::replies(refresh[0].clone(), &snap);
+    let mut effects = Vec::new();
+    for m in after {
+        effects.extend(update(&mut app, m));
+    }
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadJobs { circuit, .. } if *circuit == c)),
+        "{effects:?}"
+    );
 }

@@ -132,6 +132,12 @@ pub fn on_snapshot(app: &mut App, generation: u64, result: Outcome<FleetSnapshot
 /// After a new snapshot, what is open is loaded again (the old value stays until then).
 fn reload_open_evidence(app: &mut App) -> Vec<Effect> {
     match app.route() {
+        Route::Circuit(v) if v.tab == crate::tui::app::Tab::Jobs => {
+            // The jobs on screen move with the refresh too.
+            let mut effects = load_evidence(app);
+            effects.extend(super::alerts::load_jobs(app));
+            effects
+        }
         Route::Circuit(_) => load_evidence(app),
         Route::Approvals => approvals::load_selected(app, true),
         _ => Vec::new(),
