@@ -49,8 +49,46 @@ fn specs() -> Vec<(&'static str, Spec)> {
         ml.extra_definitions
             .insert(format!("parameter:{k}"), v.clone());
     }
+    // Alerts Management addresses alerts under any `{scope}`; relcon's scope is the
+    // subscription, so the templates are read with `subscriptions/{scope}` in its place.
+    let mut alerts_doc = load_json(&d.join("specs/alerts/AlertsManagement.2019-03-01.json"));
+    if let Some(paths) = alerts_doc["paths"].as_object().cloned() {
+        alerts_doc["paths"] = Value::Object(
+            paths
+                .into_iter()
+                .map(|(k, v)| (k.replace("/{scope}/", "/subscriptions/{scope}/"), v))
+                .collect(),
+        );
+    }
+    let alerts = Spec::new("Alerts Management 2019-03-01", alerts_doc);
+    // The batch job data plane is served on the workspace's regional host under
+    // `/mferp/managementfrontend`; its paging parameter is `$skip` (as the SDK sends it).
+    let mut batch = Spec::new(
+        "Azure ML batch jobs 2020-09-01-dataplanepreview",
+        load_json(&d.join("specs/ml/batch-dataplane.mfe.2020-09-01-dataplanepreview.json")),
+    );
+    batch.base_path = "/mferp/managementfrontend".into();
+    for (k, v) in common["definitions"].as_object().into_iter().flatten() {
+        batch.extra_definitions.insert(k.clone(), v.clone());
+    }
+    for (k, v) in common["parameters"].as_object().into_iter().flatten() {
+        batch
+            .extra_definitions
+            .insert(format!("parameter:{k}"), v.clone());
+    }
+    batch.extra_definitions.insert(
+        "parameter:PaginationParameter".into(),
+        serde_json::json!({"name": "$skip", "in": "query", "required": false, "type": "string"}),
+    );
+    let runs = Spec::new(
+        "Azure ML run history v1.0",
+        load_json(&d.join("specs/runhistory/run-history.v1.0.assembled.json")),
+    );
     vec![
         ("arm", ml),
+        ("arm", alerts),
+        ("mlapi", batch),
+        ("mlapi", runs),
         (
             "vsrm",
             Spec::new(
@@ -80,6 +118,68 @@ fn specs() -> Vec<(&'static str, Spec)> {
             ),
         ),
     ]
+}
+
+/// Where relcon departs from the letter of a vendored document, and why (docs/AZURE.md): the
+/// operation, the start of the problem as `problems_of` words it, and the reason.
+const DEVIATIONS: &[(&str, &str, &str)] = &[
+    (
+        "Runs_Get",
+        "required query parameter `api-version` not sent",
+        "run history's version is its path (`/history/v1.0/`); Microsoft's SDK sends no api-version and the document names no value; relcon sends `v1.0` only if the service asks (400)",
+    ),
+    (
+        "Alerts_GetAll",
+        "query parameter `ctoken` is not documented",
+        "the service's own nextLink carries its continuation token `ctoken` (Microsoft's Alerts_List example); relcon follows nextLink as given",
+    ),
+];
+
+/// Whether a problem of an exchange is a documented deviation.
+fn deviation(problem: &str) -> bool {
+    DEVIATIONS
+        .iter()
+        .any(|(op, p, _)| problem.contains(&format!(" {op} ")) && problem.contains(p))
+}
+
+/// Calls relcon makes that no vendored swagger describes, and why each is still right (the
+/// path ends with the given text; `*` matches one segment).
+const UNDOCUMENTED_ENDINGS: &[(&str, &str, &str)] = &[
+    (
+        "arm",
+        "/providers/Microsoft.MachineLearningServices/workspaces/*",
+        "Workspaces_Get (2025-06-01) is not vendored; relcon reads properties.discoveryUrl only, a documented field (docs/AZURE.md)",
+    ),
+    (
+        "mlapi",
+        "/discovery",
+        "the workspace discovery document (properties.discoveryUrl) is undocumented; relcon reads `api` as Microsoft's SDK does, sends it no token, and sends its ML token only to *.api.azureml.ms",
+    ),
+];
+
+/// Why an exchange is undocumented-but-right, if it is.
+fn undocumented(x: &Exchange) -> Option<&'static str> {
+    if let Some((_, _, why)) = UNDOCUMENTED
+        .iter()
+        .find(|(f, p, _)| *f == x.family && x.path.contains(p))
+    {
+        return Some(why);
+    }
+    UNDOCUMENTED_ENDINGS
+        .iter()
+        .find(|(f, ending, _)| {
+            if *f != x.family {
+                return false;
+            }
+            let want: Vec<&str> = ending.trim_start_matches('/').split('/').collect();
+            let got: Vec<&str> = x.path.trim_end_matches('/').split('/').collect();
+            got.len() >= want.len()
+                && got[got.len() - want.len()..]
+                    .iter()
+                    .zip(&want)
+                    .all(|(g, w)| *w == "*" || g.eq_ignore_ascii_case(w))
+        })
+        .map(|(_, _, why)| *why)
 }
 
 /// Calls relcon makes that no vendored swagger describes, and why each is still right.
@@ -200,6 +300,22 @@ async fn record_everything() -> Vec<Exchange> {
         .await
         .unwrap();
 
+    // Incidents: an alert re-read and acknowledged; a circuit's jobs with their run history
+    // (the refreshes above read the alert list and every Prod job list).
+    let alerts = b.fired_alerts().await.unwrap();
+    let alert = alerts.first().unwrap();
+    b.alert(&alert.id).await.unwrap();
+    b.change_alert_state(
+        &alert.id,
+        relcon::domain::incidents::AlertState::Acknowledged,
+        "contract test",
+    )
+    .await
+    .unwrap();
+    let incident: relcon::domain::CircuitRef = sim.scenario().incident_circuit.parse().unwrap();
+    let jobs = relcon::service::incidents::circuit_jobs(&b, &ctx, &incident, sim.now(), 2).await;
+    assert!(jobs.is_complete(), "{:?}", jobs.errors);
+
     // Monitoring, through the workspace and through the Application Insights API.
     b.monitor(MonitorQuery::Coverage).await.unwrap();
     let app = AzureBackend::new(
@@ -221,18 +337,20 @@ async fn record_everything() -> Vec<Exchange> {
 /// What is wrong with one exchange against its operation, if anything.
 fn check(specs: &[(&'static str, Spec)], x: &Exchange) -> Result<String, Vec<String>> {
     let label = format!("{} /{}{}", x.method, x.family, x.path);
-    if let Some((_, _, why)) = UNDOCUMENTED
-        .iter()
-        .find(|(f, p, _)| *f == x.family && x.path.contains(p))
-    {
+    if let Some(why) = undocumented(x) {
         return Ok(format!("(undocumented) {why}"));
     }
-    let Some((_, spec)) = specs.iter().find(|(f, _)| *f == x.family) else {
+    let family: Vec<&Spec> = specs
+        .iter()
+        .filter(|(f, _)| *f == x.family)
+        .map(|(_, s)| s)
+        .collect();
+    if family.is_empty() {
         return Err(vec![format!("{label}: no vendored spec for /{}", x.family)]);
-    };
-    let mut candidates: Vec<_> = spec
-        .operations()
-        .into_iter()
+    }
+    let mut candidates: Vec<_> = family
+        .iter()
+        .flat_map(|spec| spec.operations())
         .filter(|o| o.method == x.method)
         .filter_map(|o| path_matches(&o.template, &x.path).map(|vars| (o, vars)))
         .collect();
@@ -242,7 +360,7 @@ fn check(specs: &[(&'static str, Spec)], x: &Exchange) -> Result<String, Vec<Str
     let fewest = candidates.first().map(|(_, v)| v.len());
     let mut best: Option<Vec<String>> = None;
     for (op, vars) in candidates.iter().filter(|(_, v)| Some(v.len()) == fewest) {
-        match problems_of(spec, op, vars, x) {
+        match problems_of(op.spec, op, vars, x) {
             Ok(id) => return Ok(id),
             Err(p) => {
                 if best.as_ref().is_none_or(|b| p.len() < b.len()) {
@@ -255,7 +373,11 @@ fn check(specs: &[(&'static str, Spec)], x: &Exchange) -> Result<String, Vec<Str
         Some(p) => Err(p),
         None => Err(vec![format!(
             "{label}: no operation of {} matches",
-            spec.name
+            family
+                .iter()
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(" or ")
         )]),
     }
 }
@@ -350,6 +472,7 @@ fn problems_of(
             }
         }
     }
+    problems.retain(|p| !deviation(p));
     if problems.is_empty() {
         Ok(id)
     } else {
@@ -424,6 +547,11 @@ async fn every_request_and_simulator_response_follows_the_documents() {
         "Items_Get",
         "Query_Post",
         "Query_Execute",
+        "Alerts_GetAll",
+        "Alerts_GetById",
+        "Alerts_ChangeState",
+        "BatchJobDeployment_List",
+        "Runs_Get",
     ] {
         assert!(
             covered.iter().any(|c| c.contains(&format!(" {expected} "))),
@@ -437,7 +565,19 @@ async fn every_request_and_simulator_response_follows_the_documents() {
 #[test]
 fn the_official_examples_validate_against_their_operations() {
     let specs = specs();
-    let spec = |f: &str| &specs.iter().find(|(k, _)| *k == f).unwrap().1;
+    // The spec of a family that has the operation.
+    let spec = |f: &str, operation: &str| {
+        &specs
+            .iter()
+            .find(|(k, s)| {
+                *k == f
+                    && s.operations()
+                        .iter()
+                        .any(|o| o.op["operationId"] == *operation)
+            })
+            .unwrap_or_else(|| panic!("no {f} spec has {operation}"))
+            .1
+    };
     // (service, operationId, example): every response relcon reads, and its write requests.
     let cases: &[(&str, &str, &str)] = &[
         (
@@ -487,6 +627,22 @@ fn the_official_examples_validate_against_their_operations() {
             "RegistryModelVersions_List",
             "ml/registryModelVersion_list.json",
         ),
+        ("arm", "Alerts_GetAll", "alerts/Alerts_List.2019-03-01.json"),
+        (
+            "arm",
+            "Alerts_GetById",
+            "alerts/Alerts_GetById.2019-03-01.json",
+        ),
+        (
+            "arm",
+            "Alerts_ChangeState",
+            "alerts/Alerts_ChangeState.2019-03-01.json",
+        ),
+        (
+            "arm",
+            "Alerts_GetHistory",
+            "alerts/Alerts_History.2019-03-01.json",
+        ),
         // The workspace's list: the registry's operation has the same response schema.
         (
             "arm",
@@ -496,7 +652,7 @@ fn the_official_examples_validate_against_their_operations() {
     ];
     let mut failures = Vec::new();
     for (family, operation, example) in cases {
-        let s = spec(family);
+        let s = spec(family, operation);
         let op = s
             .operations()
             .into_iter()
@@ -545,15 +701,41 @@ fn only_these_nested_types_are_not_vendored() {
             "OperatingSystemType",
         ]
     );
-    for (family, spec) in &specs {
-        if *family != "arm" {
-            assert!(
-                spec.placeholders().is_empty(),
-                "{}: {:?}",
-                spec.name,
-                spec.placeholders()
-            );
-        }
+    // The batch job swagger's `systemData` is common-types v2's (lower case), not vendored;
+    // relcon reads `createdAt` of it. Run history is an excerpt: the Run's nested types past
+    // what relcon reads (status, times, error) are accepted as anything.
+    let expected: &[(&str, &[&str])] = &[
+        (
+            "Azure ML batch jobs 2020-09-01-dataplanepreview",
+            &["systemData"],
+        ),
+        (
+            "Azure ML run history v1.0",
+            &[
+                "Azure.Core.Foundations.ErrorResponse",
+                "Compute",
+                "ComputeRequest",
+                "CreatedFrom",
+                "DatasetLineage",
+                "EndpointSetting",
+                "ErrorResponse",
+                "JobCost",
+                "OutputDatasetLineage",
+                "QueueingInfo",
+                "RunOptions",
+                "RunTypeV2",
+                "TypedAssetReference",
+                "User",
+            ],
+        ),
+    ];
+    for (_, spec) in specs.iter().skip(1) {
+        let want: &[&str] = expected
+            .iter()
+            .find(|(n, _)| *n == spec.name)
+            .map(|(_, p)| *p)
+            .unwrap_or(&[]);
+        assert_eq!(spec.placeholders(), want, "{}", spec.name);
     }
 }
 

@@ -96,6 +96,34 @@ fn every_command_prints_one_document_its_schema_accepts() {
         assert_eq!(code, 0, "{doc}");
         assert_eq!(doc["complete"], true);
     }
+    // Where the incident started: its alerts (the most severe first) and a failed nightly job.
+    let (code, alerts) = sim.json("bob", &["alerts"]);
+    assert_eq!(
+        (code, alerts["complete"].as_bool()),
+        (0, Some(true)),
+        "{alerts}"
+    );
+    assert_eq!(alerts["alerts"][0]["circuit"], incident.as_str());
+    assert_eq!(alerts["alerts"][0]["severity"], "Sev1");
+    assert_eq!(alerts["unmapped"], 1);
+    let failing = scenario["failing_job_circuit"].as_str().unwrap();
+    let (code, jobs) = sim.json("bob", &["jobs", failing]);
+    assert_eq!(
+        (code, jobs["complete"].as_bool()),
+        (0, Some(true)),
+        "{jobs}"
+    );
+    assert_eq!(jobs["prod"]["status"], "alert");
+    assert_eq!(jobs["prod"]["jobs"][0]["outcome"], "failed");
+    assert!(
+        jobs["prod"]["jobs"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("FileNotFoundError")),
+        "{jobs}"
+    );
+    // A circuit without a deployment: a usage error, said as such.
+    let (code, none) = sim.json("bob", &["jobs", "PLANT999/CIRCUIT99"]);
+    assert_eq!((code, none["exit_code"].as_u64()), (2, Some(2)), "{none}");
     let (code, approvals) = sim.json("bob", &["approvals"]);
     assert_eq!(code, 0);
     let items = approvals["approvals"].as_array().unwrap();
@@ -250,6 +278,8 @@ fn nothing_readable_exits_4_with_the_errors() {
         &["fleet"][..],
         &["approvals"][..],
         &["circuit", "PLANT001/CIRCUIT01"][..],
+        &["alerts"][..],
+        &["jobs", "PLANT001/CIRCUIT01"][..],
     ] {
         let out = relcon(true, args);
         assert_eq!(out.status.code(), Some(4), "{args:?}");

@@ -54,6 +54,12 @@ fn comparable(s: &FleetSnapshot) -> serde_json::Value {
     let mut v = serde_json::to_value(s).unwrap();
     v["generated_at"] = serde_json::Value::Null;
     v["backend"] = serde_json::Value::Null;
+    // A job list taken from the last refresh's book carries the time it was read.
+    for p in v["plants"].as_array_mut().into_iter().flatten() {
+        for c in p["circuits"].as_array_mut().into_iter().flatten() {
+            c["jobs"]["read_at"] = serde_json::Value::Null;
+        }
+    }
     v
 }
 
@@ -220,11 +226,17 @@ async fn a_full_refresh_sends_the_counted_requests() {
     let release_pages = pages(releases);
     let approval_records: u64 = s.approvals.iter().map(|a| a.pending_ids.len() as u64).sum();
     let approval_pages = pages(approval_records);
+    let prod_deployments = s.circuits().filter(|c| c.versions.prod.is_some()).count() as u64;
     // identity + endpoints (Test, Prod) + deployments per plant endpoint in each + model
     // container pages (Dev, registry) + versions per registry model + Dev versions where Dev is
     // ahead + release and approval pages + three queries + one config per Prod model (the first
-    // refresh; later ones read configs from the cache).
+    // refresh; later ones read configs from the cache) + the fired alerts (one page) + the
+    // Prod workspace and its discovery document (once a session) + a job list per Prod
+    // deployment (two weeks of nightly jobs: one page).
     let expected = 1
+        + 1
+        + 2
+        + prod_deployments
         + 2
         + 2 * plants
         + 2 * pages(circuits)
@@ -468,14 +480,28 @@ async fn warm_refresh_of(plants: usize, ceiling: u64) {
     );
     // What it still reads every time: endpoints, each plant's deployments in Test and Prod,
     // the model container pages, the newest release deployments and releases since, the
-    // pending approvals and the three queries. No model version list, no config, no identity.
+    // pending approvals, the three queries and the fired alerts (25 a page with their
+    // context). No model version list, no config, no identity, and no scoring job list: each
+    // was read a moment ago and is due again in 30 to 60 minutes (5 for a circuit with an
+    // alert; `read_path::scoring_job_lists_are_read_on_their_cadence`).
     let pages = |n: usize| n.div_ceil(100) as u64;
-    let per_refresh = 2 + 2 * plants as u64 + 2 * pages(plants * 10) + 2 + 1 + 3;
+    let alerts = match &later.incidents.alerts {
+        Some(Ok(a)) => a.len(),
+        other => panic!("the alerts were not read: {other:?}"),
+    };
+    let alert_pages = alerts.div_ceil(25).max(1) as u64;
+    let per_refresh = 2 + 2 * plants as u64 + 2 * pages(plants * 10) + 2 + 1 + 3 + alert_pages;
     assert!(
         (per_refresh..=per_refresh + 3).contains(&warm),
         "{warm} requests; {per_refresh} plus the releases not settled expected"
     );
     assert_eq!(later.reused_versions.len(), read_before);
+    assert_eq!(
+        later.incidents.jobs.len(),
+        plants * 10,
+        "a job list per Prod deployment"
+    );
+    assert!(later.incidents.jobs.values().all(|j| j.reused));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -136,7 +136,11 @@ fn doctor_and_fleet_name_a_closed_login_endpoint() {
         .iter()
         .filter(|c| c["name"] == "sign-in")
         .collect();
-    assert_eq!(sign_in.len(), 3, "ARM, DevOps, Log Analytics: {report}");
+    assert_eq!(
+        sign_in.len(),
+        4,
+        "ARM, DevOps, Log Analytics, the ML data plane: {report}"
+    );
     for c in &sign_in {
         let detail = c["detail"].as_str().unwrap();
         assert!(

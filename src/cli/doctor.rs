@@ -46,6 +46,8 @@ fn fix_for(e: &BackendError, service: &str, settings: &Settings) -> String {
         },
         ErrorKind::Forbidden => match service {
             "Azure ML" => "grant the identity AzureML Data Scientist (or Reader, read-only) on the Dev/Test/Prod workspaces and the registry".into(),
+            "Azure Monitor alerts" => "grant the identity Monitoring Reader (or Reader) on the subscription: relcon lists its fired alerts".into(),
+            "Azure ML data plane" => "grant the identity Reader (or AzureML Data Scientist) on the Test and Prod workspaces: the batch job lists are read with a token for https://ml.azure.com".into(),
             "Azure DevOps" | "DevOps releases" => format!(
                 "grant the identity access to {}/{} with Release permissions (view releases; manage approvals / approver on the stages); a PAT needs the Release (read, write & execute) scope",
                 settings.devops.organization, settings.devops.project
@@ -128,7 +130,7 @@ pub fn doctor(g: &Global) -> Exit {
                 fix: None,
             },
             Err(e) => {
-                // Three services, one login endpoint: the same advice once.
+                // Several services, one login endpoint: the same advice once.
                 let fix = fix_for(&e, &service, settings);
                 let fix = (!fixes_given.contains(&fix)).then(|| {
                     fixes_given.push(fix.clone());
@@ -160,6 +162,11 @@ pub fn doctor(g: &Global) -> Exit {
                 running.watch(w("monitoring"), b.monitor(MonitorQuery::Coverage)),
             )
         }));
+    let prod_read = prod.is_ok();
+    let first_deployment = prod.as_ref().ok().and_then(|eps| {
+        eps.iter()
+            .find_map(|e| Some((e.name.clone(), e.default_deployment.clone()?)))
+    });
     let mut push = |name: &str, service: &str, r: Result<String, BackendError>| {
         checks.push(match r {
             Ok(detail) => Check {
@@ -231,6 +238,48 @@ pub fn doctor(g: &Global) -> Exit {
         "DevOps releases",
         approvals.map(|a| format!("{} pending", a.len())),
     );
+    // Incidents: the fired alerts, and one Prod deployment's scoring jobs (through the
+    // workspace's regional host, found by discovery unless configured).
+    let since = o.session.now() - crate::service::incidents::JOB_WINDOW;
+    let (alerts, jobs) = o.runtime.block_on(with_progress(&running, async {
+        tokio::join!(
+            running.watch(w("alerts"), b.fired_alerts()),
+            running.watch(w("scoring jobs"), async {
+                match &first_deployment {
+                    Some((e, d)) => b
+                        .scoring_jobs(Stage::Prod, e, d, since)
+                        .await
+                        .map(|j| Some((format!("{e}/{d}"), j.len()))),
+                    None => Ok(None),
+                }
+            }),
+        )
+    }));
+    push(
+        "alerts",
+        "Azure Monitor alerts",
+        alerts.map(|a| {
+            let active = a.iter().filter(|x| x.is_active()).count();
+            format!("{active} fired and open in the subscription (last 30 days)")
+        }),
+    );
+    if prod_read {
+        push(
+            "scoring jobs",
+            "Azure ML data plane",
+            jobs.map(|j| match j {
+                Some((d, n)) => format!("{d}: {n} jobs listed"),
+                None => "no Prod batch endpoint with a default deployment to list jobs of".into(),
+            }),
+        );
+    } else {
+        checks.push(Check {
+            name: "scoring jobs".into(),
+            ok: false,
+            fix: None,
+            detail: "not checked: the Prod workspace could not be read (see above)".into(),
+        });
+    }
     let monitor = monitoring::checks(settings, coverage, o.session.now(), |e, service| {
         fix_for(e, service, settings)
     });

@@ -6,6 +6,7 @@ mod audit_cmd;
 mod config_cmds;
 mod console;
 mod doctor;
+mod incident_cmds;
 pub mod logging;
 mod output;
 mod paint;
@@ -139,6 +140,31 @@ Examples:
   relcon circuit PLANT007/CIRCUIT03
   relcon circuit PLANT007/CIRCUIT03 --json | jq .config_diff.semantic")]
     Circuit {
+        /// PLANT001/CIRCUIT01
+        circuit: String,
+    },
+    /// Active Azure Monitor alerts on the fleet: severity, rule, when fired, which circuit
+    #[command(after_help = "\
+Examples:
+  relcon alerts
+  relcon alerts --json | jq -r '.alerts[] | select(.severity == \"Sev1\") | .circuit'
+
+Alerts whose condition still holds and that nobody closed, fired in the last 30 days, on the
+fleet's resources: those whose plant_id and circuit_id dimensions (or target batch deployment)
+name a circuit, and those on the fleet's resource groups ([incidents] alert_resource_groups
+adds more), listed with \"no circuit\". Exit 4 when the alerts or the fleet could not be read.")]
+    Alerts,
+    /// A circuit's batch scoring jobs in Prod and Test: status, start, duration, error
+    #[command(after_help = "\
+Examples:
+  relcon jobs PLANT007/CIRCUIT03
+  relcon jobs PLANT007/CIRCUIT03 --json | jq '.prod.jobs[0]'
+
+Lists every job of the circuit's deployments (what `az ml batch-deployment list-jobs` shows)
+with what run history says of the newest seven of each (start, end, the error), and judges
+Prod: the last run failed, or no run submitted in the last [incidents] stale_job_hours (26).
+Exit 4 when a list or a run could not be read; 2 when the circuit has no deployment.")]
+    Jobs {
         /// PLANT001/CIRCUIT01
         circuit: String,
     },
@@ -339,6 +365,8 @@ fn command_name(c: Option<&Command>) -> &'static str {
         Some(Command::Fleet) => "fleet",
         Some(Command::Circuit { .. }) => "circuit",
         Some(Command::Approvals) => "approvals",
+        Some(Command::Alerts) => "alerts",
+        Some(Command::Jobs { .. }) => "jobs",
         Some(Command::Approve { .. }) => "approve",
         Some(Command::Reject { .. }) => "reject",
         Some(Command::Rollback { .. }) => "rollback",
@@ -360,6 +388,8 @@ fn run(cli: Cli) -> Exit {
         Some(Command::Fleet) => read_cmds::fleet(g),
         Some(Command::Circuit { circuit }) => read_cmds::circuit(g, &circuit),
         Some(Command::Approvals) => read_cmds::approvals(g),
+        Some(Command::Alerts) => incident_cmds::alerts(g),
+        Some(Command::Jobs { circuit }) => incident_cmds::jobs(g, &circuit),
         Some(Command::Approve {
             ids,
             comment,

@@ -37,6 +37,21 @@ fn circuit_json(c: &CircuitSnapshot) -> Value {
         },
         "pending_approvals": c.pending_approvals,
         "active_release": c.active_release,
+        "alerts": {
+            "status": c.alerts.status(),
+            "active": c.alerts.active,
+            "new": c.alerts.new,
+            "worst_severity": c.alerts.worst.map(|s| s.as_str()),
+            "rule": c.alerts.rule,
+            "fired_at": c.alerts.fired_at,
+        },
+        "jobs": {
+            "status": c.jobs.status,
+            "problem": c.jobs.problem,
+            "last_run": c.jobs.last.as_ref().map(|l| json!({"name": l.name, "status": l.status.as_str(), "at": l.at})),
+            "last_success": c.jobs.last_success,
+            "read_at": c.jobs.read_at,
+        },
         "health": c.health(),
         "unknown": c.unknown,
     })

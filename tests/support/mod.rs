@@ -171,6 +171,8 @@ pub fn schema_of(doc: &Value) -> &'static str {
         "fleet" => "fleet",
         "circuit" => "circuit",
         "approvals" => "approvals",
+        "alerts" => "alerts",
+        "jobs" => "jobs",
         "approve" | "reject" => "decisions",
         "rollback" => "rollback",
         "ops" => "ops",

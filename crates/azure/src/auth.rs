@@ -31,6 +31,10 @@ use crate::settings::{AuthMethod, Settings};
 /// The Azure DevOps resource id, as a scope.
 pub const DEVOPS_SCOPE: &str = "499b84ac-1321-427f-aa17-267ca6975798/.default";
 
+/// The Azure ML data plane (batch endpoint jobs, run history): `az account get-access-token
+/// --resource https://ml.azure.com`, the audience of the SDK's batch job and run history clients.
+pub const ML_DATA_SCOPE: &str = "https://ml.azure.com/.default";
+
 /// Refresh a cached token this long before it expires.
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
@@ -68,7 +72,8 @@ impl fmt::Display for SecretString {
 /// An `Authorization` header for one request, and the secret strings it carries (so that a
 /// service echoing them in an error body can be redacted).
 pub struct AuthHeader {
-    pub value: HeaderValue,
+    /// `None` for a call sent without credentials.
+    pub value: Option<HeaderValue>,
     secrets: Vec<SecretString>,
 }
 
@@ -84,7 +89,18 @@ impl AuthHeader {
             .map_err(|_| "the credential is not a valid HTTP header value".to_owned())?;
         // Keeps it out of reqwest's and hyper's Debug output.
         value.set_sensitive(true);
-        Ok(Self { value, secrets })
+        Ok(Self {
+            value: Some(value),
+            secrets,
+        })
+    }
+
+    /// No header at all (a public document).
+    pub fn none() -> Self {
+        Self {
+            value: None,
+            secrets: Vec::new(),
+        }
     }
 
     /// `text` with every secret this header carries replaced by `***`.
@@ -105,6 +121,8 @@ enum Audience {
     Arm,
     DevOps,
     Monitor,
+    /// The Azure ML data plane: `https://ml.azure.com/.default`.
+    MlData,
 }
 
 impl Audience {
@@ -113,6 +131,7 @@ impl Audience {
             Service::Arm => Audience::Arm,
             Service::DevOps | Service::Release => Audience::DevOps,
             Service::Monitor => Audience::Monitor,
+            Service::MlData => Audience::MlData,
         }
     }
 
@@ -147,8 +166,8 @@ enum Mode {
 /// Signs requests for every service.
 pub struct Auth {
     mode: Mode,
-    scopes: [String; 3],
-    cache: [Mutex<Slot>; 3],
+    scopes: [String; 4],
+    cache: [Mutex<Slot>; 4],
     /// Where tokens come from, for messages.
     endpoint: String,
     /// The most one token may take.
@@ -188,8 +207,12 @@ impl Auth {
                 .source()
                 .map(|m| format!("{}/.default", m.endpoint()))
                 .unwrap_or_default(),
+            // The Azure ML data plane (batch jobs, run history) takes a token for
+            // `https://ml.azure.com`, whatever the cloud's ARM endpoint (the SDK's audience).
+            ML_DATA_SCOPE.to_owned(),
         ];
         let cache = [
+            Mutex::new(Slot::default()),
             Mutex::new(Slot::default()),
             Mutex::new(Slot::default()),
             Mutex::new(Slot::default()),
@@ -488,7 +511,7 @@ pub(super) mod tests {
         assert!(!format!("{s:?}").contains("eyJ0"));
         let h = AuthHeader::new(format!("Bearer {}", s.expose()), vec![s.clone()]).unwrap();
         assert!(!format!("{h:?}").contains("eyJ0"));
-        assert!(h.value.is_sensitive());
+        assert!(h.value.as_ref().is_some_and(|v| v.is_sensitive()));
         assert_eq!(
             h.redact("bad token eyJ0eXAiOiJKV1QiLCJhbGciOi here"),
             "bad token *** here"

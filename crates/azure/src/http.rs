@@ -29,14 +29,17 @@ pub enum Service {
     Release,
     /// Log Analytics queries.
     Monitor,
+    /// The Azure ML data plane (batch jobs, run history) on the workspace's regional host.
+    MlData,
 }
 
 impl Service {
-    const ALL: [Service; 4] = [
+    const ALL: [Service; 5] = [
         Service::Arm,
         Service::DevOps,
         Service::Release,
         Service::Monitor,
+        Service::MlData,
     ];
 
     fn index(self) -> usize {
@@ -51,7 +54,9 @@ impl Service {
     /// `dev.azure.com` and `vsrm.dev.azure.com` together.
     fn lane(self) -> usize {
         match self {
-            Service::Arm => 0,
+            // The ML data plane publishes no limits: it is paced with ARM's reads, which is
+            // conservative (it shares nothing else with ARM).
+            Service::Arm | Service::MlData => 0,
             Service::DevOps | Service::Release => 1,
             Service::Monitor => 2,
         }
@@ -63,6 +68,7 @@ impl Service {
             Service::DevOps => "devops",
             Service::Release => "release",
             Service::Monitor => "monitor",
+            Service::MlData => "ml",
         }
     }
 }
@@ -144,6 +150,8 @@ pub struct ClientStats {
     pub devops: u64,
     pub release: u64,
     pub monitor: u64,
+    /// The Azure ML data plane (batch jobs, run history).
+    pub ml: u64,
     pub retries: u64,
     pub throttled: u64,
     pub paced_ms: u64,
@@ -152,7 +160,7 @@ pub struct ClientStats {
 
 #[derive(Default)]
 struct Counters {
-    per_service: [AtomicU64; 4],
+    per_service: [AtomicU64; 5],
     retries: AtomicU64,
     throttled: AtomicU64,
     paced_ms: AtomicU64,
@@ -166,6 +174,8 @@ pub struct Call {
     pub method: Method,
     pub url: Url,
     pub body: Option<serde_json::Value>,
+    /// Sent without credentials (a public document: Azure ML's workspace discovery).
+    pub anonymous: bool,
 }
 
 impl Call {
@@ -175,6 +185,15 @@ impl Call {
             method: Method::GET,
             url,
             body: None,
+            anonymous: false,
+        }
+    }
+
+    /// A GET sent without any `Authorization` header.
+    pub fn anonymous(service: Service, url: Url) -> Self {
+        Self {
+            anonymous: true,
+            ..Self::get(service, url)
         }
     }
 
@@ -184,6 +203,7 @@ impl Call {
             method,
             url,
             body: Some(body),
+            anonymous: false,
         }
     }
 }
@@ -289,7 +309,7 @@ pub struct Http {
     client: reqwest::Client,
     auth: Auth,
     /// Requests in flight, per service.
-    permits: [Semaphore; 4],
+    permits: [Semaphore; 5],
     /// Pacing, per limit (`Service::lane`).
     lanes: [Lane; 3],
     retry: RetryPolicy,
@@ -387,18 +407,20 @@ impl Http {
 
     pub fn stats(&self) -> ClientStats {
         let s = |svc: Service| self.counters.per_service[svc.index()].load(Ordering::Relaxed);
-        let (arm, devops, release, monitor) = (
+        let (arm, devops, release, monitor, ml) = (
             s(Service::Arm),
             s(Service::DevOps),
             s(Service::Release),
             s(Service::Monitor),
+            s(Service::MlData),
         );
         ClientStats {
-            requests: arm + devops + release + monitor,
+            requests: arm + devops + release + monitor + ml,
             arm,
             devops,
             release,
             monitor,
+            ml,
             retries: self.counters.retries.load(Ordering::Relaxed),
             throttled: self.counters.throttled.load(Ordering::Relaxed),
             paced_ms: self.counters.paced_ms.load(Ordering::Relaxed),
@@ -501,11 +523,14 @@ impl Http {
     ) -> BackendResult<Next> {
         let lane = &self.lanes[call.service.lane()];
         // A sign-in failure names the login endpoint, not this call's URL.
-        let auth = self
-            .auth
-            .header(call.service)
-            .await
-            .map_err(super::auth::AuthError::into_backend)?;
+        let auth = if call.anonymous {
+            AuthHeader::none()
+        } else {
+            self.auth
+                .header(call.service)
+                .await
+                .map_err(super::auth::AuthError::into_backend)?
+        };
         let _permit = self.permits[call.service.index()]
             .acquire()
             .await
@@ -654,8 +679,10 @@ impl Http {
         let mut req = self
             .client
             .request(call.method.clone(), call.url.clone())
-            .header(AUTHORIZATION, auth.value.clone())
             .header(ACCEPT, "application/json");
+        if let Some(value) = &auth.value {
+            req = req.header(AUTHORIZATION, value.clone());
+        }
         if let Some(body) = &call.body {
             req = req.json(body);
         }

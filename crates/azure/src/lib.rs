@@ -9,8 +9,12 @@
 use relcon_core::{service, settings};
 use relcon_domain as domain;
 
+#[doc(hidden)]
+pub mod alerts;
 mod auth;
 mod http;
+#[doc(hidden)]
+pub mod jobs;
 // Public so that the simulator's tests can send exactly what the client sends.
 #[doc(hidden)]
 pub mod kql;
@@ -42,6 +46,7 @@ pub use http::{ClientStats, Pacing, RetryPolicy};
 pub use pacing::Rate;
 
 use crate::domain::Stage;
+use crate::domain::incidents::{AlertRecord, AlertState, JobRun, ScoringJob};
 use crate::domain::platform::{
     ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, DeploymentRef, Endpoint,
     EnvironmentAsset, EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer,
@@ -122,6 +127,10 @@ pub struct AzureBackend {
     schema: kql::Schema,
     /// How many parts each monitoring query was last asked in (see `monitor`).
     monitor_parts: [AtomicU32; MonitorQuery::COUNT],
+    /// Azure Monitor alerts (Alerts Management).
+    alerts: alerts::AlertUrls,
+    /// Batch scoring jobs and run history (the Azure ML data plane).
+    jobs: jobs::JobUrls,
 }
 
 /// Whether a base URL is on this machine (the simulator, a test fake).
@@ -195,6 +204,8 @@ impl AzureBackend {
             description,
             schema,
             monitor_parts: Default::default(),
+            alerts: alerts::AlertUrls::new(settings),
+            jobs: jobs::JobUrls::new(settings),
         })
     }
 
@@ -267,6 +278,7 @@ impl Backend for AzureBackend {
             services.push((Service::DevOps, "Azure DevOps"));
         }
         services.push((Service::Monitor, "Log Analytics"));
+        services.push((Service::MlData, "Azure ML data plane"));
         // All at once: a login endpoint that does not answer costs one timeout, not three.
         let got = futures::future::join_all(services.iter().map(|(s, _)| auth.header(*s))).await;
         let mut out: Vec<(String, BackendResult<String>)> = services
@@ -564,6 +576,38 @@ impl Backend for AzureBackend {
             value: map::release_environment(e, Some((release_id, ""))),
             request_id: reply.request_id(),
         })
+    }
+
+    async fn fired_alerts(&self) -> BackendResult<Vec<AlertRecord>> {
+        self.list_fired_alerts().await
+    }
+
+    async fn alert(&self, id: &str) -> BackendResult<AlertRecord> {
+        self.get_alert(id).await
+    }
+
+    async fn change_alert_state(
+        &self,
+        id: &str,
+        state: AlertState,
+        comment: &str,
+    ) -> BackendResult<Receipt<AlertRecord>> {
+        self.post_alert_state(id, state, comment).await
+    }
+
+    async fn scoring_jobs(
+        &self,
+        stage: Stage,
+        endpoint: &str,
+        deployment: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> BackendResult<Vec<ScoringJob>> {
+        self.list_scoring_jobs(stage, endpoint, deployment, since)
+            .await
+    }
+
+    async fn job_run(&self, stage: Stage, job: &str) -> BackendResult<JobRun> {
+        self.get_job_run(stage, job).await
     }
 
     /// See [`AzureBackend::monitor_in_parts`]: a result past the service's cap is read in parts.

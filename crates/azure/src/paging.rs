@@ -29,6 +29,24 @@ impl Http {
         mut f: impl FnMut(T) -> Option<U>,
     ) -> BackendResult<Vec<U>> {
         let mut out = Vec::new();
+        self.arm_pages(Service::Arm, first, what, |page: Vec<T>, _| {
+            out.extend(page.into_iter().filter_map(&mut f));
+            Ok(true)
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// The pages of an ARM-style list (`{value, nextLink}`) on `service`, each handed to
+    /// `page` as it arrives with its reply; `nextLink` (absolute, on the same host) is
+    /// followed while `page` answers `true`.
+    pub async fn arm_pages<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        first: Url,
+        what: &str,
+        mut page: impl FnMut(Vec<T>, &Reply) -> BackendResult<bool>,
+    ) -> BackendResult<()> {
         let mut seen = HashSet::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
@@ -40,14 +58,14 @@ impl Http {
                     "the service returned a nextLink already followed; stopping to avoid a loop",
                 ));
             }
-            let reply = self.read(Call::get(Service::Arm, url)).await?;
-            let page: ArmList<T> = reply.json(what)?;
-            out.extend(page.value.into_iter().filter_map(&mut f));
-            if let Some(link) = page.next_link.filter(|l| !l.trim().is_empty()) {
+            let reply = self.read(Call::get(service, url)).await?;
+            let list: ArmList<T> = reply.json(what)?;
+            let more = page(list.value, &reply)?;
+            if let Some(link) = list.next_link.filter(|l| more && !l.trim().is_empty()) {
                 next = Some(same_origin(&reply, link.trim(), "nextLink")?);
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Every item of a DevOps list, repeating the request with `continuationToken` while the

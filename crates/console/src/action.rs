@@ -12,6 +12,7 @@ use crate::domain::{CircuitRef, ModelVersion, Stage};
 use crate::service::approval::ApprovalEvidence;
 use crate::service::decide::{DecisionOutcome, DecisionRequest};
 use crate::service::evidence::{CircuitEvidence, ConfigComparison, VersionInfo};
+use crate::service::incidents::CircuitJobs;
 use crate::service::journal::Operation;
 use crate::service::rollback::{EnvironmentPlan, ExecuteError, RollbackPlan, RollbackRequest};
 
@@ -102,6 +103,8 @@ pub enum Action {
     ShowOps,
     /// The audit log.
     ShowAudit,
+    /// The fleet's fired alerts.
+    ShowAlerts,
     /// Bound to nothing: lets a user keymap unbind a default key.
     Noop,
     /// Typed text on an input line (not bindable).
@@ -163,6 +166,7 @@ impl Action {
             Action::NextApproval => "next-approval",
             Action::ShowOps => "show-ops",
             Action::ShowAudit => "show-audit",
+            Action::ShowAlerts => "show-alerts",
             Action::Noop => "noop",
             Action::Type(_) => "type",
         }
@@ -245,6 +249,12 @@ pub enum Msg {
         generation: u64,
         result: Outcome<AuditData>,
     },
+    /// A circuit's scoring jobs (the Jobs tab).
+    Jobs {
+        generation: u64,
+        circuit: CircuitRef,
+        result: Outcome<CircuitJobs>,
+    },
 }
 
 impl From<Action> for Msg {
@@ -314,6 +324,11 @@ pub enum Effect {
     },
     /// Track every unfinished operation of the journal (after a crash), with progress.
     ResumeOps,
+    /// A circuit's Test and Prod scoring jobs with their run history.
+    LoadJobs {
+        generation: u64,
+        circuit: CircuitRef,
+    },
     Quit,
 }
 
@@ -333,6 +348,7 @@ impl Effect {
             }
             Effect::LoadOps { .. } => Some(Slot::Ops),
             Effect::LoadAudit { .. } => Some(Slot::Audit),
+            Effect::LoadJobs { .. } => Some(Slot::Jobs),
             Effect::ResumeOps | Effect::Quit => None,
         }
     }
@@ -361,6 +377,7 @@ pub enum Slot {
     Execute,
     Ops,
     Audit,
+    Jobs,
 }
 
 #[cfg(test)]

@@ -48,6 +48,9 @@ pub struct AppConfig {
     pub rollback_method: RollbackMethod,
     /// The rollback budget in minutes.
     pub sla_minutes: u32,
+    /// Start in incident order on the paged circuit when the first live snapshot has a new
+    /// Sev0-Sev2 alert (the console turns it on; tests of other things leave it off).
+    pub incident_order_when_paged: bool,
 }
 
 impl AppConfig {
@@ -65,6 +68,7 @@ impl AppConfig {
             refresh_every: Some(Duration::from_secs(60)),
             rollback_method: RollbackMethod::Redeploy,
             sla_minutes: 15,
+            incident_order_when_paged: false,
         }
     }
 }
@@ -117,6 +121,8 @@ pub enum Route {
     Progress(ProgressView),
     Ops,
     Audit,
+    /// The fleet's fired alerts (`App::alerts`).
+    Alerts,
 }
 
 /// The two panes of the fleet view.
@@ -182,15 +188,17 @@ pub enum Tab {
     Drift,
     Tests,
     History,
+    Jobs,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 6] = [
         Tab::Overview,
         Tab::Diff,
         Tab::Drift,
         Tab::Tests,
         Tab::History,
+        Tab::Jobs,
     ];
 
     pub fn title(self) -> &'static str {
@@ -200,6 +208,7 @@ impl Tab {
             Tab::Drift => "Drift",
             Tab::Tests => "Tests",
             Tab::History => "History",
+            Tab::Jobs => "Jobs",
         }
     }
 
@@ -236,6 +245,8 @@ pub struct CircuitView {
     pub picker: Option<Picker>,
     /// What `a` and `R` would do here, worked out per snapshot (not per frame).
     pub actions: CircuitActions,
+    /// Its scoring jobs, read when the Jobs tab is first shown.
+    pub jobs: Remote<crate::service::incidents::CircuitJobs>,
 }
 
 /// The circuit's pending approval (Prod first) and rollback target, for the header.
@@ -259,6 +270,7 @@ impl CircuitView {
             drift: Cursor::default(),
             picker: None,
             actions: CircuitActions::default(),
+            jobs: Remote::default(),
         }
     }
 
@@ -370,7 +382,12 @@ pub struct App {
     pub env_rollback: Option<EnvRollbackFlow>,
     pub ops: OpsState,
     pub audit: AuditState,
+    /// The alerts list (`:alerts`).
+    pub alerts: Cursor,
     pub mode: Mode,
+    /// Whether the first live snapshot was looked at for a page (`update::data::paged`); set
+    /// from the start when the configuration does not ask for it.
+    pub page_checked: bool,
     pub note: Option<Note>,
     pub warnings: Vec<String>,
     pub quit: bool,
@@ -418,7 +435,9 @@ impl App {
             env_rollback: None,
             ops: OpsState::default(),
             audit: AuditState::default(),
+            alerts: Cursor::default(),
             mode: Mode::Normal,
+            page_checked: !cfg.incident_order_when_paged,
             note: None,
             warnings: cfg.warnings,
             quit: false,
@@ -490,6 +509,7 @@ impl App {
             Route::Approvals => vec![Context::Approvals],
             Route::Env => vec![Context::Env],
             Route::Help => vec![Context::Help],
+            Route::Alerts => vec![Context::Alerts],
         };
         out.push(Context::Global);
         out
@@ -559,6 +579,9 @@ impl App {
         }
         if self.gens.in_flight(Slot::Comparison) {
             out.push("comparing");
+        }
+        if self.gens.in_flight(Slot::Jobs) {
+            out.push("loading scoring jobs");
         }
         out
     }

@@ -50,6 +50,10 @@ pub struct CircuitRow {
     pub activity: Option<Activity>,
     /// How far past its limit the worst drift is (sorting by drift).
     pub drift_key: f64,
+    /// The worst active alert's severity rank (Sev0 = 5 ... Sev4 = 1; 0 without one), doubled,
+    /// plus one when one of them is new: the incident order puts circuits with fired alerts
+    /// first, the unacknowledged first among equals.
+    pub alert_rank: u8,
     /// What the filter searches: the circuit id, the model name, the description.
     pub fields: [Field; 3],
 }
@@ -204,6 +208,8 @@ impl FleetIndex {
                     pending: c.pending_approvals,
                     activity,
                     drift_key: drift_key(c),
+                    // Unacknowledged before acknowledged, at the same severity.
+                    alert_rank: c.alerts.rank() * 2 + u8::from(c.alerts.new > 0),
                     fields: [
                         Field::new(&c.circuit.to_string()),
                         Field::new(&c.model_name),
@@ -337,7 +343,8 @@ impl SortKey {
 pub struct Order {
     pub key: SortKey,
     pub reversed: bool,
-    /// Alerts first, then warnings, unknowns, healthy; overrides `key`.
+    /// Fired Azure Monitor alerts first (most severe first), then by health: alerts,
+    /// warnings, unknowns, healthy; overrides `key`.
     pub incidents: bool,
 }
 
@@ -366,9 +373,9 @@ pub fn sort_rows(rows: &mut [u32], index: &FleetIndex, snap: &FleetSnapshot, ord
     rows.sort_by(|&a, &b| {
         let (ra, rb) = (key(a), key(b));
         let primary = if order.incidents {
-            rb.health
-                .severity()
-                .cmp(&ra.health.severity())
+            rb.alert_rank
+                .cmp(&ra.alert_rank)
+                .then(rb.health.severity().cmp(&ra.health.severity()))
                 .then(rb.drift_key.total_cmp(&ra.drift_key))
                 .then(rb.pending.cmp(&ra.pending))
         } else {

@@ -33,10 +33,11 @@ pub enum Context {
     Progress,
     Ops,
     Audit,
+    Alerts,
 }
 
 impl Context {
-    pub const ALL: [Context; 18] = [
+    pub const ALL: [Context; 19] = [
         Context::Global,
         Context::Fleet,
         Context::Grid,
@@ -52,6 +53,7 @@ impl Context {
         Context::Progress,
         Context::Ops,
         Context::Audit,
+        Context::Alerts,
         Context::Help,
         Context::Picker,
         Context::Input,
@@ -85,6 +87,7 @@ impl Context {
             Context::Progress => "progress",
             Context::Ops => "ops",
             Context::Audit => "audit",
+            Context::Alerts => "alerts",
         }
     }
 
@@ -109,6 +112,7 @@ impl Context {
             Context::Progress => "Operation progress",
             Context::Ops => "Operations",
             Context::Audit => "Audit log",
+            Context::Alerts => "Fired alerts",
         }
     }
 

@@ -75,7 +75,8 @@ pub fn grid_rows(body: Rect) -> usize {
 
 /// Circuit detail: a header box, the tab bar, the tab's content.
 pub fn circuit(body: Rect) -> (Rect, Rect, Rect) {
-    let head = if body.height >= 30 { 6 } else { 5 };
+    // Tall screens get a line saying why the circuit is red, above what `a` and `R` would do.
+    let head = if body.height >= 30 { 7 } else { 5 };
     let [h, tabs, content] = Layout::vertical([
         Constraint::Length(head),
         Constraint::Length(1),

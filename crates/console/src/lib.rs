@@ -133,6 +133,8 @@ pub fn app_config(session: &Session, options: &TuiOptions) -> AppConfig {
     cfg.refresh_every = options.refresh_every;
     cfg.rollback_method = ctx.default_rollback_method;
     cfg.sla_minutes = ctx.rollback_sla_minutes;
+    // Opened because of a page: start on the paged circuit.
+    cfg.incident_order_when_paged = true;
     let config_dir = crate::settings::dirs().map(|d| d.config_dir().to_path_buf());
     cfg.theme_dir = theme::user_theme_dir();
     cfg.themes = Theme::available(cfg.theme_dir.as_deref());

@@ -11,6 +11,7 @@ pub enum Command {
     Env,
     Ops,
     Audit,
+    Alerts,
     Plant(String),
     Circuit(String),
     Rollback(String),
@@ -21,9 +22,10 @@ pub enum Command {
 }
 
 /// Every command: name, argument, what it does (for completion and help).
-pub const COMMANDS: [(&str, &str, &str); 12] = [
+pub const COMMANDS: [(&str, &str, &str); 13] = [
     ("fleet", "", "the fleet: plants and circuits"),
     ("approvals", "", "everything waiting for approval"),
+    ("alerts", "", "fired Azure Monitor alerts on the fleet"),
     ("env", "", "the environment release matrix"),
     ("circuit", "PLANT/CIRCUIT", "open a circuit"),
     ("rollback", "PLANT/CIRCUIT", "roll a circuit back in Prod"),
@@ -64,6 +66,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "env" | "environment" => no_arg(Command::Env),
         "ops" | "operations" => no_arg(Command::Ops),
         "audit" => no_arg(Command::Audit),
+        "alerts" | "alert" => no_arg(Command::Alerts),
         "refresh" | "r" => no_arg(Command::Refresh),
         "help" | "h" | "?" => no_arg(Command::Help),
         "q" | "quit" | "q!" | "qa" => no_arg(Command::Quit),
@@ -205,8 +208,10 @@ mod tests {
         let s = fixture::fleet(fixture::DEMO_CIRCUITS);
         let themes = vec!["dark".to_owned(), "light".to_owned()];
         let c = complete("a", Some(&s), &themes);
-        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(c.len(), 3, "{c:?}");
         assert_eq!(c[0].line, "approvals");
+        assert_eq!(c[1].line, "alerts");
+        assert_eq!(parse("alerts"), Ok(Command::Alerts));
         assert_eq!(complete("circ", Some(&s), &themes)[0].line, "circuit ");
         let c = complete("circuit plant003/", Some(&s), &themes);
         assert!(!c.is_empty());

@@ -32,6 +32,43 @@ pub struct Settings {
     pub ui: UiSettings,
     #[serde(default)]
     pub client: ClientSettings,
+    #[serde(default)]
+    pub incidents: IncidentSettings,
+}
+
+/// Where incidents start: Azure Monitor alerts and the batch scoring jobs (docs/AZURE.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentSettings {
+    /// The Alerts Management api-version (`Microsoft.AlertsManagement/alerts`).
+    pub alerts_api_version: String,
+    /// Resource groups whose alerts are the fleet's besides those of the workspaces and the
+    /// registry (e.g. the Application Insights resource's). An alert elsewhere counts only
+    /// when its dimensions name a circuit of the fleet.
+    pub alert_resource_groups: Vec<String>,
+    /// The Azure ML data plane host of the Test and Prod workspaces
+    /// (`https://{region}.api.azureml.ms`); found through each workspace's discovery URL when
+    /// not set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ml_api_endpoint: Option<BaseUrl>,
+    /// A Prod deployment without a scoring job submitted in this many hours is a problem.
+    pub stale_job_hours: u32,
+    /// A Prod deployment's job list is read every this many minutes (each deployment at its
+    /// own phase, so a fleet's reads spread evenly); every 5 minutes while its circuit has an
+    /// active alert.
+    pub job_reread_minutes: u32,
+}
+
+impl Default for IncidentSettings {
+    fn default() -> Self {
+        Self {
+            alerts_api_version: "2019-03-01".into(),
+            alert_resource_groups: Vec::new(),
+            ml_api_endpoint: None,
+            stale_job_hours: crate::domain::incidents::DEFAULT_STALE_HOURS,
+            job_reread_minutes: 45,
+        }
+    }
 }
 
 /// How relcon talks to the services.
@@ -564,6 +601,18 @@ impl Settings {
             out.push((
                 "client.poll_interval_ms".into(),
                 "client.poll_interval_ms must be at least 50".into(),
+            ));
+        }
+        if self.incidents.stale_job_hours == 0 {
+            out.push((
+                "incidents.stale_job_hours".into(),
+                "incidents.stale_job_hours must be at least 1".into(),
+            ));
+        }
+        if self.incidents.job_reread_minutes == 0 {
+            out.push((
+                "incidents.job_reread_minutes".into(),
+                "incidents.job_reread_minutes must be at least 1".into(),
             ));
         }
         if self.policy.prod_min_approvers == 0 {

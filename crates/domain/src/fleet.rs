@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::drift::{DriftFinding, DriftMetric};
 use super::hash::TrainingHash;
+use super::incidents::{AlertSummary, FleetAlert, JobsSummary};
 use super::platform::{EnvironmentStatus, IdentityRef, ReleaseStatus};
 use super::validation::{Metrics, ValidationVerdict};
 use super::{CircuitRef, ModelVersion, PlantId, Stage, Status};
@@ -320,6 +321,12 @@ pub struct CircuitSnapshot {
     pub active_release: Option<ActiveRelease>,
     /// Model versions the refresh read (registry, and Dev where Dev is ahead), newest first.
     pub known_versions: Vec<KnownVersion>,
+    /// Active Azure Monitor alerts on the circuit.
+    #[serde(default)]
+    pub alerts: AlertSummary,
+    /// Its Prod deployment's scoring jobs, judged.
+    #[serde(default)]
+    pub jobs: JobsSummary,
     /// What could not be read for this circuit, in words.
     pub unknown: Vec<String>,
 }
@@ -343,20 +350,121 @@ impl CircuitSnapshot {
             pending_approvals: 0,
             active_release: None,
             known_versions: Vec::new(),
+            alerts: AlertSummary::default(),
+            jobs: JobsSummary::default(),
             unknown: Vec::new(),
         }
     }
 
-    /// The circuit's health: the worst of drift, accuracy, lineage and validation. Unknown
-    /// parts count as unknown, never as ok.
+    /// The circuit's health: the worst of its active alerts, its scoring jobs, drift, accuracy,
+    /// lineage and validation. Unknown parts count as unknown, never as ok.
     pub fn health(&self) -> Status {
-        Status::worst_of([
-            self.drift.status,
-            self.accuracy.status,
-            self.lineage.status(),
-            self.validation.status,
-        ])
+        Status::worst_of(self.signals().into_iter().map(|s| s.status))
     }
+
+    /// Every signal health is made of, with its status and what it says: what the circuit
+    /// header lists so that a red circuit says why. Jobs appear only where relcon looked.
+    pub fn signals(&self) -> Vec<Signal> {
+        let mut out = Vec::with_capacity(6);
+        let alert_detail = match (&self.alerts.worst, self.alerts.unknown) {
+            (Some(sev), _) => format!(
+                "{} active{}, worst {sev}{}",
+                self.alerts.active,
+                if self.alerts.new > 0 {
+                    format!(" ({} new)", self.alerts.new)
+                } else {
+                    String::new()
+                },
+                self.alerts
+                    .rule
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            (None, true) => "could not be read".into(),
+            (None, false) => "none active".into(),
+        };
+        out.push(Signal {
+            name: "alerts",
+            status: self.alerts.status(),
+            detail: alert_detail,
+        });
+        if let Some(status) = self.jobs.status {
+            let detail = match (&self.jobs.problem, &self.jobs.last) {
+                (Some(p), _) => p.clone(),
+                (None, Some(l)) => format!("last run {}", l.status),
+                (None, None) => "could not be read".into(),
+            };
+            out.push(Signal {
+                name: "jobs",
+                status,
+                detail,
+            });
+        }
+        let drift = match &self.drift.worst {
+            Some(w) => format!(
+                "{} {} {:.3} ({})",
+                w.feature,
+                w.metric.short(),
+                w.value,
+                w.status
+            ),
+            None => "no data".into(),
+        };
+        out.push(Signal {
+            name: "drift",
+            status: self.drift.status,
+            detail: drift,
+        });
+        out.push(Signal {
+            name: "accuracy",
+            status: self.accuracy.status,
+            detail: match self.accuracy.latest {
+                Some(v) => format!("MAE {v:.3}"),
+                None => "no data".into(),
+            },
+        });
+        out.push(Signal {
+            name: "lineage",
+            status: self.lineage.status(),
+            detail: match self.lineage.matches {
+                Some(true) => "hash matches its config".into(),
+                Some(false) => "hash differs from its config".into(),
+                None => "cannot tell".into(),
+            },
+        });
+        out.push(Signal {
+            name: "tests",
+            status: self.validation.status,
+            detail: match (&self.validation.verdict, &self.validation.run) {
+                (Some(v), _) => v.summary(),
+                (None, None) => "no validation run".into(),
+                (None, Some(_)) => "not judged".into(),
+            },
+        });
+        out
+    }
+
+    /// The signals that make the circuit's health what it is (those as bad as the whole).
+    pub fn why(&self) -> Vec<Signal> {
+        let health = self.health();
+        if health == Status::Ok {
+            return Vec::new();
+        }
+        self.signals()
+            .into_iter()
+            .filter(|s| s.status == health)
+            .collect()
+    }
+}
+
+/// One part of a circuit's health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signal {
+    /// `alerts`, `jobs`, `drift`, `accuracy`, `lineage`, `tests`.
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
 }
 
 /// A plant: one batch endpoint per stage and its circuits.
@@ -552,6 +660,10 @@ pub struct FleetSnapshot {
     pub approvals: Vec<ApprovalItem>,
     /// Releases of the model release definition, newest first.
     pub releases: Vec<ReleaseSummary>,
+    /// The fleet's active Azure Monitor alerts, most severe and newest first; those relcon
+    /// could not tie to a circuit have none.
+    #[serde(default)]
+    pub alerts: Vec<FleetAlert>,
     pub errors: Vec<SnapshotError>,
 }
 

@@ -13,6 +13,7 @@ pub mod drift;
 pub mod fleet;
 pub mod hash;
 pub mod ids;
+pub mod incidents;
 pub mod naming;
 pub mod platform;
 pub mod policy;

@@ -135,6 +135,7 @@ pub fn fleet() -> FleetSnapshot {
                 &[("PLANT007/CIRCUIT04", 9)],
             ),
         ],
+        alerts: Vec::new(),
         errors: Vec::new(),
     }
 }

@@ -24,6 +24,14 @@ enum Target {
 /// A short name for the route, for `/_sim/stats`.
 pub fn route_name(segs: &[String]) -> &'static str {
     let is = |i: usize, lit: &str| segs.get(i).is_some_and(|s| s.eq_ignore_ascii_case(lit));
+    if is(2, "providers") && is(3, "Microsoft.AlertsManagement") {
+        return match segs.len() {
+            5 => "alerts",
+            7 if is(6, "changestate") => "alertChangeState",
+            7 => "alertHistory",
+            _ => "alert",
+        };
+    }
     if is(2, "providers") {
         return if is(6, "mfeOperationResults") {
             "operationResult"
@@ -67,6 +75,22 @@ pub fn handle(w: &mut World, req: &Req) -> Reply {
             "The api-version query parameter (?api-version=) is required for all requests.",
         );
     }
+    if req.seg_is(0, "subscriptions")
+        && req.seg_is(2, "providers")
+        && req.seg_is(3, "Microsoft.AlertsManagement")
+    {
+        if !req.seg_is(1, &w.ids.subscription.clone()) {
+            return Reply::arm_error(
+                StatusCode::NOT_FOUND,
+                "SubscriptionNotFound",
+                &format!(
+                    "The subscription '{}' could not be found.",
+                    req.segs.get(1).map(String::as_str).unwrap_or_default()
+                ),
+            );
+        }
+        return super::alerts::handle(w, req, &req.segs[4..]);
+    }
     let (target, rest) = match resolve(w, req) {
         Ok(t) => t,
         Err(r) => return r,
@@ -105,7 +129,13 @@ pub fn handle(w: &mut World, req: &Req) -> Reply {
         Target::Workspace(stage) => {
             let first = rest.first().map(|s| s.to_ascii_lowercase());
             match (m, first.as_deref(), &rest[..]) {
-                (&Method::GET, None, _) => Reply::ok(&j::workspace_json(w, stage)),
+                (&Method::GET, None, _) => {
+                    let mut ws = j::workspace_json(w, stage);
+                    // The workspace's regional APIs are this simulator's `/mlapi`.
+                    ws["properties"]["discoveryUrl"] =
+                        json!(format!("{}/mlapi/discovery", req.base));
+                    Reply::ok(&ws)
+                }
                 (_, Some("batchendpoints"), _) => endpoints(w, req, stage, &rest[1..]),
                 (&Method::GET, Some("models"), [_]) => {
                     model_containers(w, req, Scope::Workspace(stage))

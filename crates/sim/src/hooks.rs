@@ -52,3 +52,18 @@ pub async fn scenario(State(s): State<Arc<Shared>>) -> Response {
     let summary = s.world().scenario.clone();
     Json(summary).into_response()
 }
+
+/// `GET /mlapi/discovery`: Azure ML's workspace discovery document (public, as on Azure).
+/// Counted like a service request (it is one), though it needs no token.
+pub async fn discovery(State(s): State<Arc<Shared>>) -> Response {
+    {
+        let mut stats = s.stats.lock().unwrap_or_else(|p| p.into_inner());
+        stats.total += 1;
+        stats.mlapi += 1;
+        *stats
+            .by_route
+            .entry("GET mlapi/discovery".to_owned())
+            .or_default() += 1;
+    }
+    Json(super::jobs::discovery_json(&s.base)).into_response()
+}

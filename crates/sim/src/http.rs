@@ -73,6 +73,8 @@ pub struct Stats {
     pub devops: u64,
     pub vsrm: u64,
     pub la: u64,
+    /// The Azure ML data plane (`/mlapi`).
+    pub mlapi: u64,
     pub other: u64,
     pub by_route: BTreeMap<String, u64>,
     /// Injected faults by kind (`500`, `503`, `429`, `reset`).
@@ -88,6 +90,8 @@ pub enum Family {
     La,
     /// Application Insights' query API (`/ai/v1/apps/{app-id}/query`): classic tables.
     Ai,
+    /// The Azure ML data plane of the workspaces' region (`/mlapi`): batch jobs, run history.
+    MlApi,
 }
 
 impl Family {
@@ -98,6 +102,7 @@ impl Family {
             "vsrm" => Some(Family::Vsrm),
             "la" => Some(Family::La),
             "ai" => Some(Family::Ai),
+            "mlapi" => Some(Family::MlApi),
             _ => None,
         }
     }
@@ -114,6 +119,7 @@ impl Family {
             Family::Vsrm => "vsrm",
             Family::La => "la",
             Family::Ai => "ai",
+            Family::MlApi => "mlapi",
         }
     }
 }
@@ -203,7 +209,8 @@ pub async fn entry(
     }
     let read = method == Method::GET || (family.is_query() && method == Method::POST);
     let limit = match family {
-        Family::Arm => Limit::Arm,
+        // The ML data plane has no documented limits; it shares ARM's bucket here.
+        Family::Arm | Family::MlApi => Limit::Arm,
         Family::DevOps | Family::Vsrm => Limit::DevOps,
         Family::La | Family::Ai => Limit::Monitor,
     };
@@ -332,6 +339,7 @@ fn count(shared: &Shared, family: Option<Family>, route: &str, fault: Option<&st
     s.total += 1;
     match family {
         Some(Family::Arm) => s.arm += 1,
+        Some(Family::MlApi) => s.mlapi += 1,
         Some(Family::DevOps) => s.devops += 1,
         Some(Family::Vsrm) => s.vsrm += 1,
         // Both monitoring query APIs count as `la`.
@@ -376,7 +384,7 @@ fn finish(r: Reply, family: Family, request_id: &str, user: Option<&str>) -> Res
         .status(r.status)
         .header(header::CONTENT_TYPE, r.content_type);
     match family {
-        Family::Arm => {
+        Family::Arm | Family::MlApi => {
             b = b
                 .header("x-ms-request-id", request_id)
                 .header("x-ms-correlation-request-id", request_id)

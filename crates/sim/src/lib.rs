@@ -15,6 +15,7 @@
 use relcon_core::{service, settings};
 use relcon_domain as domain;
 
+mod alerts;
 mod arm;
 mod arm_json;
 mod arm_ops;
@@ -30,6 +31,7 @@ mod git;
 mod history;
 mod hooks;
 mod http;
+mod jobs;
 #[doc(hidden)]
 pub mod kql;
 mod la;
@@ -261,6 +263,8 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
         .route("/_sim/clock", get(hooks::clock))
         .route("/_sim/clock/advance", post(hooks::advance))
         .route("/_sim/scenario", get(hooks::scenario))
+        // Azure ML's workspace discovery document is public: no token.
+        .route("/mlapi/discovery", get(hooks::discovery))
         .fallback(http::entry)
         .with_state(shared.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -372,6 +376,7 @@ impl SimHandle {
             thresholds: Default::default(),
             ui: Default::default(),
             client: self.client_settings(),
+            incidents: Default::default(),
         }
     }
 
@@ -548,6 +553,7 @@ fn dispatch(w: &mut world::World, req: &Req) -> Reply {
         Family::Arm => arm::handle(w, req),
         Family::DevOps | Family::Vsrm => devops::handle(w, req),
         Family::La | Family::Ai => la::handle(w, req),
+        Family::MlApi => jobs::handle(w, req),
     }
 }
 
@@ -557,5 +563,6 @@ fn route_name(family: Family, _method: &Method, segs: &[String]) -> &'static str
         Family::Arm => arm::route_name(segs),
         Family::DevOps | Family::Vsrm => devops::route_name(family, segs),
         Family::La | Family::Ai => la::route_name(segs),
+        Family::MlApi => jobs::route_name(segs),
     }
 }

@@ -206,6 +206,12 @@ fn mae_value(w: &World, c: usize, day: DateTime<Utc>, at: DateTime<Utc>) -> Opti
     Some(round(value, 4))
 }
 
+/// The circuit's Prod MAE today, as of `now` (what an accuracy alert rule would see).
+pub fn current_mae(w: &World, c: usize, now: DateTime<Utc>) -> Option<f64> {
+    let today = now.date_naive().and_time(NaiveTime::MIN).and_utc();
+    mae_value(w, c, today, now)
+}
+
 /// The 30 days a series covers: midnight 29 days ago to today, oldest first.
 fn days_until(now: DateTime<Utc>, since: DateTime<Utc>) -> Vec<DateTime<Utc>> {
     let today = now.date_naive().and_time(NaiveTime::MIN).and_utc();

@@ -111,6 +111,8 @@ pub(super) fn empty_world(
         env_versions,
         data_versions,
         monitor: Default::default(),
+        alerts: Vec::new(),
+        jobs: Default::default(),
         scenario: ScenarioSummary::default(),
         next_env_id: ENV_ID_BASE,
         next_deployment_id: DEPLOYMENT_ID_BASE,

@@ -95,7 +95,7 @@ impl Reply {
     /// The family's error shape for a status with a generic code.
     pub fn family_error(family: Family, status: StatusCode, code: &str, message: &str) -> Reply {
         match family {
-            Family::Arm => Reply::arm_error(status, code, message),
+            Family::Arm | Family::MlApi => Reply::arm_error(status, code, message),
             Family::DevOps | Family::Vsrm => Reply::devops_error(status, code, message),
             Family::La | Family::Ai => Reply::la_error(status, code, message, None),
         }
@@ -105,7 +105,7 @@ impl Reply {
 pub fn unauthorized(family: Family, why: &str) -> Reply {
     let www = "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\"";
     let r = match family {
-        Family::Arm => Reply::arm_error(
+        Family::Arm | Family::MlApi => Reply::arm_error(
             StatusCode::UNAUTHORIZED,
             "AuthenticationFailed",
             &format!("Authentication failed. {why}"),
@@ -127,7 +127,7 @@ pub fn unauthorized(family: Family, why: &str) -> Reply {
 
 pub fn throttled(family: Family, retry_after: u64) -> Reply {
     let r = match family {
-        Family::Arm => Reply::arm_error(
+        Family::Arm | Family::MlApi => Reply::arm_error(
             StatusCode::TOO_MANY_REQUESTS,
             "TooManyRequests",
             &format!("Number of 'read' requests for subscription exceeded. Please try again after {retry_after} seconds."),
@@ -151,7 +151,7 @@ pub fn throttled(family: Family, retry_after: u64) -> Reply {
 pub fn fault_reply(family: Family, status: u16) -> Reply {
     if status == 503 {
         let r = match family {
-            Family::Arm => Reply::arm_error(
+            Family::Arm | Family::MlApi => Reply::arm_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailable",
                 "The service is temporarily unavailable. Please retry the request later.",
@@ -171,7 +171,7 @@ pub fn fault_reply(family: Family, status: u16) -> Reply {
         return r.header("retry-after", "1");
     }
     match family {
-        Family::Arm => Reply::arm_error(
+        Family::Arm | Family::MlApi => Reply::arm_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServerError",
             "Encountered internal server error. Please retry the request.",

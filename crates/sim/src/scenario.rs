@@ -383,6 +383,12 @@ pub fn build(
     let tagged = replay::replay(&mut world, &plans, &changes, &mut rng, now);
     world.advance(now);
     world.monitor = MonitorPlan::new(&world, incident, &mut rng);
+    world.jobs = super::jobs::JobPlan::new(&world, incident);
+    let failing = world.jobs.failing.map(|(c, day)| {
+        let j = super::jobs::job(&world, c, crate::domain::Stage::Prod, day, now);
+        (c, j.ended.unwrap_or(now))
+    });
+    world.alerts = super::alerts::plan(&world, incident, failing);
     world.scenario = replay::summarize(
         &world,
         &tagged,
@@ -395,6 +401,19 @@ pub fn build(
             env_failing: &env_failing,
         },
     );
+    let name = |c: usize| world.fleet.circuits[c].r.to_string();
+    world.scenario.failing_job_circuit =
+        world.jobs.failing.map(|(c, _)| name(c)).unwrap_or_default();
+    world.scenario.stale_job_circuit = world.jobs.stale.map(|(c, _)| name(c)).unwrap_or_default();
+    let mut alerted: Vec<String> = world
+        .alerts
+        .iter()
+        .filter(|a| a.resolved_at.is_none() && a.state != "Closed")
+        .filter_map(|a| a.circuit.map(name))
+        .collect();
+    alerted.sort();
+    alerted.dedup();
+    world.scenario.alerted_circuits = alerted;
     world
 }
 

@@ -438,6 +438,15 @@ pub struct ScenarioSummary {
     pub abandoned_release_ids: Vec<u32>,
     /// Circuits whose drift is over an alert threshold.
     pub drift_alert_circuits: Vec<String>,
+    /// The circuit whose nightly Prod scoring job failed last night (with a Sev2 alert).
+    #[serde(default)]
+    pub failing_job_circuit: String,
+    /// The circuit whose Prod scoring schedule stopped three days ago (no run in 26 hours).
+    #[serde(default)]
+    pub stale_job_circuit: String,
+    /// Circuits with an active Azure Monitor alert at start.
+    #[serde(default)]
+    pub alerted_circuits: Vec<String>,
 }
 
 pub const RELEASE_ID_BASE: u32 = 1;
@@ -483,6 +492,10 @@ pub struct World {
     /// MLTable data versions (date strings) of the training data asset.
     pub data_versions: Vec<(String, DateTime<Utc>)>,
     pub monitor: super::monitor::MonitorPlan,
+    /// Azure Monitor alerts (`sim::alerts`).
+    pub alerts: Vec<super::alerts::SimAlert>,
+    /// Which nightly scoring runs went wrong (`sim::jobs`).
+    pub jobs: super::jobs::JobPlan,
     pub scenario: ScenarioSummary,
     pub next_env_id: u32,
     pub next_deployment_id: u32,

@@ -3,7 +3,9 @@
 //! optional, enums stay strings (parsed case-insensitively in `map.rs`). Nothing here leaves
 //! `azure/`.
 
+pub mod alerts;
 pub mod devops;
+pub mod jobs;
 pub mod ml;
 pub mod monitor;
 

@@ -72,6 +72,30 @@ impl Runtime {
                     },
                 )
             }
+            Effect::LoadJobs {
+                generation,
+                circuit,
+            } => {
+                let c = circuit.clone();
+                self.spawn(
+                    Slot::Jobs,
+                    async move {
+                        crate::service::incidents::circuit_jobs(
+                            session.backend(),
+                            session.context(),
+                            &c,
+                            session.now(),
+                            crate::service::incidents::JOBS_WITH_RUNS,
+                        )
+                        .await
+                    },
+                    move |result| Msg::Jobs {
+                        generation,
+                        circuit,
+                        result,
+                    },
+                )
+            }
             Effect::LoadApprovalEvidence {
                 generation,
                 key,

@@ -117,6 +117,32 @@ impl Backend for Fake {
     async fn release(&self, _: u32) -> BackendResult<ReleaseRecord> {
         down()
     }
+    async fn fired_alerts(&self) -> BackendResult<Vec<crate::domain::incidents::AlertRecord>> {
+        down()
+    }
+    async fn alert(&self, _: &str) -> BackendResult<crate::domain::incidents::AlertRecord> {
+        down()
+    }
+    async fn change_alert_state(
+        &self,
+        _: &str,
+        _: crate::domain::incidents::AlertState,
+        _: &str,
+    ) -> BackendResult<Receipt<crate::domain::incidents::AlertRecord>> {
+        down()
+    }
+    async fn scoring_jobs(
+        &self,
+        _: Stage,
+        _: &str,
+        _: &str,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> BackendResult<Vec<crate::domain::incidents::ScoringJob>> {
+        down()
+    }
+    async fn job_run(&self, _: Stage, _: &str) -> BackendResult<crate::domain::incidents::JobRun> {
+        down()
+    }
     async fn approvals(&self, _: &ApprovalQuery) -> BackendResult<Vec<ApprovalRecord>> {
         down()
     }
@@ -159,6 +185,7 @@ fn runtime_in(state: &std::path::Path) -> (Runtime, mpsc::UnboundedReceiver<Msg>
         cache_key: "fake".into(),
         registry: "mlr-forecast".into(),
         poll_interval: std::time::Duration::from_millis(100),
+        incidents: Default::default(),
     };
     let session = Session::with_context(
         fake.clone(),

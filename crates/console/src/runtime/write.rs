@@ -141,6 +141,7 @@ impl Runtime {
             | Effect::LoadEvidence { .. }
             | Effect::LoadApprovalEvidence { .. }
             | Effect::Compare { .. }
+            | Effect::LoadJobs { .. }
             | Effect::Quit => {}
         }
     }

@@ -1,6 +1,7 @@
 //! Tests of the console: `update` (state and effects), snapshots of every view at 80x24 and
 //! 160x48 with a fixed clock, and helpers shared with the journey test.
 
+mod incident_updates;
 mod rollback_updates;
 mod snapshots;
 mod updates;

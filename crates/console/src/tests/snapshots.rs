@@ -22,6 +22,16 @@ pub fn scenes(size: (u16, u16)) -> Vec<(&'static str, App)> {
     let mut a = base();
     drive(&mut a, &["!"]);
     out.push(("fleet_incidents", a));
+    // Opened because of a page (as the console is): incident order on the paged circuit.
+    let mut cfg = crate::app::AppConfig::new(
+        fixture::policy(),
+        Thresholds::default(),
+        "simulator (demo fleet)".into(),
+    );
+    cfg.incident_order_when_paged = true;
+    let (mut a, effects) = App::new(cfg, None, fixture::now(), size);
+    answer(&mut a, effects, &fixture::fleet(fixture::DEMO_CIRCUITS));
+    out.push(("fleet_paged", a));
     let mut a = base();
     drive(&mut a, &["<Tab>", "j", "j", "<Enter>"]);
     out.push(("fleet_plant", a));
@@ -69,12 +79,28 @@ pub fn scenes(size: (u16, u16)) -> Vec<(&'static str, App)> {
     out.push(("circuit_drift_psi", a));
     let mut a = base();
     open(&mut a, "PLANT001/CIRCUIT01");
-    drive(&mut a, &["<S-Tab>", "<S-Tab>"]);
+    drive(&mut a, &["<S-Tab>", "<S-Tab>", "<S-Tab>"]);
     out.push(("circuit_tests", a));
     let mut a = base();
     open(&mut a, "PLANT002/CIRCUIT02");
-    drive(&mut a, &["<S-Tab>"]);
+    drive(&mut a, &["<S-Tab>", "<S-Tab>"]);
     out.push(("circuit_history", a));
+    // The failed nightly job: the Jobs tab with the error text, read when the tab shows.
+    let mut a = base();
+    open(
+        &mut a,
+        &fixture::incidents::failing_job_circuit().to_string(),
+    );
+    drive(&mut a, &["<S-Tab>"]);
+    out.push(("circuit_jobs", a));
+    // A schedule that stopped: no run in 26 hours.
+    let mut a = base();
+    open(&mut a, &fixture::incidents::stale_job_circuit().to_string());
+    out.push(("circuit_stale_jobs", a));
+    // The fired alerts, the paged circuit first.
+    let mut a = base();
+    drive(&mut a, &["W"]);
+    out.push(("alerts", a));
 
     let mut a = base();
     drive(&mut a, &["A"]);

@@ -79,10 +79,12 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
         Action::NextTab | Action::Right => {
             view.tab = view.tab.step(true);
             view.scroll = 0;
+            return (Handled::Yes, super::alerts::load_jobs_if_shown(app));
         }
         Action::PrevTab | Action::Left => {
             view.tab = view.tab.step(false);
             view.scroll = 0;
+            return (Handled::Yes, super::alerts::load_jobs_if_shown(app));
         }
         Action::Down if view.tab == Tab::Drift => view.drift.step(1, series, dpage),
         Action::Up if view.tab == Tab::Drift => view.drift.step(-1, series, dpage),

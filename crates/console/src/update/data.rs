@@ -59,6 +59,49 @@ fn errors_line(s: &FleetSnapshot) -> Option<String> {
     })
 }
 
+/// Opened because of a page: the first live snapshot of the session has a new (nobody
+/// acknowledged it) alert of Sev0 to Sev2 on a circuit. The fleet then starts in incident
+/// order on its top row, unless the user already chose an order; said in the bottom line.
+fn paged(app: &mut App) {
+    if app.page_checked {
+        return;
+    }
+    app.page_checked = true;
+    let Some(s) = app.snapshot() else { return };
+    use crate::domain::incidents::AlertState;
+    let new: Vec<&crate::domain::incidents::FleetAlert> = s
+        .alerts
+        .iter()
+        .filter(|a| {
+            a.circuit.is_some()
+                && a.alert.state == AlertState::New
+                && a.alert.severity.status() == crate::domain::Status::Alert
+        })
+        .collect();
+    let Some(first) = new.first() else { return };
+    // Short enough for 80 columns: the page, then the two keys that matter.
+    let more = if new.len() > 1 {
+        format!(" (+{} new)", new.len() - 1)
+    } else {
+        String::new()
+    };
+    let text = format!(
+        "paged: {} {} on {}{more} · ! order · W alerts",
+        first.alert.severity,
+        first.alert.rule_name(),
+        first
+            .circuit
+            .as_ref()
+            .map(|c| c.to_string())
+            .unwrap_or_default()
+    );
+    if app.fleet.order == Default::default() && app.fleet.filter.is_empty() {
+        app.fleet.order.incidents = true;
+        fleet::to_top(app);
+    }
+    app.set_note(crate::app::NoteLevel::Warning, text);
+}
+
 pub fn on_snapshot(app: &mut App, generation: u64, result: Outcome<FleetSnapshot>) -> Vec<Effect> {
     if !app.gens.accept(Slot::Refresh, generation) {
         return Vec::new();
@@ -75,6 +118,7 @@ pub fn on_snapshot(app: &mut App, generation: u64, result: Outcome<FleetSnapshot
             app.data.last_error = errors_line(&s);
             app.data.refresh_failed = false;
             install_snapshot(app, *s, Origin::Live);
+            paged(app);
             reload_open_evidence(app)
         }
         Err(e) => {
@@ -88,6 +132,12 @@ pub fn on_snapshot(app: &mut App, generation: u64, result: Outcome<FleetSnapshot
 /// After a new snapshot, what is open is loaded again (the old value stays until then).
 fn reload_open_evidence(app: &mut App) -> Vec<Effect> {
     match app.route() {
+        Route::Circuit(v) if v.tab == crate::app::Tab::Jobs => {
+            // The jobs on screen move with the refresh too.
+            let mut effects = load_evidence(app);
+            effects.extend(super::alerts::load_jobs(app));
+            effects
+        }
         Route::Circuit(_) => load_evidence(app),
         Route::Approvals => approvals::load_selected(app, true),
         _ => Vec::new(),

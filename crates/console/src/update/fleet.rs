@@ -47,7 +47,7 @@ pub fn resort(app: &mut App) {
 }
 
 /// Re-sort and start at the top: a new order is read from its first row.
-fn to_top(app: &mut App) {
+pub fn to_top(app: &mut App) {
     app.fleet.selected = None;
     app.fleet.table = Default::default();
     resort(app);
@@ -242,7 +242,7 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
             app.set_note(
                 crate::app::NoteLevel::Info,
                 if on {
-                    "incident order: alerts, warnings, unknowns, then healthy"
+                    "incident order: fired alerts (most severe first), then red, amber, unknown, healthy"
                 } else {
                     "incident order off"
                 },

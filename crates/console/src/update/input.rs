@@ -137,6 +137,7 @@ pub fn run(app: &mut App, cmd: Command) -> Vec<Effect> {
         }
         Command::Ops => super::ops::open_ops(app),
         Command::Audit => super::ops::open_audit(app),
+        Command::Alerts => super::alerts::open(app),
         Command::Rollback(r) => match r.trim().to_ascii_uppercase().parse::<CircuitRef>() {
             Err(e) => {
                 app.set_note(NoteLevel::Error, e.to_string());

@@ -1,6 +1,7 @@
 //! `update`: the only place state changes. A message in, effects out; no IO. Actions go to the
 //! input line when one is open, else to the view on top, else to the global handlers.
 
+pub mod alerts;
 pub mod approvals;
 pub mod bulk;
 pub mod circuit;
@@ -69,6 +70,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::OpProgress(op) => ops::on_progress(app, *op),
         Msg::Ops { generation, result } => ops::on_ops(app, generation, result),
         Msg::Audit { generation, result } => ops::on_audit(app, generation, result),
+        Msg::Jobs {
+            generation,
+            circuit,
+            result,
+        } => alerts::on_jobs(app, generation, &circuit, result),
     }
 }
 
@@ -98,6 +104,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Route::Approvals => approvals::on_action(app, action),
         Route::Env => approvals::on_env(app, action),
         Route::Help => on_help(app, action),
+        Route::Alerts => alerts::on_action(app, action),
     };
     let effects = if handled == Handled::Yes {
         effects
@@ -142,6 +149,7 @@ fn global(app: &mut App, action: Action) -> Vec<Effect> {
         Action::ShowEnv => approvals::open_env(app, None),
         Action::ShowOps => ops::open_ops(app),
         Action::ShowAudit => ops::open_audit(app),
+        Action::ShowAlerts => alerts::open(app),
         _ => Vec::new(),
     }
 }

@@ -144,6 +144,8 @@ enum Col {
     Lineage,
     Drift,
     Validation,
+    Alerts,
+    Jobs,
     Pending,
     Activity,
 }
@@ -167,7 +169,7 @@ const fn spec(col: Col, title: &'static str, width: u16, max: u16, priority: u8)
     }
 }
 
-fn columns(circuit_w: u16) -> [ColSpec; 14] {
+fn columns(circuit_w: u16) -> [ColSpec; 16] {
     [
         spec(Col::Health, "", 1, 1, 0),
         spec(Col::Circuit, "Circuit", circuit_w, circuit_w, 0),
@@ -181,6 +183,8 @@ fn columns(circuit_w: u16) -> [ColSpec; 14] {
         spec(Col::Lineage, "Hash", 6, 6, 2),
         spec(Col::Drift, "Drift", 12, 26, 2),
         spec(Col::Validation, "Tests", 6, 6, 2),
+        spec(Col::Alerts, "Alert", 6, 6, 2),
+        spec(Col::Jobs, "Scoring", 9, 9, 3),
         spec(Col::Pending, "Appr", 4, 4, 3),
         spec(Col::Activity, "Activity", 14, 24, 4),
     ]
@@ -463,6 +467,61 @@ fn cell(
                 v.status
             };
             Cell::from(Span::styled(text, t.status(st)))
+        }
+        Col::Alerts => {
+            let a = &c.alerts;
+            match a.worst {
+                Some(sev) => {
+                    let more = if a.active > 1 { "+" } else { " " };
+                    // Nobody acknowledged it yet: it stands out.
+                    let style = if a.new > 0 {
+                        widgets::bold(t.status(sev.status()))
+                    } else {
+                        t.status(sev.status())
+                    };
+                    Cell::from(Span::styled(format!("{}{more}", sev.as_str()), style))
+                }
+                None if a.unknown => Cell::from(Span::styled("  ?", t.unknown)),
+                None => Cell::from(Span::styled("  ·", t.muted)),
+            }
+        }
+        Col::Jobs => {
+            let j = &c.jobs;
+            let (text, st) = match (j.status, &j.last) {
+                (None, _) => ("  ·".to_owned(), Status::Ok),
+                (Some(Status::Unknown), _) => ("? —".to_owned(), Status::Unknown),
+                (Some(s), _)
+                    if j.problem
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with("no run")) =>
+                {
+                    let hours = j
+                        .last
+                        .as_ref()
+                        .and_then(|l| l.at)
+                        .zip(j.read_at)
+                        .map(|(at, read)| format!("{}h ago", (read - at).num_hours()))
+                        .unwrap_or_else(|| "none".into());
+                    (format!("{} {hours}", symbol(s)), s)
+                }
+                (Some(s), Some(l)) => {
+                    use crate::domain::incidents::JobOutcome;
+                    let word = match l.status.outcome() {
+                        JobOutcome::Succeeded => "ok",
+                        JobOutcome::Failed => "failed",
+                        JobOutcome::Running => "running",
+                        JobOutcome::Other => l.status.as_str(),
+                    };
+                    (format!("{} {word}", symbol(s)), s)
+                }
+                (Some(s), None) => (format!("{} none", symbol(s)), s),
+            };
+            let style = if j.status.is_none() {
+                t.muted
+            } else {
+                t.status(st)
+            };
+            Cell::from(Span::styled(fit(&text, w), style))
         }
         Col::Pending => {
             if row.pending > 0 {

@@ -1,6 +1,7 @@
 //! `view`: draws the `App`, never changes it. Every list builds only the rows on screen, so a
 //! frame costs the same for 200 circuits and for 20,000.
 
+mod alerts;
 mod approvals;
 mod circuit;
 mod decide;
@@ -51,6 +52,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         Route::Progress(p) => progress::render(app, p, frame, s.body),
         Route::Ops => ops::render_ops(app, frame, s.body),
         Route::Audit => ops::render_audit(app, frame, s.body),
+        Route::Alerts => alerts::render(app, frame, s.body),
     }
     decide::render_box(app, frame, s.body);
     status::bottom_line(app, frame, s.bottom);
@@ -78,7 +80,8 @@ pub fn clamp_scroll(app: &mut App) {
         | Route::EnvRollback
         | Route::Progress(_)
         | Route::Ops
-        | Route::Audit => {}
+        | Route::Audit
+        | Route::Alerts => {}
     }
 }
 

@@ -83,6 +83,33 @@ pub fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
             flexible: false,
         });
     }
+    // Fired alerts on the fleet: how many, and how many nobody has acknowledged.
+    if let Some(s) = app.snapshot().filter(|s| !s.alerts.is_empty()) {
+        use crate::domain::incidents::AlertState;
+        let new = s
+            .alerts
+            .iter()
+            .filter(|a| a.alert.state == AlertState::New)
+            .count();
+        let worst = s
+            .alerts
+            .iter()
+            .map(|a| a.alert.severity.status())
+            .fold(crate::domain::Status::Ok, crate::domain::Status::worst);
+        let text = if new > 0 {
+            format!(
+                "⚑ {} · {new} new",
+                super::widgets::plural(s.alerts.len(), "alert")
+            )
+        } else {
+            format!("⚑ {}", super::widgets::plural(s.alerts.len(), "alert"))
+        };
+        parts.push(Part {
+            priority: 1,
+            spans: vec![Span::styled(text, t.bar.patch(t.status(worst)))],
+            flexible: false,
+        });
+    }
     // Operations in flight, with the most urgent SLA.
     let in_flight: Vec<_> = app.ops.in_flight().collect();
     if !in_flight.is_empty() {

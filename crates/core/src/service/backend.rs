@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::domain::Stage;
+use crate::domain::incidents::{AlertRecord, AlertState, JobRun, ScoringJob};
 use crate::domain::platform::{
     ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, DeploymentRef, Endpoint,
     EnvironmentAsset, EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer,
@@ -247,6 +248,31 @@ pub trait Backend: Send + Sync {
         environment_id: u32,
         comment: &str,
     ) -> BackendResult<Receipt<ReleaseEnvironment>>;
+
+    // ---- Incidents: Azure Monitor alerts and batch scoring jobs ----
+    /// The subscription's alerts whose condition still holds, fired in the last 30 days (one
+    /// paged list; closed ones included, the caller decides).
+    async fn fired_alerts(&self) -> BackendResult<Vec<AlertRecord>>;
+    /// One alert, by its id or GUID.
+    async fn alert(&self, id: &str) -> BackendResult<AlertRecord>;
+    /// Acknowledge, close or reopen an alert, with a comment. Sent once; never retried blindly.
+    async fn change_alert_state(
+        &self,
+        id: &str,
+        state: AlertState,
+        comment: &str,
+    ) -> BackendResult<Receipt<AlertRecord>>;
+    /// A batch deployment's scoring jobs, newest first (at least those submitted since
+    /// `since`; older ones when the list gives them).
+    async fn scoring_jobs(
+        &self,
+        stage: Stage,
+        endpoint: &str,
+        deployment: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> BackendResult<Vec<ScoringJob>>;
+    /// What run history says of one job (start, end, error).
+    async fn job_run(&self, stage: Stage, job: &str) -> BackendResult<JobRun>;
 
     // ---- Monitoring (Log Analytics workspace or Application Insights) ----
     /// One of relcon's monitoring reads. The Azure layer writes its query for the configured

@@ -23,7 +23,7 @@ use super::models::ModelBook;
 use crate::domain::fleet::{CircuitSnapshot, FleetSnapshot, PlantSnapshot};
 
 /// Bumped when a file's shape changes, so an old cache is ignored rather than misread.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// What a snapshot file starts with; read first, so that a file of another format or backend
 /// is never decoded as a snapshot.
@@ -126,6 +126,19 @@ impl Cache {
         self.load_binary("models", key)
     }
 
+    /// The Prod scoring job lists the last refresh of this backend read (`service::incidents`).
+    pub fn load_job_book(&self, key: &str) -> Option<super::incidents::JobBook> {
+        self.load_binary("jobs", key)
+    }
+
+    pub fn store_job_book(
+        &self,
+        key: &str,
+        book: &super::incidents::JobBook,
+    ) -> std::io::Result<()> {
+        self.store_binary("jobs", key, book)
+    }
+
     pub fn store_model_book(&self, key: &str, book: &ModelBook) -> std::io::Result<()> {
         self.store_binary("models", key, book)
     }
@@ -196,6 +209,7 @@ pub fn fleet_view(s: &FleetSnapshot) -> FleetSnapshot {
             .collect(),
         approvals: s.approvals.clone(),
         releases: s.releases.clone(),
+        alerts: s.alerts.clone(),
         errors: s.errors.clone(),
     }
 }
@@ -222,6 +236,7 @@ mod tests {
             plants: Vec::new(),
             approvals: Vec::new(),
             releases: Vec::new(),
+            alerts: Vec::new(),
             errors: Vec::new(),
         }
     }

@@ -14,6 +14,7 @@ use futures::StreamExt;
 
 use super::Context;
 use super::backend::{ApprovalQuery, Backend, BackendResult, ErrorKind};
+use super::incidents::JobBook;
 use super::models::{ModelBook, ModelRead};
 use super::releases::{ReleaseBook, changed_releases};
 use crate::domain::Stage;
@@ -44,6 +45,8 @@ pub struct Readings {
     pub configs: HashMap<(String, String), BackendResult<String>>,
     /// Models whose versions came from the last refresh's book rather than a call.
     pub reused_versions: HashSet<(AssetLocation, String)>,
+    /// Fired alerts and Prod scoring jobs (`service::incidents`).
+    pub incidents: super::incidents::IncidentReadings,
 }
 
 /// What earlier refreshes (and the disk cache) know, so that this one reads only what can
@@ -61,6 +64,8 @@ pub struct Known {
     pub models: Option<Arc<ModelBook>>,
     /// The operator, read once a session.
     pub identity: Option<Identity>,
+    /// The last refresh's Prod job lists: with them, only lists that are due are read.
+    pub jobs: Option<Arc<JobBook>>,
 }
 
 impl Known {
@@ -72,6 +77,7 @@ impl Known {
             releases: None,
             models: None,
             identity: None,
+            jobs: None,
         }
     }
 
@@ -113,12 +119,19 @@ impl Known {
                 .unwrap_or(&ModelBook::default())
                 .after_refresh(reads, now),
         );
+        let jobs = Arc::new(
+            self.jobs
+                .as_deref()
+                .unwrap_or(&JobBook::default())
+                .after_refresh(r.incidents.jobs),
+        );
         Known {
             now,
             configs,
             releases,
             models: Some(models),
             identity,
+            jobs: Some(jobs),
         }
     }
 }
@@ -164,8 +177,14 @@ fn model_reads(
 }
 
 /// Make one read.
-async fn run(backend: &dyn Backend, job: Job) -> Done {
+async fn run(backend: &dyn Backend, job: Job, now: DateTime<Utc>) -> Done {
     match job {
+        Job::Alerts => Done::Alerts(backend.fired_alerts().await),
+        Job::ScoringJobs(e, d) => {
+            let since = now - super::incidents::JOB_WINDOW;
+            let r = backend.scoring_jobs(Stage::Prod, &e, &d, since).await;
+            Done::ScoringJobs(e, d, r)
+        }
         Job::Identity => Done::Identity(backend.identity().await),
         Job::Endpoints(s) => Done::Endpoints(s, backend.endpoints(s).await),
         Job::Containers(l) => Done::Containers(l, backend.model_containers(l).await),
@@ -218,7 +237,7 @@ pub async fn read(backend: &dyn Backend, ctx: &Context, known: &Known) -> Readin
     loop {
         while in_flight.len() < fan_out {
             let Some(job) = queue.pop_front() else { break };
-            in_flight.push(run(backend, job));
+            in_flight.push(run(backend, job, known.now));
         }
         let Some(done) = in_flight.next().await else {
             break;

@@ -8,6 +8,7 @@ pub mod configs;
 pub mod decide;
 pub mod evidence;
 pub mod fanout;
+pub mod incidents;
 pub mod journal;
 pub mod models;
 pub mod queries;
@@ -42,6 +43,8 @@ pub struct Context {
     pub registry: String,
     /// How often a rollback in flight is polled when the service gives no `Retry-After`.
     pub poll_interval: std::time::Duration,
+    /// What alerts and scoring jobs are judged by (`[incidents]`).
+    pub incidents: incidents::IncidentPolicy,
 }
 
 impl Context {
@@ -64,6 +67,7 @@ impl Context {
             concurrency: settings.client.concurrency,
             registry: settings.registry.name.clone(),
             poll_interval: std::time::Duration::from_millis(settings.client.poll_interval_ms),
+            incidents: incidents::IncidentPolicy::from_settings(settings),
         }
     }
 

@@ -139,6 +139,8 @@ pub struct Session {
     releases: Arc<std::sync::Mutex<Option<Arc<snapshot::ReleaseBook>>>>,
     /// The last refresh's model versions (from the disk cache at first), likewise.
     models: Arc<std::sync::Mutex<Option<Arc<ModelBook>>>>,
+    /// The last refresh's Prod scoring job lists (from the disk cache at first), likewise.
+    jobs: Arc<std::sync::Mutex<Option<Arc<super::incidents::JobBook>>>>,
     /// Things that must live as long as the session (the in-process simulator).
     _keepalive: Option<Arc<dyn Any + Send + Sync>>,
 }
@@ -189,6 +191,7 @@ impl Session {
         state.journal = state.journal.scoped(ctx.cache_key.clone());
         let configs = ConfigStore::new(cache.load_configs(&ctx.cache_key));
         let models = cache.load_model_book(&ctx.cache_key).map(Arc::new);
+        let jobs = cache.load_job_book(&ctx.cache_key).map(Arc::new);
         Session {
             backend,
             ctx: Arc::new(ctx),
@@ -199,6 +202,7 @@ impl Session {
             clock: super::clock::system(),
             releases: Arc::default(),
             models: Arc::new(std::sync::Mutex::new(models)),
+            jobs: Arc::new(std::sync::Mutex::new(jobs)),
             _keepalive: None,
         }
     }
@@ -272,6 +276,7 @@ impl Session {
             releases,
             models: self.models.lock().ok().and_then(|b| b.clone()),
             identity: self.identity.get().cloned(),
+            jobs: self.jobs.lock().ok().and_then(|b| b.clone()),
         };
         let readings = snapshot::read(self.backend.as_ref(), &self.ctx, &known).await;
         for ((path, commit), text) in &readings.configs {
@@ -298,6 +303,14 @@ impl Session {
         }
         if let Ok(mut b) = self.releases.lock() {
             *b = next.releases;
+        }
+        if let Some(book) = next.jobs {
+            if let Err(e) = self.cache.store_job_book(&self.ctx.cache_key, &book) {
+                tracing::warn!("cannot write the scoring job cache: {e}");
+            }
+            if let Ok(mut b) = self.jobs.lock() {
+                *b = Some(book);
+            }
         }
         if let Some(book) = next.models {
             if let Err(e) = self.cache.store_model_book(&self.ctx.cache_key, &book) {

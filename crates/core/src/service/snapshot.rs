@@ -56,6 +56,8 @@ pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapsho
         }
         None => None,
     };
+    // Fired alerts and scoring jobs on their circuits (`service::incidents`).
+    let alerts = super::incidents::assemble(&r.incidents, ctx, now, &mut circuits, &mut errors);
     FleetSnapshot {
         generated_at: now,
         backend: ctx.backend.clone(),
@@ -63,6 +65,7 @@ pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapsho
         plants: plants(circuits, &plant_names),
         approvals: releases.approvals,
         releases: releases.releases,
+        alerts,
         errors,
     }
 }

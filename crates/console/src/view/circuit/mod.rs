@@ -4,6 +4,7 @@
 pub(super) mod diff;
 mod drift;
 mod history;
+mod jobs;
 mod overview;
 mod tests;
 
@@ -50,6 +51,7 @@ pub fn render(app: &App, v: &CircuitView, frame: &mut Frame, body: Rect) {
         }
         Tab::Tests => tests::lines(app, c, inner.width),
         Tab::History => history::lines(app, v, c, inner.width),
+        Tab::Jobs => jobs::lines(app, v, c, inner.width),
     };
     // Scroll within the text; the bottom stops at the last line.
     let max = lines.len().saturating_sub(inner.height as usize);
@@ -77,6 +79,7 @@ pub fn scroll_limit(app: &App, v: &CircuitView) -> usize {
         Tab::Drift => 0,
         Tab::Tests => tests::lines(app, c, inner.width).len(),
         Tab::History => history::lines(app, v, c, inner.width).len(),
+        Tab::Jobs => jobs::lines(app, v, c, inner.width).len(),
     };
     n.saturating_sub(inner.height as usize)
 }
@@ -149,6 +152,10 @@ fn header(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame, ar
             Span::raw("  "),
         ]
     };
+    status.extend(part("alerts", c.alerts.status()));
+    if let Some(s) = c.jobs.status {
+        status.extend(part("jobs", s));
+    }
     status.extend(part("drift", c.drift.status));
     status.extend(part("accuracy", c.accuracy.status));
     status.extend(part("lineage", c.lineage.status()));
@@ -163,6 +170,23 @@ fn header(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame, ar
         ));
     }
     lines.push(Line::from(status));
+    // Which signals make it what it is, in words.
+    if inner.height > 4 {
+        let why = c.why();
+        if !why.is_empty() {
+            let text = why
+                .iter()
+                .map(|s| format!("{}: {}", s.name, s.detail))
+                .collect::<Vec<_>>()
+                .join(" · ");
+            lines.push(Line::from(vec![
+                Span::styled(format!("{} because ", symbol(health)), t.status(health)),
+                Span::styled(fit(&text, w.saturating_sub(10)), t.text),
+            ]));
+        } else {
+            lines.push(Line::from(Span::styled("✓ every signal is healthy", t.ok)));
+        }
+    }
     if inner.height > 3 {
         let extra = if !c.unknown.is_empty() {
             Line::from(Span::styled(
@@ -248,6 +272,8 @@ fn tab_bar(app: &App, v: &CircuitView, frame: &mut Frame, area: Rect) {
     }
     if v.evidence.loading {
         spans.push(Span::styled(" ⟳ loading evidence", t.note));
+    } else if v.jobs.loading {
+        spans.push(Span::styled(" ⟳ loading scoring jobs", t.note));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -5,17 +5,19 @@
 //! once both its deployment and its version tags are in, Dev's versions where Dev is ahead of
 //! the registry. Pure: it only says what to read, so it is tested without HTTP.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::{Known, Readings};
+use crate::domain::incidents::{AlertRecord, ScoringJob};
 use crate::domain::platform::{
     ApprovalRecord, AssetLocation, Deployment, Endpoint, Identity, ModelContainer,
     ModelVersionRecord, ReleaseRecord, Table,
 };
-use crate::domain::{ModelVersion, Stage};
+use crate::domain::{CircuitRef, ModelVersion, Stage};
 use crate::service::Context;
 use crate::service::backend::{BackendResult, MonitorQuery};
+use crate::service::incidents::{self, JobRead};
 use crate::service::releases::ReleaseBook;
 
 /// One read of a refresh.
@@ -33,6 +35,10 @@ pub(crate) enum Job {
     Versions(AssetLocation, String),
     /// A config at a commit: `(path, commit)`.
     Config(String, String),
+    /// The fired alerts.
+    Alerts,
+    /// A Prod deployment's scoring jobs: `(endpoint, deployment)`.
+    ScoringJobs(String, String),
 }
 
 /// One read finished, with what it read.
@@ -52,6 +58,8 @@ pub(crate) enum Done {
         BackendResult<Vec<ModelVersionRecord>>,
     ),
     Config(String, String, BackendResult<String>),
+    Alerts(BackendResult<Vec<AlertRecord>>),
+    ScoringJobs(String, String, BackendResult<Vec<ScoringJob>>),
 }
 
 /// The reads of one refresh: what has arrived (the readings) and what the dependent reads
@@ -69,6 +77,11 @@ pub(crate) struct Planner<'a> {
     prod_of: HashMap<String, ModelVersion>,
     /// Configs planned (read, or taken from what is known), so each is read once.
     configs_wanted: BTreeSet<(String, String)>,
+    /// Prod deployments whose job lists wait for the alerts (an alerted circuit's list is read
+    /// sooner): `(endpoint, deployment)`.
+    jobs_waiting: Vec<(String, String)>,
+    /// The circuits with an active alert, once the alerts are in.
+    alerted: Option<HashSet<CircuitRef>>,
 }
 
 impl<'a> Planner<'a> {
@@ -81,6 +94,8 @@ impl<'a> Planner<'a> {
             dev_latest: None,
             prod_of: HashMap::new(),
             configs_wanted: BTreeSet::new(),
+            jobs_waiting: Vec::new(),
+            alerted: None,
         }
     }
 
@@ -88,6 +103,9 @@ impl<'a> Planner<'a> {
     /// history); the operator only when not known.
     pub(crate) fn first(&mut self) -> Vec<Job> {
         let mut jobs = vec![
+            // What decides which job lists are read first (it is one quick list).
+            Job::Alerts,
+            // The slowest first: the queries and the release history.
             Job::Query(MonitorQuery::Drift),
             Job::Query(MonitorQuery::Validation),
             Job::Releases(self.known.releases.clone()),
@@ -163,6 +181,14 @@ impl<'a> Planner<'a> {
                         .collect(),
                     _ => Vec::new(),
                 };
+                if let (Ok(deployments), Stage::Prod) = (&x, stage) {
+                    self.jobs_waiting.extend(
+                        deployments
+                            .iter()
+                            .filter(|d| d.model.is_some())
+                            .map(|d| (endpoint.clone(), d.name.clone())),
+                    );
+                }
                 r.deployments.push((stage, endpoint, x));
                 for (model, version) in prod_models {
                     self.prod_of.insert(model.clone(), version);
@@ -179,8 +205,64 @@ impl<'a> Planner<'a> {
             Done::Config(path, commit, x) => {
                 r.configs.insert((path, commit), x);
             }
+            Done::Alerts(x) => {
+                self.alerted = Some(match &x {
+                    Ok(list) => incidents::alerted_circuits(list, &self.ctx.naming),
+                    Err(_) => HashSet::new(),
+                });
+                r.incidents.alerts = Some(x);
+            }
+            Done::ScoringJobs(e, d, x) => {
+                r.incidents.jobs.insert(
+                    (e, d),
+                    JobRead {
+                        result: x,
+                        read_at: self.known.now,
+                        reused: false,
+                    },
+                );
+            }
         }
         jobs.extend(self.dev_ahead());
+        jobs.extend(self.job_lists_due());
+        jobs
+    }
+
+    /// A Prod job list is read when it is due (sooner for a circuit with an alert), once the
+    /// alerts are in; else it is taken from the book.
+    fn job_lists_due(&mut self) -> Vec<Job> {
+        let Some(alerted) = &self.alerted else {
+            return Vec::new();
+        };
+        let mut jobs = Vec::new();
+        for (e, d) in self.jobs_waiting.drain(..) {
+            let naming = &self.ctx.naming;
+            let circuit = match (naming.endpoint.parse(&e), naming.deployment.parse(&d)) {
+                (Some((Some(p), _)), Some((_, Some(c)))) => CircuitRef::new(p, c),
+                _ => continue,
+            };
+            let hot = alerted.contains(&circuit);
+            let every = self.ctx.incidents.job_reread;
+            let now = self.known.now;
+            match self
+                .known
+                .jobs
+                .as_deref()
+                .and_then(|b| b.reusable(&e, &d, now, every, hot))
+            {
+                Some(entry) => {
+                    self.readings.incidents.jobs.insert(
+                        (e, d),
+                        JobRead {
+                            result: Ok(entry.jobs.clone()),
+                            read_at: entry.read_at,
+                            reused: true,
+                        },
+                    );
+                }
+                None => jobs.push(Job::ScoringJobs(e, d)),
+            }
+        }
         jobs
     }
 

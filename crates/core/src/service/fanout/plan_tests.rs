@@ -21,6 +21,8 @@ fn label(job: &Job) -> String {
         Job::Deployments(s, e) => format!("deployments {s} {e}"),
         Job::Versions(l, m) => format!("versions {l:?} {m}"),
         Job::Config(p, c) => format!("config {p} at {c}"),
+        Job::Alerts => "alerts".into(),
+        Job::ScoringJobs(e, d) => format!("jobs {e} {d}"),
     }
 }
 
@@ -75,6 +77,7 @@ fn the_first_reads_depend_on_nothing_and_the_slowest_go_first() {
     assert_eq!(
         labels(&planner.first()),
         [
+            "alerts",
             "query drift",
             "query validation",
             "releases, all",
@@ -312,4 +315,24 @@ fn every_arrival_lands_in_its_reading() {
     assert!(matches!(r.releases, Some(Ok(_))) && !r.releases_full);
     assert!(matches!(r.approvals, Some(Err(_))));
     assert!(matches!(r.identity, Some(Ok(_))));
+}
+
+#[test]
+fn prod_job_lists_wait_for_the_alerts_then_each_deployment_with_a_model_is_read() {
+    let ctx = ctx();
+    let known = Known::nothing(pinned_start());
+    let mut planner = Planner::new(&ctx, &known);
+    planner.first();
+    let after_deployments = labels(&planner.arrived(prod_deployments(&[("circuit01", 5)])));
+    assert!(
+        !after_deployments.iter().any(|l| l.starts_with("jobs")),
+        "not before the alerts: {after_deployments:?}"
+    );
+    let after_alerts = labels(&planner.arrived(Done::Alerts(Ok(Vec::new()))));
+    assert_eq!(
+        after_alerts,
+        ["jobs batch-endpoint-plant001 deployment-circuit01"]
+    );
+    // Once planned, a later arrival does not plan it again.
+    assert!(labels(&planner.arrived(Done::Alerts(Ok(Vec::new())))).is_empty());
 }

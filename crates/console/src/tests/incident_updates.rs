@@ -1,0 +1,167 @@
+//! The incident path through `update`: a page opens the fleet on the paged circuit, the alerts
+//! list opens a circuit or its rollback, and the Jobs tab reads the jobs once, when shown.
+
+use super::*;
+use crate::action::Msg;
+use crate::app::{NoteLevel, Route, Tab};
+use crate::domain::incidents::AlertState;
+use crate::view::render_text;
+
+const BIG: (u16, u16) = (160, 48);
+
+fn selected(app: &App) -> Option<String> {
+    app.fleet.selected.as_ref().map(ToString::to_string)
+}
+
+fn paged_app(snapshot: crate::domain::fleet::FleetSnapshot) -> App {
+    let mut cfg = AppConfig::new(fixture::policy(), Thresholds::default(), "sim".into());
+    cfg.incident_order_when_paged = true;
+    let (mut app, effects) = App::new(cfg, None, fixture::now(), BIG);
+    answer(&mut app, effects, &snapshot);
+    app
+}
+
+#[test]
+fn a_page_opens_the_fleet_in_incident_order_on_the_paged_circuit() {
+    let mut app = paged_app(fixture::fleet(fixture::DEMO_CIRCUITS));
+    assert!(app.fleet.order.incidents);
+    // The most severe alert's circuit is the top row, and the selection.
+    assert_eq!(selected(&app).as_deref(), Some("PLANT002/CIRCUIT02"));
+    assert_eq!(app.fleet.table.selected, 0);
+    let note = app.note.clone().unwrap();
+    assert_eq!(note.level, NoteLevel::Warning);
+    assert!(
+        note.text
+            == "paged: Sev2 batch-scoring-job-failed on PLANT005/CIRCUIT04 · ! order · W alerts",
+        "{}",
+        note.text
+    );
+    // Its header says why it is red.
+    drive(&mut app, &["<Enter>"]);
+    let f = render_text(&app, 160, 48);
+    assert!(f.contains("✖ because alerts: 1 active, worst Sev1"), "{f}");
+    drive(&mut app, &["<Esc>"]);
+    // The user's choice stands on the next refresh.
+    press(&mut app, &["!"]);
+    assert!(!app.fleet.order.incidents);
+    drive(&mut app, &["r"]);
+    assert!(!app.fleet.order.incidents);
+}
+
+#[test]
+fn nothing_new_and_paging_leaves_the_usual_order() {
+    let mut quiet = fixture::fleet(fixture::DEMO_CIRCUITS);
+    for a in &mut quiet.alerts {
+        a.alert.state = AlertState::Acknowledged;
+    }
+    let app = paged_app(quiet);
+    assert!(!app.fleet.order.incidents);
+    assert_eq!(selected(&app).as_deref(), Some("PLANT001/CIRCUIT01"));
+    // Off unless asked for: the tests' and the benches' consoles.
+    let plain = app_at(BIG);
+    assert!(!plain.fleet.order.incidents);
+}
+
+#[test]
+fn the_alerts_list_opens_the_circuit_or_its_rollback_and_says_when_there_is_none() {
+    let mut app = app_at(BIG);
+    drive(&mut app, &["W"]);
+    assert!(matches!(app.route(), Route::Alerts));
+    // The first alert is the incident's: Enter opens its circuit.
+    let effects = press(&mut app, &["<Enter>"]);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadEvidence { circuit, .. } if circuit.to_string() == "PLANT002/CIRCUIT02")),
+        "{effects:?}"
+    );
+    answer(&mut app, effects, &fixture::fleet(fixture::DEMO_CIRCUITS));
+    assert_eq!(
+        app.circuit_view().map(|v| v.circuit.to_string()).as_deref(),
+        Some("PLANT002/CIRCUIT02")
+    );
+    drive(&mut app, &["<Esc>"]);
+    assert!(matches!(app.route(), Route::Alerts));
+    // The second is the failed job: R plans its rollback.
+    drive(&mut app, &["j", "R"]);
+    assert!(matches!(app.route(), Route::Rollback), "{:?}", app.route());
+    drive(&mut app, &["<Esc>"]);
+    // The workspace's alert names no circuit: said, nothing opened.
+    drive(&mut app, &[":"]);
+    type_text(&mut app, "alerts");
+    drive(&mut app, &["<Enter>"]);
+    let at = app
+        .snapshot()
+        .unwrap()
+        .alerts
+        .iter()
+        .position(|a| a.circuit.is_none())
+        .unwrap();
+    app.alerts.to(at, 10, 10);
+    let effects = press(&mut app, &["<Enter>"]);
+    assert!(effects.is_empty());
+    assert!(matches!(app.route(), Route::Alerts));
+    let note = app.note.clone().unwrap().text;
+    assert!(
+        note.contains("prod-workspace-quota-above-90pct names no circuit"),
+        "{note}"
+    );
+}
+
+#[test]
+fn the_jobs_tab_reads_the_jobs_once_when_shown_and_drops_a_stale_answer() {
+    let mut app = app_at(BIG);
+    let c = fixture::incidents::failing_job_circuit();
+    drive(&mut app, &[":"]);
+    type_text(&mut app, &format!("circuit {c}"));
+    drive(&mut app, &["<Enter>"]);
+    // Not on open: only when the tab is shown.
+    let effects = press(&mut app, &["<S-Tab>"]);
+    assert_eq!(app.circuit_view().unwrap().tab, Tab::Jobs);
+    let generation = match &effects[..] {
+        [
+            Effect::LoadJobs {
+                generation,
+                circuit,
+            },
+        ] if *circuit == c => *generation,
+        other => panic!("{other:?}"),
+    };
+    assert!(render_text(&app, 160, 48).contains("loading scoring jobs"));
+    // A newer request supersedes it: the first answer is dropped.
+    let again = crate::update::alerts::load_jobs(&mut app);
+    let snap = fixture::fleet(fixture::DEMO_CIRCUITS);
+    update(
+        &mut app,
+        Msg::Jobs {
+            generation,
+            circuit: c.clone(),
+            result: Err("too late".into()),
+        },
+    );
+    assert!(app.circuit_view().unwrap().jobs.error.is_none());
+    answer(&mut app, again, &snap);
+    let jobs = app.circuit_view().unwrap().jobs.value.clone().unwrap();
+    assert_eq!(
+        jobs.prod[0].status,
+        crate::domain::incidents::JobStatus::Failed
+    );
+    let f = render_text(&app, 160, 48);
+    assert!(f.contains("FileNotFoundError"), "{f}");
+    // Leaving the tab and coming back reads nothing again.
+    assert!(press(&mut app, &["<Tab>"]).is_empty());
+    assert!(press(&mut app, &["<S-Tab>"]).is_empty());
+    // A refresh while the tab shows reads them again (with the evidence).
+    let refresh = press(&mut app, &["r"]);
+    let after = crate::fixture::replies(refresh[0].clone(), &snap);
+    let mut effects = Vec::new();
+    for m in after {
+        effects.extend(update(&mut app, m));
+    }
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadJobs { circuit, .. } if *circuit == c)),
+        "{effects:?}"
+    );
+}
