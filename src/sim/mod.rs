@@ -7,6 +7,7 @@
 //! hooks `GET /_sim/stats`, `GET /_sim/clock`, `POST /_sim/clock/advance` `{"seconds": N}`,
 //! `GET /_sim/scenario`. `docs/AZURE.md` is the contract the service routes follow.
 
+mod alert_plan;
 mod alerts;
 mod arm;
 mod arm_json;
