@@ -79,7 +79,7 @@ pub fn alerts(g: &Global) -> Exit {
                 .count()
         );
         println!(
-            "\n  {:<5} {:<13} {:<6} {:<20} {:<36} RULE",
+            "\n  {:<5} {:<13} {:<6} {:<20} {:<21} RULE",
             "SEV", "STATE", "AGE", "CIRCUIT", "FIRED"
         );
         for a in &s.alerts {
@@ -89,7 +89,7 @@ pub fn alerts(g: &Global) -> Exit {
                 None => p.dim("no circuit"),
             };
             println!(
-                "  {:<5} {:<13} {:<6} {:<20} {:<36} {}",
+                "  {:<5} {:<13} {:<6} {:<20} {:<21} {}",
                 severity(p, x.severity),
                 x.state.as_str(),
                 x.fired_at
@@ -239,7 +239,7 @@ pub fn jobs(g: &Global, which: &str) -> Exit {
         }
         println!(
             "  {:<46} {:<10} {:<17} {:>8}",
-            "JOB", "STATUS", "SUBMITTED", "DURATION"
+            "JOB", "STATUS", "SUBMITTED UTC", "DURATION"
         );
         for x in list {
             println!(

@@ -15,6 +15,7 @@
 use relcon_core::{service, settings};
 use relcon_domain as domain;
 
+mod alert_plan;
 mod alerts;
 mod arm;
 mod arm_json;
