@@ -47,9 +47,7 @@ fn one(rt: &tokio::runtime::Runtime) -> Duration {
         Arc::new(backend),
         OpenOptions {
             cache: CacheChoice::Disabled,
-            state_dir: Some(state.path().to_path_buf()),
-            clock: Some(sim.clock()),
-            ..OpenOptions::default()
+            ..OpenOptions::under(state.path(), sim.clock())
         },
     )
     .expect("session");

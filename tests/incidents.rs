@@ -357,7 +357,7 @@ async fn a_data_plane_that_cannot_be_reached_makes_the_jobs_unknown_not_the_flee
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_new_process_starts_from_the_job_lists_the_last_one_read() {
-    use relcon::service::session::{CacheChoice, OpenOptions, Session};
+    use relcon::service::session::{OpenOptions, Session};
     use std::sync::Arc;
     let sim = sim().await;
     let dirs = tempfile::tempdir().unwrap();
@@ -367,12 +367,7 @@ async fn a_new_process_starts_from_the_job_lists_the_last_one_read() {
         let s = Session::open(
             &settings,
             backend.clone(),
-            OpenOptions {
-                cache: CacheChoice::Dir(dirs.path().join("cache")),
-                state_dir: Some(dirs.path().join("state")),
-                clock: Some(sim.clock()),
-                ..OpenOptions::default()
-            },
+            OpenOptions::under(dirs.path(), sim.clock()),
         )
         .unwrap();
         (s, backend)

@@ -9,7 +9,7 @@ use relcon::domain::fleet::FleetSnapshot;
 use relcon::service::Context;
 use relcon::service::backend::Backend;
 use relcon::service::snapshot::{Known, ReleaseBook, assemble, read};
-use relcon::sim::{SimOptions, start};
+use relcon::sim::{SimHandle, SimOptions, start};
 
 fn fast_retries() -> ClientOptions {
     let mut o = ClientOptions {
@@ -70,6 +70,25 @@ fn base() -> SimOptions {
         start: Some(relcon::domain::clock::pinned_start()),
         ..SimOptions::default()
     }
+}
+
+/// A simulator whose clock barely moves: nothing changes between two reads but what the test
+/// does to it.
+async fn still_world() -> SimHandle {
+    start(SimOptions {
+        speed: 0.001,
+        ..base()
+    })
+    .await
+    .unwrap()
+}
+
+/// A client of `sim` with fast retries, and the context a refresh runs in.
+fn client(sim: &SimHandle) -> (AzureBackend, Context) {
+    let settings = sim.settings();
+    let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
+    let ctx = Context::new(&settings, false, backend.describe());
+    (backend, ctx)
 }
 
 /// The first few paths where two JSON values differ (a readable failure, not two dumps).
@@ -294,15 +313,8 @@ async fn a_failing_service_marks_what_it_covers_unknown() {
 async fn a_later_refresh_reads_only_releases_that_can_have_changed_and_sees_what_a_full_one_sees() {
     use relcon::domain::platform::{ApprovalStatus, EnvironmentStatus};
     // A clock that barely moves: nothing changes between the reads but what the test does.
-    let sim = start(SimOptions {
-        speed: 0.001,
-        ..base()
-    })
-    .await
-    .unwrap();
-    let settings = sim.settings();
-    let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
-    let ctx = Context::new(&settings, false, backend.describe());
+    let sim = still_world().await;
+    let (backend, ctx) = client(&sim);
     let first = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     assert!(first.releases_full);
     let releases = first.releases.unwrap().unwrap();
@@ -381,7 +393,7 @@ async fn a_later_refresh_reads_only_releases_that_can_have_changed_and_sees_what
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failed_or_partial_refresh_leaves_the_cached_snapshot_as_it_was() {
-    use relcon::service::session::{CacheChoice, OpenOptions, Session};
+    use relcon::service::session::{OpenOptions, Session};
     let sim = start(base()).await.unwrap();
     let dirs = tempfile::tempdir().unwrap();
     let cache_dir = dirs.path().join("cache");
@@ -392,12 +404,7 @@ async fn a_failed_or_partial_refresh_leaves_the_cached_snapshot_as_it_was() {
         Session::open(
             settings,
             Arc::new(backend),
-            OpenOptions {
-                cache: CacheChoice::Dir(cache_dir.clone()),
-                state_dir: Some(dirs.path().join("state")),
-                clock: Some(sim.clock()),
-                ..OpenOptions::default()
-            },
+            OpenOptions::under(dirs.path(), sim.clock()),
         )
         .unwrap()
     };
@@ -460,9 +467,7 @@ async fn warm_refresh_of(plants: usize, ceiling: u64) {
     })
     .await
     .unwrap();
-    let settings = sim.settings();
-    let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
-    let ctx = Context::new(&settings, false, backend.describe());
+    let (backend, ctx) = client(&sim);
     let (first, cold) = counted_read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let s = assemble(&first, &ctx, sim.now());
     assert!(s.is_complete(), "{:?}", s.errors);
@@ -518,15 +523,8 @@ async fn a_warm_refresh_of_2000_circuits_sends_at_most_500_requests() {
 async fn a_warm_refresh_sees_a_new_model_version_and_a_switched_deployment_as_a_full_one_does() {
     use relcon::domain::platform::{ApprovalStatus, ModelAsset};
     use relcon::domain::{ModelVersion, Stage};
-    let sim = start(SimOptions {
-        speed: 0.001,
-        ..base()
-    })
-    .await
-    .unwrap();
-    let settings = sim.settings();
-    let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
-    let ctx = Context::new(&settings, false, backend.describe());
+    let sim = still_world().await;
+    let (backend, ctx) = client(&sim);
     let first = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let before = assemble(&first, &ctx, sim.now());
     let known = Known::nothing(sim.now()).after(first);
@@ -594,13 +592,8 @@ async fn a_warm_refresh_sees_a_new_model_version_and_a_switched_deployment_as_a_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_new_process_starts_from_the_model_versions_the_last_one_read() {
-    use relcon::service::session::{CacheChoice, OpenOptions, Session};
-    let sim = start(SimOptions {
-        speed: 0.001,
-        ..base()
-    })
-    .await
-    .unwrap();
+    use relcon::service::session::{OpenOptions, Session};
+    let sim = still_world().await;
     let dirs = tempfile::tempdir().unwrap();
     let settings = sim.settings();
     let session = || {
@@ -608,12 +601,7 @@ async fn a_new_process_starts_from_the_model_versions_the_last_one_read() {
         let s = Session::open(
             &settings,
             backend.clone(),
-            OpenOptions {
-                cache: CacheChoice::Dir(dirs.path().join("cache")),
-                state_dir: Some(dirs.path().join("state")),
-                clock: Some(sim.clock()),
-                ..OpenOptions::default()
-            },
+            OpenOptions::under(dirs.path(), sim.clock()),
         )
         .unwrap();
         (s, backend)

@@ -64,9 +64,7 @@ impl Console {
             Arc::new(backend),
             OpenOptions {
                 cache: CacheChoice::Disabled,
-                state_dir: Some(state.path().to_path_buf()),
-                clock: Some(Arc::new(PinnedClock::new(pinned_start()))),
-                ..OpenOptions::default()
+                ..OpenOptions::under(state.path(), Arc::new(PinnedClock::new(pinned_start())))
             },
         )
         .expect("a session");

@@ -88,6 +88,19 @@ pub struct OpenOptions {
     pub embedded_demo: Option<Arc<dyn Any + Send + Sync>>,
 }
 
+impl OpenOptions {
+    /// A session of its own under `root` (its journal and audit log in `root/state`, its cache
+    /// in `root/cache`) on `clock`: what a test or a bench opens.
+    pub fn under(root: &std::path::Path, clock: SharedClock) -> OpenOptions {
+        OpenOptions {
+            state_dir: Some(root.join("state")),
+            cache: CacheChoice::Dir(root.join("cache")),
+            clock: Some(clock),
+            ..OpenOptions::default()
+        }
+    }
+}
+
 /// Where a session's snapshot cache lives.
 #[derive(Debug, Clone, Default)]
 pub enum CacheChoice {
