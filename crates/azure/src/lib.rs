@@ -23,7 +23,7 @@ mod monitor;
 mod pacing;
 mod paging;
 mod sign_in;
-// Public only so that `tests/azure_examples.rs` can hold the official examples against them;
+// Public only so that `tests/suite/azure_examples.rs` can hold the official examples against them;
 // nothing above `azure/` uses either.
 #[doc(hidden)]
 pub mod map;

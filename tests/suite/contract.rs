@@ -6,20 +6,17 @@
 //! template, `api-version`, required and known query parameters and body (a); the response's
 //! status and body, which the simulator wrote (c). The official examples are validated against
 //! the same converted schemas, which keeps the conversion honest; reading them with relcon's
-//! wire types is `tests/azure_examples.rs` (b). The monitoring tables the simulator accepts are
+//! wire types is `tests/suite/azure_examples.rs` (b). The monitoring tables the simulator accepts are
 //! held equal to the documented columns.
 
-mod contract {
-    pub mod recorder;
-    pub mod swagger;
-}
+mod recorder;
+mod swagger;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use contract::recorder::{Exchange, Recorder};
-use contract::swagger::{Spec, errors, load_json, path_matches};
+use recorder::{Exchange, Recorder};
 use relcon::azure::{AzureBackend, ClientOptions};
 use relcon::domain::Stage;
 use relcon::domain::platform::{ApprovalStatus, AssetLocation, EnvironmentStatus};
@@ -29,6 +26,7 @@ use relcon::service::snapshot::{Known, read};
 use relcon::settings::Settings;
 use relcon::sim::{SimHandle, SimOptions, start};
 use serde_json::Value;
+use swagger::{Spec, errors, load_json, path_matches};
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
@@ -385,7 +383,7 @@ fn check(specs: &[(&'static str, Spec)], x: &Exchange) -> Result<String, Vec<Str
 /// The problems of one exchange against one operation (the operation's id when none).
 fn problems_of(
     spec: &Spec,
-    op: &contract::swagger::Operation<'_>,
+    op: &swagger::Operation<'_>,
     vars: &BTreeMap<String, String>,
     x: &Exchange,
 ) -> Result<String, Vec<String>> {

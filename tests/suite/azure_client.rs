@@ -1,7 +1,7 @@
 //! The Azure client against small fakes: the calls docs/AZURE.md lists (paths, parameters,
 //! bodies), paging, long-running operations, writes sent once, and token handling.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! and the real cause, not the tenant, client or secret; `fleet` gives up with exit 4 and the
 //! same cause. Nothing leaves the machine: every endpoint is on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The Azure client when things go wrong: throttling, server errors, resets, malformed JSON,
 //! unexpected statuses, auth failures; reads retried, mutations never, secrets never shown.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,7 +3,7 @@
 //! deployment (DevOps' `releaseCreatorCanBeApprover` off, read literally for a redeploy), while
 //! relcon's four-eyes rule only looks at who requested the deployment.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,7 @@
 //! the documented test hook) is sent exactly once by a rerun, after a re-read; one that had
 //! gone out is not sent again; a rerun while one is in flight shows that one, not a new plan.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Output, Stdio};

@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use relcon::service::clock::CLOCK_START_ENV;
 use serde_json::Value;
 
-mod support;
+use crate::support;
 
 /// A `relcon sim serve` process with its written configuration (`tests/support`); its
 /// `json` checks every document against the published contract too.

@@ -4,7 +4,7 @@
 //! `schema_version`; and a command that could not read what it reports exits 4, JSON mode
 //! included, with the errors in the document.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command as StdCommand, Stdio};
