@@ -37,7 +37,7 @@ fn devops_uses_the_pat_when_its_variable_is_set() {
         .await;
         let cred = FakeCredential::new("entra-token", Duration::from_secs(3600));
         let b = entra_backend(&fake, cred.clone(), &var);
-        b.releases().await.unwrap();
+        b.release_history().await.unwrap();
         b.endpoints(Stage::Test).await.unwrap();
         let basic = base64::engine::general_purpose::STANDARD.encode(format!(":{PAT}"));
         let hits = fake.hits();
@@ -47,7 +47,7 @@ fn devops_uses_the_pat_when_its_variable_is_set() {
         assert_eq!(cred.calls(), 1);
 
         let e = b
-            .update_approval(3, relcon::domain::platform::ApprovalStatus::Approved, "")
+            .decide_approval(&3.into(), relcon::domain::platform::ApprovalStatus::Approved, "")
             .await
             .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Auth);

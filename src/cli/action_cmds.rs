@@ -47,7 +47,7 @@ fn operator(o: &Opened) -> Result<IdentityRef, Exit> {
 pub fn decide_all(
     g: &Global,
     verdict: Verdict,
-    ids: &[u32],
+    ids: &[crate::domain::platform::ApprovalId],
     comment: &str,
     override_reason: Option<String>,
 ) -> Exit {
@@ -67,7 +67,7 @@ pub fn decide_all(
         .iter()
         .map(|id| {
             let req = DecisionRequest {
-                approval_id: *id,
+                approval_id: id.clone(),
                 verdict,
                 comment: comment.to_owned(),
                 override_reason: override_reason.clone(),

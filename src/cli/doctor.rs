@@ -157,7 +157,7 @@ pub fn doctor(g: &Global) -> Exit {
                 running.watch(w("Test workspace"), b.endpoints(Stage::Test)),
                 running.watch(w("Prod workspace"), b.endpoints(Stage::Prod)),
                 running.watch(w("registry"), b.model_containers(AssetLocation::Registry)),
-                running.watch(w("releases"), b.releases()),
+                running.watch(w("releases"), b.release_history()),
                 running.watch(w("approvals"), b.approvals(&pending)),
                 running.watch(w("monitoring"), b.monitor(MonitorQuery::Coverage)),
             )

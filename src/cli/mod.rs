@@ -20,6 +20,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::domain::platform::ApprovalId;
+
 /// Exit statuses, the same for every command (README, "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -186,8 +188,10 @@ pending, and the refusal is on the audit log.
 Exit: 0 all done, 1 some refused, 3 someone else decided first, 4 the service failed (the
 highest applies; every id gets its own result line).")]
     Approve {
+        /// Approval ids as `relcon approvals` lists them (a number, or a YAML pipeline
+        /// approval's GUID)
         #[arg(required = true, value_name = "ID")]
-        ids: Vec<u32>,
+        ids: Vec<ApprovalId>,
         /// Why (recorded in DevOps and the audit log)
         #[arg(long, short = 'm')]
         comment: String,
@@ -201,7 +205,7 @@ highest applies; every id gets its own result line).")]
     /// Reject pending approvals
     Reject {
         #[arg(required = true, value_name = "ID")]
-        ids: Vec<u32>,
+        ids: Vec<ApprovalId>,
         #[arg(long, short = 'm')]
         comment: String,
     },

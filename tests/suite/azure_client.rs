@@ -113,7 +113,7 @@ async fn continuation_token_paging_and_release_mapping() {
     })
     .await;
     let b = sim_backend(&fake);
-    let releases = b.releases().await.unwrap();
+    let releases = b.release_history().await.unwrap();
     let ids: Vec<u32> = releases.iter().map(|r| r.id).collect();
     assert_eq!(ids, [9, 8, 7, 6, 5]);
     let hits = fake.hits();
@@ -145,11 +145,17 @@ async fn continuation_token_paging_and_release_mapping() {
     assert_eq!(r.environment_only(), Some("1.6.0"));
     assert_eq!(r.created_by.unique_name, "rita@contoso.com");
     let prod = r.environment(Stage::Prod).unwrap();
-    assert_eq!((prod.id, prod.required_approvers), (90, 2));
+    assert_eq!(
+        (prod.id.as_number(), prod.required_approvers),
+        (Some(90), 2)
+    );
     assert_eq!(prod.status, EnvironmentStatus::InProgress);
     let a = &prod.pre_deploy_approvals[0];
-    assert_eq!((a.id, a.release_id, a.release_environment_id), (900, 9, 90));
-    assert_eq!(a.release_environment_name, "Production");
+    assert_eq!(
+        (a.id.as_number(), a.release_id, a.stage_ref.as_number()),
+        (Some(900), 9, Some(90))
+    );
+    assert_eq!(a.stage_name, "Production");
     assert_eq!(a.status, ApprovalStatus::Pending);
     let step = prod.last_attempt().unwrap();
     assert_eq!(
@@ -165,7 +171,7 @@ async fn a_repeated_continuation_token_stops_instead_of_looping() {
         json(200, j!({"count": 1, "value": [release(1)]})).header("x-ms-continuationtoken", "same")
     })
     .await;
-    let e = sim_backend(&fake).releases().await.unwrap_err();
+    let e = sim_backend(&fake).release_history().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Decode);
     assert_eq!(fake.hits().len(), 2);
 }
@@ -404,7 +410,7 @@ async fn approve_and_redeploy_send_the_documented_requests_once() {
     .await;
     let b = sim_backend(&fake);
     let a = b
-        .update_approval(31, ApprovalStatus::Approved, "ok")
+        .decide_approval(&31.into(), ApprovalStatus::Approved, "ok")
         .await
         .unwrap()
         .value;
@@ -418,11 +424,14 @@ async fn approve_and_redeploy_send_the_documented_requests_once() {
     assert_eq!(h.json(), j!({"status": "approved", "comments": "ok"}));
 
     let env = b
-        .redeploy_environment(4, 41, "rollback to 4")
+        .rerun_stage(4, &41.into(), "rollback to 4")
         .await
         .unwrap()
         .value;
-    assert_eq!((env.id, env.status), (41, EnvironmentStatus::Queued));
+    assert_eq!(
+        (env.id.as_number(), env.status),
+        (Some(41), EnvironmentStatus::Queued)
+    );
     let h = &fake.hits()[1];
     assert_eq!(h.method, "PATCH");
     assert!(
@@ -585,7 +594,7 @@ async fn tokens_are_cached_per_scope_and_refreshed_once_for_concurrent_callers()
             .all(|h| h.authorization.as_deref() == Some("Bearer tok-long"))
     );
     // Another audience is another token.
-    b.releases().await.unwrap();
+    b.release_history().await.unwrap();
     let scopes = cred.scopes.lock().unwrap().clone();
     assert_eq!(scopes[0], format!("{}/arm/.default", fake.base));
     assert_eq!(scopes[1], "499b84ac-1321-427f-aa17-267ca6975798/.default");

@@ -334,11 +334,8 @@ fn pending_approvals() {
         (2, "Release-2")
     );
     assert_eq!(
-        (
-            a[0].release_environment_id,
-            a[0].release_environment_name.as_str()
-        ),
-        (5, "Dev")
+        (a[0].stage_ref.as_number(), a[0].stage_name.as_str()),
+        (Some(5), "Dev")
     );
     assert_eq!(a[0].approved_by, None);
     assert_eq!(
@@ -365,7 +362,10 @@ fn approval_decided() {
         a.approved_by.as_ref().map(|i| i.display_name.as_str()),
         Some("Chuck Reinhart")
     );
-    assert_eq!((a.id, a.release_id, a.release_environment_id), (20, 3, 9));
+    assert_eq!(
+        (a.id.as_number(), a.release_id, a.stage_ref.as_number()),
+        (Some(20), 3, Some(9))
+    );
     // The request body relcon sends has the same two fields.
     let req = &load(rel)["parameters"]["body"];
     assert_eq!(req["status"], "approved");
@@ -386,7 +386,10 @@ fn one_release() {
     let names: Vec<&str> = r.environments.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["Dev", "QA", "PPE", "PROD"]);
     let dev = &r.environments[0];
-    assert_eq!((dev.id, dev.definition_environment_id), (69, 1));
+    assert_eq!(
+        (dev.id.as_number(), dev.definition_environment_id),
+        (Some(69), 1)
+    );
     assert_eq!(dev.status, EnvironmentStatus::NotStarted);
     assert_eq!(dev.required_approvers, 0);
     assert!(dev.pre_deploy_approvals.is_empty() && dev.deploy_steps.is_empty());
@@ -433,10 +436,10 @@ fn release_deployments() {
         &map::ApprovalContext::default(),
     );
     assert_eq!(
-        (approval.id, approval.status),
-        (221, ApprovalStatus::Approved)
+        (approval.id.as_number(), approval.status),
+        (Some(221), ApprovalStatus::Approved)
     );
-    assert_eq!(approval.release_environment_name, "PROD");
+    assert_eq!(approval.stage_name, "PROD");
 }
 
 #[test]
@@ -444,7 +447,7 @@ fn environment_redeployed() {
     let rel = "devops/release_environment_update.json";
     let e: dw::ReleaseEnvironment = parse(rel, "200", body(rel, "200"));
     let e = map::release_environment(e, None);
-    assert_eq!((e.id, e.name.as_str()), (45, "PROD"));
+    assert_eq!((e.id.as_number(), e.name.as_str()), (Some(45), "PROD"));
     assert_eq!(e.status, EnvironmentStatus::Queued);
     assert_eq!(e.definition_environment_id, 23);
     // The request body relcon sends has this shape.

@@ -230,7 +230,7 @@ async fn an_approval_no_longer_pending_is_a_conflict_sent_once() {
     .await;
     let b = sim_backend(&fake);
     let e = b
-        .update_approval(7, ApprovalStatus::Approved, "lgtm")
+        .decide_approval(&7.into(), ApprovalStatus::Approved, "lgtm")
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Conflict);
@@ -300,7 +300,7 @@ async fn a_connection_reset_on_a_mutation_is_not_retried_and_is_ambiguous() {
     )
     .unwrap();
     let e = b
-        .update_approval(1, ApprovalStatus::Rejected, "no")
+        .decide_approval(&1.into(), ApprovalStatus::Rejected, "no")
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Network);
@@ -340,7 +340,7 @@ async fn malformed_json_names_the_url_status_and_place() {
     // Well-formed JSON is not retried: it would come back the same.
     assert_eq!(b.stats().retries, 0);
 
-    let e = b.releases().await.unwrap_err();
+    let e = b.release_history().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Decode);
     assert!(e.url.contains("/_apis/release/releases"), "{}", e.url);
 }
@@ -394,7 +394,7 @@ async fn unauthorized_and_forbidden_carry_the_service_message() {
     assert_eq!(e.kind, ErrorKind::Auth);
     assert!(e.message.contains("The access token is invalid."), "{e}");
     assert_eq!(e.request_id.as_deref(), Some("arm-req-1"));
-    let e = b.releases().await.unwrap_err();
+    let e = b.release_history().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Forbidden);
     assert!(
         e.message.contains("VS403403") && e.message.contains("AccessCheckException"),
@@ -609,7 +609,7 @@ async fn a_devops_sign_in_page_is_an_auth_error() {
     let e = b.identity().await.unwrap_err();
     assert_eq!((e.kind, e.status), (ErrorKind::Auth, Some(203)));
     assert!(e.message.contains("sign-in page"), "{e}");
-    let e = b.releases().await.unwrap_err();
+    let e = b.release_history().await.unwrap_err();
     assert_eq!((e.kind, e.status), (ErrorKind::Auth, Some(302)));
 }
 

@@ -242,7 +242,7 @@ async fn record_everything() -> Vec<Exchange> {
     let _later = read(&b, &ctx, &known).await;
     let newest = releases.first().unwrap();
     b.release(newest.id).await.unwrap();
-    b.recent_deployments(50).await.unwrap();
+    b.recent_attempts(50).await.unwrap();
     b.approvals(&ApprovalQuery {
         status: None,
         release_ids: vec![newest.id],
@@ -255,7 +255,7 @@ async fn record_everything() -> Vec<Exchange> {
         .into_iter()
         .find(|a| a.status == ApprovalStatus::Pending)
         .unwrap();
-    b.update_approval(approval.id, ApprovalStatus::Approved, "contract test")
+    b.decide_approval(&approval.id, ApprovalStatus::Approved, "contract test")
         .await
         .unwrap();
     let old = releases.last().unwrap();
@@ -264,7 +264,7 @@ async fn record_everything() -> Vec<Exchange> {
         .iter()
         .find(|e| e.name == "Production" && e.status == EnvironmentStatus::Succeeded)
         .unwrap();
-    b.redeploy_environment(old.id, prod.id, "contract test")
+    b.rerun_stage(old.id, &prod.id, "contract test")
         .await
         .unwrap();
     let model = deployment.model.clone().unwrap();

@@ -330,10 +330,10 @@ async fn a_later_refresh_reads_only_releases_that_can_have_changed_and_sees_what
         .unwrap()
         .unwrap()
         .into_iter()
-        .find(|a| a.release_environment_name == "Registry" && a.status == ApprovalStatus::Pending)
+        .find(|a| a.stage_name == "Registry" && a.status == ApprovalStatus::Pending)
         .unwrap();
     backend
-        .update_approval(approval.id, ApprovalStatus::Approved, "reviewed")
+        .decide_approval(&approval.id, ApprovalStatus::Approved, "reviewed")
         .await
         .unwrap();
     let old = releases.last().unwrap();
@@ -343,7 +343,7 @@ async fn a_later_refresh_reads_only_releases_that_can_have_changed_and_sees_what
         .find(|e| e.name == "Production" && e.status == EnvironmentStatus::Succeeded)
         .unwrap();
     backend
-        .redeploy_environment(old.id, prod.id, "rollback")
+        .rerun_stage(old.id, &prod.id, "rollback")
         .await
         .unwrap();
 
@@ -539,7 +539,7 @@ async fn a_warm_refresh_sees_a_new_model_version_and_a_switched_deployment_as_a_
         .clone();
     for id in &waiting.pending_ids {
         backend
-            .update_approval(*id, ApprovalStatus::Approved, "reviewed")
+            .decide_approval(id, ApprovalStatus::Approved, "reviewed")
             .await
             .unwrap();
     }

@@ -312,10 +312,10 @@ fn a_rollback_that_went_out_just_before_the_stop_is_not_sent_again() {
             },
         )
         .unwrap();
-        relcon::service::backend::Backend::redeploy_environment(
+        relcon::service::backend::Backend::rerun_stage(
             &backend,
             op["release_id"].as_u64().unwrap() as u32,
-            op["environment_id"].as_u64().unwrap() as u32,
+            &(op["environment_id"].as_u64().unwrap() as u32).into(),
             "sent before the stop",
         )
         .await
@@ -458,7 +458,7 @@ async fn the_console_is_refused_the_same_way() {
                 stage: item.stage,
             },
             DecisionRequest {
-                approval_id: item.pending_ids[0],
+                approval_id: item.pending_ids[0].clone(),
                 verdict: Verdict::Approve,
                 comment: "notebook reviewed".into(),
                 override_reason: None,

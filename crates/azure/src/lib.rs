@@ -48,9 +48,9 @@ pub use pacing::Rate;
 use crate::domain::Stage;
 use crate::domain::incidents::{AlertRecord, AlertState, JobRun, ScoringJob};
 use crate::domain::platform::{
-    ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, DeploymentRef, Endpoint,
+    ApprovalId, ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, DeploymentRef, Endpoint,
     EnvironmentAsset, EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer,
-    ModelVersionRecord, ReleaseEnvironment, ReleaseRecord, Table,
+    ModelVersionRecord, ReleaseEnvironment, ReleaseRecord, StageRef, Table,
 };
 use crate::service::backend::{
     ApprovalQuery, Backend, BackendError, BackendResult, ErrorKind, MonitorQuery, OperationHandle,
@@ -262,6 +262,19 @@ impl AzureBackend {
     }
 }
 
+/// A classic release numbers its approvals and environments; a reference that is not a number
+/// came from another flavour and is refused before anything is sent.
+fn classic_number(n: Option<u32>, what: &str, id: &impl std::fmt::Display) -> BackendResult<u32> {
+    n.ok_or_else(|| {
+        BackendError::new(
+            ErrorKind::Config,
+            "",
+            "",
+            format!("{what} {id} is not a classic release's (its id is not a number)"),
+        )
+    })
+}
+
 #[async_trait]
 impl Backend for AzureBackend {
     fn describe(&self) -> String {
@@ -431,7 +444,7 @@ impl Backend for AzureBackend {
         })
     }
 
-    async fn releases(&self) -> BackendResult<Vec<ReleaseRecord>> {
+    async fn release_history(&self) -> BackendResult<Vec<ReleaseRecord>> {
         let url = self.urls.releases()?;
         let mut out: Vec<ReleaseRecord> = self
             .http
@@ -444,7 +457,10 @@ impl Backend for AzureBackend {
         Ok(out)
     }
 
-    async fn releases_where(&self, query: &ReleaseQuery) -> BackendResult<Vec<ReleaseRecord>> {
+    async fn release_history_where(
+        &self,
+        query: &ReleaseQuery,
+    ) -> BackendResult<Vec<ReleaseRecord>> {
         let mut urls = Vec::new();
         if let Some(since) = query.since {
             let t = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -475,7 +491,7 @@ impl Backend for AzureBackend {
         Ok(out)
     }
 
-    async fn recent_deployments(&self, top: u32) -> BackendResult<Vec<DeploymentRef>> {
+    async fn recent_attempts(&self, top: u32) -> BackendResult<Vec<DeploymentRef>> {
         let url = self.urls.recent_deployments(top)?;
         let page: DevOpsList<dw::ReleaseDeployment> = self
             .http
@@ -487,7 +503,7 @@ impl Backend for AzureBackend {
             .filter_map(|d| {
                 Some(DeploymentRef {
                     release_id: d.release?.id?,
-                    environment_id: d.release_environment?.id?,
+                    environment_id: d.release_environment?.id?.into(),
                     attempt: d.attempt?,
                 })
             })
@@ -535,13 +551,15 @@ impl Backend for AzureBackend {
         Ok(out)
     }
 
-    async fn update_approval(
+    async fn decide_approval(
         &self,
-        id: u32,
+        id: &ApprovalId,
         status: ApprovalStatus,
         comment: &str,
     ) -> BackendResult<Receipt<ApprovalRecord>> {
-        let url = self.urls.approval(id)?;
+        let url = self
+            .urls
+            .approval(classic_number(id.as_number(), "approval", id)?)?;
         let body = json!({"status": status.as_str(), "comments": comment});
         let reply = self
             .http
@@ -554,12 +572,13 @@ impl Backend for AzureBackend {
         })
     }
 
-    async fn redeploy_environment(
+    async fn rerun_stage(
         &self,
         release_id: u32,
-        environment_id: u32,
+        stage: &StageRef,
         comment: &str,
     ) -> BackendResult<Receipt<ReleaseEnvironment>> {
+        let environment_id = classic_number(stage.as_number(), "release environment", stage)?;
         let url = self.urls.release_environment(release_id, environment_id)?;
         let body = json!({
             "status": "inProgress",

@@ -134,7 +134,7 @@ pub fn identity_ref(w: Option<dw::IdentityRef>) -> IdentityRef {
     }
 }
 
-fn some_identity(w: Option<dw::IdentityRef>) -> Option<IdentityRef> {
+pub fn some_identity(w: Option<dw::IdentityRef>) -> Option<IdentityRef> {
     let r = identity_ref(w);
     (!r.id.is_empty() || !r.display_name.is_empty() || !r.unique_name.is_empty()).then_some(r)
 }
@@ -178,7 +178,7 @@ pub fn approval(w: dw::ReleaseApproval, ctx: &ApprovalContext) -> ApprovalRecord
     let release = w.release.unwrap_or_default();
     let env = w.release_environment.unwrap_or_default();
     ApprovalRecord {
-        id: w.id.unwrap_or_default(),
+        id: w.id.unwrap_or_default().into(),
         status: ApprovalStatus::parse(w.status.as_deref().unwrap_or("undefined")),
         approval_type: ApprovalType::parse(w.approval_type.as_deref().unwrap_or("undefined")),
         approver: identity_ref(w.approver),
@@ -189,8 +189,8 @@ pub fn approval(w: dw::ReleaseApproval, ctx: &ApprovalContext) -> ApprovalRecord
             .name
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| ctx.release_name.clone()),
-        release_environment_id: env.id.unwrap_or(ctx.environment_id),
-        release_environment_name: env
+        stage_ref: env.id.unwrap_or(ctx.environment_id).into(),
+        stage_name: env
             .name
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| ctx.environment_name.clone()),
@@ -232,15 +232,19 @@ pub fn release_environment(
         environment_id: id,
         environment_name: name.clone(),
     };
+    let options = w.pre_approvals_snapshot.and_then(|s| s.approval_options);
     ReleaseEnvironment {
-        id,
+        id: id.into(),
         definition_environment_id: w.definition_environment_id.unwrap_or_default(),
         status: EnvironmentStatus::parse(w.status.as_deref().unwrap_or("undefined")),
-        required_approvers: w
-            .pre_approvals_snapshot
-            .and_then(|s| s.approval_options)
+        required_approvers: options
+            .as_ref()
             .and_then(|o| o.required_approver_count)
             .unwrap_or_default(),
+        requester_blocked: options
+            .and_then(|o| o.release_creator_can_be_approver)
+            .map(|can| !can),
+        requested_for: None,
         pre_deploy_approvals: w
             .pre_deploy_approvals
             .into_iter()

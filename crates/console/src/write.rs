@@ -142,7 +142,7 @@ pub struct BulkRow {
     pub circuits: usize,
     pub approved: usize,
     pub required: u32,
-    pub approval_id: Option<u32>,
+    pub approval_id: Option<crate::domain::platform::ApprovalId>,
     /// What policy says about this verdict for you; `None` when identity is unknown.
     pub check: Option<PolicyCheck>,
     pub result: Option<BulkResult>,

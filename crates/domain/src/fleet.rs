@@ -11,6 +11,7 @@ use super::drift::{DriftFinding, DriftMetric};
 use super::hash::TrainingHash;
 use super::incidents::{AlertSummary, FleetAlert, JobsSummary};
 use super::platform::{EnvironmentStatus, IdentityRef, ReleaseStatus};
+use super::release_ids::{ApprovalId, StageRef};
 use super::validation::{Metrics, ValidationVerdict};
 use super::{CircuitRef, ModelVersion, PlantId, Stage, Status};
 
@@ -520,14 +521,20 @@ pub struct ApprovalItem {
     pub release_id: u32,
     pub release_name: String,
     pub stage: Stage,
-    pub environment_id: u32,
-    pub pending_ids: Vec<u32>,
+    /// The stage waiting (opaque: a classic release environment id, a YAML run's stage).
+    pub environment_id: StageRef,
+    /// What a decision is sent to (a YAML approval appears once, however many steps it has).
+    pub pending_ids: Vec<ApprovalId>,
     pub requested_by: IdentityRef,
     pub requested_at: Option<DateTime<Utc>>,
     /// Who approved this stage so far.
     pub approved: Vec<Decision>,
     /// Distinct approvers the stage needs.
     pub required: u32,
+    /// The platform forbids the requester from approving (classic `releaseCreatorCanBeApprover`
+    /// false, YAML `requesterCannotBeApprover`), whatever relcon's own four-eyes setting says.
+    #[serde(default)]
+    pub requester_blocked: bool,
     pub description: String,
     pub models: Vec<ReleaseModel>,
     /// `Some(version)` for an environment-only release.
@@ -546,8 +553,8 @@ impl ApprovalItem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseStage {
     pub stage: Stage,
-    /// The release environment id (what a redeploy PATCHes).
-    pub environment_id: u32,
+    /// What a redeploy (stage re-run) is sent to: opaque, as the release port gave it.
+    pub environment_id: StageRef,
     pub status: EnvironmentStatus,
     /// Deployment attempts that deployed something (a redeploy adds one).
     pub attempts: u32,

@@ -18,6 +18,7 @@ pub mod naming;
 pub mod platform;
 pub mod policy;
 pub mod pyjson;
+pub mod release_ids;
 pub mod rollback;
 pub mod stage;
 pub mod status;

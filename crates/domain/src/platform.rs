@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::hash::TrainingHash;
+pub use super::release_ids::{ApprovalId, StageRef};
 use super::{CircuitId, CircuitRef, ModelVersion, PlantId, Stage};
 
 /// A person or group as Azure DevOps names them.
@@ -385,11 +386,15 @@ lenient_enum!(
     }
 );
 
-/// One approval record. A stage that needs two approvers has two records; each is approved by
-/// one person.
+/// One approval record: one approver's part of a stage's approval. A stage that needs two
+/// approvers has two records; each is decided by one person. Classic releases give each record
+/// an id of its own; a YAML pipeline's approval is one GUID with a step per approver, which its
+/// adapter lists as one record per step, all carrying that GUID (deciding it decides the
+/// caller's step).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApprovalRecord {
-    pub id: u32,
+    /// What a decision is sent to (opaque: a classic number or a YAML approval's GUID).
+    pub id: ApprovalId,
     pub status: ApprovalStatus,
     pub approval_type: ApprovalType,
     /// Who (or which group) may decide it.
@@ -399,8 +404,10 @@ pub struct ApprovalRecord {
     pub comments: String,
     pub release_id: u32,
     pub release_name: String,
-    pub release_environment_id: u32,
-    pub release_environment_name: String,
+    /// The stage it gates.
+    pub stage_ref: StageRef,
+    /// The stage's name as the platform spells it (`Production`); [`Stage`] reads it.
+    pub stage_name: String,
     pub attempt: u32,
     pub created_on: Option<DateTime<Utc>>,
     pub modified_on: Option<DateTime<Utc>>,
@@ -408,7 +415,7 @@ pub struct ApprovalRecord {
 
 impl ApprovalRecord {
     pub fn stage(&self) -> Option<Stage> {
-        Stage::from_release_environment(&self.release_environment_name)
+        Stage::from_release_environment(&self.stage_name)
     }
 }
 
@@ -423,26 +430,42 @@ pub struct DeployAttempt {
     pub last_modified_on: Option<DateTime<Utc>>,
 }
 
-/// One deployment attempt as the definition's deployment list names it: enough to tell
-/// whether a known release has changed (a redeploy adds an attempt).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One deployment attempt as the newest-first list of attempts names it: enough to tell
+/// whether a known release has changed (a redeploy or a stage re-run adds an attempt).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeploymentRef {
     pub release_id: u32,
-    pub environment_id: u32,
+    /// The stage attempted.
+    pub environment_id: StageRef,
     pub attempt: u32,
 }
 
-/// One environment (Registry, Test, Production) of a release.
+/// One stage (Registry, Test, Production) of a release: a classic release environment, or a
+/// YAML run's deployment stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReleaseEnvironment {
-    /// The release environment id (what redeploy PATCHes), not the definition environment id.
-    pub id: u32,
+    /// What a redeploy (stage re-run) is sent to: classic, the release environment id (not the
+    /// definition environment id).
+    pub id: StageRef,
+    /// Classic: the definition environment id; 0 where the flavour has none.
     pub definition_environment_id: u32,
     pub name: String,
     pub status: EnvironmentStatus,
-    /// Approvals the stage needs before deploying (`approvalOptions.requiredApproverCount`;
-    /// 0 means every listed approver).
+    /// The platform's rule, part one: distinct approvals the stage needs before deploying
+    /// (classic: `approvalOptions.requiredApproverCount`; YAML: the environment's Approval
+    /// check's `minRequiredApprovers`); 0 means every listed approver.
     pub required_approvers: u32,
+    /// The platform's rule, part two: whether it forbids the requester of the release or run
+    /// from approving it (classic: `releaseCreatorCanBeApprover` false; YAML:
+    /// `requesterCannotBeApprover`). `None`: it does not say; relcon's own four-eyes setting
+    /// still applies either way.
+    #[serde(default)]
+    pub requester_blocked: Option<bool>,
+    /// Who asked for this stage's first attempt when the flavour says so per stage (a YAML
+    /// stage is a run of its own, requested by its `requestedFor`); `None`: the release's
+    /// author, as with classic releases.
+    #[serde(default)]
+    pub requested_for: Option<IdentityRef>,
     pub pre_deploy_approvals: Vec<ApprovalRecord>,
     pub deploy_steps: Vec<DeployAttempt>,
     pub modified_on: Option<DateTime<Utc>>,
@@ -504,11 +527,15 @@ impl ReleaseRecord {
     /// Who asked for `attempt` of environment `env_id`, and when. The first attempt is the
     /// release's, asked for by whoever created it; a later one is a redeploy (a rollback, say)
     /// asked for by whoever triggered it: the person four-eyes keeps from approving it.
-    pub fn requester(&self, env_id: u32, attempt: u32) -> (IdentityRef, Option<DateTime<Utc>>) {
+    pub fn requester(
+        &self,
+        env_id: &StageRef,
+        attempt: u32,
+    ) -> (IdentityRef, Option<DateTime<Utc>>) {
         let redeploy = self
             .environments
             .iter()
-            .find(|e| e.id == env_id)
+            .find(|e| &e.id == env_id)
             .filter(|_| attempt > 1)
             .and_then(|e| e.deploy_steps.iter().find(|d| d.attempt == attempt));
         match redeploy.and_then(|d| {
@@ -516,7 +543,17 @@ impl ReleaseRecord {
             Some((who.clone(), d.queued_on.or(self.created_on)))
         }) {
             Some(found) => found,
-            None => (self.created_by.clone(), self.created_on),
+            None => {
+                let stage = self.environments.iter().find(|e| &e.id == env_id);
+                match stage.and_then(|e| e.requested_for.as_ref()) {
+                    Some(who) => {
+                        let first =
+                            stage.and_then(|e| e.deploy_steps.iter().find_map(|d| d.queued_on));
+                        (who.clone(), first.or(self.created_on))
+                    }
+                    None => (self.created_by.clone(), self.created_on),
+                }
+            }
         }
     }
 
@@ -670,21 +707,24 @@ mod tests {
             build_id: None,
             variables: BTreeMap::new(),
             environments: vec![ReleaseEnvironment {
-                id: 1758,
+                id: 1758.into(),
                 definition_environment_id: 3,
                 name: "Production".into(),
                 status: EnvironmentStatus::InProgress,
                 required_approvers: 2,
+                requester_blocked: None,
+                requested_for: None,
                 pre_deploy_approvals: Vec::new(),
                 deploy_steps: vec![attempt(1, "carol", 2), attempt(2, "erin", 20)],
                 modified_on: at(20),
             }],
         };
-        assert_eq!(release.requester(1758, 1), (who("carol"), at(1)));
-        assert_eq!(release.requester(1758, 2), (who("erin"), at(20)));
+        let (prod, other) = (StageRef::from(1758), StageRef::from(9999));
+        assert_eq!(release.requester(&prod, 1), (who("carol"), at(1)));
+        assert_eq!(release.requester(&prod, 2), (who("erin"), at(20)));
         // An attempt the release does not show (yet): the author, as before.
-        assert_eq!(release.requester(1758, 3), (who("carol"), at(1)));
-        assert_eq!(release.requester(9999, 2), (who("carol"), at(1)));
+        assert_eq!(release.requester(&prod, 3), (who("carol"), at(1)));
+        assert_eq!(release.requester(&other, 2), (who("carol"), at(1)));
     }
 
     #[test]

@@ -135,7 +135,9 @@ impl ApprovalPolicy {
         if item.pending_ids.is_empty() {
             refusals.push(Refusal::NotPending);
         }
-        if self.forbid_self_approval && item.requested_by.same_as(operator) {
+        // relcon's four-eyes setting, or the platform's own rule for this stage (from the port).
+        let self_blocked = self.forbid_self_approval || item.requester_blocked;
+        if self_blocked && item.requested_by.same_as(operator) {
             refusals.push(Refusal::SelfApproval {
                 requested_by: item.requested_by.name().to_owned(),
             });
@@ -214,8 +216,8 @@ mod tests {
             release_id: 7,
             release_name: "Release-7".into(),
             stage,
-            environment_id: 21,
-            pending_ids: vec![101, 102],
+            environment_id: 21.into(),
+            pending_ids: vec![101.into(), 102.into()],
             requested_by: who(requested_by),
             requested_at: None,
             approved: approved
@@ -227,6 +229,7 @@ mod tests {
                 })
                 .collect(),
             required: 2,
+            requester_blocked: false,
             description: String::new(),
             models: vec![ReleaseModel {
                 circuit: "PLANT001/CIRCUIT01".parse().unwrap(),
@@ -252,6 +255,25 @@ mod tests {
             status: Status::Ok,
             detail: String::new(),
         }]
+    }
+
+    /// The platform's rule comes through the port (a YAML Approval check's
+    /// `requesterCannotBeApprover`): it refuses self-approval even with relcon's setting off.
+    #[test]
+    fn the_platforms_requester_rule_applies_without_relcons_setting() {
+        let lax = ApprovalPolicy {
+            forbid_self_approval: false,
+            ..policy()
+        };
+        let mut it = item(Stage::Prod, "carol", &[]);
+        assert!(lax.check_approve(&it, &who("carol"), &pass()).allowed());
+        it.requester_blocked = true;
+        let check = lax.check_approve(&it, &who("carol"), &pass());
+        assert!(matches!(
+            check.refusals.as_slice(),
+            [Refusal::SelfApproval { .. }]
+        ));
+        assert!(lax.check_approve(&it, &who("dave"), &pass()).allowed());
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub fn release(
         previous_environment: None,
         stages: vec![ReleaseStage {
             stage: Stage::Prod,
-            environment_id: id * 10 + 3,
+            environment_id: (id * 10 + 3).into(),
             status: prod.clone(),
             attempts: if prod == EnvironmentStatus::NotStarted {
                 0

@@ -99,16 +99,16 @@ impl Backend for Fake {
     async fn config_at(&self, _: &str, _: &str) -> BackendResult<String> {
         down()
     }
-    async fn releases(&self) -> BackendResult<Vec<ReleaseRecord>> {
+    async fn release_history(&self) -> BackendResult<Vec<ReleaseRecord>> {
         down()
     }
-    async fn releases_where(
+    async fn release_history_where(
         &self,
         _: &crate::service::backend::ReleaseQuery,
     ) -> BackendResult<Vec<ReleaseRecord>> {
         down()
     }
-    async fn recent_deployments(
+    async fn recent_attempts(
         &self,
         _: u32,
     ) -> BackendResult<Vec<crate::domain::platform::DeploymentRef>> {
@@ -146,18 +146,18 @@ impl Backend for Fake {
     async fn approvals(&self, _: &ApprovalQuery) -> BackendResult<Vec<ApprovalRecord>> {
         down()
     }
-    async fn update_approval(
+    async fn decide_approval(
         &self,
-        _: u32,
+        _: &crate::domain::platform::ApprovalId,
         _: ApprovalStatus,
         _: &str,
     ) -> BackendResult<Receipt<ApprovalRecord>> {
         down()
     }
-    async fn redeploy_environment(
+    async fn rerun_stage(
         &self,
         _: u32,
-        _: u32,
+        _: &crate::domain::platform::StageRef,
         _: &str,
     ) -> BackendResult<Receipt<ReleaseEnvironment>> {
         down()
@@ -260,7 +260,7 @@ async fn every_item_of_a_decision_batch_answers_even_when_all_fail() {
                 stage: Stage::Prod,
             },
             DecisionRequest {
-                approval_id: id * 100,
+                approval_id: (id * 100).into(),
                 verdict: Verdict::Approve,
                 comment: "ok".into(),
                 override_reason: None,

@@ -40,14 +40,14 @@ impl Runtime {
                                 .await
                                 .unwrap_or_else(|e| {
                                     DecisionOutcome::Failed {
-                                        approval_id: req.approval_id,
+                                        approval_id: req.approval_id.clone(),
                                         message: format!("background task failed: {e}"),
                                         request_id: None,
                                     }
                                 })
                             }
                             Err(e) => DecisionOutcome::Failed {
-                                approval_id: req.approval_id,
+                                approval_id: req.approval_id.clone(),
                                 message: format!("cannot tell who you are: {e}"),
                                 request_id: None,
                             },

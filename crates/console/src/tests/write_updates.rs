@@ -150,7 +150,7 @@ fn a_conflict_keeps_the_box_open_and_says_who() {
             generation,
             key,
             outcome: Box::new(DecisionOutcome::Failed {
-                approval_id: 1,
+                approval_id: 1.into(),
                 message: "late".into(),
                 request_id: None,
             }),
@@ -350,7 +350,7 @@ fn marks_review_and_results_of_a_bulk_decision() {
 }
 
 /// DevOps' own rules refused what relcon's policy allowed: `id` stayed pending.
-fn refused_by_devops(id: u32) -> Box<DecisionOutcome> {
+fn refused_by_devops(id: crate::domain::platform::ApprovalId) -> Box<DecisionOutcome> {
     Box::new(DecisionOutcome::Refused {
         approval_id: id,
         reasons: vec![
@@ -373,7 +373,7 @@ fn a_decision_devops_refuses_is_never_shown_as_decided() {
         Msg::Decision {
             generation,
             key,
-            outcome: refused_by_devops(req.approval_id),
+            outcome: refused_by_devops(req.approval_id.clone()),
         },
     );
     assert!(after.is_empty(), "nothing to refresh: {after:?}");
@@ -408,7 +408,7 @@ fn a_decision_devops_refuses_is_never_shown_as_decided() {
             Msg::Decision {
                 generation: *generation,
                 key: *key,
-                outcome: refused_by_devops(req.approval_id),
+                outcome: refused_by_devops(req.approval_id.clone()),
             },
         );
     }

@@ -86,7 +86,7 @@ fn bulk_row(app: &App, key: ApprovalKey, verdict: Verdict) -> Option<BulkRow> {
         circuits: item.models.len(),
         approved: item.approved.len(),
         required: r.required,
-        approval_id: item.pending_ids.first().copied(),
+        approval_id: item.pending_ids.first().cloned(),
         check: check_for(r, verdict),
         result: None,
     })
@@ -273,7 +273,7 @@ fn send_bulk(app: &mut App) -> Vec<Effect> {
     for i in 0..b.rows.len() {
         let included = b.included(&b.rows[i]);
         let r = &mut b.rows[i];
-        match (included, r.approval_id) {
+        match (included, r.approval_id.clone()) {
             (true, Some(id)) => items.push((
                 r.key,
                 DecisionRequest {

@@ -213,7 +213,7 @@ fn submit(app: &mut App) -> Vec<Effect> {
     if !form.comment.filled() {
         return problem(app, "a comment is required: say why".into());
     }
-    let Some(approval_id) = r.item(&snap).and_then(|i| i.pending_ids.first().copied()) else {
+    let Some(approval_id) = r.item(&snap).and_then(|i| i.pending_ids.first().cloned()) else {
         return problem(app, "nothing is pending on this stage any more".into());
     };
     let generation = app.gens.next(Slot::Decide);

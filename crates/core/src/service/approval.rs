@@ -36,7 +36,7 @@ pub struct ReviewLine {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApprovalEvidence {
     pub release_id: u32,
-    pub environment_id: u32,
+    pub environment_id: crate::domain::platform::StageRef,
     pub lines: Vec<ReviewLine>,
     pub grouped: GroupedChanges,
     pub gate: Vec<GateEvidence>,
@@ -61,7 +61,7 @@ impl ApprovalEvidence {
         };
         ApprovalEvidence {
             release_id: item.release_id,
-            environment_id: item.environment_id,
+            environment_id: item.environment_id.clone(),
             lines,
             grouped,
             gate,

@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use crate::domain::Stage;
 use crate::domain::incidents::{AlertRecord, AlertState, JobRun, ScoringJob};
 use crate::domain::platform::{
-    ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, DeploymentRef, Endpoint,
+    ApprovalId, ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, DeploymentRef, Endpoint,
     EnvironmentAsset, EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer,
-    ModelVersionRecord, ReleaseEnvironment, ReleaseRecord, Table,
+    ModelVersionRecord, ReleaseEnvironment, ReleaseRecord, StageRef, Table,
 };
 
 /// What went wrong talking to a service, with what a user needs to act on it.
@@ -157,6 +157,29 @@ pub struct ApprovalQuery {
     pub release_ids: Vec<u32>,
 }
 
+/// A rollback run to queue: the seed's `rollback-pipeline` parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackRunRequest {
+    /// `circuitIds`: the circuits to roll back (`PLANT001_CIRCUIT01`...).
+    pub circuits: Vec<crate::domain::CircuitRef>,
+    /// `rollbackType=specific` with `specificDeployment` = this version; `None`: `previous`.
+    pub specific: Option<crate::domain::ModelVersion>,
+    pub comment: String,
+}
+
+/// A queued rollback run and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackRun {
+    pub id: u32,
+    pub name: String,
+    /// `inProgress`, `completed`...
+    pub state: String,
+    /// `succeeded`, `failed`, `canceled` once completed.
+    pub result: Option<String>,
+    /// Pending approvals of its stage (its environment's Approval check), while it waits.
+    pub pending_approvals: Vec<ApprovalId>,
+}
+
 /// Which releases to read: created at or after `since`, and those with these ids (either may
 /// be empty; both empty reads nothing).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -222,32 +245,74 @@ pub trait Backend: Send + Sync {
     ) -> BackendResult<Receipt<OperationHandle>>;
     async fn operation_status(&self, op: &OperationHandle) -> BackendResult<OperationStatus>;
 
-    // ---- Azure DevOps ----
+    // ---- The release side (Azure DevOps: classic releases or YAML pipelines) ----
+    //
+    // In domain terms, whatever the flavour: a *release* carries one training run's models
+    // through the stages Registry, Test and Production (classic: a release of the definition;
+    // YAML: the promotion, Test and Prod runs that consume that training run); each stage has
+    // attempts, approvals (with the rule they are judged by) and a reference a re-run is sent
+    // to. Ids are opaque (`ApprovalId`, `StageRef`); only the adapter that made one reads it.
+
     /// A config file at a commit of the config repository.
     async fn config_at(&self, path: &str, commit: &str) -> BackendResult<String>;
-    /// Releases of the configured definition, newest first, with environments, approvals,
-    /// artifacts and variables.
-    async fn releases(&self) -> BackendResult<Vec<ReleaseRecord>>;
-    /// Some releases, read as `releases` reads them, newest first, each once.
-    async fn releases_where(&self, query: &ReleaseQuery) -> BackendResult<Vec<ReleaseRecord>>;
-    /// The definition's newest `top` deployment attempts (any stage), newest first: one page.
-    async fn recent_deployments(&self, top: u32) -> BackendResult<Vec<DeploymentRef>>;
-    async fn release(&self, id: u32) -> BackendResult<ReleaseRecord>;
-    async fn approvals(&self, query: &ApprovalQuery) -> BackendResult<Vec<ApprovalRecord>>;
-    /// Approve or reject one approval. Sent once; never retried blindly.
-    async fn update_approval(
+    /// The release history, newest first, each release with its stages, their attempts,
+    /// approvals and approval rule, the training run it carries and its variables.
+    async fn release_history(&self) -> BackendResult<Vec<ReleaseRecord>>;
+    /// Some releases, read as `release_history` reads them, newest first, each once.
+    async fn release_history_where(
         &self,
-        id: u32,
+        query: &ReleaseQuery,
+    ) -> BackendResult<Vec<ReleaseRecord>>;
+    /// The newest `top` stage attempts of any release (any stage), newest first: one page;
+    /// enough to tell which known releases changed.
+    async fn recent_attempts(&self, top: u32) -> BackendResult<Vec<DeploymentRef>>;
+    /// One release, as `release_history` reads it.
+    async fn release(&self, id: u32) -> BackendResult<ReleaseRecord>;
+    /// Approval records (pending, or any status), placed on their release and stage.
+    async fn approvals(&self, query: &ApprovalQuery) -> BackendResult<Vec<ApprovalRecord>>;
+    /// Approve or reject: the caller's part of one approval. Sent once; never retried blindly.
+    /// A definite refusal (already decided, requester blocked) is an error the caller answers
+    /// by re-reading.
+    async fn decide_approval(
+        &self,
+        id: &ApprovalId,
         status: ApprovalStatus,
         comment: &str,
     ) -> BackendResult<Receipt<ApprovalRecord>>;
-    /// Redeploy a release environment (`{"status": "inProgress"}`). Sent once.
-    async fn redeploy_environment(
+    /// Deploy a stage of a release again (classic: redeploy the release environment; YAML:
+    /// re-run the run's stage): a new attempt, which asks for the stage's approvals again.
+    /// Returns the stage as it stands after the request. Sent once.
+    async fn rerun_stage(
         &self,
         release_id: u32,
-        environment_id: u32,
+        stage: &StageRef,
         comment: &str,
     ) -> BackendResult<Receipt<ReleaseEnvironment>>;
+    /// Queue the rollback pipeline for these circuits in Production (YAML flavour, the
+    /// seed's `rollback-pipeline`). A flavour without one answers `ErrorKind::Config`.
+    /// Sent once.
+    async fn queue_rollback_run(
+        &self,
+        request: &RollbackRunRequest,
+    ) -> BackendResult<Receipt<RollbackRun>> {
+        let _ = request;
+        Err(BackendError::new(
+            ErrorKind::Config,
+            "",
+            "",
+            "this release flavour has no rollback pipeline",
+        ))
+    }
+    /// Where a queued rollback run stands (see `queue_rollback_run`).
+    async fn rollback_run(&self, id: u32) -> BackendResult<RollbackRun> {
+        let _ = id;
+        Err(BackendError::new(
+            ErrorKind::Config,
+            "",
+            "",
+            "this release flavour has no rollback pipeline",
+        ))
+    }
 
     // ---- Incidents: Azure Monitor alerts and batch scoring jobs ----
     /// The subscription's alerts whose condition still holds, fired in the last 30 days (one

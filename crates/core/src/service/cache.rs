@@ -23,7 +23,8 @@ use super::models::ModelBook;
 use crate::domain::fleet::{CircuitSnapshot, FleetSnapshot, PlantSnapshot};
 
 /// Bumped when a file's shape changes, so an old cache is ignored rather than misread.
-const FORMAT: u32 = 3;
+/// 4: approval and stage references became opaque text (`ApprovalId`, `StageRef`).
+const FORMAT: u32 = 4;
 
 /// What a snapshot file starts with; read first, so that a file of another format or backend
 /// is never decoded as a snapshot.

@@ -11,7 +11,9 @@ use super::journal::{OpKind, OpState, Operation};
 use super::session::Session;
 use crate::audit::{Inputs, Record};
 use crate::domain::fleet::{ApprovalItem, Decision, FleetSnapshot, gate_evidence};
-use crate::domain::platform::{ApprovalRecord, ApprovalStatus, IdentityRef, ReleaseRecord};
+use crate::domain::platform::{
+    ApprovalId, ApprovalRecord, ApprovalStatus, IdentityRef, ReleaseRecord, StageRef,
+};
 use crate::domain::policy::PolicyCheck;
 
 /// Approve or reject.
@@ -41,7 +43,7 @@ impl Verdict {
 /// One decision to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionRequest {
-    pub approval_id: u32,
+    pub approval_id: ApprovalId,
     pub verdict: Verdict,
     pub comment: String,
     /// Break-glass: approve despite the test gate, with this reason (recorded).
@@ -66,7 +68,7 @@ pub enum RefusedBy {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum DecisionOutcome {
     Done {
-        approval_id: u32,
+        approval_id: ApprovalId,
         release_id: u32,
         stage: String,
         /// Approvals of the stage after this one, and how many it needs.
@@ -76,7 +78,7 @@ pub enum DecisionOutcome {
         request_id: Option<String>,
     },
     Refused {
-        approval_id: u32,
+        approval_id: ApprovalId,
         reasons: Vec<String>,
         /// Would be allowed with `--override-gate --reason`.
         overridable: bool,
@@ -87,14 +89,14 @@ pub enum DecisionOutcome {
         code: Option<String>,
     },
     Conflict {
-        approval_id: u32,
+        approval_id: ApprovalId,
         status: String,
         decided_by: Option<String>,
         decided_at: Option<DateTime<Utc>>,
         message: String,
     },
     Failed {
-        approval_id: u32,
+        approval_id: ApprovalId,
         message: String,
         request_id: Option<String>,
     },
@@ -102,7 +104,11 @@ pub enum DecisionOutcome {
 
 impl DecisionOutcome {
     /// Refused by relcon's policy: nothing was sent.
-    pub fn refused_by_policy(approval_id: u32, reasons: Vec<String>, overridable: bool) -> Self {
+    pub fn refused_by_policy(
+        approval_id: ApprovalId,
+        reasons: Vec<String>,
+        overridable: bool,
+    ) -> Self {
         DecisionOutcome::Refused {
             approval_id,
             reasons,
@@ -189,13 +195,23 @@ impl DecisionOutcome {
     }
 }
 
-/// The approval record and its stage, in a freshly read release.
-fn find_record(release: &ReleaseRecord, approval_id: u32) -> Option<(&ApprovalRecord, u32, &str)> {
+/// The approval record and its stage, in a freshly read release. A YAML approval lists a
+/// record per approver's step under one id: a pending step when one is left (the approval is
+/// still open), else the newest decided one (who closed it, and when).
+fn find_record<'r>(
+    release: &'r ReleaseRecord,
+    approval_id: &ApprovalId,
+) -> Option<(&'r ApprovalRecord, StageRef, &'r str)> {
     release.environments.iter().find_map(|e| {
-        e.pre_deploy_approvals
-            .iter()
-            .find(|a| a.id == approval_id)
-            .map(|a| (a, e.id, e.name.as_str()))
+        let records = || {
+            e.pre_deploy_approvals
+                .iter()
+                .filter(|a| &a.id == approval_id)
+        };
+        records()
+            .find(|a| a.status == ApprovalStatus::Pending)
+            .or_else(|| records().max_by_key(|a| a.modified_on))
+            .map(|a| (a, e.id.clone(), e.name.as_str()))
     })
 }
 
@@ -218,11 +234,15 @@ fn fresh_item(item: &ApprovalItem, release: &ReleaseRecord) -> ApprovalItem {
             .pre_deploy_approvals
             .iter()
             .filter(|a| a.attempt == attempt);
-        fresh.pending_ids = current
+        fresh.pending_ids = Vec::new();
+        for a in current
             .clone()
             .filter(|a| a.status == ApprovalStatus::Pending)
-            .map(|a| a.id)
-            .collect();
+        {
+            if !fresh.pending_ids.contains(&a.id) {
+                fresh.pending_ids.push(a.id.clone());
+            }
+        }
         fresh.approved = current
             .filter(|a| a.status == ApprovalStatus::Approved)
             .map(|a| Decision {
@@ -234,12 +254,15 @@ fn fresh_item(item: &ApprovalItem, release: &ReleaseRecord) -> ApprovalItem {
         if env.required_approvers > 0 {
             fresh.required = env.required_approvers;
         }
-        fresh.requested_by = release.requester(env.id, attempt).0;
+        fresh.requested_by = release.requester(&env.id, attempt).0;
+        if let Some(blocked) = env.requester_blocked {
+            fresh.requester_blocked = blocked;
+        }
     }
     fresh
 }
 
-fn conflict(approval_id: u32, record: &ApprovalRecord) -> DecisionOutcome {
+fn conflict(approval_id: ApprovalId, record: &ApprovalRecord) -> DecisionOutcome {
     let by = record.approved_by.as_ref().map(|i| i.name().to_owned());
     let when = record
         .modified_on
@@ -268,7 +291,7 @@ pub async fn decide(
 ) -> DecisionOutcome {
     let backend = session.backend();
     let ctx = session.context();
-    let id = req.approval_id;
+    let id = req.approval_id.clone();
     let Some(item) = snapshot
         .approvals
         .iter()
@@ -277,7 +300,7 @@ pub async fn decide(
         // Only a complete snapshot can say an approval is not pending.
         if !snapshot.is_complete() {
             return DecisionOutcome::Failed {
-                approval_id: id,
+                approval_id: id.clone(),
                 message: format!(
                     "cannot tell whether approval {id} is pending: {}",
                     snapshot
@@ -299,11 +322,11 @@ pub async fn decide(
     // Re-read before deciding: someone may have decided since the snapshot.
     let release = match backend.release(item.release_id).await {
         Ok(r) => r,
-        Err(e) => return failed(id, &e),
+        Err(e) => return failed(&id, &e),
     };
-    let Some((record, _, _)) = find_record(&release, id) else {
+    let Some((record, _, _)) = find_record(&release, &id) else {
         return failed(
-            id,
+            &id,
             &BackendError::new(
                 ErrorKind::NotFound,
                 "GET",
@@ -313,7 +336,7 @@ pub async fn decide(
         );
     };
     if record.status != ApprovalStatus::Pending {
-        return record_outcome(session, operator, req, item, conflict(id, record));
+        return record_outcome(session, operator, req, item, conflict(id.clone(), record));
     }
     let fresh = fresh_item(item, &release);
     let check: PolicyCheck = match req.verdict {
@@ -327,21 +350,21 @@ pub async fn decide(
     let break_glass = !check.allowed() && check.needs_override() && req.override_reason.is_some();
     if !check.allowed() && !break_glass {
         let outcome =
-            DecisionOutcome::refused_by_policy(id, check.reasons(), check.needs_override());
+            DecisionOutcome::refused_by_policy(id.clone(), check.reasons(), check.needs_override());
         return record_outcome(session, operator, req, item, outcome);
     }
 
     let kind = match req.verdict {
         Verdict::Approve => OpKind::Approve {
-            approval_id: id,
+            approval_id: id.clone(),
             release_id: item.release_id,
-            environment_id: item.environment_id,
+            environment_id: item.environment_id.clone(),
             stage: item.stage,
         },
         Verdict::Reject => OpKind::Reject {
-            approval_id: id,
+            approval_id: id.clone(),
             release_id: item.release_id,
-            environment_id: item.environment_id,
+            environment_id: item.environment_id.clone(),
             stage: item.stage,
         },
     };
@@ -355,11 +378,11 @@ pub async fn decide(
     // Record, then act: journaled and on the audit log before the PATCH, under the send claim.
     let _claim = match session.journal().claim(&op.id) {
         Ok(Some(c)) => c,
-        Ok(None) => return not_sent(id, format!("operation {} is claimed elsewhere", op.id)),
-        Err(e) => return not_sent(id, e.to_string()),
+        Ok(None) => return not_sent(&id, format!("operation {} is claimed elsewhere", op.id)),
+        Err(e) => return not_sent(&id, e.to_string()),
     };
     if let Err(e) = session.journal().save(&mut op) {
-        return not_sent(id, e.to_string());
+        return not_sent(&id, e.to_string());
     }
     let sending = Record {
         result: "sending".into(),
@@ -373,7 +396,7 @@ pub async fn decide(
             tracing::warn!("cannot update the journal: {e}");
         }
         return DecisionOutcome::Failed {
-            approval_id: id,
+            approval_id: id.clone(),
             message: why,
             request_id: None,
         };
@@ -388,7 +411,7 @@ pub async fn decide(
         _ => req.comment.clone(),
     });
     let sent = backend
-        .update_approval(id, req.verdict.status(), &comment)
+        .decide_approval(&id, req.verdict.status(), &comment)
         .await;
     let outcome = match sent {
         Ok(receipt) => {
@@ -397,7 +420,7 @@ pub async fn decide(
             confirm(
                 session,
                 item,
-                id,
+                &id,
                 req.verdict,
                 &mut op,
                 receipt.request_id,
@@ -413,7 +436,7 @@ pub async fn decide(
                 .await
                 .ok()
                 .as_ref()
-                .and_then(|r| find_record(r, id).map(|(rec, _, _)| rec.clone()))
+                .and_then(|r| find_record(r, &id).map(|(rec, _, _)| rec.clone()))
             {
                 Some(rec)
                     if rec.status == req.verdict.status()
@@ -425,7 +448,7 @@ pub async fn decide(
                     op.advance(OpState::Verified, session.now());
                     done(
                         item,
-                        id,
+                        &id,
                         &fresh_after(backend, item).await,
                         e.request_id.clone(),
                         break_glass,
@@ -434,7 +457,7 @@ pub async fn decide(
                 Some(rec) if rec.status != ApprovalStatus::Pending => {
                     op.last_error = Some(e.to_string());
                     op.advance(OpState::Failed, session.now());
-                    conflict(id, &rec)
+                    conflict(id.clone(), &rec)
                 }
                 Some(_) if e.is_refusal() => {
                     // Still pending, and DevOps said why: its own rules refused what relcon's
@@ -448,7 +471,7 @@ pub async fn decide(
                         .and_then(|c| e.message.strip_suffix(&format!(" ({c})")))
                         .unwrap_or(&e.message);
                     DecisionOutcome::Refused {
-                        approval_id: id,
+                        approval_id: id.clone(),
                         reasons: vec![words.to_owned()],
                         overridable: false,
                         refused_by: RefusedBy::AzureDevops,
@@ -460,12 +483,12 @@ pub async fn decide(
                     // Still pending after all: the request never took effect.
                     op.last_error = Some(e.to_string());
                     op.advance(OpState::NotSent, session.now());
-                    failed(id, &e)
+                    failed(&id, &e)
                 }
                 _ => {
                     op.last_error = Some(e.to_string());
                     op.advance(OpState::Failed, session.now());
-                    failed(id, &e)
+                    failed(&id, &e)
                 }
             }
         }
@@ -477,9 +500,9 @@ pub async fn decide(
 }
 
 /// Nothing was sent: the journal could not take the operation.
-fn not_sent(id: u32, why: String) -> DecisionOutcome {
+fn not_sent(id: &ApprovalId, why: String) -> DecisionOutcome {
     DecisionOutcome::Failed {
-        approval_id: id,
+        approval_id: id.clone(),
         message: format!("not sent: {why}"),
         request_id: None,
     }
@@ -496,7 +519,7 @@ async fn fresh_after(backend: &dyn Backend, item: &ApprovalItem) -> ApprovalItem
 async fn confirm(
     session: &Session,
     item: &ApprovalItem,
-    id: u32,
+    id: &ApprovalId,
     verdict: Verdict,
     op: &mut Operation,
     request_id: Option<String>,
@@ -517,7 +540,7 @@ async fn confirm(
             Some((rec, _, _)) => {
                 op.advance(OpState::Failed, session.now());
                 op.last_error = Some(format!("re-read shows the approval {}", rec.status));
-                conflict(id, rec)
+                conflict(id.clone(), rec)
             }
             None => {
                 op.advance(OpState::Succeeded, session.now());
@@ -534,13 +557,13 @@ async fn confirm(
 
 fn done(
     item: &ApprovalItem,
-    id: u32,
+    id: &ApprovalId,
     after: &ApprovalItem,
     request_id: Option<String>,
     break_glass: bool,
 ) -> DecisionOutcome {
     DecisionOutcome::Done {
-        approval_id: id,
+        approval_id: id.clone(),
         release_id: item.release_id,
         stage: item.stage.release_environment().unwrap_or("?").to_owned(),
         approved: after.approved.len(),
@@ -550,9 +573,9 @@ fn done(
     }
 }
 
-fn failed(id: u32, e: &BackendError) -> DecisionOutcome {
+fn failed(id: &ApprovalId, e: &BackendError) -> DecisionOutcome {
     DecisionOutcome::Failed {
-        approval_id: id,
+        approval_id: id.clone(),
         message: e.to_string(),
         request_id: e.request_id.clone(),
     }
@@ -653,7 +676,7 @@ fn record_outcome_of(
         Ok(_) => outcome,
         // Refused or conflicting: nothing was sent, but nothing is reported off the record.
         Err(e) if operation.is_none() => DecisionOutcome::Failed {
-            approval_id: req.approval_id,
+            approval_id: req.approval_id.clone(),
             message: format!(
                 "{}; the audit log cannot record it ({e}); {}",
                 outcome.describe(),
@@ -662,7 +685,7 @@ fn record_outcome_of(
             request_id: None,
         },
         Err(e) => DecisionOutcome::Failed {
-            approval_id: req.approval_id,
+            approval_id: req.approval_id.clone(),
             message: format!(
                 "the decision was sent (its \"sending\" entry is on the audit log) but its \
                  outcome could not be written to the audit log ({e}): {}; {}",

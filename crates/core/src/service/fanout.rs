@@ -188,7 +188,7 @@ async fn run(backend: &dyn Backend, job: Job, now: DateTime<Utc>) -> Done {
         Job::Identity => Done::Identity(backend.identity().await),
         Job::Endpoints(s) => Done::Endpoints(s, backend.endpoints(s).await),
         Job::Containers(l) => Done::Containers(l, backend.model_containers(l).await),
-        Job::Releases(None) => Done::Releases(backend.releases().await, true),
+        Job::Releases(None) => Done::Releases(backend.release_history().await, true),
         Job::Releases(Some(book)) => {
             let (r, full) = changed_releases(backend, &book).await;
             Done::Releases(r, full)

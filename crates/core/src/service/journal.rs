@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::backend::OperationHandle;
 use super::clock::SharedClock;
+use crate::domain::release_ids::{ApprovalId, StageRef};
 use crate::domain::rollback::RollbackMethod;
 use crate::domain::{CircuitRef, ModelVersion, Stage};
 
@@ -69,16 +70,18 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum OpKind {
+    /// The ids are opaque (a classic number, a YAML GUID or stage reference); journals written
+    /// when they were `u32` read back unchanged (numbers are read as references).
     Approve {
-        approval_id: u32,
+        approval_id: ApprovalId,
         release_id: u32,
-        environment_id: u32,
+        environment_id: StageRef,
         stage: Stage,
     },
     Reject {
-        approval_id: u32,
+        approval_id: ApprovalId,
         release_id: u32,
-        environment_id: u32,
+        environment_id: StageRef,
         stage: Stage,
     },
     Rollback {
@@ -90,7 +93,7 @@ pub enum OpKind {
         deployment: String,
         /// Redeploy: the release and its Production environment.
         release_id: Option<u32>,
-        environment_id: Option<u32>,
+        environment_id: Option<StageRef>,
         /// Redeploy: the environment's attempts before the request, to tell whether it went out.
         attempts_before: Option<u32>,
     },
@@ -439,7 +442,7 @@ mod tests {
                 endpoint: "batch-endpoint-plant007".into(),
                 deployment: "deployment-circuit03".into(),
                 release_id: Some(40),
-                environment_id: Some(403),
+                environment_id: Some(403.into()),
                 attempts_before: Some(1),
             },
             "bob@contoso.com",
@@ -447,6 +450,89 @@ mod tests {
             Some("MAE alert".into()),
             t0(),
         )
+    }
+
+    /// A user upgrading mid-operation: an unfinished redeploy and an approval journaled by
+    /// the release that held classic `u32` ids are found, read with the same ids, and written
+    /// back as they were; a YAML operation's GUID and stage reference round-trip as text.
+    #[test]
+    fn journals_written_with_u32_ids_resume_and_yaml_ids_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let old_rollback = r#"{"id":"20261126T080000000Z-00aa","kind":"rollback",
+            "circuit":"PLANT007/CIRCUIT03","method":"redeploy","from":6,"to":4,
+            "endpoint":"batch-endpoint-plant007","deployment":"deployment-circuit03",
+            "release_id":40,"environment_id":403,"attempts_before":1,
+            "actor":"bob@contoso.com","requested_at":"2026-11-26T08:00:00Z","sla_minutes":15,
+            "state":"submitted","handle":null,"steps":[],"request_ids":["r-1"],
+            "reason":"MAE alert","last_error":null,"submitted_at":"2026-11-26T08:00:01Z",
+            "completed_at":null,"verified_at":null,"updated_at":"2026-11-26T08:00:01Z"}"#;
+        let old_approval = r#"{"id":"20261126T080000000Z-00bb","kind":"approve",
+            "approval_id":502,"release_id":41,"environment_id":413,"stage":"prod",
+            "actor":"bob@contoso.com","requested_at":"2026-11-26T08:00:00Z","sla_minutes":null,
+            "state":"submitting","handle":null,"reason":null,"last_error":null,
+            "submitted_at":null,"completed_at":null,"verified_at":null,
+            "updated_at":"2026-11-26T08:00:00Z"}"#;
+        for (name, text) in [("00aa", old_rollback), ("00bb", old_approval)] {
+            let path = dir.path().join(format!("20261126T080000000Z-{name}.json"));
+            std::fs::write(path, text).unwrap();
+        }
+        let j = Journal::new(dir.path());
+        let unfinished = j.unfinished();
+        assert_eq!(
+            unfinished.len(),
+            2,
+            "both old operations are found to resume"
+        );
+        let rollback = j.load("20261126T080000000Z-00aa").unwrap();
+        let OpKind::Rollback {
+            environment_id,
+            release_id,
+            ..
+        } = &rollback.kind
+        else {
+            panic!("{:?}", rollback.kind)
+        };
+        assert_eq!(
+            (*release_id, environment_id.clone()),
+            (Some(40), Some(403.into()))
+        );
+        assert_eq!(rollback.state, OpState::Submitted);
+        let approval = j.load("20261126T080000000Z-00bb").unwrap();
+        let OpKind::Approve {
+            approval_id,
+            environment_id,
+            ..
+        } = &approval.kind
+        else {
+            panic!("{:?}", approval.kind)
+        };
+        assert_eq!(
+            (approval_id.clone(), environment_id.clone()),
+            (502.into(), 413.into())
+        );
+        assert_eq!(approval.target(), "approval 502 (release 41, Production)");
+        // Written back by this version, the classic ids are the same numbers.
+        let back: serde_json::Value = serde_json::to_value(&approval).unwrap();
+        assert_eq!(back["approval_id"], serde_json::json!(502));
+        assert_eq!(back["environment_id"], serde_json::json!(413));
+
+        let guid = "7f3c1c2e-6a41-4a5e-9f6d-0d9f3b6c2a10";
+        let mut yaml = Operation::new(
+            OpKind::Approve {
+                approval_id: guid.into(),
+                release_id: 812,
+                environment_id: "812:DeployToProduction".into(),
+                stage: Stage::Prod,
+            },
+            "bob@contoso.com",
+            None,
+            None,
+            t0(),
+        );
+        j.save(&mut yaml).unwrap();
+        let again = Journal::new(dir.path()).load(&yaml.id).unwrap();
+        assert_eq!(again, yaml);
+        assert!(again.target().starts_with(&format!("approval {guid} ")));
     }
 
     #[test]

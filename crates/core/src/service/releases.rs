@@ -49,9 +49,9 @@ pub(super) async fn changed_releases(
     book: &ReleaseBook,
 ) -> (BackendResult<Vec<ReleaseRecord>>, bool) {
     let Some(since) = book.releases.iter().filter_map(|r| r.created_on).max() else {
-        return (backend.releases().await, true);
+        return (backend.release_history().await, true);
     };
-    let recent = match backend.recent_deployments(RECENT_DEPLOYMENTS).await {
+    let recent = match backend.recent_attempts(RECENT_DEPLOYMENTS).await {
         Ok(r) => r,
         Err(e) => return (Err(e), false),
     };
@@ -64,7 +64,7 @@ pub(super) async fn changed_releases(
     };
     let unseen: Vec<_> = recent.iter().filter(|d| !seen(d)).collect();
     if recent.len() >= RECENT_DEPLOYMENTS as usize && unseen.len() == recent.len() {
-        return (backend.releases().await, true);
+        return (backend.release_history().await, true);
     }
     let mut ids: BTreeSet<u32> = book
         .releases
@@ -82,7 +82,7 @@ pub(super) async fn changed_releases(
         since: Some(since),
         ids: ids.into_iter().collect(),
     };
-    match backend.releases_where(&query).await {
+    match backend.release_history_where(&query).await {
         Ok(fresh) => {
             let mut all: BTreeMap<u32, ReleaseRecord> =
                 book.releases.iter().map(|r| (r.id, r.clone())).collect();

@@ -149,8 +149,8 @@ fn approvals_are_grouped_per_release_stage_with_approvers_so_far() {
     assert_eq!(s.approvals.len(), 1);
     let a = &s.approvals[0];
     assert_eq!(
-        (a.release_id, a.stage, a.environment_id),
-        (12, Stage::Prod, 123)
+        (a.release_id, a.stage, a.environment_id.as_number()),
+        (12, Stage::Prod, Some(123))
     );
     assert_eq!(a.pending_ids, vec![502]);
     assert_eq!(a.required, 2);

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::audit::AuditError;
+use crate::domain::platform::StageRef;
 use crate::domain::rollback::TargetError;
 use crate::domain::{CircuitRef, ModelVersion};
 use crate::service::backend::BackendError;
@@ -87,7 +88,7 @@ pub enum RollbackFailure {
     #[error("release {release_id} has no environment {environment_id}")]
     NoSuchEnvironment {
         release_id: u32,
-        environment_id: u32,
+        environment_id: StageRef,
     },
     /// The journal could not take the operation (or its send claim): nothing was sent.
     #[error("not sent: {0}")]

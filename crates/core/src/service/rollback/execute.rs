@@ -123,7 +123,7 @@ pub(super) fn redeploy_precheck(
         .find(|e| e.id == target.environment_id)
         .ok_or(RollbackFailure::NoSuchEnvironment {
             release_id: target.release_id,
-            environment_id: target.environment_id,
+            environment_id: target.environment_id.clone(),
         })?;
     if env.is_deploying() {
         return Err(RollbackRefusal::AlreadyDeploying {

@@ -15,7 +15,7 @@ fn release_40_prod() -> RedeployTarget {
     RedeployTarget {
         release_id: 40,
         release_name: "Release-40".into(),
-        environment_id: 403,
+        environment_id: 403.into(),
     }
 }
 
@@ -75,7 +75,7 @@ fn a_redeploy_is_refused_while_its_release_deploys_and_counts_attempts_otherwise
     assert_eq!(redeploy_precheck(&waiting, &release_40_prod()).unwrap(), 1);
 
     let gone = RedeployTarget {
-        environment_id: 999,
+        environment_id: 999.into(),
         ..release_40_prod()
     };
     let err = redeploy_precheck(&settled, &gone).unwrap_err();
@@ -84,8 +84,8 @@ fn a_redeploy_is_refused_while_its_release_deploys_and_counts_attempts_otherwise
             err,
             ExecuteError::Failed(RollbackFailure::NoSuchEnvironment {
                 release_id: 40,
-                environment_id: 999
-            })
+                ref environment_id,
+            }) if *environment_id == 999
         ),
         "{err:?}"
     );
@@ -111,9 +111,9 @@ fn a_direct_rollback_is_refused_when_prod_already_runs_the_target() {
 #[test]
 fn a_rerun_follows_the_unfinished_rollback_of_the_same_circuit_or_of_the_environment() {
     let approve = operation(OpKind::Approve {
-        approval_id: 1,
+        approval_id: 1.into(),
         release_id: 2,
-        environment_id: 3,
+        environment_id: 3.into(),
         stage: Stage::Prod,
     });
     let circuit = operation(circuit_rollback("PLANT007/CIRCUIT03"));

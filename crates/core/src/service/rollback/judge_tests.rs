@@ -43,7 +43,12 @@ fn redeploy_op(state: OpState, minutes_ago: Option<i64>) -> Operation {
     };
     let plan = plan_from_snapshot(&ctx(), &fleet(), &req).unwrap();
     assert_eq!(
-        (plan.to, plan.redeploy.as_ref().map(|r| r.environment_id)),
+        (
+            plan.to,
+            plan.redeploy
+                .as_ref()
+                .and_then(|r| r.environment_id.as_number())
+        ),
         (ModelVersion(4), Some(403))
     );
     let mut op = Operation::new(

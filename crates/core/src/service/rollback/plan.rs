@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::error::PlanError;
 use crate::domain::fleet::{CircuitSnapshot, FleetSnapshot};
-use crate::domain::platform::ModelAsset;
+use crate::domain::platform::{ModelAsset, StageRef};
 use crate::domain::rollback::RollbackMethod;
 use crate::domain::rollback::{
     CircuitChange, ProdHistoryEntry, TargetChoice, choose_target, prod_history,
@@ -33,7 +33,8 @@ pub struct RollbackRequest {
 pub struct RedeployTarget {
     pub release_id: u32,
     pub release_name: String,
-    pub environment_id: u32,
+    /// Its Production stage (opaque, as the release port gave it).
+    pub environment_id: StageRef,
 }
 
 /// Everything a rollback will do, shown before anything is sent.
@@ -73,7 +74,7 @@ impl RollbackPlan {
             endpoint: self.endpoint.clone(),
             deployment: self.deployment.clone(),
             release_id: self.redeploy.as_ref().map(|r| r.release_id),
-            environment_id: self.redeploy.as_ref().map(|r| r.environment_id),
+            environment_id: self.redeploy.as_ref().map(|r| r.environment_id.clone()),
             attempts_before,
         }
     }
@@ -245,7 +246,7 @@ fn redeploy(
         redeploy: Some(RedeployTarget {
             release_id: release.id,
             release_name: release.name.clone(),
-            environment_id: prod.environment_id,
+            environment_id: prod.environment_id.clone(),
         }),
         blast_radius: redeploy_blast_radius(snapshot, release),
         calls,

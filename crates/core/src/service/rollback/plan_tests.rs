@@ -47,7 +47,7 @@ fn last_known_good_by_redeploy_takes_its_releases_other_models_along() {
         Some(RedeployTarget {
             release_id: 40,
             release_name: "Release-40".into(),
-            environment_id: 403,
+            environment_id: 403.into(),
         })
     );
     assert_eq!(

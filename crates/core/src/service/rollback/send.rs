@@ -121,9 +121,9 @@ async fn request(
     };
     match (release_id, environment_id) {
         (Some(r), Some(e)) => backend
-            .redeploy_environment(
+            .rerun_stage(
                 *r,
-                *e,
+                e,
                 &redeploy_comment(circuit, *to, actor, op.reason.as_deref()),
             )
             .await

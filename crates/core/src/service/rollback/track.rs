@@ -12,7 +12,7 @@ use super::judge::{
     redeploy_went_out, settle_step, step_answer, verification, waiting_for_approval,
 };
 use super::record::{audit_abandoned, audit_outcome, save};
-use crate::domain::platform::{ApprovalRecord, ApprovalStatus};
+use crate::domain::platform::{ApprovalRecord, ApprovalStatus, StageRef};
 use crate::domain::{ModelVersion, Stage};
 use crate::service::backend::{Backend, BackendError, OperationStatus};
 use crate::service::journal::{OpKind, OpState, Operation};
@@ -32,7 +32,7 @@ pub(super) async fn sent_status(
             ..
         } => {
             let release = backend.release(*r).await?;
-            let env = release.environments.iter().find(|x| x.id == *e);
+            let env = release.environments.iter().find(|x| &x.id == e);
             Ok(env.is_some_and(|env| redeploy_went_out(env, *attempts_before)))
         }
         OpKind::Rollback {
@@ -76,7 +76,7 @@ async fn decision_record(
         .environments
         .iter()
         .flat_map(|e| e.pre_deploy_approvals.iter())
-        .find(|a| a.id == *approval_id)
+        .find(|a| &a.id == approval_id)
         .cloned())
 }
 
@@ -219,7 +219,7 @@ async fn step(session: &Session, op: &mut Operation) -> Option<Duration> {
 /// The release environment a redeploy re-runs, and its attempts before the request.
 struct Redeploy {
     release_id: u32,
-    environment_id: u32,
+    environment_id: StageRef,
     attempts_before: Option<u32>,
 }
 

@@ -104,7 +104,7 @@ pub(crate) fn approval(
     by: Option<&str>,
 ) -> ApprovalRecord {
     ApprovalRecord {
-        id,
+        id: id.into(),
         status,
         approval_type: ApprovalType::PreDeploy,
         approver: who("approvers"),
@@ -112,8 +112,8 @@ pub(crate) fn approval(
         comments: String::new(),
         release_id: release,
         release_name: format!("Release-{release}"),
-        release_environment_id: env,
-        release_environment_name: env_name.into(),
+        stage_ref: env.into(),
+        stage_name: env_name.into(),
         attempt: 1,
         created_on: None,
         modified_on: None,
@@ -131,11 +131,13 @@ pub(crate) fn release(
                status: EnvironmentStatus,
                approvals: Vec<ApprovalRecord>,
                required: u32| ReleaseEnvironment {
-        id: eid,
+        id: eid.into(),
         definition_environment_id: eid % 10,
         name: name.into(),
         status,
         required_approvers: required,
+        requester_blocked: None,
+        requested_for: None,
         pre_deploy_approvals: approvals,
         deploy_steps: vec![DeployAttempt {
             attempt: 1,

@@ -12,7 +12,8 @@ use crate::domain::fleet::{
     SnapshotError,
 };
 use crate::domain::platform::{
-    ApprovalRecord, ApprovalStatus, DeploymentStatus, ReleaseRecord, release_vars,
+    ApprovalId, ApprovalRecord, ApprovalStatus, DeploymentStatus, ReleaseRecord, StageRef,
+    release_vars,
 };
 use crate::domain::{CircuitRef, ModelVersion};
 use crate::service::fanout::Readings;
@@ -143,7 +144,7 @@ fn summary(rel: &ReleaseRecord, carried: &Carried<'_>) -> ReleaseSummary {
             .filter_map(|e| {
                 Some(ReleaseStage {
                     stage: e.stage()?,
-                    environment_id: e.id,
+                    environment_id: e.id.clone(),
                     status: e.status.clone(),
                     // An attempt still waiting for its approval has not deployed anything.
                     attempts: e
@@ -169,19 +170,31 @@ fn summary(rel: &ReleaseRecord, carried: &Carried<'_>) -> ReleaseSummary {
     }
 }
 
+/// The ids a decision goes to, each once: a YAML approval lists one record per approver's step,
+/// all with the approval's id.
+fn pending_ids(records: &[&ApprovalRecord]) -> Vec<ApprovalId> {
+    let mut ids: Vec<ApprovalId> = Vec::with_capacity(records.len());
+    for a in records {
+        if !ids.contains(&a.id) {
+            ids.push(a.id.clone());
+        }
+    }
+    ids
+}
+
 /// Pending approval records grouped per release stage, with what is already approved.
 fn group_approvals(
     pending: &[ApprovalRecord],
     releases: &[ReleaseRecord],
     carried: &Carried<'_>,
 ) -> Vec<ApprovalItem> {
-    let mut groups: BTreeMap<(u32, u32), Vec<&ApprovalRecord>> = BTreeMap::new();
+    let mut groups: BTreeMap<(u32, &StageRef), Vec<&ApprovalRecord>> = BTreeMap::new();
     for a in pending
         .iter()
         .filter(|a| a.status == ApprovalStatus::Pending)
     {
         groups
-            .entry((a.release_id, a.release_environment_id))
+            .entry((a.release_id, &a.stage_ref))
             .or_default()
             .push(a);
     }
@@ -190,7 +203,7 @@ fn group_approvals(
         let first = records[0];
         let Some(stage) = first.stage() else { continue };
         let release = releases.iter().find(|r| r.id == release_id);
-        let env = release.and_then(|r| r.environments.iter().find(|e| e.id == env_id));
+        let env = release.and_then(|r| r.environments.iter().find(|e| &e.id == env_id));
         let approved: Vec<Decision> = env
             .map(|e| {
                 e.pre_deploy_approvals
@@ -219,12 +232,13 @@ fn group_approvals(
             release_id,
             release_name: first.release_name.clone(),
             stage,
-            environment_id: env_id,
-            pending_ids: records.iter().map(|a| a.id).collect(),
+            environment_id: env_id.clone(),
+            pending_ids: pending_ids(&records),
             requested_by,
             requested_at,
             approved,
             required,
+            requester_blocked: env.and_then(|e| e.requester_blocked).unwrap_or(false),
             description: release.map(|r| r.description.clone()).unwrap_or_default(),
             models: release.map(|r| carried.models(r)).unwrap_or_default(),
             environment_only: release.and_then(|r| r.environment_only().map(str::to_owned)),

@@ -92,7 +92,10 @@ fn each_release_carries_the_models_of_its_build() {
         [(C1.into(), 4), (C2.into(), 2)]
     );
     let prod = found.releases[1].stage(Stage::Prod).unwrap();
-    assert_eq!((prod.environment_id, prod.attempts), (113, 1));
+    assert_eq!(
+        (prod.environment_id.as_number(), prod.attempts),
+        (Some(113), 1)
+    );
     assert!(!prod.deploying);
 }
 
@@ -102,8 +105,8 @@ fn pending_approvals_are_grouped_per_release_stage_with_who_approved_so_far() {
     assert_eq!(found.approvals.len(), 1);
     let a = &found.approvals[0];
     assert_eq!(
-        (a.release_id, a.stage, a.environment_id),
-        (12, Stage::Prod, 123)
+        (a.release_id, a.stage, a.environment_id.as_number()),
+        (12, Stage::Prod, Some(123))
     );
     assert_eq!(a.pending_ids, [502]);
     assert_eq!((a.required, a.approved.len()), (2, 1));
