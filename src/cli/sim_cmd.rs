@@ -196,6 +196,10 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         Err(e) => return fail(Exit::Service, format!("cannot start the runtime: {e}")),
     };
     runtime.block_on(async {
+        // Listen for the stop signals before anything is announced: whoever reads the first
+        // line may send SIGTERM at once, and a signal that arrives before its handler kills
+        // the process instead of stopping it.
+        let stop = stop_signal();
         let handle = match sim::start(opts).await {
             Ok(h) => h,
             Err(e) => return fail(Exit::Usage, format!("{e:#}")),
@@ -218,7 +222,7 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
             let _ = out.flush();
         }
         describe(g, &handle, &a.write_config, (&knobs, &knobs_json));
-        wait_for_signal().await;
+        stop.await;
         handle.stopped().await;
         eprintln!("relcon: simulator stopped");
         Exit::Ok
@@ -306,25 +310,36 @@ fn describe(
     );
 }
 
-async fn wait_for_signal() {
+/// A future that completes on Ctrl-C or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                (Some(mut term), None) => {
+                    let _ = term.recv().await;
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
