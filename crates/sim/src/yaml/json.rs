@@ -122,16 +122,22 @@ pub fn run_json(w: &World, base: &str, run: Run, now: DateTime<Utc>) -> Value {
     v
 }
 
+/// A run's `status` and `result` as a build.
+pub fn build_status(s: Standing) -> (&'static str, Option<&'static str>) {
+    let status = match s {
+        Standing::Checks | Standing::Queued => "notStarted",
+        Standing::Running => "inProgress",
+        _ => "completed",
+    };
+    (status, state_result(s).1)
+}
+
 /// Builds - Get / List: the run as a build.
 pub fn build_json(w: &World, base: &str, run: Run, now: DateTime<Utc>) -> Value {
     let pipe = run.pipe();
     let id = run.id(w);
     let (standing, finished) = run.standing(w, now);
-    let status = match standing {
-        Standing::Checks | Standing::Queued => "notStarted",
-        Standing::Running => "inProgress",
-        _ => "completed",
-    };
+    let (status, _) = build_status(standing);
     let url = format!("{}/build/Builds/{id}", api(w, base));
     let requested = identity(w, base, run.requested_for(w));
     let reason = match run {

@@ -568,7 +568,7 @@ fn builds_list(w: &World, req: &Req) -> Reply {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let mut runs: Vec<(u32, Value)> = Vec::new();
+    let mut runs: Vec<(u32, Run)> = Vec::new();
     for p in Pipe::ALL {
         if defs.as_ref().is_some_and(|d| !d.contains(&p.id())) {
             continue;
@@ -581,23 +581,24 @@ fn builds_list(w: &World, req: &Req) -> Reply {
             if number.is_some_and(|n| !wildcard(n, &r.name(w))) {
                 continue;
             }
-            let b = j::build_json(w, &req.base, r, req.now);
-            let text = |k: &str| b[k].as_str().unwrap_or("").to_ascii_lowercase();
+            let (st, res) = j::build_status(r.standing(w, req.now).0);
             let keep = status
                 .as_deref()
-                .is_none_or(|s| s == "all" || s == text("status"))
-                && result
-                    .as_deref()
-                    .is_none_or(|s| s.split(',').any(|x| x.trim() == text("result")))
+                .is_none_or(|s| s == "all" || s.eq_ignore_ascii_case(st))
+                && result.as_deref().is_none_or(|s| {
+                    s.split(',')
+                        .any(|x| res.is_some_and(|res| x.trim().eq_ignore_ascii_case(res)))
+                })
                 && requested.as_deref().is_none_or(|who| {
                     let p = w.person(r.requested_for(w));
                     p.id.eq_ignore_ascii_case(who) || p.unique.eq_ignore_ascii_case(who)
                 });
             if keep {
-                runs.push((id, b));
+                runs.push((id, r));
             }
         }
     }
+    // Only the page is written out.
     runs.sort_by_key(|(id, _)| *id);
     if !ascending {
         runs.reverse();
@@ -608,7 +609,7 @@ fn builds_list(w: &World, req: &Req) -> Reply {
         size,
         !ascending,
         |(id, _)| *id,
-        |(_, b)| b.clone(),
+        |(_, r)| j::build_json(w, &req.base, *r, req.now),
     )
 }
 
