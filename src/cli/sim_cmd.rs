@@ -85,6 +85,10 @@ pub struct SimServeArgs {
     /// redeploy's release creator may not approve it either)
     #[arg(long)]
     pub requester_cannot_approve: bool,
+    /// Also serve the world as Azure Pipelines YAML runs (approvals and checks, timelines,
+    /// environments and their deployment records, stage re-runs, the rollback pipeline)
+    #[arg(long, value_enum, default_value_t = crate::sim::DevOpsFlavor::Classic, value_name = "FLAVOR")]
+    pub devops: crate::sim::DevOpsFlavor,
     /// Simulated time at start, RFC 3339 (default: now; the test suite pins it with
     /// RELCON_CLOCK_START)
     #[arg(long, value_name = "TIME", value_parser = parse_time, env = "RELCON_CLOCK_START", hide_env = true)]
@@ -137,7 +141,7 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         _ => FleetSource::Demo,
     };
     let knobs = format!(
-        "knobs: seed {}, speed {}x, deploy {} min, update {} min, page size {}, latency {}, fail rate {}, reset rate {}, throttle {}",
+        "knobs: seed {}, speed {}x, deploy {} min, update {} min, page size {}, latency {}, fail rate {}, reset rate {}, throttle {}, devops {}",
         a.seed,
         a.speed,
         a.deploy_minutes,
@@ -155,6 +159,7 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
             (Some(t), None) => format!("{t} reads/s"),
             _ => "-".into(),
         },
+        format!("{:?}", a.devops).to_ascii_lowercase(),
     );
     let knobs_json = serde_json::json!({
         "seed": a.seed,
@@ -168,6 +173,7 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         "throttle": a.throttle,
         "redeploy_approvals": a.redeploy_approvals,
         "requester_cannot_approve": a.requester_cannot_approve,
+        "devops": format!("{:?}", a.devops).to_ascii_lowercase(),
     });
     let opts = SimOptions {
         addr: a.addr,
@@ -186,6 +192,7 @@ fn serve(g: &Global, a: SimServeArgs) -> Exit {
         redeploy_approvals: a.redeploy_approvals,
         release_creator_can_be_approver: !a.requester_cannot_approve,
         query_max_rows: None,
+        devops: a.devops,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

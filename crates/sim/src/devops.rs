@@ -29,6 +29,9 @@ pub fn route_name(family: Family, segs: &[String]) -> &'static str {
         (Family::Vsrm, [_, _, "_apis", "release", "approvals", _]) => "approval",
         (Family::Vsrm, [_, _, "_apis", "release", "deployments"]) => "deployments",
         (Family::Vsrm, [_, _, "_apis", "release", "definitions", ..]) => "definitions",
+        (Family::DevOps, [_, _, "_apis", "pipelines" | "build" | "distributedtask", ..]) => {
+            super::yaml::route_name(&s[3..])
+        }
         _ => "unknown",
     }
 }
@@ -92,6 +95,15 @@ pub fn handle(w: &mut World, req: &Req) -> Reply {
             super::git::handle(w, req, &s[5..])
         }
         Family::Vsrm if req.seg_is(3, "release") => release_api(w, req, &s[4..]),
+        // The Azure Pipelines (YAML) face, when the simulator serves it (`--devops yaml`).
+        Family::DevOps
+            if w.yaml.enabled
+                && ["pipelines", "build", "distributedtask"]
+                    .iter()
+                    .any(|a| req.seg_is(3, a)) =>
+        {
+            super::yaml::handle(w, req, &s[3..])
+        }
         _ => not_found(req),
     }
 }

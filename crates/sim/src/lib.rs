@@ -46,6 +46,7 @@ mod tables;
 #[cfg(test)]
 mod tests;
 pub mod world;
+mod yaml;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -108,6 +109,20 @@ pub struct SimOptions {
     /// The most records one monitoring query result holds before it is cut with Log
     /// Analytics' `PartialError` (default its documented 500,000).
     pub query_max_rows: Option<usize>,
+    /// Which Azure DevOps release flavour the simulator serves besides the classic Release
+    /// API: with `Yaml`, the same world is also served as Azure Pipelines YAML runs
+    /// (`_apis/pipelines`, `_apis/build`, `_apis/distributedtask/environments`).
+    pub devops: DevOpsFlavor,
+}
+
+/// The Azure DevOps release flavour the simulator serves (`relcon sim serve --devops`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DevOpsFlavor {
+    /// Classic releases (vsrm `_apis/release`) only.
+    #[default]
+    Classic,
+    /// Also YAML pipelines: runs, approvals and checks, timelines, environments.
+    Yaml,
 }
 
 impl Default for SimOptions {
@@ -129,6 +144,7 @@ impl Default for SimOptions {
             redeploy_approvals: false,
             release_creator_can_be_approver: true,
             query_max_rows: None,
+            devops: DevOpsFlavor::Classic,
         }
     }
 }
@@ -235,6 +251,7 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
     let mut world = world;
     world.redeploy_approvals = opts.redeploy_approvals;
     world.release_creator_can_be_approver = opts.release_creator_can_be_approver;
+    world.yaml.enabled = opts.devops == DevOpsFlavor::Yaml;
     if let Some(rows) = opts.query_max_rows {
         world.query_max_rows = rows;
     }

@@ -328,6 +328,29 @@ impl World {
         who: usize,
         at: DateTime<Utc>,
     ) -> Result<(), RedeployError> {
+        self.redeploy_with(r, e, who, at, self.redeploy_approvals)
+    }
+
+    /// A new attempt of a stage that always waits for the stage's approvals again (a YAML
+    /// stage re-run: the environment's checks run before every attempt).
+    pub fn rerun_stage(
+        &mut self,
+        r: usize,
+        e: usize,
+        who: usize,
+        at: DateTime<Utc>,
+    ) -> Result<(), RedeployError> {
+        self.redeploy_with(r, e, who, at, true)
+    }
+
+    fn redeploy_with(
+        &mut self,
+        r: usize,
+        e: usize,
+        who: usize,
+        at: DateTime<Utc>,
+        approvals_again: bool,
+    ) -> Result<(), RedeployError> {
         let rel = &self.releases[r];
         if rel.status == ReleaseStatus::Abandoned {
             return Err(RedeployError::Abandoned);
@@ -348,7 +371,7 @@ impl World {
         {
             return Err(RedeployError::PreviousNotSucceeded(rel.envs[e - 1].name));
         }
-        let skip_approval = deployed_before && !self.redeploy_approvals;
+        let skip_approval = deployed_before && !approvals_again;
         self.start_attempt(r, e, who, "manual", at, skip_approval);
         self.releases[r].envs[e].trigger_reason = "Manual";
         self.releases[r].modified_by = who;

@@ -93,6 +93,7 @@ pub(super) fn empty_world(
         seed,
         deploy_time,
         redeploy_approvals: false,
+        yaml: Default::default(),
         query_max_rows: crate::monitor::MAX_ROWS,
         release_creator_can_be_approver: true,
         update_time,

@@ -506,6 +506,8 @@ pub struct World {
     /// Release JSON by `(release index, expand bits)`, with the revision it was made at. The
     /// release list is the largest response the simulator builds, and it rarely changes.
     pub release_json_cache: std::cell::RefCell<HashMap<(usize, u8), (u64, String)>>,
+    /// The Azure Pipelines (YAML) face of this world and what only it has (rollback runs).
+    pub yaml: super::yaml::YamlState,
 }
 
 impl World {
