@@ -9,8 +9,8 @@
 //! wire types is `tests/suite/azure_examples.rs` (b). The monitoring tables the simulator accepts are
 //! held equal to the documented columns.
 
-mod recorder;
-mod swagger;
+pub(crate) mod recorder;
+pub(crate) mod swagger;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -16,6 +16,7 @@ mod azure_examples;
 mod azure_faults;
 mod cli_config;
 mod contract;
+mod contract_yaml_sim;
 mod devops_refusal;
 mod hash_properties;
 mod incidents;

@@ -7,18 +7,15 @@
 //! routes as to the rest.
 
 #[allow(dead_code)]
-mod contract {
-    pub mod recorder;
-    pub mod swagger;
-}
+use crate::contract::{recorder, swagger};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use contract::recorder::{Exchange, Recorder};
-use contract::swagger::{Spec, errors, load_json, path_matches};
+use recorder::{Exchange, Recorder};
 use relcon::sim::{DevOpsFlavor, SimOptions, start};
 use serde_json::{Value, json};
+use swagger::{Spec, errors, load_json, path_matches};
 
 fn specs() -> Vec<Spec> {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/specs/devops-yaml/spec");
