@@ -202,6 +202,48 @@ impl Watch {
         (s + 59) / 60
     }
 
+    /// Where it stands in a word, for a state column: watching, watch clean, alert fired,
+    /// job failed.
+    pub fn state_word(&self) -> &'static str {
+        match self.ended.as_ref().map(|e| &e.outcome) {
+            None => "watching",
+            Some(WatchOutcome::Clean) => "watch clean",
+            Some(WatchOutcome::AlertFired { .. }) => "alert fired",
+            Some(WatchOutcome::JobFailed { .. }) => "job failed",
+        }
+    }
+
+    /// The rest of the line when the state column says [`Watch::state_word`]: "42 min left,
+    /// 0 new alerts, no job since"; "60 min, no new alert"; "at 08:42 (Sev1 rule)".
+    pub fn brief(&self, now: DateTime<Utc>) -> String {
+        let label = self.label(now);
+        match &self.ended {
+            None => label
+                .strip_prefix("watching, ")
+                .unwrap_or(&label)
+                .to_owned(),
+            Some(_) => self.ended_detail(),
+        }
+    }
+
+    fn ended_detail(&self) -> String {
+        match self.ended.as_ref().map(|e| &e.outcome) {
+            Some(WatchOutcome::AlertFired {
+                rule,
+                severity,
+                fired_at,
+            }) => format!("at {} ({severity} {rule})", fired_at.format("%H:%M")),
+            Some(WatchOutcome::JobFailed { job, at }) => match at {
+                Some(t) => format!("{job} at {}", t.format("%H:%M")),
+                None => job.clone(),
+            },
+            _ => format!(
+                "{} min, no new alert",
+                (self.until - self.started_at).num_minutes()
+            ),
+        }
+    }
+
     /// One line: "watching, 42 min left, 0 new alerts, next job Completed"; "watch clean
     /// (60 min)"; "watch: alert fired at 08:42 (Sev1 mae-rule)".
     pub fn label(&self, now: DateTime<Utc>) -> String {
@@ -285,6 +327,13 @@ mod tests {
             w.label(t0() + Duration::minutes(18)),
             "watching, 42 min left, 0 new alerts, no job since"
         );
+        assert_eq!(
+            (w.state_word(), w.brief(t0() + Duration::minutes(18))),
+            (
+                "watching",
+                "42 min left, 0 new alerts, no job since".to_owned()
+            )
+        );
         let unread = WatchReading::default();
         assert!(
             w.observe(t0() + Duration::minutes(61), &unread).is_none(),
@@ -299,6 +348,10 @@ mod tests {
         assert_eq!(
             w.label(t0() + Duration::minutes(90)),
             "watch clean (60 min, no new alert)"
+        );
+        assert_eq!(
+            (w.state_word(), w.brief(t0())),
+            ("watch clean", "60 min, no new alert".to_owned())
         );
         // Ended: nothing changes it any more.
         let late = alert("late", 20);
@@ -326,6 +379,10 @@ mod tests {
         assert_eq!(
             end.outcome.to_string(),
             "alert fired at 08:42 (Sev1 mae-high)"
+        );
+        assert_eq!(
+            (w.state_word(), w.brief(t0())),
+            ("alert fired", "at 08:42 (Sev1 mae-high)".to_owned())
         );
         assert_eq!(
             w.new_alerts.len(),

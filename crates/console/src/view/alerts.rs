@@ -163,7 +163,7 @@ pub fn render_box(app: &App, frame: &mut Frame, body: Rect) {
                 if b.sending {
                     "⟳ sending (journaled and on the audit log first)…"
                 } else {
-                    "Enter sends it once (journaled and audited first) · Esc cancels, nothing is sent"
+                    "Enter sends it once, on record first · Esc cancels, nothing sent"
                 },
                 w,
             ),

@@ -76,7 +76,7 @@ pub fn render_ops(app: &App, frame: &mut Frame, body: Rect) {
         let watch_fired =
             watch.is_some_and(|w| w.ended.as_ref().is_some_and(|e| !e.outcome.is_clean()));
         let note = watch
-            .map(|w| w.label(app.now))
+            .map(|w| w.brief(app.now))
             .or_else(|| op.last_error.clone())
             .or_else(|| op.waiting.clone().filter(|_| !op.state.is_final()))
             .or_else(|| op.reason.clone().map(|r| format!("reason: {r}")))
@@ -96,9 +96,13 @@ pub fn render_ops(app: &App, frame: &mut Frame, body: Rect) {
         if by > 0 {
             spans.push(Span::styled(format!("{} ", pad(&op.actor, by)), t.muted));
         }
+        // A verified rollback's watch takes the state column: watching, watch clean, alert
+        // fired, job failed.
         let (state_text, state_style) = match watch {
-            Some(w) if w.is_open() => ("watching", t.note),
-            _ => (op.state.as_str(), style),
+            Some(w) if w.is_open() => (w.state_word(), t.note),
+            Some(_) if watch_fired => (watch.map_or("", |w| w.state_word()), t.alert),
+            Some(w) => (w.state_word(), t.ok),
+            None => (op.state.as_str(), style),
         };
         spans.push(Span::styled(
             format!("{} ", pad(state_text, state_w)),
