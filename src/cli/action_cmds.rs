@@ -261,6 +261,13 @@ fn finish(g: &Global, op: &Operation, note: Option<&str>) -> Exit {
                 op.id
             ),
         }
+        if let Some(w) = &op.watch {
+            println!(
+                "  {} (until {}; relcon ops shows it)",
+                w.label(w.started_at),
+                w.until.format("%H:%M UTC")
+            );
+        }
     }
     exit
 }
@@ -587,6 +594,12 @@ pub fn ops(g: &Global, wait: bool) -> Exit {
         o.runtime
             .block_on(rollback::resume_all(&o.session, &mut progress));
     }
+    // The watches after verified rollbacks are fed by a refresh: read the fleet when one is
+    // open, so that what is shown is now (a refresh that could not read the circuit's alerts
+    // leaves its watch open, never "clean").
+    if !crate::service::watch::open_watches(&o.session).is_empty() {
+        let _ = o.runtime.block_on(o.session.refresh());
+    }
     // A journal file that cannot be read is an operation this list cannot show: exit 4.
     let (all, unreadable) = o.session.journal().read_all();
     for e in &unreadable {
@@ -611,20 +624,29 @@ pub fn ops(g: &Global, wait: bool) -> Exit {
     }
     for op in all.iter().take(50) {
         let state = match op.state {
+            OpState::Verified if op.watch.as_ref().is_some_and(|w| w.is_open()) => {
+                p.yellow("watching")
+            }
             OpState::Verified => p.green(op.state.as_str()),
             OpState::Failed | OpState::NotSent => p.red(op.state.as_str()),
             s => p.yellow(s.as_str()),
         };
-        let extra = match op.time_to_verified() {
-            Some(d) => format!(
+        let extra = match (op.time_to_verified(), &op.watch) {
+            (Some(d), Some(w)) => format!(
+                "restored in {}m{:02}s · {}",
+                d.num_minutes(),
+                d.num_seconds() % 60,
+                w.label(o.session.now())
+            ),
+            (Some(d), None) => format!(
                 "restored in {}m{:02}s",
                 d.num_minutes(),
                 d.num_seconds() % 60
             ),
-            None if !op.state.is_final() => rollback::sla(op)
+            (None, _) if !op.state.is_final() => rollback::sla(op)
                 .map(|s| format!("SLA {}", s.label(o.session.now())))
                 .unwrap_or_default(),
-            None => op.last_error.clone().unwrap_or_default(),
+            (None, _) => op.last_error.clone().unwrap_or_default(),
         };
         println!(
             "{}  {:<20} {:<10} {:<44} {:<12} {}",

@@ -2,6 +2,7 @@
 //! human output by default, `--json` for scripts, and documented exit codes.
 
 mod action_cmds;
+mod alert_cmds;
 mod audit_cmd;
 mod config_cmds;
 mod console;
@@ -170,6 +171,9 @@ Exit 4 when a list or a run could not be read; 2 when the circuit has no deploym
         /// PLANT001/CIRCUIT01
         circuit: String,
     },
+    /// Acknowledge, close or reopen an Azure Monitor alert (ids from `relcon alerts`)
+    #[command(subcommand)]
+    Alert(AlertCommand),
     /// Pending approvals with their evidence and what policy allows you
     Approvals,
     /// Approve pending approvals (ids from `relcon approvals`)
@@ -266,6 +270,41 @@ the journal is resumed, never sent twice.")]
 pub enum MethodArg {
     Redeploy,
     Direct,
+}
+
+const ALERT_HELP: &str = "\
+Examples:
+  relcon alert ack 3f2a9c1e --comment \"INC-4411: on it\"
+  relcon alert close /subscriptions/.../providers/Microsoft.AlertsManagement/alerts/3f2a9c1e-... -m \"rolled back\"
+
+ID is the alert's id as `relcon alerts` shows it, its GUID, or the first characters of the GUID
+(at least 4, naming one fired alert). The alert is re-read first: already in the state asked,
+nothing is sent (exit 0); acknowledging a closed alert is a conflict (exit 3). The change is
+journaled and on the audit log before it is sent, sent once, and re-read after; --read-only
+refuses (exit 1). The comment goes to the alert's history in Azure Monitor and to the audit
+log. Exit 4 when the alert cannot be read or the change failed.";
+
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// Acknowledge: someone is on it (it stays fired until its condition clears)
+    #[command(after_help = ALERT_HELP)]
+    Ack(AlertArgs),
+    /// Close: dealt with
+    #[command(after_help = ALERT_HELP)]
+    Close(AlertArgs),
+    /// Reopen: back to New
+    #[command(after_help = ALERT_HELP)]
+    Reopen(AlertArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertArgs {
+    /// The alert's id, GUID, or the start of its GUID
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Why (kept in the alert's history and the audit log)
+    #[arg(long, short = 'm')]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -369,6 +408,9 @@ fn command_name(c: Option<&Command>) -> &'static str {
         Some(Command::Fleet) => "fleet",
         Some(Command::Circuit { .. }) => "circuit",
         Some(Command::Approvals) => "approvals",
+        Some(Command::Alert(AlertCommand::Ack(_))) => "alert ack",
+        Some(Command::Alert(AlertCommand::Close(_))) => "alert close",
+        Some(Command::Alert(AlertCommand::Reopen(_))) => "alert reopen",
         Some(Command::Alerts) => "alerts",
         Some(Command::Jobs { .. }) => "jobs",
         Some(Command::Approve { .. }) => "approve",
@@ -394,6 +436,15 @@ fn run(cli: Cli) -> Exit {
         Some(Command::Approvals) => read_cmds::approvals(g),
         Some(Command::Alerts) => incident_cmds::alerts(g),
         Some(Command::Jobs { circuit }) => incident_cmds::jobs(g, &circuit),
+        Some(Command::Alert(cmd)) => {
+            use crate::domain::incidents::AlertState;
+            let (a, to) = match cmd {
+                AlertCommand::Ack(a) => (a, AlertState::Acknowledged),
+                AlertCommand::Close(a) => (a, AlertState::Closed),
+                AlertCommand::Reopen(a) => (a, AlertState::New),
+            };
+            alert_cmds::change_state(g, &a.id, to, a.comment)
+        }
         Some(Command::Approve {
             ids,
             comment,

@@ -20,6 +20,15 @@ use super::Exit;
 /// meaning, bumps it (docs/JSON.md, "Compatibility").
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The version of `command`'s document: [`SCHEMA_VERSION`], or higher for a command whose
+/// shape changed (`ops` is 2 since an operation's `kind` gained `alert-change`).
+pub fn schema_version(command: &str) -> u32 {
+    match command {
+        "ops" => 2,
+        _ => SCHEMA_VERSION,
+    }
+}
+
 /// One run's JSON-mode record.
 struct Run {
     command: String,
@@ -91,7 +100,8 @@ pub fn document(value: Value) -> Option<Value> {
     };
     let command = RUN.with(|r| r.borrow().as_ref().map(|run| run.command.clone()));
     let mut doc = Map::new();
-    doc.insert("schema_version".into(), json!(SCHEMA_VERSION));
+    let version = command.as_deref().map_or(SCHEMA_VERSION, schema_version);
+    doc.insert("schema_version".into(), json!(version));
     if let Some(c) = command {
         doc.insert("command".into(), json!(c));
     }
@@ -125,6 +135,12 @@ mod tests {
         printed();
         // Printed already: no error document is added.
         assert_eq!(finish(Exit::Service), Exit::Service);
+        begin(true, "ops");
+        assert_eq!(
+            document(json!({"operations": []})).unwrap()["schema_version"],
+            2,
+            "ops changed shape"
+        );
         // Outside JSON mode nothing is recorded.
         begin(false, "fleet");
         record_error("x");

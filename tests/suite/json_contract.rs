@@ -175,6 +175,33 @@ fn every_command_prints_one_document_its_schema_accepts() {
         let (code, verify) = sim.json(who, &["audit", "verify"]);
         assert_eq!((code, verify["intact"].as_bool()), (0, Some(true)));
     }
+    // An alert acknowledged by the start of its GUID, in JSON; again: nothing to do.
+    let guid = alerts["alerts"][1]["id"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (code, ack) = sim.json("carol", &["alert", "ack", &guid[..8], "-m", "contract"]);
+    assert_eq!(
+        (code, ack["result"]["outcome"].as_str()),
+        (0, Some("done")),
+        "{ack}"
+    );
+    let (code, again) = sim.json("carol", &["alert", "ack", &guid]);
+    assert_eq!(
+        (code, again["result"]["outcome"].as_str()),
+        (0, Some("unchanged")),
+        "{again}"
+    );
+    // Read-only: refused, exit 1, still a document.
+    let (code, refused) = sim.json("carol", &["--read-only", "alert", "close", &guid]);
+    assert_eq!(
+        (code, refused["result"]["refused_by"].as_str()),
+        (1, Some("policy")),
+        "{refused}"
+    );
     let (code, doctor) = sim.json("bob", &["doctor"]);
     assert_eq!((code, doctor["ok"].as_bool()), (0, Some(true)), "{doctor}");
 }

@@ -7,13 +7,11 @@
 
 use crate::support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use relcon::audit::{AuditLog, Record};
-use relcon::service::rollback::PAUSE_BEFORE_SEND_ENV;
 use serde_json::Value;
 use support::{SimServe as Sim, journal};
 
@@ -191,33 +189,11 @@ fn an_environment_rollback_is_refused_too_when_the_audit_log_is_broken() {
 /// Start `relcon rollback CIRCUIT --yes` as `who` with the pause-before-send test hook, wait
 /// until it has journaled the operation and stopped right before sending, and `kill -9` it.
 fn journal_then_kill_9_before_sending(sim: &Sim, who: &str, circuit: &str) -> Value {
-    let mut child = sim
-        .std_relcon(who)
-        .args(["rollback", circuit, "--yes", "--reason", "incident"])
-        .env(PAUSE_BEFORE_SEND_ENV, "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) if line.contains("paused before sending") => break,
-            Ok(line) => seen.push(line),
-            Err(e) => panic!("the hook never paused ({e}); stderr: {seen:#?}"),
-        }
-    }
-    child.kill().unwrap(); // SIGKILL, between recording and sending
-    child.wait().unwrap();
+    support::kill_9_before_sending(
+        sim,
+        who,
+        &["rollback", circuit, "--yes", "--reason", "incident"],
+    );
     let ops = journal(sim, who);
     assert_eq!(ops.len(), 1, "{ops:#?}");
     assert_eq!(ops[0]["state"], "submitting", "{}", ops[0]);
@@ -282,7 +258,8 @@ fn a_rollback_stopped_between_journal_and_send_is_sent_once_by_the_rerun() {
     assert_eq!(ops[0]["id"], op["id"]);
     assert_eq!(ops[0]["state"], "verified");
     let results = audit_results(&sim, "erin");
-    assert_eq!(results.len(), 4, "{results:?}");
+    // Then the watch of the restored circuit begins ([incidents] watch_minutes).
+    assert_eq!(results.len(), 5, "{results:?}");
     assert_eq!(results[0], "sending");
     assert!(
         results[1].starts_with("sending (journaled earlier"),
@@ -290,6 +267,7 @@ fn a_rollback_stopped_between_journal_and_send_is_sent_once_by_the_rerun() {
     );
     assert_eq!(results[2], "submitted");
     assert!(results[3].starts_with("verified"), "{results:?}");
+    assert!(results[4].starts_with("watching for 60 min"), "{results:?}");
 }
 
 #[test]

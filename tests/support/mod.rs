@@ -172,6 +172,7 @@ pub fn schema_of(doc: &Value) -> &'static str {
         "circuit" => "circuit",
         "approvals" => "approvals",
         "alerts" => "alerts",
+        "alert ack" | "alert close" | "alert reopen" => "alert-change",
         "jobs" => "jobs",
         "approve" | "reject" => "decisions",
         "rollback" => "rollback",
@@ -277,9 +278,15 @@ impl Contract {
         }
     }
 
-    /// The document is valid, and carries the version.
+    /// The document is valid, and carries its command's version (`ops` is 2 since its
+    /// operations' kind gained `alert-change`; error documents and the rest are 1).
     pub fn assert_valid(&self, doc: &Value) {
-        assert_eq!(doc["schema_version"], 1, "{doc}");
+        let version = if doc.get("exit_code").is_none() && doc["command"] == "ops" {
+            2
+        } else {
+            1
+        };
+        assert_eq!(doc["schema_version"], version, "{doc}");
         if let Err(e) = self.check(doc) {
             panic!("{e}");
         }
@@ -349,4 +356,38 @@ pub fn journal(sim: &SimServe, who: &str) -> Vec<Value> {
         .filter_map(|p| std::fs::read_to_string(p).ok())
         .filter_map(|t| serde_json::from_str::<Value>(&t).ok())
         .collect()
+}
+
+/// Run `relcon ARGS` as `who` with the pause-before-send test hook
+/// (`RELCON_TEST_PAUSE_BEFORE_SEND`), wait until it has journaled its operation and stopped
+/// right before sending it, and `kill -9` it there.
+pub fn kill_9_before_sending(sim: &SimServe, who: &str, args: &[&str]) {
+    use std::time::Instant;
+    let mut child = sim
+        .std_relcon(who)
+        .args(args)
+        .env(relcon::service::rollback::PAUSE_BEFORE_SEND_ENV, "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains("paused before sending") => break,
+            Ok(line) => seen.push(line),
+            Err(e) => panic!("the hook never paused ({e}); stderr: {seen:#?}"),
+        }
+    }
+    child.kill().unwrap(); // SIGKILL, between recording and sending
+    child.wait().unwrap();
 }

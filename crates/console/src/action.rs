@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::fleet::{ApprovalItem, FleetSnapshot};
 use crate::domain::{CircuitRef, ModelVersion, Stage};
+use crate::service::alert_change::{AlertChangeOutcome, AlertChangeRequest};
 use crate::service::approval::ApprovalEvidence;
 use crate::service::decide::{DecisionOutcome, DecisionRequest};
 use crate::service::evidence::{CircuitEvidence, ConfigComparison, VersionInfo};
@@ -105,6 +106,10 @@ pub enum Action {
     ShowAudit,
     /// The fleet's fired alerts.
     ShowAlerts,
+    /// Alerts: acknowledge the selected alert (comment box, then sent once).
+    AcknowledgeAlert,
+    /// Alerts: close the selected alert (comment box, then sent once).
+    CloseAlert,
     /// Bound to nothing: lets a user keymap unbind a default key.
     Noop,
     /// Typed text on an input line (not bindable).
@@ -167,6 +172,8 @@ impl Action {
             Action::ShowOps => "show-ops",
             Action::ShowAudit => "show-audit",
             Action::ShowAlerts => "show-alerts",
+            Action::AcknowledgeAlert => "acknowledge-alert",
+            Action::CloseAlert => "close-alert",
             Action::Noop => "noop",
             Action::Type(_) => "type",
         }
@@ -255,6 +262,10 @@ pub enum Msg {
         circuit: CircuitRef,
         result: Outcome<CircuitJobs>,
     },
+    /// An alert's state change came back.
+    AlertChanged {
+        outcome: Box<AlertChangeOutcome>,
+    },
 }
 
 impl From<Action> for Msg {
@@ -329,6 +340,10 @@ pub enum Effect {
         generation: u64,
         circuit: CircuitRef,
     },
+    /// Acknowledge, close or reopen an alert: journaled, sent once, re-read. A mutation.
+    ChangeAlert {
+        request: AlertChangeRequest,
+    },
     Quit,
 }
 
@@ -349,7 +364,7 @@ impl Effect {
             Effect::LoadOps { .. } => Some(Slot::Ops),
             Effect::LoadAudit { .. } => Some(Slot::Audit),
             Effect::LoadJobs { .. } => Some(Slot::Jobs),
-            Effect::ResumeOps | Effect::Quit => None,
+            Effect::ResumeOps | Effect::Quit | Effect::ChangeAlert { .. } => None,
         }
     }
 
@@ -358,6 +373,7 @@ impl Effect {
         matches!(
             self,
             Effect::Decide { .. }
+                | Effect::ChangeAlert { .. }
                 | Effect::ExecuteRollback { .. }
                 | Effect::ExecuteEnvironmentRollback { .. }
         )

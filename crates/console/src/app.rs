@@ -18,8 +18,8 @@ use super::palette::Candidate;
 pub use super::state::{Cursor, Generations, Remote};
 use super::theme::Theme;
 use super::write::{
-    AuditState, BulkPhase, BulkState, DecideForm, EnvRollbackFlow, OpsState, ProgressView,
-    RollbackFlow, RollbackStep,
+    AlertBox, AuditState, BulkPhase, BulkState, DecideForm, EnvRollbackFlow, OpsState,
+    ProgressView, RollbackFlow, RollbackStep,
 };
 use crate::domain::fleet::{CircuitSnapshot, FleetSnapshot};
 use crate::domain::policy::{ApprovalPolicy, GateEvidence};
@@ -377,6 +377,8 @@ pub struct App {
     pub help_scroll: usize,
     /// The comment box, over whatever view opened it.
     pub modal: Option<DecideForm>,
+    /// The comment box of an alert's state change, over the alerts list.
+    pub alert_box: Option<AlertBox>,
     pub bulk: Option<BulkState>,
     pub rollback: Option<RollbackFlow>,
     pub env_rollback: Option<EnvRollbackFlow>,
@@ -430,6 +432,7 @@ impl App {
             env: EnvState::default(),
             help_scroll: 0,
             modal: None,
+            alert_box: None,
             bulk: None,
             rollback: None,
             env_rollback: None,
@@ -482,7 +485,7 @@ impl App {
             Mode::Normal => {}
         }
         // Forms take typed text: only their own keys count.
-        if self.modal.is_some() {
+        if self.modal.is_some() || self.alert_box.is_some() {
             return vec![Context::Decide];
         }
         let mut out = match self.route() {

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use crate::audit::{Entry, Verification};
+use crate::domain::incidents::AlertState;
 use crate::domain::policy::PolicyCheck;
 use crate::domain::rollback::ProdHistoryEntry;
 use crate::domain::rollback::RollbackMethod;
@@ -54,6 +55,22 @@ impl TextField {
     pub fn value(&self) -> String {
         self.text.trim().to_owned()
     }
+}
+
+/// The comment box of an alert's state change (`a` / `c` in the alerts list): what will be
+/// sent, the comment typed, and whether it is on its way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertBox {
+    /// The alert's ARM id.
+    pub alert: String,
+    pub rule: String,
+    pub severity: String,
+    pub circuit: Option<CircuitRef>,
+    pub from: AlertState,
+    pub to: AlertState,
+    pub comment: TextField,
+    /// Sent; waiting for the answer.
+    pub sending: bool,
 }
 
 /// Which field of a form takes typed text.

@@ -57,6 +57,9 @@ pub struct IncidentSettings {
     /// own phase, so a fleet's reads spread evenly); every 5 minutes while its circuit has an
     /// active alert.
     pub job_reread_minutes: u32,
+    /// After a verified rollback its circuit is watched this long (new alerts, the next
+    /// scoring job, drift and accuracy); 0 turns the watch off.
+    pub watch_minutes: u32,
 }
 
 impl Default for IncidentSettings {
@@ -67,6 +70,7 @@ impl Default for IncidentSettings {
             ml_api_endpoint: None,
             stale_job_hours: crate::domain::incidents::DEFAULT_STALE_HOURS,
             job_reread_minutes: 45,
+            watch_minutes: crate::domain::watch::DEFAULT_WATCH_MINUTES,
         }
     }
 }

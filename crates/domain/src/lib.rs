@@ -25,6 +25,7 @@ pub mod status;
 pub mod thresholds;
 pub mod validation;
 pub mod version;
+pub mod watch;
 pub mod yaml;
 
 pub use ids::{CircuitId, CircuitRef, IdError, PlantId};

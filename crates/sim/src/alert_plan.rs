@@ -335,3 +335,37 @@ pub fn plan(
     out.push(old);
     out
 }
+
+/// A drift alert fired on circuit `c` at `at` (a test and demo hook, `POST /_sim/alerts/fire`):
+/// what happens when a circuit gets worse again during the watch after a rollback.
+pub fn fire_drift(w: &World, c: usize, severity: &str, at: DateTime<Utc>) -> SimAlert {
+    let severity = match severity {
+        "Sev0" => "Sev0",
+        "Sev1" => "Sev1",
+        "Sev3" => "Sev3",
+        "Sev4" => "Sev4",
+        _ => "Sev2",
+    };
+    let r = &w.fleet.circuits[c].r;
+    fired(
+        w,
+        AlertKind::Drift,
+        Some(c),
+        ("scheduledqueryrules", "feature-drift-psi-above-0.2"),
+        severity,
+        at,
+        format!("Feature drift (PSI) above 0.2 on {r} (fired by the simulator's hook)"),
+        json!({
+            "windowSize": "PT24H",
+            "allOf": [{
+                "searchQuery": "AppMetrics | where Name == 'data_drift_score' and Properties.metric == 'psi'",
+                "metricMeasureColumn": "drift",
+                "operator": "GreaterThan",
+                "threshold": "0.2",
+                "timeAggregation": "Maximum",
+                "metricValue": 0.31,
+                "failingPeriods": {"numberOfEvaluationPeriods": 1, "minFailingPeriodsToAlert": 1},
+            }],
+        }),
+    )
+}

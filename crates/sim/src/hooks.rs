@@ -1,5 +1,6 @@
 //! Test and admin hooks under `/_sim/` (not part of the Azure contract): request counts, the
-//! simulated clock (read and jump), and the scenario summary. No auth, no faults, not counted.
+//! simulated clock (read and jump), the scenario summary, and an alert fired on demand. No
+//! auth, no faults, not counted.
 
 use std::sync::Arc;
 
@@ -66,4 +67,36 @@ pub async fn discovery(State(s): State<Arc<Shared>>) -> Response {
             .or_default() += 1;
     }
     Json(super::jobs::discovery_json(&s.base)).into_response()
+}
+
+/// Fire a drift alert on `circuit` at the simulated now; its id.
+pub fn fire(s: &Shared, circuit: &str, severity: &str) -> Result<String, String> {
+    let now = s.clock.now();
+    let mut w = s.world();
+    let c = w
+        .fleet
+        .circuits
+        .iter()
+        .position(|x| x.r.to_string().eq_ignore_ascii_case(circuit.trim()))
+        .ok_or_else(|| format!("{circuit} is not a circuit of the simulated fleet"))?;
+    let a = super::alert_plan::fire_drift(&w, c, severity, now);
+    let id = a.id(&w);
+    w.alerts.push(a);
+    Ok(id)
+}
+
+/// `POST /_sim/alerts/fire` `{"circuit": "PLANT007/CIRCUIT03", "severity": "Sev2"}`: a drift
+/// alert fires on the circuit now (the demo's and the tests' way to page during a watch).
+pub async fn fire_alert(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let v = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    let Some(circuit) = v.get("circuit").and_then(Value::as_str) else {
+        let msg =
+            json!({"error": "send {\"circuit\": \"PLANT001/CIRCUIT01\", \"severity\": \"Sev2\"}"});
+        return (StatusCode::BAD_REQUEST, Json(msg)).into_response();
+    };
+    let severity = v.get("severity").and_then(Value::as_str).unwrap_or("Sev2");
+    match fire(&s, circuit, severity) {
+        Ok(id) => Json(json!({"id": id})).into_response(),
+        Err(e) => (StatusCode::NOT_FOUND, Json(json!({"error": e}))).into_response(),
+    }
 }

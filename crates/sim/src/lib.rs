@@ -5,7 +5,8 @@
 //! Routes (base `http://127.0.0.1:PORT`): `/arm/...` (ARM), `/devops/...` (dev.azure.com),
 //! `/vsrm/...` (vsrm.dev.azure.com), `/la/v1/workspaces/{id}/query` (Log Analytics), and the
 //! hooks `GET /_sim/stats`, `GET /_sim/clock`, `POST /_sim/clock/advance` `{"seconds": N}`,
-//! `GET /_sim/scenario`. `docs/AZURE.md` is the contract the service routes follow.
+//! `GET /_sim/scenario`, `POST /_sim/alerts/fire` `{"circuit": "PLANT007/CIRCUIT03",
+//! "severity": "Sev2"}`. `docs/AZURE.md` is the contract the service routes follow.
 #![forbid(unsafe_code)]
 // Whatever a user, a file or a server controls is handled, never unwrapped: library code may
 // not unwrap or expect at all (tests may; they are compiled with `cfg(test)`).
@@ -281,6 +282,7 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
         .route("/_sim/clock", get(hooks::clock))
         .route("/_sim/clock/advance", post(hooks::advance))
         .route("/_sim/scenario", get(hooks::scenario))
+        .route("/_sim/alerts/fire", post(hooks::fire_alert))
         // Azure ML's workspace discovery document is public: no token.
         .route("/mlapi/discovery", get(hooks::discovery))
         .fallback(http::entry)
@@ -339,6 +341,11 @@ impl SimHandle {
     /// read the same time the simulated services write.
     pub fn clock(&self) -> crate::domain::clock::SharedClock {
         Arc::new(WorldClock(self.shared.clone()))
+    }
+
+    /// Fire a drift alert on `circuit` now (as `POST /_sim/alerts/fire`); its id.
+    pub fn fire_alert(&self, circuit: &str, severity: &str) -> Result<String, String> {
+        hooks::fire(&self.shared, circuit, severity)
     }
 
     /// Jump the simulated clock (as `POST /_sim/clock/advance`).

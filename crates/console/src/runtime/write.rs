@@ -1,4 +1,4 @@
-//! The write path on tokio: decisions (one message per item, in order; one failure does not
+//! The write path on tokio: alert state changes, decisions (one message per item, in order; one failure does not
 //! stop the rest), rollback plans, executions followed by tracking (a message per change),
 //! resuming what the journal left unfinished, and reading the journal and the audit log.
 //! Decisions and executions are never aborted; tracking an operation twice is avoided here,
@@ -8,6 +8,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::{Runtime, Tracking};
 use crate::action::{Effect, Msg, Slot};
+use crate::service::alert_change::{AlertChangeOutcome, change};
 use crate::service::decide::{DecisionOutcome, decide};
 use crate::service::journal::Operation;
 use crate::service::rollback::{self, ExecuteError, RollbackFailure};
@@ -116,6 +117,35 @@ impl Runtime {
                 let s = session.clone();
                 spawn_execute(session, tx, tracking, generation, async move {
                     rollback::execute_environment(&s, &plan, &operator(&s).await?, reason).await
+                });
+            }
+            Effect::ChangeAlert { request } => {
+                tokio::spawn(async move {
+                    let alert = request.alert.clone();
+                    let work = async move {
+                        match session.identity().await {
+                            Ok(me) => change(&session, &me, &request).await,
+                            Err(e) => AlertChangeOutcome::Failed {
+                                alert: request.alert.clone(),
+                                message: format!("cannot tell who you are: {e}"),
+                                operation: None,
+                                request_id: None,
+                            },
+                        }
+                    };
+                    // Its own task: a panic is a failed change, not silence.
+                    let outcome =
+                        tokio::spawn(work)
+                            .await
+                            .unwrap_or_else(|e| AlertChangeOutcome::Failed {
+                                alert,
+                                message: format!("background task failed: {e}"),
+                                operation: None,
+                                request_id: None,
+                            });
+                    let _ = tx.send(Msg::AlertChanged {
+                        outcome: Box::new(outcome),
+                    });
                 });
             }
             Effect::ResumeOps => {

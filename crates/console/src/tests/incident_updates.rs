@@ -165,3 +165,75 @@ fn the_jobs_tab_reads_the_jobs_once_when_shown_and_drops_a_stale_answer() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn an_alert_is_acknowledged_from_the_list_through_its_comment_box_and_the_row_follows() {
+    let mut app = app_at(BIG);
+    drive(&mut app, &["W"]);
+    let alerts = &app.snapshot().unwrap().alerts;
+    let at = alerts
+        .iter()
+        .position(|a| a.alert.state == AlertState::New)
+        .unwrap();
+    let first = alerts[at].alert.clone();
+    let n = alerts.len();
+    app.alerts.to(at, n, 10);
+    press(&mut app, &["a"]);
+    let f = render_text(&app, 160, 48);
+    assert!(f.contains("Acknowledge alert"), "{f}");
+    assert!(f.contains("New → Acknowledged in Azure Monitor"), "{f}");
+    // Esc: nothing is sent.
+    assert!(press(&mut app, &["<Esc>"]).is_empty());
+    assert!(app.alert_box.is_none());
+    press(&mut app, &["a"]);
+    type_text(&mut app, "on it");
+    let mut effects = press(&mut app, &["<Enter>"]);
+    assert!(
+        matches!(&effects[..], [Effect::ChangeAlert { request }]
+            if request.alert == first.id
+                && request.to == AlertState::Acknowledged
+                && request.comment.as_deref() == Some("on it")),
+        "{effects:?}"
+    );
+    assert!(app.alert_box.as_ref().is_some_and(|b| b.sending));
+    // On its way: Enter again sends nothing more.
+    assert!(press(&mut app, &["<Enter>"]).is_empty());
+    let snap = fixture::fleet(fixture::DEMO_CIRCUITS);
+    let replies = fixture::replies(effects.remove(0), &snap);
+    let mut next = Vec::new();
+    for m in replies {
+        next.extend(crate::update::update(&mut app, m));
+    }
+    assert!(app.alert_box.is_none());
+    assert_eq!(
+        app.snapshot().unwrap().alerts[at].alert.state,
+        AlertState::Acknowledged,
+        "the row takes the re-read state"
+    );
+    let note = app.note.clone().unwrap();
+    assert_eq!(note.level, NoteLevel::Info);
+    assert!(note.text.ends_with("now Acknowledged"), "{}", note.text);
+    // Then the journal and the fleet are read again.
+    assert!(next.iter().any(|e| matches!(e, Effect::LoadOps { .. })));
+    assert!(next.iter().any(|e| matches!(e, Effect::Refresh { .. })));
+    // Acknowledged already: no box, said so.
+    drive(&mut app, &["a"]);
+    assert!(app.alert_box.is_none());
+}
+
+#[test]
+fn read_only_opens_no_alert_box() {
+    let mut cfg = AppConfig::new(fixture::policy(), Thresholds::default(), "sim".into());
+    cfg.policy.read_only = true;
+    let (mut app, effects) = App::new(cfg, None, fixture::now(), BIG);
+    answer(&mut app, effects, &fixture::fleet(fixture::DEMO_CIRCUITS));
+    drive(&mut app, &["W", "c"]);
+    assert!(app.alert_box.is_none());
+    assert!(
+        app.note
+            .as_ref()
+            .is_some_and(|n| n.text == "read-only: relcon will not close alerts"),
+        "{:?}",
+        app.note
+    );
+}

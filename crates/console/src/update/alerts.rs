@@ -1,11 +1,17 @@
-//! The fired alerts list (`:alerts`, `W`): move, open the alert's circuit, roll it back; and the
-//! circuit's Jobs tab, whose jobs are read when the tab is first shown.
+//! The fired alerts list (`:alerts`, `W`): move, open the alert's circuit, roll it back,
+//! acknowledge or close the alert (a comment box, Enter sends it once; the row takes the
+//! re-read state); and the circuit's Jobs tab, whose jobs are read when the tab is first shown.
+
+use std::sync::Arc;
 
 use crate::action::{Action, Effect, Outcome, Slot};
-use crate::app::{App, NoteLevel, Route, Tab};
+use crate::app::{App, NoteLevel, Origin, Route, Tab};
 use crate::domain::CircuitRef;
+use crate::domain::incidents::AlertState;
 use crate::layout;
+use crate::service::alert_change::{AlertChangeOutcome, AlertChangeRequest, verb};
 use crate::service::incidents::CircuitJobs;
+use crate::write::{AlertBox, TextField};
 
 use super::Handled;
 
@@ -65,6 +71,8 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
         Action::PageUp => c.step(-(p as isize), n, p),
         Action::Top => c.to(0, n, p),
         Action::Bottom => c.to(n, n, p),
+        Action::AcknowledgeAlert => return (Handled::Yes, open_box(app, AlertState::Acknowledged)),
+        Action::CloseAlert => return (Handled::Yes, open_box(app, AlertState::Closed)),
         Action::Open | Action::Rollback => match selected_circuit(app) {
             Ok(circuit) => {
                 let effects = if action == Action::Open {
@@ -122,4 +130,113 @@ pub fn on_jobs(
         }
     }
     Vec::new()
+}
+
+/// `a` / `c`: the comment box for the selected alert. Policy (read-only) is asked here so
+/// that nothing is typed for a change that cannot be sent; the service asks again.
+fn open_box(app: &mut App, to: AlertState) -> Vec<Effect> {
+    if app.policy.read_only {
+        app.set_note(
+            NoteLevel::Warning,
+            format!("read-only: relcon will not {} alerts", verb(to)),
+        );
+        return Vec::new();
+    }
+    if app.data.origin == Origin::Cache {
+        app.set_note(
+            NoteLevel::Warning,
+            "the alerts on screen are from an earlier run's cache: wait for the refresh (r)",
+        );
+        return Vec::new();
+    }
+    let Some(a) = app
+        .snapshot()
+        .and_then(|s| s.alerts.get(app.alerts.selected))
+        .cloned()
+    else {
+        app.set_note(NoteLevel::Info, "no alert selected");
+        return Vec::new();
+    };
+    if a.alert.state == to {
+        app.set_note(
+            NoteLevel::Info,
+            format!(
+                "{} is {} already",
+                a.alert.rule_name(),
+                to.as_str().to_ascii_lowercase()
+            ),
+        );
+        return Vec::new();
+    }
+    app.alert_box = Some(AlertBox {
+        alert: a.alert.id.clone(),
+        rule: a.alert.rule_name().to_owned(),
+        severity: a.alert.severity.as_str().to_owned(),
+        circuit: a.circuit.clone(),
+        from: a.alert.state,
+        to,
+        comment: TextField::default(),
+        sending: false,
+    });
+    Vec::new()
+}
+
+/// The alert box has the keys: type a comment, Enter sends, Esc cancels (nothing sent).
+pub fn on_box(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some(b) = app.alert_box.as_mut() else {
+        return Vec::new();
+    };
+    if b.sending {
+        // On its way: only quitting is possible (the change finishes either way).
+        return match action {
+            Action::ForceQuit => super::quit(app),
+            _ => Vec::new(),
+        };
+    }
+    if b.comment.edit(action) {
+        return Vec::new();
+    }
+    match action {
+        Action::Back => app.alert_box = None,
+        Action::ForceQuit => return super::quit(app),
+        Action::Accept => {
+            b.sending = true;
+            let comment = b.comment.filled().then(|| b.comment.value());
+            return vec![Effect::ChangeAlert {
+                request: AlertChangeRequest {
+                    alert: b.alert.clone(),
+                    to: b.to,
+                    comment,
+                },
+            }];
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// The change came back: say how it ended and put the alert's re-read state in its row; a
+/// refresh brings the circuit's summary (and drops a closed alert from the list).
+pub fn on_changed(app: &mut App, outcome: AlertChangeOutcome) -> Vec<Effect> {
+    app.alert_box = None;
+    let level = match outcome.exit_code() {
+        0 => NoteLevel::Info,
+        1 | 3 => NoteLevel::Warning,
+        _ => NoteLevel::Error,
+    };
+    app.set_note(level, outcome.describe());
+    let Some(after) = outcome.alert() else {
+        return Vec::new();
+    };
+    if let Some(snap) = app.data.snapshot.as_mut() {
+        let snap = Arc::make_mut(snap);
+        for a in snap.alerts.iter_mut().filter(|a| a.alert.id == after.id) {
+            a.alert.state = AlertState::parse(&after.state);
+            a.alert.modified_by.clone_from(&after.modified_by);
+            a.alert.modified_at = after.modified_at.or(a.alert.modified_at);
+        }
+    }
+    let mut effects = super::ops::load(app);
+    effects.extend(super::data::request_refresh(app));
+    effects
 }

@@ -119,7 +119,17 @@ pub fn on_snapshot(app: &mut App, generation: u64, result: Outcome<FleetSnapshot
             app.data.refresh_failed = false;
             install_snapshot(app, *s, Origin::Live);
             paged(app);
-            reload_open_evidence(app)
+            let mut effects = reload_open_evidence(app);
+            // The refresh fed the watches after verified rollbacks (the journal has them).
+            if app
+                .ops
+                .list
+                .iter()
+                .any(|o| o.watch.as_ref().is_some_and(|w| w.is_open()))
+            {
+                effects.extend(super::ops::load(app));
+            }
+            effects
         }
         Err(e) => {
             app.data.last_error = Some(format!("refresh failed: {e}"));

@@ -75,6 +75,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             circuit,
             result,
         } => alerts::on_jobs(app, generation, &circuit, result),
+        Msg::AlertChanged { outcome } => alerts::on_changed(app, *outcome),
     }
 }
 
@@ -91,6 +92,9 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
     }
     if app.modal.is_some() {
         return decide::on_box(app, action);
+    }
+    if app.alert_box.is_some() {
+        return alerts::on_box(app, action);
     }
     let (handled, effects) = match app.route() {
         Route::Bulk => bulk::on_bulk(app, action),

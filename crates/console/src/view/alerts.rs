@@ -1,11 +1,12 @@
 //! The fleet's fired alerts (`:alerts`, `W`): severity, state, age, the circuit (or "no
 //! circuit" with the rule that could not be tied to one), the rule and what it says. Enter
-//! opens the circuit; only the rows on screen are built.
+//! opens the circuit; only the rows on screen are built. `a` / `c` open the comment box of an
+//! acknowledge / close over the list (`render_box`).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Clear, Paragraph};
 
 use super::widgets::{self, block, fit, pad};
 use crate::app::App;
@@ -113,5 +114,65 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
         }
         lines.push(Line::from(spans));
     }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The comment box of an alert's state change, over the alerts list: which alert, what will
+/// change, the comment, and what Enter does (or that it is on its way).
+pub fn render_box(app: &App, frame: &mut Frame, body: Rect) {
+    let Some(b) = &app.alert_box else { return };
+    let t = &app.theme;
+    let area = layout::popup(body, 76, 9);
+    let w = area.width.saturating_sub(2) as usize;
+    let verb = crate::service::alert_change::verb(b.to);
+    let mut title = verb.to_owned();
+    if let Some(first) = title.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    let lines = vec![
+        Line::from(Span::styled(
+            fit(
+                &format!(
+                    "{} {} · {}",
+                    b.severity,
+                    b.rule,
+                    b.circuit
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_else(|| "no circuit".into())
+                ),
+                w,
+            ),
+            t.text,
+        )),
+        Line::from(Span::styled(
+            fit(&format!("{} → {} in Azure Monitor", b.from, b.to), w),
+            t.muted,
+        )),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("Comment: ", t.header),
+            Span::styled(
+                fit(&format!("{}▏", b.comment.text), w.saturating_sub(9)),
+                t.text,
+            ),
+        ]),
+        Line::from(""),
+        Line::from(Span::styled(
+            fit(
+                if b.sending {
+                    "⟳ sending (journaled and on the audit log first)…"
+                } else {
+                    "Enter sends it once, on record first · Esc cancels, nothing sent"
+                },
+                w,
+            ),
+            if b.sending { t.note } else { t.muted },
+        )),
+    ];
+    frame.render_widget(Clear, area);
+    let blk = block(t, format!(" {title} alert "), true);
+    let inner = blk.inner(area);
+    frame.render_widget(blk, area);
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -55,6 +55,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         Route::Alerts => alerts::render(app, frame, s.body),
     }
     decide::render_box(app, frame, s.body);
+    alerts::render_box(app, frame, s.body);
     status::bottom_line(app, frame, s.bottom);
     palette::render(app, frame, s.body);
 }

@@ -71,9 +71,13 @@ pub fn render_ops(app: &App, frame: &mut Frame, body: Rect) {
             _ => t.note,
         };
         let sla = sla_span(app, op).unwrap_or_else(|| Span::styled("", t.muted));
-        let note = op
-            .last_error
-            .clone()
+        // A verified rollback's watch says more than its reason: "watching, 42 min left, ...".
+        let watch = op.watch.as_ref();
+        let watch_fired =
+            watch.is_some_and(|w| w.ended.as_ref().is_some_and(|e| !e.outcome.is_clean()));
+        let note = watch
+            .map(|w| w.brief(app.now))
+            .or_else(|| op.last_error.clone())
             .or_else(|| op.waiting.clone().filter(|_| !op.state.is_final()))
             .or_else(|| op.reason.clone().map(|r| format!("reason: {r}")))
             .unwrap_or_default();
@@ -92,9 +96,17 @@ pub fn render_ops(app: &App, frame: &mut Frame, body: Rect) {
         if by > 0 {
             spans.push(Span::styled(format!("{} ", pad(&op.actor, by)), t.muted));
         }
+        // A verified rollback's watch takes the state column: watching, watch clean, alert
+        // fired, job failed.
+        let (state_text, state_style) = match watch {
+            Some(w) if w.is_open() => (w.state_word(), t.note),
+            Some(_) if watch_fired => (watch.map_or("", |w| w.state_word()), t.alert),
+            Some(w) => (w.state_word(), t.ok),
+            None => (op.state.as_str(), style),
+        };
         spans.push(Span::styled(
-            format!("{} ", pad(op.state.as_str(), state_w)),
-            style,
+            format!("{} ", pad(state_text, state_w)),
+            state_style,
         ));
         spans.push(Span::styled(
             format!("{} ", pad(&sla.content, sla_w)),
@@ -102,7 +114,9 @@ pub fn render_ops(app: &App, frame: &mut Frame, body: Rect) {
         ));
         spans.push(Span::styled(
             fit(&note, note_w),
-            if op.last_error.is_some() {
+            if watch_fired {
+                t.alert
+            } else if op.last_error.is_some() && watch.is_none() {
                 t.error
             } else {
                 t.muted

@@ -243,6 +243,22 @@ fn checklist(app: &App, op: &Operation, w: usize) -> Vec<Line<'static>> {
                 format!("the fleet shows v{to} in Prod (refreshed after the restore)"),
                 w,
             ));
+            if let Some(watch) = &op.watch {
+                let ended = watch.ended.as_ref();
+                out.push(check(
+                    t,
+                    ended.map(|e| {
+                        if e.outcome.is_clean() {
+                            Status::Ok
+                        } else {
+                            Status::Alert
+                        }
+                    }),
+                    ended.is_none(),
+                    watch.label(app.now),
+                    w,
+                ));
+            }
         }
         OpKind::EnvironmentRollback { to, .. } => {
             let n = op.steps.len();
@@ -277,6 +293,15 @@ fn checklist(app: &App, op: &Operation, w: usize) -> Vec<Line<'static>> {
                 done_or(op.state == OpState::Verified, failed),
                 !op.state.is_final(),
                 "a re-read of the approval shows the decision".into(),
+                w,
+            ));
+        }
+        OpKind::AlertChange { new_state, .. } => {
+            out.push(check(
+                t,
+                done_or(op.state == OpState::Verified, failed),
+                !op.state.is_final(),
+                format!("a re-read of the alert shows it {new_state}"),
                 w,
             ));
         }

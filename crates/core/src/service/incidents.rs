@@ -45,6 +45,8 @@ pub struct IncidentPolicy {
     pub job_reread: Duration,
     /// Resource groups whose alerts are the fleet's (workspaces, registry, and configured).
     pub resource_groups: Vec<String>,
+    /// How long a verified rollback's circuit is watched, in minutes (0: not at all).
+    pub watch_minutes: u32,
 }
 
 impl Default for IncidentPolicy {
@@ -53,6 +55,7 @@ impl Default for IncidentPolicy {
             stale_job_hours: crate::domain::incidents::DEFAULT_STALE_HOURS,
             job_reread: Duration::minutes(45),
             resource_groups: Vec::new(),
+            watch_minutes: crate::domain::watch::DEFAULT_WATCH_MINUTES,
         }
     }
 }
@@ -75,6 +78,7 @@ impl IncidentPolicy {
             stale_job_hours: s.incidents.stale_job_hours,
             job_reread: Duration::minutes(i64::from(s.incidents.job_reread_minutes)),
             resource_groups: rgs,
+            watch_minutes: s.incidents.watch_minutes,
         }
     }
 }

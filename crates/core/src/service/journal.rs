@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::backend::OperationHandle;
 use super::clock::SharedClock;
+use crate::domain::incidents::AlertState;
 use crate::domain::release_ids::{ApprovalId, StageRef};
 use crate::domain::rollback::RollbackMethod;
+use crate::domain::watch::Watch;
 use crate::domain::{CircuitRef, ModelVersion, Stage};
 
 /// Where an operation stands. Only moves forward.
@@ -101,6 +103,19 @@ pub enum OpKind {
         from: String,
         to: String,
     },
+    /// Acknowledge, close or reopen an Azure Monitor alert (`Alerts_ChangeState`).
+    AlertChange {
+        /// The alert's ARM id.
+        alert: String,
+        /// Its rule's name, for people.
+        rule: String,
+        /// The circuit it is about, when relcon can tell.
+        #[serde(default)]
+        circuit: Option<CircuitRef>,
+        /// Its state when re-read right before the change, and the state asked for.
+        old_state: AlertState,
+        new_state: AlertState,
+    },
 }
 
 /// A journaled operation.
@@ -133,6 +148,10 @@ pub struct Operation {
     /// and DevOps project, or the simulator). Only that backend resumes it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub backend: String,
+    /// A verified rollback's watch of its circuit (`[incidents] watch_minutes`); absent
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<Watch>,
 }
 
 impl Operation {
@@ -165,6 +184,7 @@ impl Operation {
             verified_at: None,
             updated_at: now,
             backend: String::new(),
+            watch: None,
         }
     }
 
@@ -210,6 +230,10 @@ impl Operation {
             OpKind::EnvironmentRollback { from, to } => {
                 format!("all Prod deployments, environment {from} -> {to}")
             }
+            OpKind::AlertChange { rule, circuit, .. } => match circuit {
+                Some(c) => format!("alert {rule} on {c}"),
+                None => format!("alert {rule}"),
+            },
         }
     }
 
@@ -219,6 +243,11 @@ impl Operation {
             OpKind::Reject { .. } => "reject",
             OpKind::Rollback { .. } => "rollback",
             OpKind::EnvironmentRollback { .. } => "rollback-environment",
+            OpKind::AlertChange { new_state, .. } => match new_state {
+                AlertState::Acknowledged => "acknowledge-alert",
+                AlertState::Closed => "close-alert",
+                _ => "reopen-alert",
+            },
         }
     }
 
@@ -419,7 +448,8 @@ impl Journal {
             .collect()
     }
 
-    fn owns(&self, op: &Operation) -> bool {
+    /// Whether `op` belongs to this journal's backend.
+    pub fn owns(&self, op: &Operation) -> bool {
         op.backend.is_empty() || self.scope.is_empty() || op.backend == self.scope
     }
 }

@@ -1,5 +1,6 @@
 //! Use cases shared by the TUI and the CLI. Nothing here knows a terminal exists.
 
+pub mod alert_change;
 pub mod approval;
 pub mod backend;
 pub mod cache;
@@ -16,6 +17,7 @@ pub mod releases;
 pub mod rollback;
 pub mod session;
 pub mod snapshot;
+pub mod watch;
 
 use crate::domain::policy::ApprovalPolicy;
 use crate::domain::rollback::RollbackMethod;

@@ -352,6 +352,8 @@ impl Session {
         {
             tracing::warn!("cannot write the config cache: {e}");
         }
+        // The watches after verified rollbacks see what this refresh read of their circuits.
+        super::watch::observe(self, &snap);
         snap
     }
 

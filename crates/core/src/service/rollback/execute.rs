@@ -278,7 +278,9 @@ pub async fn rerun(
                 Ok((op, Rerun::SentBefore))
             }
         }
-        OpKind::Approve { .. } | OpKind::Reject { .. } => Ok((op, Rerun::InFlight)),
+        OpKind::Approve { .. } | OpKind::Reject { .. } | OpKind::AlertChange { .. } => {
+            Ok((op, Rerun::InFlight))
+        }
     }
 }
 

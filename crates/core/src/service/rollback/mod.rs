@@ -30,5 +30,5 @@ pub use error::{
 };
 pub use execute::{Rerun, execute, execute_environment, in_flight, rerun};
 pub use plan::{RedeployTarget, RollbackPlan, RollbackRequest, plan, plan_from_snapshot};
-pub use send::PAUSE_BEFORE_SEND_ENV;
+pub use send::{PAUSE_BEFORE_SEND_ENV, pause_if_asked as pause_before_send};
 pub use track::{Progress, STOPPED_BEFORE_SENDING, abandon_all, elapsed, resume_all, sla, track};

@@ -20,12 +20,12 @@ use crate::service::journal::{OpKind, OpState, Operation};
 use crate::service::session::Session;
 
 /// A test hook, documented in docs/CONSOLE.md: with this set, relcon stops right before it
-/// sends a journaled rollback (after the journal and the audit entry) and waits until it is
+/// sends a journaled operation (a rollback, an alert change) (after the journal and the audit entry) and waits until it is
 /// killed, so that a test can `kill -9` it exactly between recording and sending.
 pub const PAUSE_BEFORE_SEND_ENV: &str = "RELCON_TEST_PAUSE_BEFORE_SEND";
 
-/// The test hook of [`PAUSE_BEFORE_SEND_ENV`].
-async fn pause_if_asked(op: &Operation) {
+/// The test hook of [`PAUSE_BEFORE_SEND_ENV`] (every mutation that journals takes it).
+pub async fn pause_if_asked(op: &Operation) {
     if std::env::var_os(PAUSE_BEFORE_SEND_ENV).is_some_and(|v| !v.is_empty()) {
         eprintln!(
             "relcon: test hook {PAUSE_BEFORE_SEND_ENV}: operation {} is journaled and on the \

@@ -50,6 +50,9 @@ pub(super) async fn sent_status(
             .await?
             .is_some_and(|r| r.status != ApprovalStatus::Pending)),
         OpKind::EnvironmentRollback { .. } => Ok(false),
+        OpKind::AlertChange { .. } => Ok(crate::service::alert_change::changed(backend, op)
+            .await?
+            .is_some()),
     }
 }
 
@@ -176,6 +179,7 @@ pub async fn track(session: &Session, mut op: Operation, progress: Progress<'_>)
         ),
     };
     audit_outcome(session, &op, result);
+    crate::service::watch::begin(session, &mut op);
     op
 }
 
@@ -211,6 +215,10 @@ async fn step(session: &Session, op: &mut Operation) -> Option<Duration> {
         }
         OpKind::Approve { .. } | OpKind::Reject { .. } => {
             step_decision(session, op).await;
+            None
+        }
+        OpKind::AlertChange { .. } => {
+            crate::service::alert_change::step(session, op).await;
             None
         }
     }
