@@ -19,6 +19,7 @@ mod contract;
 mod contract_yaml_sim;
 mod devops_refusal;
 mod hash_properties;
+mod incident_actions;
 mod incidents;
 mod json_contract;
 mod monitoring;

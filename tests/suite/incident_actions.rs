@@ -367,7 +367,7 @@ async fn an_alert_on_the_circuit_during_the_watch_ends_it_at_once_and_says_when(
     );
 }
 
-mod support;
+use crate::support;
 
 /// `POST .../changestate` requests the simulator has answered.
 fn changestates(sim: &support::SimServe) -> u64 {
