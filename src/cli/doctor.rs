@@ -11,7 +11,7 @@ use super::{Exit, Global, load_settings, print_json};
 use crate::domain::Stage;
 use crate::domain::platform::{ApprovalStatus, AssetLocation};
 use crate::service::backend::{ApprovalQuery, BackendError, ErrorKind, MonitorQuery};
-use crate::settings::{AuthMethod, Settings};
+use crate::settings::{AuthMethod, ReleaseFlavor, Settings};
 
 #[derive(Debug, Serialize)]
 struct Check {
@@ -225,12 +225,18 @@ pub fn doctor(g: &Global) -> Exit {
     push(
         "releases",
         "DevOps releases",
-        releases.map(|r| {
-            format!(
+        releases.map(|r| match settings.devops.flavor {
+            ReleaseFlavor::Classic => format!(
                 "definition {} ({} releases)",
                 settings.devops.release_definition_id,
                 r.len()
-            )
+            ),
+            ReleaseFlavor::Yaml => format!(
+                "YAML pipelines, Prod {} on {} ({} releases)",
+                settings.devops.yaml.prod_pipeline,
+                settings.devops.yaml.prod_environment,
+                r.len()
+            ),
         }),
     );
     push(

@@ -16,6 +16,8 @@ use relcon::azure::{AzureBackend, ClientOptions, RetryPolicy};
 use relcon::settings::Settings;
 use reqwest::Url;
 
+pub mod yaml_world;
+
 /// One request the fake received.
 #[derive(Debug, Clone)]
 pub struct Hit {

@@ -1,6 +1,6 @@
 //! The simulator's Azure Pipelines (YAML) face against Microsoft's documents
 //! (`tests/data/specs/devops-yaml/`, vendored verbatim from `shared/azure-examples/devops-yaml`):
-//! every route, called over HTTP through the recording proxy of `tests/contract.rs`, answers in
+//! every route, called over HTTP through the recording proxy of `tests/suite/contract.rs`, answers in
 //! the documented shape (the swagger operation's response schema, `{count, value}` for lists),
 //! and refusals in Azure DevOps' error shape. The requests here are the test's own; the checks
 //! of relcon's YAML adapter's requests belong with that adapter. Throttling applies to these

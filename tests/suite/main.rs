@@ -36,5 +36,6 @@ mod tui_journey;
 mod tui_write_journey;
 mod write_path;
 mod yaml11_cases;
+mod yaml_client;
 mod yaml_display;
 mod yaml_errors;

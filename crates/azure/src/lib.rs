@@ -31,6 +31,7 @@ mod request_log;
 mod urls;
 #[doc(hidden)]
 pub mod wire;
+pub mod yaml;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
@@ -54,9 +55,9 @@ use crate::domain::platform::{
 };
 use crate::service::backend::{
     ApprovalQuery, Backend, BackendError, BackendResult, ErrorKind, MonitorQuery, OperationHandle,
-    OperationStatus, Receipt, ReleaseQuery,
+    OperationStatus, Receipt, ReleaseQuery, RollbackRun, RollbackRunRequest,
 };
-use crate::settings::{AuthMethod, MonitorSource, Settings};
+use crate::settings::{AuthMethod, MonitorSource, ReleaseFlavor, Settings};
 use http::{Call, Http, Service};
 use urls::Urls;
 use wire::{DevOpsList, devops as dw, ml as mw};
@@ -131,6 +132,8 @@ pub struct AzureBackend {
     alerts: alerts::AlertUrls,
     /// Batch scoring jobs and run history (the Azure ML data plane).
     jobs: jobs::JobUrls,
+    /// The release side over YAML pipelines (`[devops] flavor = "yaml"`); `None`: classic.
+    yaml: Option<yaml::YamlSide>,
 }
 
 /// Whether a base URL is on this machine (the simulator, a test fake).
@@ -206,6 +209,8 @@ impl AzureBackend {
             monitor_parts: Default::default(),
             alerts: alerts::AlertUrls::new(settings),
             jobs: jobs::JobUrls::new(settings),
+            yaml: (settings.devops.flavor == ReleaseFlavor::Yaml)
+                .then(|| yaml::YamlSide::new(settings.devops.yaml.clone())),
         })
     }
 
@@ -260,6 +265,16 @@ impl AzureBackend {
         let ctx = map::ApprovalContext::default();
         Ok(list.into_iter().map(|a| map::approval(a, &ctx)).collect())
     }
+}
+
+/// What a classic release answers when asked for the YAML flavour's rollback pipeline.
+fn no_rollback_pipeline() -> BackendError {
+    BackendError::new(
+        ErrorKind::Config,
+        "",
+        "",
+        "classic releases have no rollback pipeline: redeploy an earlier release or roll back directly",
+    )
 }
 
 /// A classic release numbers its approvals and environments; a reference that is not a number
@@ -445,6 +460,9 @@ impl Backend for AzureBackend {
     }
 
     async fn release_history(&self) -> BackendResult<Vec<ReleaseRecord>> {
+        if self.yaml.is_some() {
+            return self.yaml_history().await;
+        }
         let url = self.urls.releases()?;
         let mut out: Vec<ReleaseRecord> = self
             .http
@@ -461,6 +479,9 @@ impl Backend for AzureBackend {
         &self,
         query: &ReleaseQuery,
     ) -> BackendResult<Vec<ReleaseRecord>> {
+        if self.yaml.is_some() {
+            return self.yaml_history_where(query).await;
+        }
         let mut urls = Vec::new();
         if let Some(since) = query.since {
             let t = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -492,6 +513,9 @@ impl Backend for AzureBackend {
     }
 
     async fn recent_attempts(&self, top: u32) -> BackendResult<Vec<DeploymentRef>> {
+        if self.yaml.is_some() {
+            return self.yaml_recent_attempts(top).await;
+        }
         let url = self.urls.recent_deployments(top)?;
         let page: DevOpsList<dw::ReleaseDeployment> = self
             .http
@@ -511,6 +535,9 @@ impl Backend for AzureBackend {
     }
 
     async fn release(&self, id: u32) -> BackendResult<ReleaseRecord> {
+        if self.yaml.is_some() {
+            return self.yaml_release(id).await;
+        }
         let url = self.urls.release(id)?;
         let r: dw::Release = self
             .http
@@ -520,6 +547,9 @@ impl Backend for AzureBackend {
     }
 
     async fn approvals(&self, query: &ApprovalQuery) -> BackendResult<Vec<ApprovalRecord>> {
+        if self.yaml.is_some() {
+            return self.yaml_approvals(query).await;
+        }
         // The service takes one status per call and reads a missing filter as "pending"; every
         // status therefore means one call per concrete status.
         let statuses: Vec<ApprovalStatus> = match &query.status {
@@ -557,6 +587,9 @@ impl Backend for AzureBackend {
         status: ApprovalStatus,
         comment: &str,
     ) -> BackendResult<Receipt<ApprovalRecord>> {
+        if self.yaml.is_some() {
+            return self.yaml_decide(id, status, comment).await;
+        }
         let url = self
             .urls
             .approval(classic_number(id.as_number(), "approval", id)?)?;
@@ -578,6 +611,9 @@ impl Backend for AzureBackend {
         stage: &StageRef,
         comment: &str,
     ) -> BackendResult<Receipt<ReleaseEnvironment>> {
+        if self.yaml.is_some() {
+            return self.yaml_rerun_stage(release_id, stage, comment).await;
+        }
         let environment_id = classic_number(stage.as_number(), "release environment", stage)?;
         let url = self.urls.release_environment(release_id, environment_id)?;
         let body = json!({
@@ -595,6 +631,23 @@ impl Backend for AzureBackend {
             value: map::release_environment(e, Some((release_id, ""))),
             request_id: reply.request_id(),
         })
+    }
+
+    async fn queue_rollback_run(
+        &self,
+        request: &RollbackRunRequest,
+    ) -> BackendResult<Receipt<RollbackRun>> {
+        if self.yaml.is_some() {
+            return self.yaml_queue_rollback(request).await;
+        }
+        Err(no_rollback_pipeline())
+    }
+
+    async fn rollback_run(&self, id: u32) -> BackendResult<RollbackRun> {
+        if self.yaml.is_some() {
+            return self.yaml_rollback_run(id).await;
+        }
+        Err(no_rollback_pipeline())
     }
 
     async fn fired_alerts(&self) -> BackendResult<Vec<AlertRecord>> {

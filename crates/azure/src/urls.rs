@@ -179,6 +179,12 @@ impl Urls {
         ))
     }
 
+    /// `{organization}/{project}/{path}` on Azure DevOps with this query (the YAML pipelines'
+    /// calls, `yaml::urls`, build their paths and api-versions on it).
+    pub fn devops_project_url(&self, path: &str, query: &[(&str, &str)]) -> BackendResult<Url> {
+        with_query(&format!("{}/{path}", self.devops_project), query)
+    }
+
     pub fn connection_data(&self) -> BackendResult<Url> {
         with_query(
             &format!("{}/_apis/connectionData", self.devops_org),

@@ -13,5 +13,6 @@ pub use relcon_domain as domain;
 pub mod audit;
 pub mod private_files;
 pub mod redact;
+pub mod release_flavor;
 pub mod service;
 pub mod settings;

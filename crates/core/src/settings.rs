@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::domain::naming::NameTemplate;
 use crate::domain::rollback::RollbackMethod;
 use crate::domain::{CircuitRef, Thresholds};
+pub use crate::release_flavor::{PipelineRef, ReleaseFlavor, YamlPipelines};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,7 +149,12 @@ pub struct ResourceRef {
 pub struct DevOpsSettings {
     pub organization: String,
     pub project: String,
-    /// The classic release pipeline that carries models Registry -> Test -> Production.
+    /// Classic release pipelines (the default) or YAML multi-stage pipelines.
+    #[serde(default)]
+    pub flavor: ReleaseFlavor,
+    /// The classic release pipeline that carries models Registry -> Test -> Production
+    /// (required with `flavor = "classic"`, unused with YAML pipelines).
+    #[serde(default)]
     pub release_definition_id: u32,
     /// The Git repository (name or id) that holds the circuit configs.
     pub config_repository: String,
@@ -160,6 +166,10 @@ pub struct DevOpsSettings {
     pub endpoint: BaseUrl,
     #[serde(default = "default_release_endpoint")]
     pub release_endpoint: BaseUrl,
+    /// `[devops.yaml]`: the pipelines, stages and environments of the YAML flavour (the
+    /// seed's names by default).
+    #[serde(default)]
+    pub yaml: YamlPipelines,
 }
 
 /// Where the monitoring metrics are read. Exactly one of the two ids is set: the Log Analytics
@@ -568,6 +578,14 @@ impl Settings {
             )),
             _ => {}
         }
+        match self.devops.flavor {
+            ReleaseFlavor::Classic if self.devops.release_definition_id == 0 => out.push((
+                "devops.release_definition_id".into(),
+                "[devops] needs release_definition_id (the classic release pipeline), or flavor = \"yaml\" for YAML pipelines".into(),
+            )),
+            ReleaseFlavor::Yaml => out.extend(self.devops.yaml.problems()),
+            ReleaseFlavor::Classic => {}
+        }
         if self.client.concurrency == 0 {
             out.push((
                 "client.concurrency".into(),
@@ -898,8 +916,53 @@ log_analytics_workspace_id = "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b"
         )
         .unwrap();
         assert_eq!(s.devops.release_definition_id, 1);
+        assert_eq!(s.devops.flavor, ReleaseFlavor::Classic);
+        // The YAML table documents the seed's names, which are also the defaults.
+        assert_eq!(s.devops.yaml, YamlPipelines::default());
         assert_eq!(s.auth.method, AuthMethod::AzureCli);
         assert_eq!(s.thresholds, Thresholds::default());
+    }
+
+    #[test]
+    fn the_yaml_flavour_defaults_to_the_seeds_pipelines_and_takes_ids_or_names() {
+        let s = Settings::parse(MINIMAL, "t.toml").unwrap();
+        assert_eq!(s.devops.flavor, ReleaseFlavor::Classic);
+        let yaml = MINIMAL
+            .replace("release_definition_id = 12\n", "flavor = \"yaml\"\n")
+            .replace(
+                "[monitor]",
+                "[devops.yaml]\nprod_pipeline = 42\nprod_environment = \"prod-deployment\"\n\n[monitor]",
+            );
+        let s = Settings::parse(&yaml, "t.toml").unwrap();
+        assert_eq!(s.devops.flavor, ReleaseFlavor::Yaml);
+        let y = &s.devops.yaml;
+        assert_eq!(y.prod_pipeline, PipelineRef::Id(42));
+        assert!(y.prod_pipeline.matches(42, "anything"));
+        assert_eq!(
+            y.rollback_pipeline,
+            PipelineRef::Name("rollback-pipeline".into())
+        );
+        assert!(y.rollback_pipeline.matches(7, "Rollback-Pipeline"));
+        assert_eq!(
+            (y.prod_stage.as_str(), y.prod_environment.as_str()),
+            ("DeployToProduction", "prod-deployment")
+        );
+        assert_eq!(y.training_resource, "training");
+
+        // Unknown keys stay errors, with their line.
+        let typo = yaml.replace("prod_pipeline = 42", "prod_pipline = 42");
+        let msg = Settings::parse(&typo, "t.toml").unwrap_err().to_string();
+        assert!(msg.contains("prod_pipline"), "{msg}");
+        let flavour = yaml.replace("flavor = \"yaml\"", "flavor = \"yml\"");
+        let msg = Settings::parse(&flavour, "t.toml").unwrap_err().to_string();
+        assert!(msg.contains("yml"), "{msg}");
+        let empty = yaml.replace("prod_pipeline = 42", "prod_stage = \"\"");
+        let msg = Settings::parse(&empty, "t.toml").unwrap_err().to_string();
+        assert!(msg.contains("devops.yaml.prod_stage"), "{msg}");
+        // Classic still needs its release definition.
+        let classic = MINIMAL.replace("release_definition_id = 12\n", "");
+        let msg = Settings::parse(&classic, "t.toml").unwrap_err().to_string();
+        assert!(msg.contains("release_definition_id"), "{msg}");
     }
 
     #[test]

@@ -385,6 +385,8 @@ impl SimHandle {
                 config_path: "config/circuits/{plant}_{circuit}.yaml".into(),
                 endpoint: url("devops"),
                 release_endpoint: url("vsrm"),
+                flavor: Default::default(),
+                yaml: Default::default(),
             },
             monitor: MonitorSettings {
                 log_analytics_workspace_id: Some(Guid(ids.la_workspace.clone())),

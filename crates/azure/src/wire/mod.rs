@@ -8,6 +8,7 @@ pub mod devops;
 pub mod jobs;
 pub mod ml;
 pub mod monitor;
+pub mod pipelines;
 
 use std::collections::BTreeMap;
 

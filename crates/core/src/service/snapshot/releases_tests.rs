@@ -206,3 +206,62 @@ fn approvals_not_read_are_an_error_and_none_are_counted() {
     assert_eq!(found.releases.len(), 2, "the history still shows");
     assert!(circuits.values().all(|c| c.pending_approvals == 0));
 }
+
+/// A YAML pipeline's approval, as its adapter lists it: one GUID with a record per approver's
+/// step, on a stage referenced by run and name, with the Approval check's rule and the run's
+/// own requester. The service groups it as it groups a classic one: one item, the GUID once.
+#[test]
+fn a_yaml_approval_with_steps_groups_as_one_item_with_its_rule_and_requester() {
+    const GUID: &str = "8f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+    let stage = crate::domain::platform::StageRef::new("401:DeployToProduction");
+    let dave = crate::domain::platform::IdentityRef {
+        id: "id-dave".into(),
+        display_name: "dave".into(),
+        unique_name: "dave@contoso.com".into(),
+    };
+    let mut r = readings();
+    let Some(Ok(releases)) = r.releases.as_mut() else {
+        unreachable!()
+    };
+    let release = releases.iter_mut().find(|x| x.id == 12).unwrap();
+    let prod = release
+        .environments
+        .iter_mut()
+        .find(|e| e.stage() == Some(Stage::Prod))
+        .unwrap();
+    prod.id = stage.clone();
+    prod.requester_blocked = Some(true);
+    prod.requested_for = Some(dave.clone());
+    for a in &mut prod.pre_deploy_approvals {
+        a.id = GUID.into();
+        a.stage_ref = stage.clone();
+    }
+    let Some(Ok(pending)) = r.approvals.as_mut() else {
+        unreachable!()
+    };
+    for a in pending.iter_mut() {
+        a.id = GUID.into();
+        a.stage_ref = stage.clone();
+    }
+    let mut second_step = pending[0].clone();
+    second_step.approver.display_name = "erin".into();
+    pending.push(second_step);
+
+    let (_, found) = run(&r);
+    assert_eq!(found.approvals.len(), 1);
+    let a = &found.approvals[0];
+    assert_eq!(a.environment_id, stage);
+    assert_eq!(
+        a.pending_ids.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+        [GUID]
+    );
+    assert_eq!((a.required, a.approved.len()), (2, 1));
+    assert_eq!(a.approved[0].by.display_name, "carol");
+    assert_eq!(
+        a.requested_by, dave,
+        "the run's requester, not the release's author"
+    );
+    assert!(a.requester_blocked);
+    let prod = found.releases[0].stage(Stage::Prod).unwrap();
+    assert_eq!(prod.environment_id, stage);
+}

@@ -1,0 +1,347 @@
+//! From what the YAML pipelines' APIs say to relcon's releases, without reading anything.
+//!
+//! A release is one training run carried through the stages: its id is the training run's id
+//! (the models' `build_id` tag), and each stage is the newest run of that stage's pipeline
+//! that consumed it (as the pipeline resource `training`), read from the stage environment's
+//! deployment records and from the approvals waiting on it. A stage's reference
+//! ([`StageRef`]) is `"{run id}:{stage YAML name}"`, what Stages - Update is sent to.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::Stage;
+use crate::domain::platform::{
+    ApprovalId, ApprovalRecord, ApprovalStatus, ApprovalType, DeployAttempt, DeploymentStatus,
+    EnvironmentStatus, IdentityRef, ReleaseEnvironment, ReleaseRecord, ReleaseStatus, StageRef,
+};
+use crate::map::{identity_ref, some_identity, time};
+use crate::wire::pipelines as pw;
+
+/// A YAML stage reference: the run and the stage's YAML name.
+pub fn stage_ref(run: u32, stage: &str) -> StageRef {
+    StageRef::new(format!("{run}:{stage}"))
+}
+
+/// The run and stage name of a reference made by [`stage_ref`].
+pub fn parse_stage_ref(r: &StageRef) -> Option<(u32, &str)> {
+    let (run, stage) = r.as_str().split_once(':')?;
+    let run = run.parse().ok()?;
+    (!stage.is_empty()).then_some((run, stage))
+}
+
+/// One run of a stage's pipeline, as Runs - Get (and Builds - Get) show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    pub id: u32,
+    pub name: String,
+    pub stage: Stage,
+    pub requested_for: IdentityRef,
+    pub created: Option<DateTime<Utc>>,
+    /// `inProgress`, `completed`...
+    pub state: String,
+    pub result: Option<String>,
+    /// The training run it consumed: its id and name.
+    pub training: Option<(u32, String)>,
+}
+
+/// One deployment record of a stage's environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageAttempt {
+    pub run: u32,
+    pub attempt: u32,
+    pub queued: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+    pub result: Option<String>,
+}
+
+impl StageAttempt {
+    pub fn from_wire(r: &pw::DeploymentRecord) -> Option<StageAttempt> {
+        Some(StageAttempt {
+            run: r.owner.as_ref()?.id?,
+            attempt: r.stage_attempt.unwrap_or(1),
+            queued: time(r.queue_time.as_deref()).or(time(r.start_time.as_deref())),
+            finished: time(r.finish_time.as_deref()),
+            result: r.result.clone().filter(|s| !s.is_empty()),
+        })
+    }
+
+    fn status(&self) -> DeploymentStatus {
+        match (&self.finished, self.result.as_deref()) {
+            (None, _) | (_, None) => DeploymentStatus::InProgress,
+            (_, Some(r)) if r.eq_ignore_ascii_case("succeeded") => DeploymentStatus::Succeeded,
+            (_, Some(r)) if r.eq_ignore_ascii_case("succeededWithIssues") => {
+                DeploymentStatus::PartiallySucceeded
+            }
+            _ => DeploymentStatus::Failed,
+        }
+    }
+}
+
+/// The rule a stage's approvals are judged by: its environment's Approval check.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StageRule {
+    /// `minRequiredApprovers`; 0: every approver.
+    pub required: u32,
+    pub requester_blocked: Option<bool>,
+    pub approvers: Vec<IdentityRef>,
+}
+
+impl StageRule {
+    /// The first enabled Approval check among an environment's configurations.
+    pub fn from_checks(checks: &[pw::CheckConfiguration]) -> Option<StageRule> {
+        let approval = checks.iter().find(|c| {
+            c.is_disabled != Some(true)
+                && c.check_type
+                    .as_ref()
+                    .and_then(|t| t.name.as_deref())
+                    .is_some_and(|n| n.eq_ignore_ascii_case("Approval"))
+        })?;
+        let settings: pw::ApprovalSettings = approval
+            .settings
+            .clone()
+            .and_then(|s| serde_json::from_value(s).ok())
+            .unwrap_or_default();
+        let approvers: Vec<IdentityRef> = settings
+            .approvers
+            .into_iter()
+            .map(|a| identity_ref(Some(a)))
+            .collect();
+        Some(StageRule {
+            required: settings.min_required_approvers.unwrap_or(0),
+            requester_blocked: settings.requester_cannot_be_approver,
+            approvers,
+        })
+    }
+}
+
+/// A pending approval placed on its run and stage.
+#[derive(Debug, Clone)]
+pub struct PlacedApproval {
+    pub approval: pw::Approval,
+    pub run: u32,
+    pub stage: Stage,
+    pub stage_name: String,
+}
+
+/// The approval's records: one per approver's step (all under the approval's id), or one
+/// pending record for the whole when it lists no steps (the official examples do not).
+pub fn approval_records(
+    a: &pw::Approval,
+    release_id: u32,
+    release_name: &str,
+    stage: &StageRef,
+    stage_name: &str,
+    attempt: u32,
+) -> Vec<ApprovalRecord> {
+    let id = ApprovalId::new(a.id.clone().unwrap_or_default());
+    let record = |status: ApprovalStatus,
+                  approver: IdentityRef,
+                  by: Option<IdentityRef>,
+                  comment: String,
+                  modified: Option<DateTime<Utc>>| ApprovalRecord {
+        id: id.clone(),
+        status,
+        approval_type: ApprovalType::PreDeploy,
+        approver,
+        approved_by: by,
+        comments: comment,
+        release_id,
+        release_name: release_name.to_owned(),
+        stage_ref: stage.clone(),
+        stage_name: stage_name.to_owned(),
+        attempt,
+        created_on: time(a.created_on.as_deref()),
+        modified_on: modified.or(time(a.last_modified_on.as_deref())),
+    };
+    let whole = ApprovalStatus::parse(a.status.as_deref().unwrap_or("undefined"));
+    if a.steps.is_empty() {
+        return vec![record(
+            whole,
+            IdentityRef::default(),
+            None,
+            String::new(),
+            None,
+        )];
+    }
+    a.steps
+        .iter()
+        .map(|s| {
+            let status = ApprovalStatus::parse(s.status.as_deref().unwrap_or("undefined"));
+            // A step left undecided when the approval completed is no longer pending.
+            let status = match (&status, &whole) {
+                (ApprovalStatus::Pending, w) if *w != ApprovalStatus::Pending => w.clone(),
+                _ => status,
+            };
+            record(
+                status,
+                identity_ref(s.assigned_approver.clone()),
+                some_identity(s.actual_approver.clone()),
+                s.comment.clone().unwrap_or_default(),
+                time(s.last_modified_on.as_deref()),
+            )
+        })
+        .collect()
+}
+
+/// The stage names relcon maps: its stages with their YAML names.
+pub type StageNames = [(Stage, String); 3];
+
+/// Everything read for one history, assembled into releases newest first.
+pub fn releases(
+    names: &StageNames,
+    runs: &HashMap<u32, RunInfo>,
+    attempts: &[(Stage, StageAttempt)],
+    pending: &[PlacedApproval],
+    rules: &HashMap<Stage, StageRule>,
+) -> Vec<ReleaseRecord> {
+    // training run -> stage -> the newest run of that stage's pipeline.
+    let mut by_training: BTreeMap<u32, BTreeMap<Stage, &RunInfo>> = BTreeMap::new();
+    let mentioned = attempts
+        .iter()
+        .map(|(_, a)| a.run)
+        .chain(pending.iter().map(|p| p.run));
+    for run in mentioned.filter_map(|id| runs.get(&id)) {
+        let Some((training, _)) = &run.training else {
+            continue;
+        };
+        let slot = by_training.entry(*training).or_default();
+        match slot.get(&run.stage) {
+            Some(known) if known.id >= run.id => {}
+            _ => {
+                slot.insert(run.stage, run);
+            }
+        }
+    }
+    let mut out: Vec<ReleaseRecord> = by_training
+        .into_iter()
+        .map(|(training, stages)| {
+            let training_name = stages
+                .values()
+                .find_map(|r| r.training.as_ref().map(|t| t.1.clone()))
+                .unwrap_or_default();
+            let first = stages.values().min_by_key(|r| (r.created, r.id)).copied();
+            let environments = names
+                .iter()
+                .filter_map(|(stage, name)| {
+                    let run = stages.get(stage)?;
+                    Some(environment(
+                        run,
+                        *stage,
+                        name,
+                        training,
+                        &training_name,
+                        attempts,
+                        pending,
+                        rules.get(stage),
+                    ))
+                })
+                .collect();
+            ReleaseRecord {
+                id: training,
+                name: training_name.clone(),
+                status: ReleaseStatus::Active,
+                description: String::new(),
+                created_on: first.and_then(|r| r.created),
+                created_by: first.map(|r| r.requested_for.clone()).unwrap_or_default(),
+                build_id: Some(training.to_string()),
+                variables: BTreeMap::new(),
+                environments,
+            }
+        })
+        .collect();
+    out.sort_by_key(|r| std::cmp::Reverse(r.id));
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn environment(
+    run: &RunInfo,
+    stage: Stage,
+    stage_name: &str,
+    release_id: u32,
+    release_name: &str,
+    attempts: &[(Stage, StageAttempt)],
+    pending: &[PlacedApproval],
+    rule: Option<&StageRule>,
+) -> ReleaseEnvironment {
+    let id = stage_ref(run.id, stage_name);
+    let mut steps: Vec<DeployAttempt> = attempts
+        .iter()
+        .filter(|(s, a)| *s == stage && a.run == run.id)
+        .map(|(_, a)| DeployAttempt {
+            attempt: a.attempt,
+            status: a.status(),
+            requested_by: None,
+            requested_for: Some(run.requested_for.clone()),
+            queued_on: a.queued,
+            last_modified_on: a.finished.or(a.queued),
+        })
+        .collect();
+    steps.sort_by_key(|d| d.attempt);
+    steps.dedup_by_key(|d| d.attempt);
+    let deployed = steps.last().map_or(0, |d| d.attempt);
+    let waiting: Vec<&PlacedApproval> = pending
+        .iter()
+        .filter(|p| p.run == run.id && p.stage == stage)
+        .collect();
+    let mut approvals = Vec::new();
+    if !waiting.is_empty() {
+        // The attempt that waits for its checks has no deployment record yet.
+        let attempt = deployed + 1;
+        steps.push(DeployAttempt {
+            attempt,
+            status: DeploymentStatus::NotDeployed,
+            requested_by: None,
+            requested_for: Some(run.requested_for.clone()),
+            queued_on: waiting
+                .iter()
+                .filter_map(|p| time(p.approval.created_on.as_deref()))
+                .min(),
+            last_modified_on: None,
+        });
+        for p in &waiting {
+            approvals.extend(approval_records(
+                &p.approval,
+                release_id,
+                release_name,
+                &id,
+                stage.release_environment().unwrap_or(stage_name),
+                attempt,
+            ));
+        }
+    }
+    let required = waiting
+        .iter()
+        .filter_map(|p| p.approval.min_required_approvers)
+        .find(|n| *n > 0)
+        .or(rule.map(|r| r.required))
+        .unwrap_or(0);
+    let last = steps.last();
+    let status = match last.map(|d| &d.status) {
+        _ if !waiting.is_empty() => EnvironmentStatus::InProgress,
+        Some(DeploymentStatus::InProgress) => EnvironmentStatus::InProgress,
+        Some(DeploymentStatus::Succeeded) => EnvironmentStatus::Succeeded,
+        Some(DeploymentStatus::PartiallySucceeded) => EnvironmentStatus::PartiallySucceeded,
+        Some(_) => EnvironmentStatus::Rejected,
+        // No deployment and nothing waiting: stopped at its checks (rejected, timed out), or
+        // not there yet.
+        None if run.state.eq_ignore_ascii_case("completed") => match run.result.as_deref() {
+            Some(r) if r.eq_ignore_ascii_case("canceled") => EnvironmentStatus::Canceled,
+            _ => EnvironmentStatus::Rejected,
+        },
+        None => EnvironmentStatus::NotStarted,
+    };
+    ReleaseEnvironment {
+        id,
+        definition_environment_id: 0,
+        name: stage.release_environment().unwrap_or(stage_name).to_owned(),
+        status,
+        required_approvers: required,
+        requester_blocked: rule.and_then(|r| r.requester_blocked),
+        requested_for: Some(run.requested_for.clone()),
+        pre_deploy_approvals: approvals,
+        modified_on: last.and_then(|d| d.last_modified_on.or(d.queued_on)),
+        deploy_steps: steps,
+    }
+}

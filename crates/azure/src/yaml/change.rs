@@ -1,0 +1,199 @@
+//! What the YAML release side changes, each sent once: an approval decided (Approvals -
+//! Update), a stage re-run (Stages - Update retry), the rollback pipeline queued (Runs - Run
+//! Pipeline) and read back.
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::assemble;
+use crate::AzureBackend;
+use crate::domain::platform::{
+    ApprovalId, ApprovalRecord, ApprovalStatus, EnvironmentStatus, ReleaseEnvironment, StageRef,
+};
+use crate::http::{Call, Service};
+use crate::service::backend::{BackendResult, ErrorKind, Receipt, RollbackRun, RollbackRunRequest};
+use crate::wire::DevOpsList;
+use crate::wire::pipelines as pw;
+
+impl AzureBackend {
+    /// Approvals - Update: the caller's step of one approval.
+    pub(crate) async fn yaml_decide(
+        &self,
+        id: &ApprovalId,
+        status: ApprovalStatus,
+        comment: &str,
+    ) -> BackendResult<Receipt<ApprovalRecord>> {
+        let url = self.urls.yaml_approvals_update()?;
+        let body = json!([{
+            "approvalId": id.as_str(),
+            "status": status.as_str(),
+            "comment": comment,
+        }]);
+        let reply = self
+            .http
+            .mutate(Call::with_body(Service::DevOps, Method::PATCH, url, body))
+            .await?;
+        let list: DevOpsList<pw::Approval> = reply.json("an approval list")?;
+        let a = list
+            .value
+            .into_iter()
+            .find(|a| {
+                a.id.as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(id.as_str()))
+            })
+            .ok_or_else(|| {
+                reply.error(
+                    ErrorKind::Decode,
+                    format!("the answer does not list approval {id}"),
+                )
+            })?;
+        let records = assemble::approval_records(&a, 0, "", &StageRef::default(), "", 1);
+        let record = records
+            .iter()
+            .find(|r| r.status == status)
+            .or(records.first())
+            .cloned()
+            .ok_or_else(|| reply.error(ErrorKind::Decode, "an approval without a status".into()))?;
+        Ok(Receipt {
+            value: record,
+            request_id: reply.request_id(),
+        })
+    }
+
+    /// Stages - Update `{state: retry, forceRetryAllJobs: true}` on a run's stage.
+    pub(crate) async fn yaml_rerun_stage(
+        &self,
+        release_id: u32,
+        stage: &StageRef,
+        comment: &str,
+    ) -> BackendResult<Receipt<ReleaseEnvironment>> {
+        let (run, name) = assemble::parse_stage_ref(stage).ok_or_else(|| {
+            super::config_error(format!(
+                "stage {stage} is not a YAML run's stage (run:stage)"
+            ))
+        })?;
+        // Stages - Update takes no comment; the audit log and the journal keep it.
+        let _ = comment;
+        let url = self.urls.yaml_stage(run, name)?;
+        let body = json!({"state": "retry", "forceRetryAllJobs": true});
+        let reply = self
+            .http
+            .mutate(Call::with_body(Service::DevOps, Method::PATCH, url, body))
+            .await?;
+        let request_id = reply.request_id();
+        // The stage as it stands now; the retry went out whatever this read says.
+        let value = match self.yaml_release(release_id).await {
+            Ok(r) => r.environments.into_iter().find(|e| &e.id == stage),
+            Err(e) => {
+                tracing::warn!("re-reading training run {release_id} after the retry: {e}");
+                None
+            }
+        };
+        let value = value.unwrap_or_else(|| ReleaseEnvironment {
+            id: stage.clone(),
+            definition_environment_id: 0,
+            name: name.to_owned(),
+            status: EnvironmentStatus::Queued,
+            required_approvers: 0,
+            requester_blocked: None,
+            requested_for: None,
+            pre_deploy_approvals: Vec::new(),
+            deploy_steps: Vec::new(),
+            modified_on: None,
+        });
+        Ok(Receipt { value, request_id })
+    }
+
+    /// Runs - Run Pipeline on the rollback pipeline with the seed's parameters.
+    pub(crate) async fn yaml_queue_rollback(
+        &self,
+        request: &RollbackRunRequest,
+    ) -> BackendResult<Receipt<RollbackRun>> {
+        let ids = self.pipeline_ids().await?;
+        let url = self.urls.yaml_run_pipeline(ids.rollback)?;
+        let body = json!({
+            "templateParameters": rollback_parameters(request),
+        });
+        let reply = self
+            .http
+            .mutate(Call::with_body(Service::DevOps, Method::POST, url, body))
+            .await?;
+        let run: pw::Run = reply.json("a run")?;
+        Ok(Receipt {
+            value: rollback_run(run, Vec::new()),
+            request_id: reply.request_id(),
+        })
+    }
+
+    /// A rollback run and the approvals it waits for.
+    pub(crate) async fn yaml_rollback_run(&self, id: u32) -> BackendResult<RollbackRun> {
+        let ids = self.pipeline_ids().await?;
+        let url = self.urls.yaml_run(ids.rollback, id)?;
+        let run: pw::Run = self.http.get_json(Service::DevOps, url, "a run").await?;
+        let url = self.urls.yaml_pending_approvals()?;
+        let list: DevOpsList<pw::Approval> = self
+            .http
+            .get_json(Service::DevOps, url, "an approval list")
+            .await?;
+        let waiting = list
+            .value
+            .into_iter()
+            .filter(|a| {
+                a.pipeline
+                    .as_ref()
+                    .and_then(|p| p.owner.as_ref()?.id)
+                    .is_some_and(|owner| owner == id)
+            })
+            .filter_map(|a| a.id.map(ApprovalId::new))
+            .collect();
+        Ok(rollback_run(run, waiting))
+    }
+}
+
+/// The seed's `rollback-pipeline` parameters: `circuitIds` (`PLANT001_CIRCUIT01,...`),
+/// `environment`, `rollbackType` and, for a specific version, `specificDeployment`.
+pub fn rollback_parameters(request: &RollbackRunRequest) -> serde_json::Value {
+    let circuits: Vec<String> = request
+        .circuits
+        .iter()
+        .map(|c| format!("{}_{}", c.plant, c.circuit))
+        .collect();
+    let mut p = json!({
+        "circuitIds": circuits.join(","),
+        "environment": "Production",
+        "rollbackType": if request.specific.is_some() { "specific" } else { "previous" },
+    });
+    if let (Some(v), Some(map)) = (request.specific, p.as_object_mut()) {
+        map.insert("specificDeployment".into(), json!(v.0.to_string()));
+    }
+    p
+}
+
+fn rollback_run(run: pw::Run, pending_approvals: Vec<ApprovalId>) -> RollbackRun {
+    RollbackRun {
+        id: run.id.unwrap_or_default(),
+        name: run.name.unwrap_or_default(),
+        state: run.state.unwrap_or_default(),
+        result: run.result.filter(|s| !s.is_empty()),
+        pending_approvals,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollback_parameters_are_the_seeds() {
+        let req = RollbackRunRequest {
+            circuits: vec!["PLANT007/CIRCUIT03".parse().unwrap()],
+            specific: Some(crate::domain::ModelVersion(4)),
+            comment: String::new(),
+        };
+        assert_eq!(
+            rollback_parameters(&req),
+            json!({"circuitIds": "PLANT007_CIRCUIT03", "environment": "Production",
+                   "rollbackType": "specific", "specificDeployment": "4"})
+        );
+    }
+}

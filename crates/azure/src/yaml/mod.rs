@@ -1,0 +1,614 @@
+//! The release side over Azure Pipelines YAML (`[devops] flavor = "yaml"`): the same port as
+//! classic releases, read from approvals, the environments' Approval checks and deployment
+//! records, and the runs they name (docs/AZURE.md, "YAML pipelines").
+//!
+//! Per history read: Approvals - Query (pending), Check Configurations - List per stage
+//! environment, the environments' deployment records (paged), and, once per run (cached),
+//! Runs - Get (plus Builds - Get when the run does not say who requested it) and Builds - List
+//! to turn the consumed training run's name into its id. Pipeline and environment ids are
+//! resolved once. An approval is placed by its `pipeline` field, else by the timelines of the
+//! runs in progress (`Checkpoint.Approval` records).
+
+pub mod assemble;
+mod change;
+mod urls;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use self::assemble::{PlacedApproval, RunInfo, StageAttempt, StageNames, StageRule};
+use crate::AzureBackend;
+use crate::domain::Stage;
+use crate::domain::platform::{ApprovalRecord, DeploymentRef, ReleaseRecord};
+use crate::http::Service;
+use crate::map::{identity_ref, time};
+use crate::service::backend::{
+    ApprovalQuery, BackendError, BackendResult, ErrorKind, ReleaseQuery,
+};
+use crate::settings::{PipelineRef, YamlPipelines};
+use crate::wire::DevOpsList;
+use crate::wire::pipelines as pw;
+
+/// Deployment records asked for per page.
+const RECORDS_PAGE: u32 = 100;
+
+/// The YAML flavour's configuration and what it learned once (ids, finished runs).
+#[derive(Debug)]
+pub struct YamlSide {
+    config: YamlPipelines,
+    pipelines: Mutex<Option<PipelineIds>>,
+    environments: Mutex<HashMap<String, u32>>,
+    /// Runs whose facts do not change (requester, consumed training run), by id.
+    runs: Mutex<HashMap<u32, RunInfo>>,
+    /// Training run names (`buildNumber`) to ids.
+    training: Mutex<HashMap<String, u32>>,
+}
+
+/// The configured pipelines' ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PipelineIds {
+    training: u32,
+    promotion: u32,
+    test: u32,
+    prod: u32,
+    rollback: u32,
+}
+
+impl PipelineIds {
+    fn of(&self, stage: Stage) -> u32 {
+        match stage {
+            Stage::Registry => self.promotion,
+            Stage::Test => self.test,
+            _ => self.prod,
+        }
+    }
+
+    fn stage_of(&self, pipeline: u32) -> Option<Stage> {
+        [Stage::Registry, Stage::Test, Stage::Prod]
+            .into_iter()
+            .find(|s| self.of(*s) == pipeline)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn config_error(message: String) -> BackendError {
+    BackendError::new(ErrorKind::Config, "", "", message)
+}
+
+impl YamlSide {
+    pub fn new(config: YamlPipelines) -> YamlSide {
+        YamlSide {
+            config,
+            pipelines: Mutex::new(None),
+            environments: Mutex::new(HashMap::new()),
+            runs: Mutex::new(HashMap::new()),
+            training: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn names(&self) -> StageNames {
+        [
+            (Stage::Registry, self.config.registry_stage.clone()),
+            (Stage::Test, self.config.test_stage.clone()),
+            (Stage::Prod, self.config.prod_stage.clone()),
+        ]
+    }
+
+    fn environment_name(&self, stage: Stage) -> &str {
+        match stage {
+            Stage::Registry => &self.config.registry_environment,
+            Stage::Test => &self.config.test_environment,
+            _ => &self.config.prod_environment,
+        }
+    }
+}
+
+impl AzureBackend {
+    fn yaml(&self) -> BackendResult<&YamlSide> {
+        self.yaml
+            .as_ref()
+            .ok_or_else(|| config_error("the YAML release side is not configured".into()))
+    }
+
+    async fn pipeline_ids(&self) -> BackendResult<PipelineIds> {
+        let side = self.yaml()?;
+        if let Some(known) = *lock(&side.pipelines) {
+            return Ok(known);
+        }
+        let c = &side.config;
+        let wanted = [
+            &c.training_pipeline,
+            &c.promotion_pipeline,
+            &c.test_pipeline,
+            &c.prod_pipeline,
+            &c.rollback_pipeline,
+        ];
+        let listed: Vec<pw::Pipeline> = if wanted.iter().all(|p| matches!(p, PipelineRef::Id(_))) {
+            Vec::new()
+        } else {
+            let url = self.urls.yaml_pipelines()?;
+            self.http
+                .devops_list(Service::DevOps, url, "a pipeline list")
+                .await?
+        };
+        let resolve = |p: &PipelineRef| -> BackendResult<u32> {
+            if let PipelineRef::Id(id) = p {
+                return Ok(*id);
+            }
+            listed
+                .iter()
+                .find_map(|l| {
+                    let (id, name) = (l.id?, l.name.as_deref()?);
+                    p.matches(id, name).then_some(id)
+                })
+                .ok_or_else(|| {
+                    config_error(format!(
+                        "no pipeline named {p} in the project ([devops.yaml] names it)"
+                    ))
+                })
+        };
+        let ids = PipelineIds {
+            training: resolve(wanted[0])?,
+            promotion: resolve(wanted[1])?,
+            test: resolve(wanted[2])?,
+            prod: resolve(wanted[3])?,
+            rollback: resolve(wanted[4])?,
+        };
+        *lock(&side.pipelines) = Some(ids);
+        Ok(ids)
+    }
+
+    async fn environment_id(&self, name: &str) -> BackendResult<u32> {
+        let side = self.yaml()?;
+        if let Some(id) = lock(&side.environments).get(name) {
+            return Ok(*id);
+        }
+        let url = self.urls.yaml_environments(name)?;
+        let list: Vec<pw::Environment> = self
+            .http
+            .devops_list(Service::DevOps, url.clone(), "an environment list")
+            .await?;
+        let id = list
+            .iter()
+            .find(|e| {
+                e.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .and_then(|e| e.id)
+            .ok_or_else(|| {
+                BackendError::new(
+                    ErrorKind::NotFound,
+                    "GET",
+                    url.as_str(),
+                    format!("no environment named {name} ([devops.yaml] names it)"),
+                )
+            })?;
+        lock(&side.environments).insert(name.to_owned(), id);
+        Ok(id)
+    }
+
+    /// The Approval check of a stage's environment (`None`: the environment has none).
+    async fn stage_rule(&self, stage: Stage) -> BackendResult<Option<StageRule>> {
+        let env = self
+            .environment_id(self.yaml()?.environment_name(stage))
+            .await?;
+        let url = self.urls.yaml_checks(env)?;
+        let list: DevOpsList<pw::CheckConfiguration> = self
+            .http
+            .get_json(Service::DevOps, url, "a check configuration list")
+            .await?;
+        Ok(StageRule::from_checks(&list.value))
+    }
+
+    /// Every deployment record of a stage's environment made by the stage's pipeline.
+    async fn stage_attempts(
+        &self,
+        stage: Stage,
+        ids: PipelineIds,
+    ) -> BackendResult<Vec<StageAttempt>> {
+        let env = self
+            .environment_id(self.yaml()?.environment_name(stage))
+            .await?;
+        let url = self.urls.yaml_deployment_records(env, RECORDS_PAGE)?;
+        let pipeline = ids.of(stage);
+        self.http
+            .devops_list_map(
+                Service::DevOps,
+                url,
+                "an environment deployment record list",
+                |r: pw::DeploymentRecord| {
+                    // Another pipeline deploying to the same environment is not this stage.
+                    let ours = r
+                        .definition
+                        .as_ref()
+                        .and_then(|d| d.id)
+                        .is_none_or(|d| d == pipeline);
+                    ours.then(|| StageAttempt::from_wire(&r)).flatten()
+                },
+            )
+            .await
+    }
+
+    /// What relcon needs of a run, read once and kept.
+    async fn run_info(&self, pipeline: u32, run: u32, stage: Stage) -> BackendResult<RunInfo> {
+        let side = self.yaml()?;
+        if let Some(known) = lock(&side.runs).get(&run) {
+            return Ok(known.clone());
+        }
+        let ids = self.pipeline_ids().await?;
+        let url = self.urls.yaml_run(pipeline, run)?;
+        let r: pw::Run = self.http.get_json(Service::DevOps, url, "a run").await?;
+        let requested_for = match r.requested_for.clone() {
+            Some(who) => identity_ref(Some(who)),
+            None => {
+                let url = self.urls.yaml_build(run)?;
+                let b: pw::Build = self.http.get_json(Service::DevOps, url, "a build").await?;
+                identity_ref(b.requested_for.or(b.requested_by))
+            }
+        };
+        let version = r
+            .resources
+            .as_ref()
+            .and_then(|res| {
+                res.pipelines
+                    .iter()
+                    .find(|(alias, _)| alias.eq_ignore_ascii_case(&side.config.training_resource))
+            })
+            .and_then(|(_, p)| p.version.clone())
+            .filter(|v| !v.is_empty());
+        let training = match version {
+            Some(v) => Some((self.training_run_id(ids.training, &v).await?, v)),
+            None => None,
+        };
+        let info = RunInfo {
+            id: run,
+            name: r.name.unwrap_or_default(),
+            stage,
+            requested_for,
+            created: time(r.created_date.as_deref()),
+            state: r.state.unwrap_or_default(),
+            result: r.result.filter(|s| !s.is_empty()),
+            training,
+        };
+        // Keep what cannot change; the state is re-read while the run is not completed.
+        if info.state.eq_ignore_ascii_case("completed") {
+            lock(&side.runs).insert(run, info.clone());
+        }
+        Ok(info)
+    }
+
+    /// The id of the training run named `number` (Builds - List by build number).
+    async fn training_run_id(&self, training_pipeline: u32, number: &str) -> BackendResult<u32> {
+        let side = self.yaml()?;
+        if let Some(id) = lock(&side.training).get(number) {
+            return Ok(*id);
+        }
+        let url = self.urls.yaml_build_by_number(training_pipeline, number)?;
+        let list: DevOpsList<pw::Build> = self
+            .http
+            .get_json(Service::DevOps, url.clone(), "a build list")
+            .await?;
+        let id = list
+            .value
+            .iter()
+            .find(|b| b.build_number.as_deref() == Some(number))
+            .or(list.value.first())
+            .and_then(|b| b.id)
+            .ok_or_else(|| {
+                BackendError::new(
+                    ErrorKind::NotFound,
+                    "GET",
+                    url.as_str(),
+                    format!("no training run named {number}"),
+                )
+            })?;
+        lock(&side.training).insert(number.to_owned(), id);
+        Ok(id)
+    }
+
+    /// Pending approvals placed on their run and stage; approvals of other pipelines (the
+    /// rollback pipeline's) are left out.
+    async fn placed_pending(&self, ids: PipelineIds) -> BackendResult<Vec<PlacedApproval>> {
+        let side = self.yaml()?;
+        let url = self.urls.yaml_pending_approvals()?;
+        let list: DevOpsList<pw::Approval> = self
+            .http
+            .get_json(Service::DevOps, url, "an approval list")
+            .await?;
+        let mut placed = Vec::new();
+        let mut unplaced = Vec::new();
+        for a in list.value {
+            let by_field = a.pipeline.as_ref().and_then(|p| {
+                let pipeline: u32 = p.id.as_deref()?.parse().ok()?;
+                Some((pipeline, p.owner.as_ref()?.id?))
+            });
+            match by_field {
+                Some((pipeline, run)) => {
+                    if let Some(stage) = ids.stage_of(pipeline) {
+                        let stage_name = stage_name(side, stage);
+                        placed.push(PlacedApproval {
+                            approval: a,
+                            run,
+                            stage,
+                            stage_name,
+                        });
+                    }
+                }
+                None => unplaced.push(a),
+            }
+        }
+        if !unplaced.is_empty() {
+            placed.extend(self.place_by_timeline(ids, unplaced).await?);
+        }
+        Ok(placed)
+    }
+
+    /// Place approvals without a `pipeline` field: in the timelines of the stage pipelines'
+    /// runs in progress, the `Checkpoint.Approval` record whose id is the approval's, under a
+    /// `Checkpoint` under the `Stage` (whose `identifier` is the YAML name).
+    async fn place_by_timeline(
+        &self,
+        ids: PipelineIds,
+        approvals: Vec<pw::Approval>,
+    ) -> BackendResult<Vec<PlacedApproval>> {
+        let side = self.yaml()?;
+        let mut wanted: HashMap<String, pw::Approval> = approvals
+            .into_iter()
+            .filter_map(|a| Some((a.id.clone()?.to_ascii_lowercase(), a)))
+            .collect();
+        let mut placed = Vec::new();
+        for stage in [Stage::Registry, Stage::Test, Stage::Prod] {
+            if wanted.is_empty() {
+                break;
+            }
+            let pipeline = ids.of(stage);
+            let url = self.urls.yaml_runs(pipeline)?;
+            let runs: Vec<pw::Run> = self
+                .http
+                .devops_list(Service::DevOps, url, "a run list")
+                .await?;
+            for run in runs.iter().filter(|r| {
+                r.state
+                    .as_deref()
+                    .is_some_and(|s| !s.eq_ignore_ascii_case("completed"))
+            }) {
+                let Some(run_id) = run.id else { continue };
+                let url = self.urls.yaml_timeline(run_id)?;
+                let timeline: pw::Timeline = self
+                    .http
+                    .get_json(Service::DevOps, url, "a timeline")
+                    .await?;
+                for (approval_id, stage_identifier) in checkpoint_approvals(&timeline) {
+                    let Some(a) = wanted.remove(&approval_id) else {
+                        continue;
+                    };
+                    let configured = stage_name(side, stage);
+                    // The stage's own name when the timeline gives it; the configured one else.
+                    let stage_name = stage_identifier.unwrap_or(configured);
+                    placed.push(PlacedApproval {
+                        approval: a,
+                        run: run_id,
+                        stage,
+                        stage_name,
+                    });
+                }
+            }
+        }
+        Ok(placed)
+    }
+
+    /// The whole history: every stage environment's records and the approvals waiting, with
+    /// the runs they name and the stages' rules.
+    pub(crate) async fn yaml_history(&self) -> BackendResult<Vec<ReleaseRecord>> {
+        let side = self.yaml()?;
+        let ids = self.pipeline_ids().await?;
+        let stages = [Stage::Registry, Stage::Test, Stage::Prod];
+        let (attempts, pending, rules) = futures::join!(
+            futures::future::join_all(stages.map(|s| self.stage_attempts(s, ids))),
+            self.placed_pending(ids),
+            futures::future::join_all(stages.map(|s| self.stage_rule(s))),
+        );
+        let mut all_attempts = Vec::new();
+        for (stage, found) in stages.into_iter().zip(attempts) {
+            all_attempts.extend(found?.into_iter().map(|a| (stage, a)));
+        }
+        let pending = pending?;
+        let mut stage_rules = HashMap::new();
+        for (stage, rule) in stages.into_iter().zip(rules) {
+            if let Some(rule) = rule? {
+                stage_rules.insert(stage, rule);
+            }
+        }
+        let mut wanted: Vec<(u32, Stage)> = all_attempts
+            .iter()
+            .map(|(s, a)| (a.run, *s))
+            .chain(pending.iter().map(|p| (p.run, p.stage)))
+            .collect();
+        let mut seen = HashSet::new();
+        wanted.retain(|w| seen.insert(w.0));
+        let infos = futures::future::join_all(
+            wanted
+                .iter()
+                .map(|(run, stage)| self.run_info(ids.of(*stage), *run, *stage)),
+        )
+        .await;
+        let mut runs = HashMap::new();
+        for info in infos {
+            let info = info?;
+            runs.insert(info.id, info);
+        }
+        Ok(assemble::releases(
+            &side.names(),
+            &runs,
+            &all_attempts,
+            &pending,
+            &stage_rules,
+        ))
+    }
+
+    pub(crate) async fn yaml_history_where(
+        &self,
+        query: &ReleaseQuery,
+    ) -> BackendResult<Vec<ReleaseRecord>> {
+        let mut all = self.yaml_history().await?;
+        all.retain(|r| {
+            query.ids.contains(&r.id)
+                || query
+                    .since
+                    .is_some_and(|since| r.created_on.is_some_and(|c| c >= since))
+        });
+        Ok(all)
+    }
+
+    pub(crate) async fn yaml_release(&self, id: u32) -> BackendResult<ReleaseRecord> {
+        self.yaml_history()
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| {
+                BackendError::new(
+                    ErrorKind::NotFound,
+                    "GET",
+                    "",
+                    format!("no stage run consumed training run {id}"),
+                )
+            })
+    }
+
+    /// The newest stage attempts (a retried stage adds one), newest first.
+    pub(crate) async fn yaml_recent_attempts(&self, top: u32) -> BackendResult<Vec<DeploymentRef>> {
+        let mut out: Vec<(Option<chrono::DateTime<chrono::Utc>>, DeploymentRef)> = Vec::new();
+        for r in self.yaml_history().await? {
+            for e in &r.environments {
+                for d in &e.deploy_steps {
+                    out.push((
+                        d.queued_on,
+                        DeploymentRef {
+                            release_id: r.id,
+                            environment_id: e.id.clone(),
+                            attempt: d.attempt,
+                        },
+                    ));
+                }
+            }
+        }
+        out.sort_by_key(|x| std::cmp::Reverse(x.0));
+        Ok(out.into_iter().take(top as usize).map(|(_, d)| d).collect())
+    }
+
+    pub(crate) async fn yaml_approvals(
+        &self,
+        query: &ApprovalQuery,
+    ) -> BackendResult<Vec<ApprovalRecord>> {
+        let history = self.yaml_history().await?;
+        Ok(history
+            .into_iter()
+            .filter(|r| query.release_ids.is_empty() || query.release_ids.contains(&r.id))
+            .flat_map(|r| r.environments.into_iter())
+            .flat_map(|e| e.pre_deploy_approvals.into_iter())
+            .filter(|a| query.status.as_ref().is_none_or(|s| &a.status == s))
+            .collect())
+    }
+}
+
+fn stage_name(side: &YamlSide, stage: Stage) -> String {
+    side.names()
+        .into_iter()
+        .find(|(s, _)| *s == stage)
+        .map(|(_, n)| n)
+        .unwrap_or_default()
+}
+
+/// `(approval id, lower-cased; the stage's YAML name)` of every `Checkpoint.Approval` record:
+/// its parent is a `Checkpoint`, whose parent is the `Stage`.
+pub fn checkpoint_approvals(t: &pw::Timeline) -> Vec<(String, Option<String>)> {
+    let by_id: HashMap<String, &pw::TimelineRecord> = t
+        .records
+        .iter()
+        .filter_map(|r| Some((r.id.clone()?.to_ascii_lowercase(), r)))
+        .collect();
+    let parent = |r: &pw::TimelineRecord| {
+        r.parent_id
+            .as_ref()
+            .and_then(|p| by_id.get(&p.to_ascii_lowercase()).copied())
+    };
+    let is = |r: &pw::TimelineRecord, kind: &str| {
+        r.record_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(kind))
+    };
+    t.records
+        .iter()
+        .filter(|r| is(r, "Checkpoint.Approval"))
+        .filter_map(|r| {
+            let id = r.id.clone()?.to_ascii_lowercase();
+            let stage = parent(r)
+                .filter(|c| is(c, "Checkpoint"))
+                .and_then(parent)
+                .filter(|s| is(s, "Stage"))
+                .and_then(|s| s.identifier.clone().or(s.name.clone()));
+            Some((id, stage))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::platform::StageRef;
+
+    fn record(
+        id: &str,
+        parent: Option<&str>,
+        kind: &str,
+        identifier: Option<&str>,
+    ) -> pw::TimelineRecord {
+        pw::TimelineRecord {
+            id: Some(id.into()),
+            parent_id: parent.map(str::to_owned),
+            record_type: Some(kind.into()),
+            identifier: identifier.map(str::to_owned),
+            ..Default::default()
+        }
+    }
+
+    /// An approval is placed only through Checkpoint.Approval -> Checkpoint -> Stage; a record
+    /// of that type elsewhere in the tree names no stage.
+    #[test]
+    fn checkpoint_approvals_name_their_stage_through_the_checkpoint() {
+        let t = pw::Timeline {
+            id: None,
+            records: vec![
+                record("S", None, "Stage", Some("DeployToProduction")),
+                record("C", Some("S"), "Checkpoint", None),
+                record("A1", Some("c"), "Checkpoint.Approval", None),
+                record("J", Some("S"), "Job", None),
+                record("A2", Some("J"), "Checkpoint.Approval", None),
+            ],
+        };
+        assert_eq!(
+            checkpoint_approvals(&t),
+            [
+                ("a1".to_owned(), Some("DeployToProduction".to_owned())),
+                ("a2".to_owned(), None)
+            ]
+        );
+    }
+
+    #[test]
+    fn yaml_stage_references_round_trip_and_classic_ones_do_not_parse() {
+        let r = assemble::stage_ref(401, "DeployToProduction");
+        assert_eq!(r.as_str(), "401:DeployToProduction");
+        assert_eq!(
+            assemble::parse_stage_ref(&r),
+            Some((401, "DeployToProduction"))
+        );
+        assert_eq!(assemble::parse_stage_ref(&StageRef::from(1758)), None);
+        assert_eq!(assemble::parse_stage_ref(&StageRef::new("x:Deploy")), None);
+        assert_eq!(assemble::parse_stage_ref(&StageRef::new("4:")), None);
+    }
+}
