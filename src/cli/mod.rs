@@ -99,6 +99,10 @@ pub struct Global {
     /// state directory; RUST_LOG overrides the level. Never to the terminal.
     #[arg(long, global = true)]
     pub verbose: bool,
+    /// The release flavour of the built-in simulator, when no configuration is given:
+    /// classic releases or YAML pipelines (a configuration says its own, `[devops] flavor`).
+    #[arg(long, global = true, value_enum, value_name = "FLAVOR")]
+    pub flavor: Option<crate::sim::DevOpsFlavor>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -39,11 +39,18 @@ pub fn open(g: &Global) -> Result<Opened, Exit> {
     let runtime = runtime()?;
     let mut session_clock = clock::process().map_err(|e| fail(Exit::Usage, e))?;
     let (settings, embedded_demo) = match configured {
+        Some(_) if g.flavor.is_some() => {
+            return Err(fail(
+                Exit::Usage,
+                "--flavor picks the built-in simulator's release flavour; a configuration says its own ([devops] flavor)",
+            ));
+        }
         Some(s) => (s, None),
         None => {
             let handle = runtime
                 .block_on(start(SimOptions {
                     start: pinned,
+                    devops: g.flavor.unwrap_or_default(),
                     ..SimOptions::embedded_demo()
                 }))
                 .map_err(|e| {

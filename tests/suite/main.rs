@@ -39,3 +39,4 @@ mod yaml11_cases;
 mod yaml_client;
 mod yaml_display;
 mod yaml_errors;
+mod yaml_served;

@@ -385,7 +385,13 @@ impl SimHandle {
                 config_path: "config/circuits/{plant}_{circuit}.yaml".into(),
                 endpoint: url("devops"),
                 release_endpoint: url("vsrm"),
-                flavor: Default::default(),
+                // The YAML face serves the seed's pipeline, stage and environment names,
+                // which are the defaults of `[devops.yaml]`.
+                flavor: if w.yaml.enabled {
+                    crate::settings::ReleaseFlavor::Yaml
+                } else {
+                    crate::settings::ReleaseFlavor::Classic
+                },
                 yaml: Default::default(),
             },
             monitor: MonitorSettings {
@@ -489,7 +495,7 @@ impl SimHandle {
              [devops]\n\
              organization = \"{org}\"\n\
              project = \"{project}\"\n\
-             release_definition_id = {def}\n\
+             {release_side}\n\
              config_repository = \"{repo}\"\n\
              config_path = \"{path}\"\n\
              endpoint = \"{devops}\"\n\
@@ -530,7 +536,15 @@ impl SimHandle {
             reg = s.registry.name,
             org = s.devops.organization,
             project = s.devops.project,
-            def = s.devops.release_definition_id,
+            release_side = match s.devops.flavor {
+                crate::settings::ReleaseFlavor::Yaml => {
+                    "# YAML pipelines, with the seed's names ([devops.yaml] defaults).\nflavor = \"yaml\""
+                        .to_owned()
+                }
+                crate::settings::ReleaseFlavor::Classic => {
+                    format!("release_definition_id = {}", s.devops.release_definition_id)
+                }
+            },
             repo = s.devops.config_repository,
             path = s.devops.config_path,
             devops = s.devops.endpoint,

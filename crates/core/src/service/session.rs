@@ -125,7 +125,7 @@ pub enum OpenError {
 /// workspace, the DevOps organisation and project), or by the demo when it is the built-in
 /// simulator. The snapshot cache is keyed the same way.
 pub fn deployment_key(settings: &crate::settings::Settings, embedded_demo: bool) -> String {
-    if embedded_demo {
+    let key = if embedded_demo {
         "simulator:embedded-demo".into()
     } else {
         format!(
@@ -135,6 +135,13 @@ pub fn deployment_key(settings: &crate::settings::Settings, embedded_demo: bool)
             settings.devops.organization,
             settings.devops.project
         )
+    };
+    // An operation sent through one release flavour names its approvals and stages in that
+    // flavour's ids: only that flavour may resume it. Classic keeps the key it always had, so
+    // journals and caches written before YAML pipelines existed stay where they were.
+    match settings.devops.flavor {
+        crate::settings::ReleaseFlavor::Classic => key,
+        crate::settings::ReleaseFlavor::Yaml => format!("{key}:yaml"),
     }
 }
 

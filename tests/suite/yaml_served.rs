@@ -1,0 +1,109 @@
+//! The YAML flavour end to end: `relcon sim serve --devops yaml` (which writes `[devops]
+//! flavor = "yaml"`) read by the real binary through the YAML adapter, against the same world
+//! served as classic releases.
+
+use serde_json::Value;
+
+use crate::support::SimServe;
+
+/// Each circuit's model versions per stage, from `fleet --json`.
+fn versions(doc: &Value) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for plant in doc["plants"].as_array().into_iter().flatten() {
+        for c in plant["circuits"].as_array().into_iter().flatten() {
+            out.push((
+                plant["plant_id"].to_string(),
+                c["circuit_id"].to_string(),
+                c["versions"].to_string(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_yaml_face_reads_the_same_fleet_as_classic_releases() {
+    let classic = SimServe::start(&[]);
+    let yaml = SimServe::start(&["--devops", "yaml"]);
+    let config = std::fs::read_to_string(yaml.config()).unwrap();
+    assert!(config.contains("flavor = \"yaml\""), "{config}");
+
+    let (code_c, doc_c) = classic.json("dave", &["fleet"]);
+    let (code_y, doc_y) = yaml.json("dave", &["fleet"]);
+    assert_eq!((code_c, code_y), (0, 0), "{doc_y}");
+    assert_eq!(doc_y["complete"], true, "{}", doc_y["errors"]);
+    let (c, y) = (versions(&doc_c), versions(&doc_y));
+    assert_eq!(c.len(), 130);
+    assert!(c.iter().all(|(_, _, v)| v.contains("\"prod\"")), "{c:?}");
+    assert_eq!(c, y);
+}
+
+/// The pending Production approvals in `approvals --json` as `who` sees them.
+fn prod_items(sim: &SimServe, who: &str) -> Vec<Value> {
+    let (code, doc) = sim.json(who, &["approvals"]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["complete"], true, "{}", doc["errors"]);
+    doc["approvals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["stage"] == "Production")
+        .cloned()
+        .collect()
+}
+
+fn id_of(item: &Value) -> String {
+    item["approval_ids"][0].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_yaml_approval_is_refused_to_its_requester_and_completed_by_a_second_approver() {
+    let sim = SimServe::start(&["--devops", "yaml"]);
+    let items = prod_items(&sim, "dave");
+    // Approval ids are the GUIDs DevOps gives them, not classic numbers.
+    assert!(items.iter().all(|a| id_of(a).len() == 36), "{items:?}");
+    // The Approval check's rule, read from the environment: two approvers in Prod.
+    assert!(items.iter().all(|a| a["required"] == 2), "{items:?}");
+
+    // The requester's own approval: refused by relcon's four-eyes rule, nothing sent.
+    let own = items
+        .iter()
+        .find(|a| a["requested_by"] == "alice@contoso.com")
+        .expect("an approval Alice requested");
+    let out = sim
+        .relcon("alice")
+        .args(["approve", &id_of(own), "-m", "mine"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("you requested this release"),
+        "{out:?}"
+    );
+
+    // The second approver of one that has one approval: it completes and leaves the list.
+    let half = items
+        .iter()
+        .find(|a| {
+            a["approvals"] == 1
+                && a["policy"]["allowed"] == true
+                && a["requested_by"] != "dave@contoso.com"
+        })
+        .expect("a Prod approval waiting for its second approver");
+    let id = id_of(half);
+    let out = sim
+        .relcon("dave")
+        .args(["approve", &id, "-m", "second approver"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let after = prod_items(&sim, "dave");
+    assert!(after.iter().all(|a| id_of(a) != id), "{after:?}");
+
+    let out = sim
+        .relcon("dave")
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
