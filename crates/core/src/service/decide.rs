@@ -195,12 +195,15 @@ impl DecisionOutcome {
     }
 }
 
-/// The approval record and its stage, in a freshly read release. A YAML approval lists a
-/// record per approver's step under one id: a pending step when one is left (the approval is
-/// still open), else the newest decided one (who closed it, and when).
+/// The approval record and its stage, in a freshly read release. A classic approval is one
+/// record. A YAML approval is one record per approver's step under the same id, so the
+/// caller's own step comes first (otherwise another approver's earlier "approved" could pass
+/// for the caller's decision), then a pending step (the approval is still open; a group the
+/// caller answers for), else the newest decided one (who closed it, and when).
 fn find_record<'r>(
     release: &'r ReleaseRecord,
     approval_id: &ApprovalId,
+    caller: &IdentityRef,
 ) -> Option<(&'r ApprovalRecord, StageRef, &'r str)> {
     release.environments.iter().find_map(|e| {
         let records = || {
@@ -208,8 +211,12 @@ fn find_record<'r>(
                 .iter()
                 .filter(|a| &a.id == approval_id)
         };
+        let own = |a: &&ApprovalRecord| {
+            a.approver.same_as(caller) || a.approved_by.as_ref().is_some_and(|b| b.same_as(caller))
+        };
         records()
-            .find(|a| a.status == ApprovalStatus::Pending)
+            .find(own)
+            .or_else(|| records().find(|a| a.status == ApprovalStatus::Pending))
             .or_else(|| records().max_by_key(|a| a.modified_on))
             .map(|a| (a, e.id.clone(), e.name.as_str()))
     })
@@ -324,7 +331,7 @@ pub async fn decide(
         Ok(r) => r,
         Err(e) => return failed(&id, &e),
     };
-    let Some((record, _, _)) = find_record(&release, &id) else {
+    let Some((record, _, _)) = find_record(&release, &id, operator) else {
         return failed(
             &id,
             &BackendError::new(
@@ -417,16 +424,13 @@ pub async fn decide(
         Ok(receipt) => {
             op.request_ids.extend(receipt.request_id.clone());
             op.advance(OpState::Submitted, session.now());
-            confirm(
-                session,
-                item,
-                &id,
-                req.verdict,
-                &mut op,
-                receipt.request_id,
+            let sent = Sent {
+                id: &id,
+                verdict: req.verdict,
+                request_id: receipt.request_id,
                 break_glass,
-            )
-            .await
+            };
+            confirm(session, operator, item, sent, &mut op).await
         }
         Err(e) => {
             op.request_ids.extend(e.request_id.clone());
@@ -436,7 +440,7 @@ pub async fn decide(
                 .await
                 .ok()
                 .as_ref()
-                .and_then(|r| find_record(r, &id).map(|(rec, _, _)| rec.clone()))
+                .and_then(|r| find_record(r, &id, operator).map(|(rec, _, _)| rec.clone()))
             {
                 Some(rec)
                     if rec.status == req.verdict.status()
@@ -515,18 +519,30 @@ async fn fresh_after(backend: &dyn Backend, item: &ApprovalItem) -> ApprovalItem
     }
 }
 
-/// Re-read after the PATCH: the record must show this decision.
-async fn confirm(
-    session: &Session,
-    item: &ApprovalItem,
-    id: &ApprovalId,
+/// A decision the service accepted: what was sent, and its request id.
+struct Sent<'a> {
+    id: &'a ApprovalId,
     verdict: Verdict,
-    op: &mut Operation,
     request_id: Option<String>,
     break_glass: bool,
+}
+
+/// Re-read after the PATCH: the record must show `operator`'s decision.
+async fn confirm(
+    session: &Session,
+    operator: &IdentityRef,
+    item: &ApprovalItem,
+    sent: Sent<'_>,
+    op: &mut Operation,
 ) -> DecisionOutcome {
+    let Sent {
+        id,
+        verdict,
+        request_id,
+        break_glass,
+    } = sent;
     match session.backend().release(item.release_id).await {
-        Ok(release) => match find_record(&release, id) {
+        Ok(release) => match find_record(&release, id, operator) {
             Some((rec, _, _)) if rec.status == verdict.status() => {
                 op.advance(OpState::Verified, session.now());
                 done(
@@ -694,5 +710,115 @@ fn record_outcome_of(
             ),
             request_id: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::platform::{ApprovalType, EnvironmentStatus, ReleaseEnvironment};
+    use crate::domain::release_ids::ApprovalId;
+
+    fn who(name: &str) -> IdentityRef {
+        IdentityRef {
+            id: format!("id-{name}"),
+            display_name: name.into(),
+            unique_name: format!("{name}@contoso.com"),
+        }
+    }
+
+    /// One YAML approval (one GUID) with a step per approver.
+    fn yaml_release(steps: &[(&str, ApprovalStatus, i64)]) -> ReleaseRecord {
+        let t0 = crate::domain::clock::pinned_start();
+        let stage = StageRef::new("401:DeployToProduction");
+        let approvals = steps
+            .iter()
+            .map(|(name, status, minute)| ApprovalRecord {
+                id: ApprovalId::new("8f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f"),
+                status: status.clone(),
+                approval_type: ApprovalType::PreDeploy,
+                approver: who(name),
+                approved_by: (*status != ApprovalStatus::Pending).then(|| who(name)),
+                comments: String::new(),
+                release_id: 12,
+                release_name: "20261122.4".into(),
+                stage_ref: stage.clone(),
+                stage_name: "Production".into(),
+                attempt: 1,
+                created_on: Some(t0),
+                modified_on: Some(t0 + chrono::Duration::minutes(*minute)),
+            })
+            .collect();
+        ReleaseRecord {
+            id: 12,
+            name: "20261122.4".into(),
+            status: crate::domain::platform::ReleaseStatus::Active,
+            description: String::new(),
+            created_on: Some(t0),
+            created_by: who("bob"),
+            build_id: Some("12".into()),
+            variables: Default::default(),
+            environments: vec![ReleaseEnvironment {
+                id: stage,
+                definition_environment_id: 0,
+                name: "Production".into(),
+                status: EnvironmentStatus::NotStarted,
+                required_approvers: 2,
+                requester_blocked: Some(true),
+                requested_for: None,
+                pre_deploy_approvals: approvals,
+                deploy_steps: Vec::new(),
+                modified_on: None,
+            }],
+        }
+    }
+
+    /// Carol approved first; Dave's step is the one his decision must be read from, whether
+    /// it is still pending (before sending) or decided (the re-read after).
+    #[test]
+    fn a_yaml_approval_is_read_from_the_callers_own_step() {
+        let id = ApprovalId::new("8f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f");
+        let before = yaml_release(&[
+            ("carol", ApprovalStatus::Approved, 5),
+            ("dave", ApprovalStatus::Pending, 0),
+            ("erin", ApprovalStatus::Pending, 0),
+        ]);
+        let (rec, _, _) = find_record(&before, &id, &who("dave")).unwrap();
+        assert_eq!(rec.approver.display_name, "dave");
+        assert_eq!(rec.status, ApprovalStatus::Pending);
+
+        // Dave's decision did not take and Erin's completed the approval: her "approved", the
+        // newest step, must not pass for his.
+        let others = yaml_release(&[
+            ("carol", ApprovalStatus::Approved, 5),
+            ("dave", ApprovalStatus::Skipped, 9),
+            ("erin", ApprovalStatus::Approved, 9),
+        ]);
+        let (rec, _, _) = find_record(&others, &id, &who("dave")).unwrap();
+        assert_eq!(
+            (rec.approver.display_name.as_str(), rec.status.clone()),
+            ("dave", ApprovalStatus::Skipped)
+        );
+
+        let after = yaml_release(&[
+            ("carol", ApprovalStatus::Approved, 5),
+            ("dave", ApprovalStatus::Approved, 9),
+            ("erin", ApprovalStatus::Skipped, 9),
+        ]);
+        let (rec, _, _) = find_record(&after, &id, &who("dave")).unwrap();
+        assert_eq!(
+            (rec.approver.display_name.as_str(), rec.status.clone()),
+            ("dave", ApprovalStatus::Approved)
+        );
+
+        // Someone with no step of their own (a group's member): a pending step, else the
+        // newest decided one.
+        let (rec, _, _) = find_record(&before, &id, &who("frank")).unwrap();
+        assert_eq!(rec.status, ApprovalStatus::Pending);
+        let (rec, _, _) = find_record(&after, &id, &who("frank")).unwrap();
+        assert_eq!(
+            rec.modified_on,
+            after.environments[0].pre_deploy_approvals[1].modified_on
+        );
     }
 }
