@@ -89,7 +89,7 @@ pub fn document(value: Value) -> Option<Value> {
     let Value::Object(body) = value else {
         return None;
     };
-    let command = RUN.with(|r| r.borrow().as_ref().map(|run| run.command.clone()));
+    let command = command();
     let mut doc = Map::new();
     doc.insert("schema_version".into(), json!(SCHEMA_VERSION));
     if let Some(c) = command {
@@ -97,6 +97,11 @@ pub fn document(value: Value) -> Option<Value> {
     }
     doc.extend(body);
     Some(Value::Object(doc))
+}
+
+/// The command of this JSON-mode run (`None` outside one), as `document` names it.
+pub fn command() -> Option<String> {
+    RUN.with(|r| r.borrow().as_ref().map(|run| run.command.clone()))
 }
 
 /// Note that the command printed its document (so `finish` adds none).
