@@ -7,6 +7,7 @@ mod audit_cmd;
 mod config_cmds;
 mod console;
 mod doctor;
+pub mod fleet_doc;
 mod incident_cmds;
 pub mod logging;
 mod output;
@@ -546,5 +547,19 @@ pub(crate) fn print_json(v: &impl serde::Serialize) -> Exit {
             Exit::Ok
         }
         Err(e) => fail(Exit::Service, format!("cannot encode JSON: {e}")),
+    }
+}
+
+/// Print a document that names its own `schema_version` and `command` (keys in the order
+/// `print_json` gives them), streamed to stdout as it is serialized: for documents that grow
+/// with the fleet (`fleet --json`). `Err` with the exit when stdout cannot take it.
+pub(crate) fn print_document(doc: &impl serde::Serialize) -> Result<(), Exit> {
+    let stdout = std::io::stdout();
+    match fleet_doc::write_pretty(stdout.lock(), doc) {
+        Ok(()) => {
+            output::printed();
+            Ok(())
+        }
+        Err(e) => Err(fail(Exit::Service, format!("cannot write JSON: {e}"))),
     }
 }

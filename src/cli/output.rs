@@ -98,7 +98,7 @@ pub fn document(value: Value) -> Option<Value> {
     let Value::Object(body) = value else {
         return None;
     };
-    let command = RUN.with(|r| r.borrow().as_ref().map(|run| run.command.clone()));
+    let command = command();
     let mut doc = Map::new();
     let version = command.as_deref().map_or(SCHEMA_VERSION, schema_version);
     doc.insert("schema_version".into(), json!(version));
@@ -107,6 +107,11 @@ pub fn document(value: Value) -> Option<Value> {
     }
     doc.extend(body);
     Some(Value::Object(doc))
+}
+
+/// The command of this JSON-mode run (`None` outside one), as `document` names it.
+pub fn command() -> Option<String> {
+    RUN.with(|r| r.borrow().as_ref().map(|run| run.command.clone()))
 }
 
 /// Note that the command printed its document (so `finish` adds none).

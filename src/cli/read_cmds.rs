@@ -3,77 +3,16 @@
 
 use serde_json::{Value, json};
 
+use super::fleet_doc::{FleetDocument, circuit_json};
 use super::paint::Paint;
 pub use super::read_outcome::snapshot;
 use super::read_outcome::{Outcome, age, errors_json, read_exit};
 use super::session::{Opened, open};
-use super::{Exit, Global, fail, print_json};
+use super::{Exit, Global, fail, output, print_document, print_json};
 use crate::domain::fleet::{ApprovalItem, CircuitSnapshot, FleetSnapshot, gate_evidence};
 use crate::domain::{CircuitRef, ModelVersion, Stage, Status};
 use crate::service::approval::ApprovalEvidence;
 use crate::service::evidence::CircuitEvidence;
-
-fn v(x: Option<ModelVersion>) -> Value {
-    x.map(|v| json!(v.0)).unwrap_or(Value::Null)
-}
-
-fn circuit_json(c: &CircuitSnapshot) -> Value {
-    json!({
-        "circuit_id": c.circuit.circuit,
-        "model_name": c.model_name,
-        "description": c.description,
-        "versions": {"dev": v(c.versions.dev), "registry": v(c.versions.registry), "test": v(c.versions.test), "prod": v(c.versions.prod)},
-        "environment": {"test": c.environment.test, "prod": c.environment.prod},
-        "training_hash": {"prod": c.lineage.prod, "config": c.lineage.config, "match": c.lineage.matches},
-        "drift": {
-            "status": c.drift.status,
-            "worst": c.drift.worst.as_ref().map(|w| json!({"feature": w.feature, "metric": w.metric, "value": w.value, "threshold": w.threshold})),
-        },
-        "accuracy": {"status": c.accuracy.status, "mae": c.accuracy.latest},
-        "validation": {
-            "status": c.validation.status,
-            "model_version": c.validation.run.as_ref().and_then(|r| r.model_version).map(|v| v.0),
-            "metrics": c.validation.run.as_ref().map(|r| json!(r.metrics)),
-        },
-        "pending_approvals": c.pending_approvals,
-        "active_release": c.active_release,
-        "alerts": {
-            "status": c.alerts.status(),
-            "active": c.alerts.active,
-            "new": c.alerts.new,
-            "worst_severity": c.alerts.worst.map(|s| s.as_str()),
-            "rule": c.alerts.rule,
-            "fired_at": c.alerts.fired_at,
-        },
-        "jobs": {
-            "status": c.jobs.status,
-            "problem": c.jobs.problem,
-            "last_run": c.jobs.last.as_ref().map(|l| json!({"name": l.name, "status": l.status.as_str(), "at": l.at})),
-            "last_success": c.jobs.last_success,
-            "read_at": c.jobs.read_at,
-        },
-        "health": c.health(),
-        "unknown": c.unknown,
-    })
-}
-
-/// The `relcon fleet --json` document (docs/schemas/fleet.schema.json).
-pub fn fleet_json(s: &FleetSnapshot, stale: bool) -> Value {
-    json!({
-        "complete": !stale && s.is_complete(),
-        "generated_at": s.generated_at,
-        "stale": stale,
-        "backend": s.backend,
-        "identity": s.identity.as_ref().map(|i| i.unique_name.clone()),
-        "plants": s.plants.iter().map(|p| json!({
-            "plant_id": p.plant_id,
-            "name": p.name,
-            "health": p.health(),
-            "circuits": p.circuits.iter().map(circuit_json).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "errors": s.errors,
-    })
-}
 
 fn status(p: Paint, s: Status) -> String {
     match s {
@@ -100,7 +39,16 @@ pub fn fleet(g: &Global) -> Exit {
         failed: 0,
     };
     if g.json {
-        print_json(&fleet_json(&s, stale));
+        let command = output::command();
+        let doc = FleetDocument {
+            snapshot: &s,
+            stale,
+            command: command.as_deref(),
+            schema_version: output::SCHEMA_VERSION,
+        };
+        if let Err(exit) = print_document(&doc) {
+            return exit;
+        }
         return read_exit(outcome, o.session.now());
     }
     let p = Paint::stdout();

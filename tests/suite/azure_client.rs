@@ -545,7 +545,7 @@ async fn identity_config_models_and_query() {
     assert_eq!(q.json(), j!({"query": text, "timespan": span}));
     assert!(text.starts_with("AppMetrics") && span == "P30D", "{text}");
     use relcon::domain::platform::Cell;
-    assert_eq!(t.rows[0][1], Cell::Dynamic(j!([0.1, 0.2])));
+    assert_eq!(t.rows[0][1], Cell::Dynamic(j!([0.1, 0.2]).into()));
     assert!(t.rows[0][2].as_f64().unwrap().is_nan());
     assert_eq!(t.rows[1][1], Cell::Null);
     assert_eq!(t.rows[1][3], Cell::Long(4));

@@ -226,7 +226,7 @@ fn table(t: &Value) -> Table {
                                     .unwrap_or(Cell::Null)
                             }
                             (_, Value::String(s)) => Cell::Text(s.clone()),
-                            (_, other) => Cell::Dynamic(other.clone()),
+                            (_, other) => Cell::Dynamic(other.clone().into()),
                         })
                         .collect()
                 })

@@ -112,6 +112,12 @@ pub struct RetryPolicy {
     pub max_retry_after: Duration,
     /// How long a read keeps waiting out throttling, from its first 429, before it fails.
     pub throttle_budget: Duration,
+    /// The most one read takes in all, from when it is asked: its turn (a concurrency permit
+    /// and a pacing token), every attempt, the backoff between them and any wait for
+    /// throttling. Each attempt's own timeout is cut to what is left; a wait that would pass
+    /// it is not started. Signing in is bounded on its own (`[auth] token_timeout_seconds`);
+    /// a mutation is one attempt, bounded by its timeout.
+    pub deadline: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -123,6 +129,7 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(60),
             throttle_budget: Duration::from_secs(120),
+            deadline: Duration::from_secs(120),
         }
     }
 }
@@ -304,6 +311,61 @@ pub fn retry_after(h: &HeaderMap) -> Option<Duration> {
     Some(left.to_std().unwrap_or(Duration::ZERO))
 }
 
+/// What is left of one read's time (`RetryPolicy::deadline`); a mutation has none.
+struct Deadline {
+    started: tokio::time::Instant,
+    length: Option<Duration>,
+}
+
+impl Deadline {
+    fn start(length: Option<Duration>) -> Deadline {
+        Deadline {
+            started: tokio::time::Instant::now(),
+            length,
+        }
+    }
+
+    fn left(&self) -> Duration {
+        match self.length {
+            Some(d) => d.saturating_sub(self.started.elapsed()),
+            None => Duration::MAX,
+        }
+    }
+
+    /// `f`, or `None` when the deadline passes first.
+    async fn bound<F: std::future::Future>(&self, f: F) -> Option<F::Output> {
+        match self.length {
+            Some(_) => tokio::time::timeout(self.left(), f).await.ok(),
+            None => Some(f.await),
+        }
+    }
+
+    /// The deadline passed before the call was ever sent.
+    fn no_turn(&self, call: &Call) -> BackendError {
+        BackendError::new(
+            ErrorKind::Timeout,
+            call.method.as_str(),
+            call.url.as_str(),
+            format!(
+                "not sent: no turn to send it within its deadline of {}s",
+                self.length.unwrap_or_default().as_secs_f64()
+            ),
+        )
+    }
+
+    /// `last`, the error of the last attempt, as the read's answer once its time is up (or
+    /// the next wait would pass it): its kind, status and request id, and why relcon stopped.
+    fn passed(&self, mut last: BackendError, attempts: u32) -> BackendError {
+        last.message.push_str(&format!(
+            " (gave up after {attempts} attempt{} in {:.1}s: a read's deadline is {}s)",
+            if attempts == 1 { "" } else { "s" },
+            self.started.elapsed().as_secs_f64(),
+            self.length.unwrap_or_default().as_secs_f64()
+        ));
+        last
+    }
+}
+
 /// The one HTTP client.
 pub struct Http {
     client: reqwest::Client,
@@ -313,6 +375,8 @@ pub struct Http {
     /// Pacing, per limit (`Service::lane`).
     lanes: [Lane; 3],
     retry: RetryPolicy,
+    /// Each request's own timeout (the client's).
+    timeout: Duration,
     counters: Arc<Counters>,
 }
 
@@ -396,6 +460,7 @@ impl Http {
                 Lane::new(pacing.monitor),
             ],
             retry,
+            timeout,
             counters: Arc::new(Counters::default()),
         })
     }
@@ -454,6 +519,8 @@ impl Http {
         let mut attempt = 0u32;
         // From the first 429: how long this read may keep waiting out throttling.
         let mut throttled_since: Option<Instant> = None;
+        // A read's whole time, whatever it meets; a mutation is one attempt (`RetryPolicy`).
+        let deadline = Deadline::start(idempotent.then_some(self.retry.deadline));
         loop {
             attempt += 1;
             let max_hold = match throttled_since {
@@ -463,11 +530,17 @@ impl Http {
                     .saturating_sub(t.elapsed())
                     .min(self.retry.max_retry_after),
                 None => self.retry.max_retry_after,
-            };
-            let next = self.attempt(&call, idempotent, attempt, max_hold).await?;
+            }
+            .min(deadline.left());
+            let next = self
+                .attempt(&call, idempotent, attempt, max_hold, &deadline)
+                .await?;
             let (err, wait) = match next {
                 Next::Done(r) => return r,
                 Next::Throttled(err, wait) => {
+                    if wait >= deadline.left() {
+                        return Err(deadline.passed(err, attempt));
+                    }
                     let since = *throttled_since.get_or_insert_with(Instant::now);
                     if since.elapsed() + wait > self.retry.throttle_budget {
                         let mut err = err;
@@ -496,6 +569,9 @@ impl Http {
             if retry >= self.retry.max_retries {
                 return Err(err);
             }
+            if wait >= deadline.left() {
+                return Err(deadline.passed(err, attempt));
+            }
             retry += 1;
             self.counters.retries.fetch_add(1, Ordering::Relaxed);
             tracing::info!(
@@ -520,6 +596,7 @@ impl Http {
         idempotent: bool,
         attempt: u32,
         max_hold: Duration,
+        deadline: &Deadline,
     ) -> BackendResult<Next> {
         let lane = &self.lanes[call.service.lane()];
         // A sign-in failure names the login endpoint, not this call's URL.
@@ -531,9 +608,10 @@ impl Http {
                 .await
                 .map_err(super::auth::AuthError::into_backend)?
         };
-        let _permit = self.permits[call.service.index()]
-            .acquire()
+        let _permit = deadline
+            .bound(self.permits[call.service.index()].acquire())
             .await
+            .ok_or_else(|| deadline.no_turn(call))?
             .map_err(|_| {
                 BackendError::new(
                     ErrorKind::Network,
@@ -545,7 +623,12 @@ impl Http {
         // Reads are paced; a mutation only waits out a pause the service asked for (ARM's
         // writes have their own bucket, and DevOps asks a user to pause everything).
         let admitted = if idempotent {
-            lane.admit(max_hold).await.map(|a| (a.paced, a.held))
+            // Cut short, the reservation is given up: at most one token of the lane's.
+            deadline
+                .bound(lane.admit(max_hold))
+                .await
+                .ok_or_else(|| deadline.no_turn(call))?
+                .map(|a| (a.paced, a.held))
         } else if call.service.is_devops() {
             lane.wait_open(max_hold)
                 .await
@@ -575,7 +658,7 @@ impl Http {
             .fetch_add(held.as_millis() as u64, Ordering::Relaxed);
         self.counters.per_service[call.service.index()].fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let outcome = self.send_once(call, &auth).await;
+        let outcome = self.send_once(call, &auth, deadline.left()).await;
         let elapsed = started.elapsed();
         if let Ok(reply) = &outcome {
             self.heed_limits(call, reply, idempotent);
@@ -665,8 +748,14 @@ impl Http {
         }
     }
 
-    /// Send and read the whole body; transport failures become `Network` or `Timeout`.
-    async fn send_once(&self, call: &Call, auth: &AuthHeader) -> BackendResult<Reply> {
+    /// Send and read the whole body; transport failures become `Network` or `Timeout`. The
+    /// client's timeout applies, cut to `left` (what is left of a read's deadline).
+    async fn send_once(
+        &self,
+        call: &Call,
+        auth: &AuthHeader,
+        left: Duration,
+    ) -> BackendResult<Reply> {
         let transport = |e: reqwest::Error| {
             let kind = if e.is_timeout() {
                 ErrorKind::Timeout
@@ -680,6 +769,9 @@ impl Http {
             .client
             .request(call.method.clone(), call.url.clone())
             .header(ACCEPT, "application/json");
+        if left < self.timeout {
+            req = req.timeout(left.max(Duration::from_millis(1)));
+        }
         if let Some(value) = &auth.value {
             req = req.header(AUTHORIZATION, value.clone());
         }

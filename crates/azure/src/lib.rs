@@ -92,7 +92,8 @@ impl Default for ClientOptions {
 }
 
 impl ClientOptions {
-    /// Concurrency, timeout and throttle budget of `[client]`; everything else as by default.
+    /// Concurrency, timeout, throttle budget and read deadline of `[client]`; everything else
+    /// as by default.
     pub fn from_client_settings(c: &crate::settings::ClientSettings) -> ClientOptions {
         let mut o = ClientOptions {
             concurrency: c.concurrency,
@@ -100,6 +101,7 @@ impl ClientOptions {
             ..ClientOptions::default()
         };
         o.retry.throttle_budget = Duration::from_secs(c.throttle_wait_seconds);
+        o.retry.deadline = Duration::from_secs(c.read_deadline_seconds.max(1));
         o
     }
 }

@@ -98,6 +98,9 @@ pub struct ClientSettings {
     pub monitor_burst: u32,
     /// How long one read keeps waiting out throttling (429) before it fails.
     pub throttle_wait_seconds: u64,
+    /// The most one read takes in all: its turn, every attempt and retry, and any wait for
+    /// throttling. Each attempt's `timeout_seconds` is cut to what is left.
+    pub read_deadline_seconds: u64,
 }
 
 impl Default for ClientSettings {
@@ -113,6 +116,7 @@ impl Default for ClientSettings {
             monitor_queries_per_second: 5.0,
             monitor_burst: 20,
             throttle_wait_seconds: 120,
+            read_deadline_seconds: 120,
         }
     }
 }
@@ -592,6 +596,12 @@ impl Settings {
                 "client.concurrency must be at least 1".into(),
             ));
         }
+        if self.client.read_deadline_seconds == 0 {
+            out.push((
+                "client.read_deadline_seconds".into(),
+                "client.read_deadline_seconds must be at least 1".into(),
+            ));
+        }
         for (key, rate) in [
             (
                 "client.arm_reads_per_second",
@@ -839,6 +849,10 @@ log_analytics_workspace_id = "0b9c1f7e-3a2d-4e5f-8a6b-7c8d9e0f1a2b"
             ("[naming]\nmodel = \"{plant}-{site}\"\n", "placeholder"),
             ("[naming]\nmodel = \"{plant}\"\n", "naming.model"),
             ("[policy]\nprod_min_approvers = 0\n", "at least 1"),
+            (
+                "[client]\nread_deadline_seconds = 0\n",
+                "client.read_deadline_seconds must be at least 1",
+            ),
             ("[thresholds]\npsi_warn = 0.5\n", "psi_warn"),
             ("[policy]\ndefault_rollback_method = \"yolo\"\n", "yolo"),
         ];

@@ -611,7 +611,47 @@ pub enum Cell {
     Real(f64),
     Text(String),
     Time(DateTime<Utc>),
-    Dynamic(serde_json::Value),
+    Dynamic(Dynamic),
+}
+
+/// A `dynamic` cell (a KQL list or property bag), kept as its JSON text and parsed by whoever
+/// reads it. Log Analytics sends dynamic values as JSON text; parsed into a
+/// `serde_json::Value` up front, a 30-day list of days is about 2 KB of tree against some
+/// 700 bytes of text, and a 20,000-circuit drift table holds 180,000 rows of two such lists.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Dynamic(Box<str>);
+
+impl Dynamic {
+    /// JSON text as the service sent it; `None` when it is not JSON.
+    pub fn parse(text: &str) -> Option<Dynamic> {
+        let text = text.trim();
+        serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+        Some(Dynamic(text.into()))
+    }
+
+    /// The JSON text.
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+
+    /// The value, parsed (it is JSON by construction; `Null` were it not).
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl From<serde_json::Value> for Dynamic {
+    fn from(v: serde_json::Value) -> Dynamic {
+        Dynamic(v.to_string().into())
+    }
+}
+
+/// The same JSON value, however it was spaced.
+impl PartialEq for Dynamic {
+    fn eq(&self, other: &Dynamic) -> bool {
+        self.0 == other.0 || self.value() == other.value()
+    }
 }
 
 impl Cell {

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::domain::platform::{Cell, ColumnType, Table};
+use crate::domain::platform::{Cell, ColumnType, Dynamic, Table};
 use crate::wire::monitor::{QueryResults, QueryTable};
 
 /// The primary result table (`PrimaryResult`, else the first); no table is an empty result.
@@ -70,12 +70,12 @@ pub fn cell(v: Value, ty: ColumnType) -> Result<Cell, String> {
             Value::String(s) => super::time(Some(&s)).map_or(Cell::Text(s), Cell::Time),
             other => Cell::Text(other.to_string()),
         }),
+        // Kept as text (`Dynamic`): parsed only by what reads it, one row at a time.
         ColumnType::Dynamic => Ok(match v {
-            Value::String(s) => match serde_json::from_str::<Value>(&s) {
-                Ok(parsed) => Cell::Dynamic(parsed),
-                Err(_) => Cell::Dynamic(Value::String(s)),
-            },
-            other => Cell::Dynamic(other),
+            Value::String(s) => {
+                Cell::Dynamic(Dynamic::parse(&s).unwrap_or_else(|| Value::String(s).into()))
+            }
+            other => Cell::Dynamic(other.into()),
         }),
         ColumnType::String | ColumnType::Guid | ColumnType::Timespan => Ok(match v {
             Value::String(s) => Cell::Text(s),
@@ -208,15 +208,15 @@ mod tests {
     fn dynamic_as_text_or_json() {
         assert_eq!(
             cell(json!("[0.1,0.2]"), ColumnType::Dynamic),
-            Ok(Cell::Dynamic(json!([0.1, 0.2])))
+            Ok(Cell::Dynamic(json!([0.1, 0.2]).into()))
         );
         assert_eq!(
             cell(json!([1, 2]), ColumnType::Dynamic),
-            Ok(Cell::Dynamic(json!([1, 2])))
+            Ok(Cell::Dynamic(json!([1, 2]).into()))
         );
         assert_eq!(
             cell(json!("not json"), ColumnType::Dynamic),
-            Ok(Cell::Dynamic(json!("not json")))
+            Ok(Cell::Dynamic(json!("not json").into()))
         );
     }
 

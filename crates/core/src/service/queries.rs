@@ -65,7 +65,9 @@ fn circuit_of(row: &[Cell], p: usize, c: usize) -> Option<CircuitRef> {
 fn series(days: Option<&Cell>, values: Option<&Cell>) -> Series {
     let list = |c: Option<&Cell>| -> Vec<serde_json::Value> {
         match c {
-            Some(Cell::Dynamic(serde_json::Value::Array(a))) => a.clone(),
+            Some(Cell::Dynamic(d)) => {
+                serde_json::from_str::<Vec<serde_json::Value>>(d.text()).unwrap_or_default()
+            }
             Some(Cell::Text(t)) => {
                 serde_json::from_str::<Vec<serde_json::Value>>(t).unwrap_or_default()
             }
@@ -256,11 +258,10 @@ mod tests {
                     text("CIRCUIT01"),
                     text("temperature"),
                     text("psi"),
-                    Cell::Dynamic(serde_json::json!([
-                        "2026-11-01T00:00:00Z",
-                        "2026-11-02T00:00:00Z"
-                    ])),
-                    Cell::Dynamic(serde_json::json!([0.05, "0.31"])),
+                    Cell::Dynamic(
+                        serde_json::json!(["2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"]).into(),
+                    ),
+                    Cell::Dynamic(serde_json::json!([0.05, "0.31"]).into()),
                 ],
                 vec![
                     text("PLANT001"),

@@ -216,8 +216,8 @@ fn daily(values: &[f64]) -> [Cell; 2] {
         })
         .collect();
     [
-        Cell::Dynamic(serde_json::json!(days)),
-        Cell::Dynamic(serde_json::json!(values)),
+        Cell::Dynamic(serde_json::json!(days).into()),
+        Cell::Dynamic(serde_json::json!(values).into()),
     ]
 }
 

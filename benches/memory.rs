@@ -1,0 +1,204 @@
+//! Peak heap of the paths of `relcon fleet --json` that grow with the fleet, counted by a
+//! global allocator: a regression guard that is neither a timing nor a pass/fail threshold
+//! (docs/PERFORMANCE.md, "20,000 circuits in bounded memory"). It prints, for 200 and 20,000
+//! circuits:
+//!
+//! - the `fleet --json` document built whole (a `serde_json::Value`, then one `String`), as it
+//!   was, against the document streamed (`relcon::cli::fleet_doc`), on the console's fixture
+//!   fleets;
+//! - a drift query's table (9 series of 30 days per circuit) decoded from its Log Analytics
+//!   body by `relcon::azure::map::table`, with `dynamic` cells kept as text, against the same
+//!   rows with each `dynamic` cell parsed into a `serde_json::Value`, as they were.
+//!
+//! Run: `cargo bench --bench memory`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use relcon::azure::map;
+use relcon::cli::fleet_doc::{FleetDocument, write_pretty};
+use relcon::domain::fleet::FleetSnapshot;
+use relcon::domain::platform::Cell;
+use relcon::tui::fixture;
+use serde_json::{Value, json};
+
+/// The system allocator, counting the bytes live and their peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(n: usize) {
+    let live = LIVE.fetch_add(n, Relaxed) + n;
+    PEAK.fetch_max(live, Relaxed);
+}
+
+// SAFETY: every call is passed to `System` unchanged; only counters are kept beside it.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_sub(layout.size(), Relaxed);
+            grew(new_size);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// The most heap `f` held at once beyond what was live before it, and what it returned.
+fn peak_of<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    let before = LIVE.load(Relaxed);
+    PEAK.store(before, Relaxed);
+    let out = f();
+    (PEAK.load(Relaxed) - before, out)
+}
+
+fn mb(bytes: usize) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// A byte counter standing in for stdout.
+#[derive(Default)]
+struct Sink(usize);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn fleet_document(s: &FleetSnapshot) {
+    let doc = FleetDocument {
+        snapshot: s,
+        stale: false,
+        command: Some("fleet"),
+        schema_version: 1,
+    };
+    let (streamed, written) = peak_of(|| {
+        let mut sink = Sink::default();
+        write_pretty(&mut sink, &doc).map(|()| sink.0)
+    });
+    let (whole, text) =
+        peak_of(|| serde_json::to_value(&doc).and_then(|v| serde_json::to_string_pretty(&v)));
+    let (written, text) = match (written, text) {
+        (Ok(w), Ok(t)) => (w, t),
+        (w, t) => panic!("cannot write the document: {w:?} {t:?}"),
+    };
+    assert_eq!(written, text.len() + 1, "the two writers differ");
+    println!(
+        "fleet --json, {:>6} circuits: {} document; built whole {:>9}, streamed {:>9}",
+        s.circuit_count(),
+        mb(written),
+        mb(whole),
+        mb(streamed)
+    );
+}
+
+/// A drift query's answer as Log Analytics sends it: `dynamic` lists as JSON text.
+fn drift_body(circuits: usize) -> Vec<u8> {
+    let days: Vec<String> = (1..=30)
+        .map(|d| format!("2026-11-{d:02}T00:00:00Z"))
+        .collect();
+    let days = serde_json::to_string(&days).unwrap_or_default();
+    let mut rows = Vec::with_capacity(circuits * 9);
+    for c in 0..circuits {
+        for (f, feature) in ["temperature", "pressure", "load"].iter().enumerate() {
+            for metric in ["psi", "kl_divergence", "jensen_shannon"] {
+                let values: Vec<f64> = (0..30)
+                    .map(|i| ((c * 31 + f * 7 + i) % 97) as f64 / 331.0)
+                    .collect();
+                rows.push(json!([
+                    format!("PLANT{:03}", c / 10 + 1),
+                    format!("CIRCUIT{:02}", c % 10 + 1),
+                    feature,
+                    metric,
+                    days,
+                    serde_json::to_string(&values).unwrap_or_default(),
+                ]));
+            }
+        }
+    }
+    let columns = [
+        ("plant_id", "string"),
+        ("circuit_id", "string"),
+        ("feature", "string"),
+        ("metric", "string"),
+        ("days", "dynamic"),
+        ("values", "dynamic"),
+    ]
+    .map(|(n, t)| json!({"name": n, "type": t}));
+    let body = json!({"tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}]});
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+fn drift_table(circuits: usize) {
+    let body = drift_body(circuits);
+    let (peak, table) = peak_of(|| {
+        let results = serde_json::from_slice(&body).map_err(|e| e.to_string());
+        results.and_then(map::table)
+    });
+    let table = match table {
+        Ok(t) => t,
+        Err(e) => panic!("cannot decode the drift table: {e}"),
+    };
+    // The same rows with every `dynamic` cell a parsed `Value`, as `Cell::Dynamic` was.
+    let (as_values, parsed) = peak_of(|| {
+        table
+            .rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|c| match c {
+                        Cell::Dynamic(d) => d.value(),
+                        Cell::Text(t) => Value::String(t.clone()),
+                        _ => Value::Null,
+                    })
+                    .collect::<Vec<Value>>()
+            })
+            .collect::<Vec<_>>()
+    });
+    black_box(&parsed);
+    let (as_text, copy) = peak_of(|| table.clone());
+    black_box(&copy);
+    println!(
+        "drift table, {:>6} circuits ({} rows, body {}): decoding peak {:>9}; the table holds {:>9} with dynamic cells as text, {:>9} as Values",
+        circuits,
+        table.rows.len(),
+        mb(body.len()),
+        mb(peak),
+        mb(as_text),
+        mb(as_values)
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; there is nothing to choose.
+    for n in [200, 20_000] {
+        fleet_document(&fixture::fleet(n));
+    }
+    for n in [200, 2_000, 20_000] {
+        drift_table(n);
+    }
+}
