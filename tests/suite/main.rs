@@ -24,6 +24,7 @@ mod incidents;
 mod json_contract;
 mod monitoring;
 mod pyjson_props;
+mod read_deadline;
 mod read_path;
 mod record_first;
 mod sign_in_timeouts;
