@@ -280,6 +280,15 @@ pub fn answer(h: &Hit) -> Reply {
             let env: u32 = h.q("resourceId").and_then(|s| s.parse().ok()).unwrap_or(0);
             json(200, checks(env))
         }
+        ("GET", ["pipelines", "approvals", id]) if *id == PROD_APPROVAL => json(
+            200,
+            approval(
+                PROD_APPROVAL,
+                vec![step("alice", "approved"), step("bob", "approved"), step("carol", "skipped")],
+                2,
+                None,
+            ),
+        ),
         ("GET", ["pipelines", "approvals"]) if h.q("state") == Some("pending") => {
             json(200, pending_approvals())
         }

@@ -862,6 +862,8 @@ async fn every_yaml_request_follows_the_documents() {
     )
     .await
     .unwrap();
+    let steps = b.approval_steps(&PROD_APPROVAL.into()).await.unwrap();
+    assert_eq!(steps.len(), 3, "one record per step: {steps:?}");
     b.rerun_stage(100, &"400:DeployToProduction".into(), "contract test")
         .await
         .unwrap();
@@ -899,6 +901,7 @@ async fn every_yaml_request_follows_the_documents() {
         "Check Configurations_List",
         "Environmentdeployment Records_List",
         "Approvals_Query",
+        "Approvals_Get",
         "Approvals_Update",
         "Runs_Get",
         "Runs_List",

@@ -97,6 +97,9 @@ fn a_yaml_approval_is_refused_to_its_requester_and_completed_by_a_second_approve
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // Confirmed from the approval's own steps (the release no longer lists a completed one).
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("done, 2 of 2 approvals"), "{said}");
     let after = prod_items(&sim, "dave");
     assert!(after.iter().all(|a| id_of(a) != id), "{after:?}");
 

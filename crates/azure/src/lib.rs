@@ -607,6 +607,18 @@ impl Backend for AzureBackend {
         })
     }
 
+    async fn approval_steps(&self, id: &ApprovalId) -> BackendResult<Vec<ApprovalRecord>> {
+        if self.yaml.is_some() {
+            return self.yaml_approval_steps(id).await;
+        }
+        Err(BackendError::new(
+            ErrorKind::Config,
+            "",
+            "",
+            "classic releases list every approval on their release",
+        ))
+    }
+
     async fn rerun_stage(
         &self,
         release_id: u32,

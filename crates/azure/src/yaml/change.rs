@@ -60,6 +60,27 @@ impl AzureBackend {
         })
     }
 
+    /// Approvals - Get with its steps: one record per step, whatever the approval's status
+    /// (not placed on a release: the caller knows where it asked).
+    pub(crate) async fn yaml_approval_steps(
+        &self,
+        id: &ApprovalId,
+    ) -> BackendResult<Vec<ApprovalRecord>> {
+        let url = self.urls.yaml_approval(id.as_str())?;
+        let a: pw::Approval = self
+            .http
+            .get_json(Service::DevOps, url, "an approval")
+            .await?;
+        Ok(assemble::approval_records(
+            &a,
+            0,
+            "",
+            &StageRef::default(),
+            "",
+            1,
+        ))
+    }
+
     /// Stages - Update `{state: retry, forceRetryAllJobs: true}` on a run's stage.
     pub(crate) async fn yaml_rerun_stage(
         &self,

@@ -23,6 +23,14 @@ impl Urls {
         )
     }
 
+    /// Approvals - Get, with the approval's steps.
+    pub fn yaml_approval(&self, id: &str) -> BackendResult<Url> {
+        self.devops_project_url(
+            &format!("_apis/pipelines/approvals/{}", seg(id)),
+            &[("$expand", "steps"), API],
+        )
+    }
+
     /// Approvals - Update (PATCH, an array body).
     pub fn yaml_approvals_update(&self) -> BackendResult<Url> {
         self.devops_project_url("_apis/pipelines/approvals", &[API])

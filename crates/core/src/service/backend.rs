@@ -279,6 +279,19 @@ pub trait Backend: Send + Sync {
         status: ApprovalStatus,
         comment: &str,
     ) -> BackendResult<Receipt<ApprovalRecord>>;
+    /// Every record of one approval, whatever its status (YAML: Approvals - Get with its
+    /// steps, one record per approver). For confirming a decision when the release no longer
+    /// lists the approval (a YAML release lists only those still waiting). A flavour whose
+    /// releases list every approval answers `ErrorKind::Config`: read the release instead.
+    async fn approval_steps(&self, id: &ApprovalId) -> BackendResult<Vec<ApprovalRecord>> {
+        let _ = id;
+        Err(BackendError::new(
+            ErrorKind::Config,
+            "",
+            "",
+            "this release flavour lists every approval on its release",
+        ))
+    }
     /// Deploy a stage of a release again (classic: redeploy the release environment; YAML:
     /// re-run the run's stage): a new attempt, which asks for the stage's approvals again.
     /// Returns the stage as it stands after the request. Sent once.
