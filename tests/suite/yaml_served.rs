@@ -32,6 +32,10 @@ fn the_yaml_face_reads_the_same_fleet_as_classic_releases() {
     let (code_y, doc_y) = yaml.json("dave", &["fleet"]);
     assert_eq!((code_c, code_y), (0, 0), "{doc_y}");
     assert_eq!(doc_y["complete"], true, "{}", doc_y["errors"]);
+    // The consumed training runs come from one paged list of the training pipeline, not a
+    // Builds - List per run (1,912 requests on this world before).
+    let builds = yaml.get("/_sim/stats")["by_route"]["GET devops/yaml.builds"].as_u64();
+    assert!(builds.is_some_and(|n| (1..=10).contains(&n)), "{builds:?}");
     let (c, y) = (versions(&doc_c), versions(&doc_y));
     assert_eq!(c.len(), 130);
     assert!(c.iter().all(|(_, _, v)| v.contains("\"prod\"")), "{c:?}");

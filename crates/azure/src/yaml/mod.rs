@@ -42,6 +42,9 @@ pub struct YamlSide {
     runs: Mutex<HashMap<u32, RunInfo>>,
     /// Training run names (`buildNumber`) to ids.
     training: Mutex<HashMap<String, u32>>,
+    /// The training pipeline's runs listed once (one paged Builds - List), so that a run's
+    /// consumed training run is not looked up run by run.
+    training_listed: tokio::sync::OnceCell<()>,
 }
 
 /// The configured pipelines' ids.
@@ -86,6 +89,7 @@ impl YamlSide {
             environments: Mutex::new(HashMap::new()),
             runs: Mutex::new(HashMap::new()),
             training: Mutex::new(HashMap::new()),
+            training_listed: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -284,6 +288,30 @@ impl AzureBackend {
     /// The id of the training run named `number` (Builds - List by build number).
     async fn training_run_id(&self, training_pipeline: u32, number: &str) -> BackendResult<u32> {
         let side = self.yaml()?;
+        if let Some(id) = lock(&side.training).get(number) {
+            return Ok(*id);
+        }
+        // Once per backend: every training run in one paged list (concurrent callers wait for
+        // it). A list that fails or misses the name falls back to the lookup by number.
+        side.training_listed
+            .get_or_init(|| async {
+                let Ok(url) = self.urls.yaml_builds_of(training_pipeline) else {
+                    return;
+                };
+                let listed: BackendResult<Vec<pw::Build>> = self
+                    .http
+                    .devops_list(Service::DevOps, url, "a build list")
+                    .await;
+                if let Ok(builds) = listed {
+                    let mut known = lock(&side.training);
+                    for b in builds {
+                        if let (Some(id), Some(n)) = (b.id, b.build_number) {
+                            known.entry(n).or_insert(id);
+                        }
+                    }
+                }
+            })
+            .await;
         if let Some(id) = lock(&side.training).get(number) {
             return Ok(*id);
         }

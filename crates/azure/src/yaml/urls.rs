@@ -78,6 +78,12 @@ impl Urls {
         self.devops_project_url(&format!("_apis/build/builds/{build_id}"), &[API])
     }
 
+    /// Builds - List of one definition (paged by `continuationToken`): its runs' names and ids.
+    pub fn yaml_builds_of(&self, definition: u32) -> BackendResult<Url> {
+        let def = definition.to_string();
+        self.devops_project_url("_apis/build/builds", &[("definitions", &def), API])
+    }
+
     /// Builds - List of one definition by build number: a consumed run's name to its id.
     pub fn yaml_build_by_number(&self, definition: u32, number: &str) -> BackendResult<Url> {
         let def = definition.to_string();
