@@ -514,6 +514,21 @@ pub struct Decision {
     pub comment: String,
 }
 
+impl Decision {
+    /// The decision an approved record holds: who approved (else whom it was assigned to),
+    /// when, and what they wrote.
+    pub fn of(record: &crate::platform::ApprovalRecord) -> Decision {
+        Decision {
+            by: record
+                .approved_by
+                .clone()
+                .unwrap_or_else(|| record.approver.clone()),
+            at: record.modified_on,
+            comment: record.comments.clone(),
+        }
+    }
+}
+
 /// A release stage waiting for approval: one line in the approvals view. Holds the ids of
 /// every pending approval record of that stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

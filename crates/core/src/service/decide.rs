@@ -238,11 +238,7 @@ fn with_steps(item: &ApprovalItem, steps: &[ApprovalRecord]) -> ApprovalItem {
     fresh.approved = steps
         .iter()
         .filter(|a| a.status == ApprovalStatus::Approved)
-        .map(|a| Decision {
-            by: a.approved_by.clone().unwrap_or_else(|| a.approver.clone()),
-            at: a.modified_on,
-            comment: a.comments.clone(),
-        })
+        .map(Decision::of)
         .collect();
     fresh.pending_ids.retain(|p| {
         steps
@@ -282,11 +278,7 @@ fn fresh_item(item: &ApprovalItem, release: &ReleaseRecord) -> ApprovalItem {
         }
         fresh.approved = current
             .filter(|a| a.status == ApprovalStatus::Approved)
-            .map(|a| Decision {
-                by: a.approved_by.clone().unwrap_or_else(|| a.approver.clone()),
-                at: a.modified_on,
-                comment: a.comments.clone(),
-            })
+            .map(Decision::of)
             .collect();
         if env.required_approvers > 0 {
             fresh.required = env.required_approvers;

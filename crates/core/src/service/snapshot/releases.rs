@@ -209,11 +209,7 @@ fn group_approvals(
                 e.pre_deploy_approvals
                     .iter()
                     .filter(|a| a.status == ApprovalStatus::Approved && a.attempt == first.attempt)
-                    .map(|a| Decision {
-                        by: a.approved_by.clone().unwrap_or_else(|| a.approver.clone()),
-                        at: a.modified_on,
-                        comment: a.comments.clone(),
-                    })
+                    .map(Decision::of)
                     .collect()
             })
             .unwrap_or_default();
