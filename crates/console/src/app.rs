@@ -485,8 +485,11 @@ impl App {
             Mode::Normal => {}
         }
         // Forms take typed text: only their own keys count.
-        if self.modal.is_some() || self.alert_box.is_some() {
+        if self.modal.is_some() {
             return vec![Context::Decide];
+        }
+        if self.alert_box.is_some() {
+            return vec![Context::AlertNote];
         }
         let mut out = match self.route() {
             Route::Bulk => match self.bulk.as_ref().map(|b| b.phase) {

@@ -26,6 +26,8 @@ pub enum Context {
     Picker,
     Input,
     Decide,
+    /// The comment box of an alert change (acknowledge / close / reopen).
+    AlertNote,
     Review,
     Results,
     Rollback,
@@ -37,7 +39,7 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 19] = [
+    pub const ALL: [Context; 20] = [
         Context::Global,
         Context::Fleet,
         Context::Grid,
@@ -46,6 +48,7 @@ impl Context {
         Context::Approvals,
         Context::Env,
         Context::Decide,
+        Context::AlertNote,
         Context::Review,
         Context::Results,
         Context::Rollback,
@@ -63,7 +66,11 @@ impl Context {
     pub fn types_text(self) -> bool {
         matches!(
             self,
-            Context::Input | Context::Decide | Context::Review | Context::Confirm
+            Context::Input
+                | Context::Decide
+                | Context::AlertNote
+                | Context::Review
+                | Context::Confirm
         )
     }
 
@@ -80,6 +87,7 @@ impl Context {
             Context::Picker => "picker",
             Context::Input => "input",
             Context::Decide => "decide",
+            Context::AlertNote => "alert-note",
             Context::Review => "review",
             Context::Results => "results",
             Context::Rollback => "rollback",
@@ -105,6 +113,7 @@ impl Context {
             Context::Picker => "Version picker",
             Context::Input => "Filter and command line",
             Context::Decide => "Comment box (approve / reject)",
+            Context::AlertNote => "Alert comment box (acknowledge / close / reopen)",
             Context::Review => "Bulk review table",
             Context::Results => "Bulk results",
             Context::Rollback => "Rollback: target and plan",
