@@ -71,7 +71,6 @@ impl Console {
         let ctx = session.context();
         let mut cfg = AppConfig::new(ctx.policy.clone(), ctx.thresholds.clone(), describe);
         cfg.rollback_method = ctx.default_rollback_method;
-        cfg.sla_minutes = ctx.rollback_sla_minutes;
         // Refreshes only when asked for (or after a change): the journey decides when.
         cfg.refresh_every = None;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -252,7 +251,7 @@ async fn a_dave_approves_a_production_approval_as_the_second_approver() {
         matches!(&sent[..], [Effect::Decide { items, .. }] if items.len() == 1),
         "{sent:?}"
     );
-    c.until("the decision", |a| a.modal.is_none()).await;
+    c.until("the decision", |a| a.decide_form().is_none()).await;
     let note = c.note();
     assert!(
         note.contains("2 of 2 approvals, the stage deploys now"),
@@ -381,14 +380,14 @@ async fn c_bob_rolls_the_incident_circuit_back_to_last_known_good() {
     c.type_text(&format!("rollback {circuit}"));
     c.press(&["<Enter>"]);
     c.settle().await;
-    assert!(matches!(c.app.route(), Route::Rollback), "{}", c.frame());
-    let flow = c.app.rollback.as_ref().expect("the rollback flow");
+    assert!(matches!(c.app.route(), Route::Rollback(_)), "{}", c.frame());
+    let flow = c.app.rollback().expect("the rollback flow");
     assert_eq!(
-        flow.chosen().map(|e| e.version),
+        flow.scope.chosen().map(|e| e.version),
         Some(target),
         "last known good is chosen"
     );
-    assert_eq!(flow.last_good, Some(target));
+    assert_eq!(flow.scope.last_good, Some(target));
     let f = c.frame();
     assert!(f.contains("★ last known good"), "{f}");
     insta::assert_snapshot!("write_journey_c1_targets", scrub(&f));
@@ -396,15 +395,13 @@ async fn c_bob_rolls_the_incident_circuit_back_to_last_known_good() {
     let planned = c.press(&["<Enter>"]);
     assert!(matches!(planned[..], [Effect::PlanRollback { .. }]));
     c.until("the plan", |a| {
-        a.rollback
-            .as_ref()
+        a.rollback()
             .is_some_and(|f| f.plan.value.is_some() || f.plan.error.is_some())
     })
     .await;
     let plan = c
         .app
-        .rollback
-        .as_ref()
+        .rollback()
         .and_then(|f| f.plan.value.clone())
         .unwrap_or_else(|| panic!("no plan:\n{}", c.frame()));
     assert_eq!(plan.to, target);
@@ -421,7 +418,7 @@ async fn c_bob_rolls_the_incident_circuit_back_to_last_known_good() {
 
     c.press(&["<Enter>"]);
     assert_eq!(
-        c.app.rollback.as_ref().map(|f| f.step),
+        c.app.rollback().map(|f| f.step),
         Some(RollbackStep::Confirm)
     );
     // Typed wrong (lower case): nothing is sent.

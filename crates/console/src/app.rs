@@ -18,8 +18,8 @@ use super::palette::Candidate;
 pub use super::state::{Cursor, Generations, Remote};
 use super::theme::Theme;
 use super::write::{
-    AlertBox, AuditState, BulkPhase, BulkState, DecideForm, EnvRollbackFlow, OpsState,
-    ProgressView, RollbackFlow, RollbackStep,
+    AlertBox, AuditState, BulkPhase, BulkState, CircuitRollback, DecideForm, EnvironmentRollback,
+    OpsState, ProgressView, RollbackFlow, RollbackStep,
 };
 use crate::domain::fleet::{CircuitSnapshot, FleetSnapshot};
 use crate::domain::policy::{ApprovalPolicy, GateEvidence};
@@ -46,8 +46,6 @@ pub struct AppConfig {
     pub refresh_every: Option<Duration>,
     /// The rollback method proposed first (`[rollback] method`).
     pub rollback_method: RollbackMethod,
-    /// The rollback budget in minutes.
-    pub sla_minutes: u32,
     /// Start in incident order on the paged circuit when the first live snapshot has a new
     /// Sev0-Sev2 alert (the console turns it on; tests of other things leave it off).
     pub incident_order_when_paged: bool,
@@ -67,10 +65,25 @@ impl AppConfig {
             warnings: Vec::new(),
             refresh_every: Some(Duration::from_secs(60)),
             rollback_method: RollbackMethod::Redeploy,
-            sla_minutes: 15,
             incident_order_when_paged: false,
         }
     }
+}
+
+/// What the console was started with and does not change: the part of [`AppConfig`] that is
+/// configuration rather than state.
+#[derive(Debug, Clone)]
+pub struct ConsoleSettings {
+    pub thresholds: Thresholds,
+    pub policy: ApprovalPolicy,
+    pub keymap: Keymap,
+    /// Every theme `:theme` can switch to.
+    pub themes: Vec<String>,
+    pub theme_dir: Option<PathBuf>,
+    /// Refresh on its own this often (none: only on `r`).
+    pub refresh_every: Option<Duration>,
+    /// The rollback method proposed first (`[rollback] method`).
+    pub rollback_method: RollbackMethod,
 }
 
 /// Where the data on screen came from.
@@ -104,6 +117,16 @@ impl Data {
     }
 }
 
+/// A form over the view that opened it. There is one slot, so two forms can never both
+/// believe they have the keyboard.
+#[derive(Debug)]
+pub enum Overlay {
+    /// The comment box of an approval decision (approvals list, circuit view).
+    Decide(DecideForm),
+    /// The comment box of an alert's state change, over the alerts list.
+    AlertNote(AlertBox),
+}
+
 /// One view on the route stack.
 #[derive(Debug)]
 pub enum Route {
@@ -114,10 +137,10 @@ pub enum Route {
     Help,
     /// The bulk review table, then its results (`App::bulk`).
     Bulk,
-    /// Rolling a circuit back (`App::rollback`).
-    Rollback,
-    /// Rolling the environment back (`App::env_rollback`).
-    EnvRollback,
+    /// Rolling a circuit back: the flow lives and dies with its route.
+    Rollback(Box<RollbackFlow<CircuitRollback>>),
+    /// Rolling the environment back.
+    EnvRollback(Box<RollbackFlow<EnvironmentRollback>>),
     Progress(ProgressView),
     Ops,
     Audit,
@@ -358,16 +381,12 @@ pub enum NoteLevel {
 pub struct App {
     pub now: DateTime<Utc>,
     pub size: (u16, u16),
+    /// What the session and the settings fixed before the first frame.
+    pub settings: ConsoleSettings,
+    /// The theme in use (`:theme` switches it).
     pub theme: Theme,
-    pub themes: Vec<String>,
-    pub theme_dir: Option<PathBuf>,
-    pub keymap: Keymap,
-    pub thresholds: Thresholds,
-    pub policy: ApprovalPolicy,
+    /// The backend line, until a snapshot brings its own.
     pub backend: String,
-    pub refresh_every: Option<Duration>,
-    pub rollback_method: RollbackMethod,
-    pub sla_minutes: u32,
     pub data: Data,
     pub gens: Generations,
     pub routes: Vec<Route>,
@@ -375,13 +394,9 @@ pub struct App {
     pub approvals: ApprovalsState,
     pub env: EnvState,
     pub help_scroll: usize,
-    /// The comment box, over whatever view opened it.
-    pub modal: Option<DecideForm>,
-    /// The comment box of an alert's state change, over the alerts list.
-    pub alert_box: Option<AlertBox>,
+    /// The form over whatever view opened it (one at a time; it takes every typed key).
+    pub overlay: Option<Overlay>,
     pub bulk: Option<BulkState>,
-    pub rollback: Option<RollbackFlow>,
-    pub env_rollback: Option<EnvRollbackFlow>,
     pub ops: OpsState,
     pub audit: AuditState,
     /// The alerts list (`:alerts`).
@@ -407,16 +422,17 @@ impl App {
         let mut app = App {
             now,
             size,
+            settings: ConsoleSettings {
+                thresholds: cfg.thresholds,
+                policy: cfg.policy,
+                keymap: cfg.keymap,
+                themes: cfg.themes,
+                theme_dir: cfg.theme_dir,
+                refresh_every: cfg.refresh_every,
+                rollback_method: cfg.rollback_method,
+            },
             theme: cfg.theme,
-            themes: cfg.themes,
-            theme_dir: cfg.theme_dir,
-            keymap: cfg.keymap,
-            thresholds: cfg.thresholds,
-            policy: cfg.policy,
             backend: cfg.backend,
-            refresh_every: cfg.refresh_every,
-            rollback_method: cfg.rollback_method,
-            sla_minutes: cfg.sla_minutes,
             data: Data {
                 snapshot: None,
                 index: FleetIndex::default(),
@@ -431,11 +447,8 @@ impl App {
             approvals: ApprovalsState::default(),
             env: EnvState::default(),
             help_scroll: 0,
-            modal: None,
-            alert_box: None,
+            overlay: None,
             bulk: None,
-            rollback: None,
-            env_rollback: None,
             ops: OpsState::default(),
             audit: AuditState::default(),
             alerts: Cursor::default(),
@@ -478,6 +491,67 @@ impl App {
         }
     }
 
+    /// The decision's comment box, if it is the form open.
+    pub fn decide_form(&self) -> Option<&DecideForm> {
+        match &self.overlay {
+            Some(Overlay::Decide(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn decide_form_mut(&mut self) -> Option<&mut DecideForm> {
+        match &mut self.overlay {
+            Some(Overlay::Decide(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Close the decision's comment box (and nothing else).
+    pub fn close_decide_form(&mut self) {
+        if matches!(self.overlay, Some(Overlay::Decide(_))) {
+            self.overlay = None;
+        }
+    }
+
+    /// The alert change's comment box, if it is the form open.
+    pub fn alert_box(&self) -> Option<&AlertBox> {
+        match &self.overlay {
+            Some(Overlay::AlertNote(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub fn alert_box_mut(&mut self) -> Option<&mut AlertBox> {
+        match &mut self.overlay {
+            Some(Overlay::AlertNote(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Close the alert change's comment box (and nothing else).
+    pub fn close_alert_box(&mut self) {
+        if matches!(self.overlay, Some(Overlay::AlertNote(_))) {
+            self.overlay = None;
+        }
+    }
+
+    /// The circuit rollback on the route stack (the newest, if the user opened another view
+    /// over it).
+    pub fn rollback(&self) -> Option<&RollbackFlow<CircuitRollback>> {
+        self.routes.iter().rev().find_map(|r| match r {
+            Route::Rollback(f) => Some(&**f),
+            _ => None,
+        })
+    }
+
+    /// The environment rollback on the route stack.
+    pub fn env_rollback(&self) -> Option<&RollbackFlow<EnvironmentRollback>> {
+        self.routes.iter().rev().find_map(|r| match r {
+            Route::EnvRollback(f) => Some(&**f),
+            _ => None,
+        })
+    }
+
     /// The keymap contexts in force, most specific first.
     pub fn contexts(&self) -> Vec<Context> {
         match &self.mode {
@@ -485,25 +559,21 @@ impl App {
             Mode::Normal => {}
         }
         // Forms take typed text: only their own keys count.
-        if self.modal.is_some() {
-            return vec![Context::Decide];
-        }
-        if self.alert_box.is_some() {
-            return vec![Context::AlertNote];
+        match &self.overlay {
+            Some(Overlay::Decide(_)) => return vec![Context::Decide],
+            Some(Overlay::AlertNote(_)) => return vec![Context::AlertNote],
+            None => {}
         }
         let mut out = match self.route() {
             Route::Bulk => match self.bulk.as_ref().map(|b| b.phase) {
                 Some(BulkPhase::Review) => return vec![Context::Review],
                 _ => vec![Context::Results],
             },
-            Route::Rollback => match self.rollback.as_ref().map(|f| f.step) {
-                Some(RollbackStep::Confirm) => return vec![Context::Confirm],
-                _ => vec![Context::Rollback],
-            },
-            Route::EnvRollback => match self.env_rollback.as_ref().map(|f| f.step) {
-                Some(RollbackStep::Confirm) => return vec![Context::Confirm],
-                _ => vec![Context::Rollback],
-            },
+            Route::Rollback(f) if f.step == RollbackStep::Confirm => return vec![Context::Confirm],
+            Route::EnvRollback(f) if f.step == RollbackStep::Confirm => {
+                return vec![Context::Confirm];
+            }
+            Route::Rollback(_) | Route::EnvRollback(_) => vec![Context::Rollback],
             Route::Progress(_) => vec![Context::Progress],
             Route::Ops => vec![Context::Ops],
             Route::Audit => vec![Context::Audit],
@@ -525,7 +595,7 @@ impl App {
     pub fn key_action(&self, key: &KeyEvent) -> Option<Action> {
         let chord = KeyChord::from_event(key);
         let stack = self.contexts();
-        if let Some(a) = self.keymap.resolve(&stack, chord) {
+        if let Some(a) = self.settings.keymap.resolve(&stack, chord) {
             return Some(a);
         }
         let typing = stack.first().is_some_and(|c| c.types_text());

@@ -14,7 +14,7 @@ use crate::service::decide::{DecisionOutcome, Verdict};
 use crate::service::journal::Operation;
 use crate::service::rollback::{EnvironmentPlan, RollbackPlan};
 
-use super::action::{Action, ApprovalKey};
+use super::action::{Action, ApprovalKey, Effect};
 use super::state::{Cursor, Remote};
 
 /// A one-line text field of a form.
@@ -243,24 +243,82 @@ impl Confirmation {
     }
 }
 
-/// Rolling one circuit back in Prod.
+/// What a rollback flow rolls back: one circuit (its version chosen first) or the environment
+/// of every Prod deployment. The flow around it (plan, typed confirmation, send, the answer)
+/// is one for both (`update::rollback`), so the confirmation gate is written once.
+pub trait RollbackScope {
+    type Plan: Clone + std::fmt::Debug;
+    /// Whether the flow starts by choosing a version (circuits) or at the plan.
+    const CHOOSES_TARGET: bool;
+    /// What must be typed to confirm `plan`: the circuit's id, or the environment version.
+    fn expected(&self, plan: &Self::Plan) -> String;
+    /// The effect that journals the plan, then sends it once.
+    fn execute(plan: Box<Self::Plan>, generation: u64, reason: Option<String>) -> Effect;
+}
+
+/// A rollback in Prod, owned by its route (`Route::Rollback` / `Route::EnvRollback`): closing
+/// the route drops it; an answer that arrives after that becomes a note.
 #[derive(Debug, Clone)]
-pub struct RollbackFlow {
-    pub circuit: CircuitRef,
+pub struct RollbackFlow<S: RollbackScope> {
+    pub scope: S,
     pub step: RollbackStep,
+    pub plan: Remote<S::Plan>,
+    /// Scroll of the plan preview.
+    pub scroll: usize,
+    pub confirm: Confirmation,
+}
+
+impl<S: RollbackScope> RollbackFlow<S> {
+    pub fn new(scope: S) -> Self {
+        RollbackFlow {
+            scope,
+            step: if S::CHOOSES_TARGET {
+                RollbackStep::Target
+            } else {
+                RollbackStep::Plan
+            },
+            plan: if S::CHOOSES_TARGET {
+                Remote::default()
+            } else {
+                Remote::loading()
+            },
+            scroll: 0,
+            confirm: Confirmation::default(),
+        }
+    }
+
+    /// What must be typed to confirm, once there is a plan.
+    pub fn expected(&self) -> Option<String> {
+        Some(self.scope.expected(self.plan.value.as_deref()?))
+    }
+
+    /// Why the plan cannot be confirmed yet, if it cannot.
+    pub fn not_ready(&self) -> Option<String> {
+        if self.plan.loading {
+            Some("the plan is still being made".to_owned())
+        } else if let Some(e) = &self.plan.error {
+            Some(format!("no plan: {e}"))
+        } else if self.plan.value.is_none() {
+            Some("no plan yet".to_owned())
+        } else {
+            None
+        }
+    }
+}
+
+/// One circuit: the version to go back to, and how.
+#[derive(Debug, Clone)]
+pub struct CircuitRollback {
+    pub circuit: CircuitRef,
     /// Versions that ran in Prod, newest first (the running one included, not selectable).
     pub history: Vec<ProdHistoryEntry>,
     pub cursor: Cursor,
     pub last_good: Option<ModelVersion>,
     pub previous: Option<ModelVersion>,
     pub method: RollbackMethod,
-    pub plan: Remote<RollbackPlan>,
-    /// Scroll of the plan preview.
-    pub scroll: usize,
-    pub confirm: Confirmation,
 }
 
-impl RollbackFlow {
+impl CircuitRollback {
     /// The version under the cursor, unless it is the one running now.
     pub fn chosen(&self) -> Option<&ProdHistoryEntry> {
         self.history
@@ -269,13 +327,43 @@ impl RollbackFlow {
     }
 }
 
-/// Rolling the environment of every Prod deployment back.
-#[derive(Debug, Clone)]
-pub struct EnvRollbackFlow {
-    pub step: RollbackStep,
-    pub plan: Remote<EnvironmentPlan>,
-    pub scroll: usize,
-    pub confirm: Confirmation,
+impl RollbackScope for CircuitRollback {
+    type Plan = RollbackPlan;
+    const CHOOSES_TARGET: bool = true;
+
+    fn expected(&self, _plan: &RollbackPlan) -> String {
+        self.circuit.to_string()
+    }
+
+    fn execute(plan: Box<RollbackPlan>, generation: u64, reason: Option<String>) -> Effect {
+        Effect::ExecuteRollback {
+            generation,
+            plan,
+            reason,
+        }
+    }
+}
+
+/// Every Prod deployment back to the environment version before the last environment-only
+/// release.
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentRollback;
+
+impl RollbackScope for EnvironmentRollback {
+    type Plan = EnvironmentPlan;
+    const CHOOSES_TARGET: bool = false;
+
+    fn expected(&self, plan: &EnvironmentPlan) -> String {
+        plan.to.clone()
+    }
+
+    fn execute(plan: Box<EnvironmentPlan>, generation: u64, reason: Option<String>) -> Effect {
+        Effect::ExecuteEnvironmentRollback {
+            generation,
+            plan,
+            reason,
+        }
+    }
 }
 
 /// The progress screen of one operation.

@@ -84,7 +84,11 @@ fn the_alerts_list_opens_the_circuit_or_its_rollback_and_says_when_there_is_none
     assert!(matches!(app.route(), Route::Alerts));
     // The second is the failed job: R plans its rollback.
     drive(&mut app, &["j", "R"]);
-    assert!(matches!(app.route(), Route::Rollback), "{:?}", app.route());
+    assert!(
+        matches!(app.route(), Route::Rollback(_)),
+        "{:?}",
+        app.route()
+    );
     drive(&mut app, &["<Esc>"]);
     // The workspace's alert names no circuit: said, nothing opened.
     drive(&mut app, &[":"]);
@@ -187,7 +191,7 @@ fn an_alert_is_acknowledged_from_the_list_through_its_comment_box_and_the_row_fo
     assert!(!f.contains("override") && !f.contains("C-n"), "{f}");
     // Esc: nothing is sent.
     assert!(press(&mut app, &["<Esc>"]).is_empty());
-    assert!(app.alert_box.is_none());
+    assert!(app.alert_box().is_none());
     press(&mut app, &["a"]);
     type_text(&mut app, "on it");
     let mut effects = press(&mut app, &["<Enter>"]);
@@ -198,7 +202,7 @@ fn an_alert_is_acknowledged_from_the_list_through_its_comment_box_and_the_row_fo
                 && request.comment.as_deref() == Some("on it")),
         "{effects:?}"
     );
-    assert!(app.alert_box.as_ref().is_some_and(|b| b.sending));
+    assert!(app.alert_box().is_some_and(|b| b.sending));
     // On its way: Enter again sends nothing more.
     assert!(press(&mut app, &["<Enter>"]).is_empty());
     let snap = fixture::fleet(fixture::DEMO_CIRCUITS);
@@ -207,7 +211,7 @@ fn an_alert_is_acknowledged_from_the_list_through_its_comment_box_and_the_row_fo
     for m in replies {
         next.extend(crate::update::update(&mut app, m));
     }
-    assert!(app.alert_box.is_none());
+    assert!(app.alert_box().is_none());
     assert_eq!(
         app.snapshot().unwrap().alerts[at].alert.state,
         AlertState::Acknowledged,
@@ -221,7 +225,7 @@ fn an_alert_is_acknowledged_from_the_list_through_its_comment_box_and_the_row_fo
     assert!(next.iter().any(|e| matches!(e, Effect::Refresh { .. })));
     // Acknowledged already: no box, said so.
     drive(&mut app, &["a"]);
-    assert!(app.alert_box.is_none());
+    assert!(app.alert_box().is_none());
 }
 
 #[test]
@@ -231,7 +235,7 @@ fn read_only_opens_no_alert_box() {
     let (mut app, effects) = App::new(cfg, None, fixture::now(), BIG);
     answer(&mut app, effects, &fixture::fleet(fixture::DEMO_CIRCUITS));
     drive(&mut app, &["W", "c"]);
-    assert!(app.alert_box.is_none());
+    assert!(app.alert_box().is_none());
     assert!(
         app.note
             .as_ref()

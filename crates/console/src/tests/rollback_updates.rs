@@ -19,17 +19,17 @@ fn the_typed_confirmation_must_match_exactly() {
     press(&mut app, &[":"]);
     type_text(&mut app, &format!("rollback {ROLLBACK_CIRCUIT}"));
     drive(&mut app, &["<Enter>"]);
-    assert!(matches!(app.route(), Route::Rollback));
-    let flow = app.rollback.as_ref().unwrap();
+    assert!(matches!(app.route(), Route::Rollback(_)));
+    let flow = app.rollback().unwrap();
     assert_eq!(
-        flow.chosen().map(|e| e.version.0),
+        flow.scope.chosen().map(|e| e.version.0),
         Some(7),
         "last known good"
     );
     // Another target, then back; the method toggles.
     press(&mut app, &["j", "k", "m"]);
     assert_eq!(
-        app.rollback.as_ref().unwrap().method,
+        app.rollback().unwrap().scope.method,
         crate::domain::rollback::RollbackMethod::Direct
     );
     press(&mut app, &["m"]);
@@ -40,7 +40,7 @@ fn the_typed_confirmation_must_match_exactly() {
     );
     // Enter while the plan loads does not skip ahead.
     assert!(press(&mut app, &["<Enter>"]).is_empty());
-    assert_eq!(app.rollback.as_ref().unwrap().step, RollbackStep::Plan);
+    assert_eq!(app.rollback().unwrap().step, RollbackStep::Plan);
     answer(&mut app, plan, &fixture::fleet(fixture::DEMO_CIRCUITS));
     press(&mut app, &["<Enter>"]);
     assert_eq!(app.contexts(), vec![Context::Confirm]);
@@ -56,7 +56,7 @@ fn the_typed_confirmation_must_match_exactly() {
             press(&mut app, &["<Enter>"]).is_empty(),
             "{wrong:?} was accepted"
         );
-        let p = app.rollback.as_ref().unwrap().confirm.problem.clone();
+        let p = app.rollback().unwrap().confirm.problem.clone();
         assert!(p.is_some_and(|p| p.contains(ROLLBACK_CIRCUIT)), "{wrong:?}");
     }
     press(&mut app, &["<C-u>"]);
@@ -76,7 +76,7 @@ fn the_typed_confirmation_must_match_exactly() {
     // The answer: the progress screen takes over.
     answer(&mut app, effects, &fixture::fleet(fixture::DEMO_CIRCUITS));
     assert!(matches!(app.route(), Route::Progress(_)));
-    assert!(app.rollback.is_none());
+    assert!(app.rollback().is_none());
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn a_refused_execution_says_why_in_the_confirmation() {
         },
     );
     assert!(matches!(more[..], [Effect::LoadOps { .. }]));
-    let c = &app.rollback.as_ref().unwrap().confirm;
+    let c = &app.rollback().unwrap().confirm;
     assert!(c.sending.is_none());
     assert!(
         c.problem
@@ -113,7 +113,7 @@ fn a_refused_execution_says_why_in_the_confirmation() {
         "{:?}",
         c.problem
     );
-    assert!(matches!(app.route(), Route::Rollback));
+    assert!(matches!(app.route(), Route::Rollback(_)));
 }
 
 #[test]
@@ -235,8 +235,7 @@ fn the_environment_rollback_is_planned_confirmed_and_sent() {
     ));
     answer(&mut app, effects, &shipped);
     let plan = app
-        .env_rollback
-        .as_ref()
+        .env_rollback()
         .and_then(|f| f.plan.value.clone())
         .unwrap();
     assert_eq!(plan.to, "1.5.0");

@@ -16,7 +16,7 @@ use crate::write::{BulkPhase, BulkResult, RollbackStep};
 const BIG: (u16, u16) = (160, 48);
 
 fn problem(app: &App) -> String {
-    app.modal
+    app.decide_form()
         .as_ref()
         .and_then(|f| f.problem.clone())
         .unwrap_or_default()
@@ -94,7 +94,7 @@ fn a_done_decision_closes_the_box_says_so_and_refreshes() {
     for msg in fixture::replies(effects[0].clone(), &snap) {
         after.extend(update(&mut app, msg));
     }
-    assert!(app.modal.is_none());
+    assert!(app.decide_form().is_none());
     let note = app.note.clone().unwrap();
     assert!(
         note.text
@@ -140,7 +140,7 @@ fn a_conflict_keeps_the_box_open_and_says_who() {
         },
     );
     assert!(refresh.is_empty());
-    assert!(app.modal.as_ref().is_some_and(|f| f.sending.is_none()));
+    assert!(app.decide_form().is_some_and(|f| f.sending.is_none()));
     assert!(problem(&app).contains("already approved by Jonas Weber"));
     // A late duplicate of the same answer changes nothing.
     let before = problem(&app);
@@ -172,7 +172,7 @@ fn a_refused_approval_is_explained_and_never_sent() {
     assert!(problem(&app).contains("four-eyes"), "{}", problem(&app));
     // Nothing to override here.
     press(&mut app, &["<C-o>"]);
-    assert!(!app.modal.as_ref().unwrap().override_gate);
+    assert!(!app.decide_form().unwrap().override_gate);
     assert!(
         problem(&app).contains("only a failing test gate"),
         "{}",
@@ -180,7 +180,7 @@ fn a_refused_approval_is_explained_and_never_sent() {
     );
     // Rejecting one's own release is allowed: it stops it.
     press(&mut app, &["<Esc>"]);
-    assert!(app.modal.is_none());
+    assert!(app.decide_form().is_none());
     press(&mut app, &["x"]);
     type_text(&mut app, "withdrawn");
     let d = decisions(&press(&mut app, &["<Enter>"]));
@@ -200,7 +200,7 @@ fn the_override_needs_a_reason_and_is_sent_as_break_glass() {
         problem(&app)
     );
     press(&mut app, &["<C-o>"]);
-    let form = app.modal.as_ref().unwrap();
+    let form = app.decide_form().unwrap();
     assert!(form.override_gate);
     assert_eq!(form.field, crate::write::Field::Reason);
     assert!(render_text(&app, 160, 48).contains("BREAK-GLASS"));
@@ -227,7 +227,7 @@ fn the_override_needs_a_reason_and_is_sent_as_break_glass() {
 #[test]
 fn read_only_refuses_every_mutation_with_the_reason() {
     let mut app = app_at(BIG);
-    app.policy.read_only = true;
+    app.settings.policy.read_only = true;
     // Judged again under the read-only policy, as on start.
     let snap = fixture::fleet(fixture::DEMO_CIRCUITS);
     let effects = press(&mut app, &["r"]);
@@ -259,9 +259,9 @@ fn read_only_refuses_every_mutation_with_the_reason() {
     drive(&mut app, &["<Enter>"]);
     assert!(render_text(&app, 160, 48).contains("READ-ONLY"));
     drive(&mut app, &["<Enter>"]);
-    assert!(app.rollback.as_ref().unwrap().plan.value.is_some());
+    assert!(app.rollback().unwrap().plan.value.is_some());
     assert!(press(&mut app, &["<Enter>"]).is_empty());
-    assert_eq!(app.rollback.as_ref().unwrap().step, RollbackStep::Plan);
+    assert_eq!(app.rollback().unwrap().step, RollbackStep::Plan);
     let note = app.note.clone().unwrap();
     assert!(note.text.contains("read-only"), "{}", note.text);
     // The circuit view said so before the key.
@@ -377,7 +377,7 @@ fn a_decision_devops_refuses_is_never_shown_as_decided() {
         },
     );
     assert!(after.is_empty(), "nothing to refresh: {after:?}");
-    assert!(app.modal.as_ref().is_some_and(|f| f.sending.is_none()));
+    assert!(app.decide_form().is_some_and(|f| f.sending.is_none()));
     let why = problem(&app);
     assert!(
         why.contains("refused by Azure DevOps")
@@ -441,11 +441,11 @@ fn the_circuit_view_decides_its_pending_approvals_in_turn() {
     type_text(&mut app, &format!("circuit {circuit}"));
     drive(&mut app, &["<Enter>"]);
     press(&mut app, &["a"]);
-    let form = app.modal.as_ref().unwrap();
+    let form = app.decide_form().unwrap();
     assert_eq!(form.keys.len(), 2);
     let first = form.key();
     press(&mut app, &["<C-n>"]);
-    assert_ne!(app.modal.as_ref().unwrap().key(), first);
+    assert_ne!(app.decide_form().unwrap().key(), first);
     assert!(render_text(&app, 160, 48).contains("pending approval 2 of 2"));
     // A circuit without pending approvals says so.
     let idle = snap
@@ -457,7 +457,7 @@ fn the_circuit_view_decides_its_pending_approvals_in_turn() {
     type_text(&mut app, &format!("circuit {idle}"));
     drive(&mut app, &["<Enter>"]);
     assert!(press(&mut app, &["a"]).is_empty());
-    assert!(app.modal.is_none());
+    assert!(app.decide_form().is_none());
     assert!(
         app.note
             .clone()
@@ -499,5 +499,5 @@ fn every_new_action_is_bound_and_described() {
     press(&mut app, &["A", "a"]);
     type_text(&mut app, "q");
     assert!(!app.quit);
-    assert_eq!(app.modal.as_ref().unwrap().comment.text, "q");
+    assert_eq!(app.decide_form().unwrap().comment.text, "q");
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::action::{Action, Effect, Outcome, Slot};
-use crate::app::{App, NoteLevel, Origin, Route, Tab};
+use crate::app::{App, NoteLevel, Origin, Overlay, Route, Tab};
 use crate::domain::CircuitRef;
 use crate::domain::incidents::AlertState;
 use crate::layout;
@@ -135,7 +135,7 @@ pub fn on_jobs(
 /// `a` / `c`: the comment box for the selected alert. Policy (read-only) is asked here so
 /// that nothing is typed for a change that cannot be sent; the service asks again.
 fn open_box(app: &mut App, to: AlertState) -> Vec<Effect> {
-    if app.policy.read_only {
+    if app.settings.policy.read_only {
         app.set_note(
             NoteLevel::Warning,
             format!("read-only: relcon will not {} alerts", verb(to)),
@@ -168,7 +168,7 @@ fn open_box(app: &mut App, to: AlertState) -> Vec<Effect> {
         );
         return Vec::new();
     }
-    app.alert_box = Some(AlertBox {
+    app.overlay = Some(Overlay::AlertNote(AlertBox {
         alert: a.alert.id.clone(),
         rule: a.alert.rule_name().to_owned(),
         severity: a.alert.severity.as_str().to_owned(),
@@ -177,13 +177,13 @@ fn open_box(app: &mut App, to: AlertState) -> Vec<Effect> {
         to,
         comment: TextField::default(),
         sending: false,
-    });
+    }));
     Vec::new()
 }
 
 /// The alert box has the keys: type a comment, Enter sends, Esc cancels (nothing sent).
 pub fn on_box(app: &mut App, action: Action) -> Vec<Effect> {
-    let Some(b) = app.alert_box.as_mut() else {
+    let Some(b) = app.alert_box_mut() else {
         return Vec::new();
     };
     if b.sending {
@@ -197,7 +197,7 @@ pub fn on_box(app: &mut App, action: Action) -> Vec<Effect> {
         return Vec::new();
     }
     match action {
-        Action::Back => app.alert_box = None,
+        Action::Back => app.close_alert_box(),
         Action::ForceQuit => return super::quit(app),
         Action::Accept => {
             b.sending = true;
@@ -218,7 +218,7 @@ pub fn on_box(app: &mut App, action: Action) -> Vec<Effect> {
 /// The change came back: say how it ended and put the alert's re-read state in its row; a
 /// refresh brings the circuit's summary (and drops a closed alert from the list).
 pub fn on_changed(app: &mut App, outcome: AlertChangeOutcome) -> Vec<Effect> {
-    app.alert_box = None;
+    app.close_alert_box();
     let level = match outcome.exit_code() {
         0 => NoteLevel::Info,
         1 | 3 => NoteLevel::Warning,

@@ -25,7 +25,8 @@ pub fn request_refresh(app: &mut App) -> Vec<Effect> {
 /// Put a snapshot on screen: rebuild the index, keep selections where they still exist.
 pub fn install_snapshot(app: &mut App, snapshot: FleetSnapshot, origin: Origin) {
     let index = FleetIndex::build(&snapshot);
-    let (rows, lines) = approvals_model::build(&snapshot, &app.policy, &app.thresholds);
+    let (rows, lines) =
+        approvals_model::build(&snapshot, &app.settings.policy, &app.settings.thresholds);
     let selected_key = app.approvals.selected().map(|r| r.key);
     let was_at = selected_key.and_then(|k| app.approvals.rows.iter().position(|r| r.key == k));
     app.data.snapshot = Some(Arc::new(snapshot));
@@ -225,7 +226,7 @@ pub fn on_approval_evidence(
 /// The clock: ages move, and an automatic refresh is due every `refresh_every`.
 pub fn on_tick(app: &mut App, now: DateTime<Utc>) -> Vec<Effect> {
     app.now = now;
-    let Some(every) = app.refresh_every else {
+    let Some(every) = app.settings.refresh_every else {
         return Vec::new();
     };
     if app.gens.in_flight(Slot::Refresh) {

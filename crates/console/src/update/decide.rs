@@ -4,7 +4,7 @@
 //! explained and never emitted; the service checks again when it runs.
 
 use crate::action::{Action, ApprovalKey, Effect, Slot};
-use crate::app::{App, NoteLevel, Origin, Route};
+use crate::app::{App, NoteLevel, Origin, Overlay, Route};
 use crate::approvals_model::ApprovalRow;
 use crate::domain::policy::PolicyCheck;
 use crate::keymap::Context;
@@ -44,7 +44,7 @@ pub fn open_box(app: &mut App, verdict: Verdict, keys: Vec<ApprovalKey>) -> Vec<
     if super::bulk::still_sending(app) {
         return Vec::new();
     }
-    app.modal = Some(DecideForm::new(verdict, keys));
+    app.overlay = Some(Overlay::Decide(DecideForm::new(verdict, keys)));
     Vec::new()
 }
 
@@ -94,7 +94,7 @@ pub fn from_circuit(app: &mut App, verdict: Verdict) -> Vec<Effect> {
 
 /// The comment box has the keys.
 pub fn on_box(app: &mut App, action: Action) -> Vec<Effect> {
-    let Some(form) = app.modal.as_mut() else {
+    let Some(form) = app.decide_form_mut() else {
         return Vec::new();
     };
     if form.field_mut().edit(action) {
@@ -102,7 +102,7 @@ pub fn on_box(app: &mut App, action: Action) -> Vec<Effect> {
         return Vec::new();
     }
     match action {
-        Action::Back => app.modal = None,
+        Action::Back => app.close_decide_form(),
         Action::ForceQuit => return super::quit(app),
         Action::NextField if form.override_gate => {
             form.field = match form.field {
@@ -124,7 +124,7 @@ pub fn on_box(app: &mut App, action: Action) -> Vec<Effect> {
 }
 
 fn toggle_override(app: &mut App) {
-    let Some(form) = app.modal.as_ref() else {
+    let Some(form) = app.decide_form() else {
         return;
     };
     let check = form
@@ -133,7 +133,7 @@ fn toggle_override(app: &mut App) {
         .and_then(|r| check_for(r, form.verdict));
     let overridable =
         form.verdict == Verdict::Approve && check.as_ref().is_some_and(PolicyCheck::needs_override);
-    let Some(form) = app.modal.as_mut() else {
+    let Some(form) = app.decide_form_mut() else {
         return;
     };
     if !overridable {
@@ -158,12 +158,12 @@ fn toggle_override(app: &mut App) {
 /// Enter in the comment box: send, or say why not.
 fn submit(app: &mut App) -> Vec<Effect> {
     let problem = |app: &mut App, text: String| {
-        if let Some(f) = app.modal.as_mut() {
+        if let Some(f) = app.decide_form_mut() {
             f.problem = Some(text);
         }
         Vec::new()
     };
-    let Some(form) = app.modal.clone() else {
+    let Some(form) = app.decide_form().cloned() else {
         return Vec::new();
     };
     if form.sending.is_some() {
@@ -191,6 +191,7 @@ fn submit(app: &mut App) -> Vec<Effect> {
     if !check.allowed() && !break_glass {
         let text = if check.needs_override() && form.verdict == Verdict::Approve {
             let k = app
+                .settings
                 .keymap
                 .key_for(&[Context::Decide], Action::ToggleOverride)
                 .map(|k| k.to_string())
@@ -217,7 +218,7 @@ fn submit(app: &mut App) -> Vec<Effect> {
         return problem(app, "nothing is pending on this stage any more".into());
     };
     let generation = app.gens.next(Slot::Decide);
-    if let Some(f) = app.modal.as_mut() {
+    if let Some(f) = app.decide_form_mut() {
         f.sending = Some(generation);
         f.problem = None;
     }
@@ -252,13 +253,13 @@ pub fn on_decision(
         .map(|i| i.release_name.clone())
         .unwrap_or_else(|| format!("release {}", key.release_id));
     // The comment box waiting for it.
-    if let Some(form) = app.modal.as_mut()
+    if let Some(Overlay::Decide(form)) = &mut app.overlay
         && form.sending == Some(generation)
     {
         app.gens.finish(Slot::Decide);
         if done {
             let verdict = form.verdict;
-            app.modal = None;
+            app.close_decide_form();
             app.approvals.marks.remove(&key);
             app.set_note(NoteLevel::Info, done_note(verdict, &release, key, &outcome));
             return super::data::request_refresh(app);

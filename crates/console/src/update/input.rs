@@ -28,7 +28,7 @@ fn edit(text: &mut String, action: Action) -> bool {
 }
 
 pub fn open_palette(app: &mut App) {
-    let candidates = palette::complete("", app.snapshot(), &app.themes);
+    let candidates = palette::complete("", app.snapshot(), &app.settings.themes);
     app.mode = Mode::Palette(Palette {
         input: String::new(),
         candidates,
@@ -69,7 +69,8 @@ pub fn on_palette(app: &mut App, action: Action) -> Vec<Effect> {
     };
     if edit(&mut p.input, action) {
         let input = p.input.clone();
-        let candidates = palette::complete(&input, app.data.snapshot.as_deref(), &app.themes);
+        let candidates =
+            palette::complete(&input, app.data.snapshot.as_deref(), &app.settings.themes);
         if let Mode::Palette(p) = &mut app.mode {
             p.candidates = candidates;
             p.selected = None;
@@ -94,7 +95,7 @@ pub fn on_palette(app: &mut App, action: Action) -> Vec<Effect> {
                 p.input = c.line.clone();
                 let input = p.input.clone();
                 let candidates =
-                    palette::complete(&input, app.data.snapshot.as_deref(), &app.themes);
+                    palette::complete(&input, app.data.snapshot.as_deref(), &app.settings.themes);
                 if let Mode::Palette(p) = &mut app.mode {
                     p.candidates = candidates;
                     p.selected = None;
@@ -207,14 +208,17 @@ fn switch_theme(app: &mut App, name: &str) {
         );
         return;
     }
-    if !app.themes.iter().any(|t| t == name) {
+    if !app.settings.themes.iter().any(|t| t == name) {
         app.set_note(
             NoteLevel::Error,
-            format!("no theme `{name}` (have: {})", app.themes.join(", ")),
+            format!(
+                "no theme `{name}` (have: {})",
+                app.settings.themes.join(", ")
+            ),
         );
         return;
     }
-    let (theme, warnings) = Theme::load(name, app.theme_dir.as_deref());
+    let (theme, warnings) = Theme::load(name, app.settings.theme_dir.as_deref());
     app.theme = theme;
     match warnings.first() {
         Some(w) => {

@@ -15,7 +15,7 @@ pub mod rollback;
 use crate::domain::CircuitRef;
 
 use super::action::{Action, Effect, Msg};
-use super::app::{App, CircuitView, Mode, NoteLevel, Route};
+use super::app::{App, CircuitView, Mode, NoteLevel, Overlay, Route};
 
 /// Whether a view used an action, or it falls through to the global handlers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,16 +90,15 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Mode::Palette(_) => return input::on_palette(app, action),
         Mode::Normal => {}
     }
-    if app.modal.is_some() {
-        return decide::on_box(app, action);
-    }
-    if app.alert_box.is_some() {
-        return alerts::on_box(app, action);
+    match app.overlay {
+        Some(Overlay::Decide(_)) => return decide::on_box(app, action),
+        Some(Overlay::AlertNote(_)) => return alerts::on_box(app, action),
+        None => {}
     }
     let (handled, effects) = match app.route() {
         Route::Bulk => bulk::on_bulk(app, action),
-        Route::Rollback => rollback::on_flow(app, action),
-        Route::EnvRollback => rollback::on_env_flow(app, action),
+        Route::Rollback(_) => rollback::on_flow(app, action),
+        Route::EnvRollback(_) => rollback::on_env_flow(app, action),
         Route::Progress(_) => ops::on_progress_view(app, action),
         Route::Ops => ops::on_ops_view(app, action),
         Route::Audit => ops::on_audit_view(app, action),
@@ -169,6 +168,7 @@ fn back(app: &mut App) -> Vec<Effect> {
             fleet::select_plant(app, 0);
         } else {
             let key = app
+                .settings
                 .keymap
                 .key_for(&app.contexts(), Action::Quit)
                 .map(|k| k.to_string())

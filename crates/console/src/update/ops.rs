@@ -60,7 +60,7 @@ pub fn on_progress(app: &mut App, op: Operation) -> Vec<Effect> {
         return Vec::new();
     }
     let watching = matches!(app.route(), Route::Progress(p) if p.op_id == id);
-    if !watching && app.modal.is_none() {
+    if !watching && app.decide_form().is_none() {
         let level = if state == OpState::Verified {
             NoteLevel::Info
         } else {

@@ -14,7 +14,8 @@ use crate::service::journal::{OpKind, Operation};
 use crate::service::rollback::{EnvironmentPlan, ExecuteError, RollbackPlan, RollbackRequest};
 use crate::state::Remote;
 use crate::write::{
-    Confirmation, EnvRollbackFlow, Field, ProgressView, RollbackFlow, RollbackStep,
+    CircuitRollback, Confirmation, EnvironmentRollback, Field, ProgressView, RollbackFlow,
+    RollbackScope, RollbackStep,
 };
 
 use super::Handled;
@@ -23,7 +24,7 @@ use super::Handled;
 /// is none. Reads the release history: worked out per snapshot, not per frame.
 pub fn target_words(app: &App, circuit: &CircuitRef) -> Result<String, String> {
     let snap = app.snapshot().ok_or("no fleet data yet")?;
-    let history = prod_history(snap, circuit, &app.thresholds);
+    let history = prod_history(snap, circuit, &app.settings.thresholds);
     choose_target(&history, TargetChoice::LastGood)
         .map(|e| format!("v{} (last known good)", e.version))
         .or_else(|_| {
@@ -54,7 +55,7 @@ pub fn availability(
         Some(t) => t.clone()?,
         None => target_words(app, circuit)?,
     };
-    let check = app.policy.check_mutation();
+    let check = app.settings.policy.check_mutation();
     if !check.allowed() {
         return Err(format!(
             "{}; the plan can still be read",
@@ -116,7 +117,7 @@ pub fn open(app: &mut App, circuit: CircuitRef) -> Vec<Effect> {
         app.set_note(NoteLevel::Warning, format!("{circuit}: {why}"));
         return Vec::new();
     }
-    let history = prod_history(&snap, &circuit, &app.thresholds);
+    let history = prod_history(&snap, &circuit, &app.settings.thresholds);
     let last_good = choose_target(&history, TargetChoice::LastGood)
         .ok()
         .map(|e| e.version);
@@ -136,25 +137,20 @@ pub fn open(app: &mut App, circuit: CircuitRef) -> Vec<Effect> {
         return Vec::new();
     };
     let at = history.iter().position(|e| e.version == first).unwrap_or(0);
-    let mut flow = RollbackFlow {
+    let mut flow = RollbackFlow::new(CircuitRollback {
         circuit,
-        step: RollbackStep::Target,
         history,
         cursor: Default::default(),
         last_good,
         previous,
-        method: app.rollback_method,
-        plan: Remote::default(),
-        scroll: 0,
-        confirm: Confirmation::default(),
-    };
-    let (len, page) = (flow.history.len(), target_page(app));
-    flow.cursor.to(at, len, page);
-    app.rollback = Some(flow);
-    if matches!(app.route(), Route::Rollback) {
+        method: app.settings.rollback_method,
+    });
+    let (len, page) = (flow.scope.history.len(), target_page(app));
+    flow.scope.cursor.to(at, len, page);
+    if matches!(app.route(), Route::Rollback(_)) {
         app.routes.pop();
     }
-    app.routes.push(Route::Rollback);
+    app.routes.push(Route::Rollback(Box::new(flow)));
     Vec::new()
 }
 
@@ -164,12 +160,12 @@ pub fn target_page(app: &App) -> usize {
 }
 
 /// Move within the history, skipping the version running now.
-fn step_target(flow: &mut RollbackFlow, delta: isize, page: usize) {
-    let len = flow.history.len();
+fn step_target(target: &mut CircuitRollback, delta: isize, page: usize) {
+    let len = target.history.len();
     if len == 0 {
         return;
     }
-    let mut i = flow.cursor.selected as isize;
+    let mut i = target.cursor.selected as isize;
     let dir = delta.signum();
     let mut left = delta.abs();
     let mut last = i;
@@ -178,12 +174,45 @@ fn step_target(flow: &mut RollbackFlow, delta: isize, page: usize) {
         if i < 0 || i >= len as isize {
             break;
         }
-        if !flow.history[i as usize].current {
+        if !target.history[i as usize].current {
             last = i;
             left -= 1;
         }
     }
-    flow.cursor.to(last as usize, len, page);
+    target.cursor.to(last as usize, len, page);
+}
+
+/// The rollback flow of scope `S` on the route stack (the newest, if another view was opened
+/// over it).
+trait OnRoute: RollbackScope + Sized {
+    fn flow(route: &mut Route) -> Option<&mut RollbackFlow<Self>>;
+}
+
+impl OnRoute for CircuitRollback {
+    fn flow(route: &mut Route) -> Option<&mut RollbackFlow<Self>> {
+        match route {
+            Route::Rollback(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+impl OnRoute for EnvironmentRollback {
+    fn flow(route: &mut Route) -> Option<&mut RollbackFlow<Self>> {
+        match route {
+            Route::EnvRollback(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+fn flow_mut<S: OnRoute>(app: &mut App) -> Option<&mut RollbackFlow<S>> {
+    app.routes.iter_mut().rev().find_map(S::flow)
+}
+
+/// The flow on top of the stack, which is the one keys go to.
+fn top_flow<S: OnRoute>(app: &mut App) -> Option<&mut RollbackFlow<S>> {
+    app.routes.last_mut().and_then(S::flow)
 }
 
 fn plan_effect(app: &mut App) -> Vec<Effect> {
@@ -191,10 +220,10 @@ fn plan_effect(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     };
     let generation = app.gens.next(Slot::Plan);
-    let Some(flow) = app.rollback.as_mut() else {
+    let Some(flow) = top_flow::<CircuitRollback>(app) else {
         return Vec::new();
     };
-    let Some(target) = flow.chosen().map(|e| e.version) else {
+    let Some(target) = flow.scope.chosen().map(|e| e.version) else {
         app.set_note(
             NoteLevel::Warning,
             "that version runs in Prod now: choose another",
@@ -207,9 +236,9 @@ fn plan_effect(app: &mut App) -> Vec<Effect> {
     vec![Effect::PlanRollback {
         generation,
         request: RollbackRequest {
-            circuit: flow.circuit.clone(),
+            circuit: flow.scope.circuit.clone(),
             target: TargetChoice::Version(target),
-            method: Some(flow.method),
+            method: Some(flow.scope.method),
         },
         snapshot,
     }]
@@ -222,83 +251,100 @@ fn flip(m: RollbackMethod) -> RollbackMethod {
     }
 }
 
+/// Keys on a circuit's rollback: the target list, then the plan, then the shared steps.
 pub fn on_flow(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
     let page = target_page(app);
-    let Some(flow) = app.rollback.as_mut() else {
+    let Some(flow) = top_flow::<CircuitRollback>(app) else {
         return (Handled::No, Vec::new());
     };
-    match flow.step {
-        RollbackStep::Target => match action {
-            Action::Down => step_target(flow, 1, page),
-            Action::Up => step_target(flow, -1, page),
-            Action::PageDown => step_target(flow, page as isize, page),
-            Action::PageUp => step_target(flow, -(page as isize), page),
-            Action::Top => step_target(flow, -(flow.history.len() as isize), page),
-            Action::Bottom => step_target(flow, flow.history.len() as isize, page),
-            Action::ToggleMethod => flow.method = flip(flow.method),
-            Action::Accept | Action::Open => return (Handled::Yes, plan_effect(app)),
-            Action::Back => {
-                app.rollback = None;
-                app.routes.pop();
-            }
-            _ => return (Handled::No, Vec::new()),
-        },
-        RollbackStep::Plan => match action {
-            Action::Down | Action::ScrollDown => flow.scroll += 1,
-            Action::Up | Action::ScrollUp => flow.scroll = flow.scroll.saturating_sub(1),
-            Action::PageDown => flow.scroll += page,
-            Action::PageUp => flow.scroll = flow.scroll.saturating_sub(page),
-            Action::Top => flow.scroll = 0,
-            Action::ToggleMethod => {
-                flow.method = flip(flow.method);
-                return (Handled::Yes, plan_effect(app));
-            }
-            Action::Accept | Action::Open => to_confirm(app),
-            Action::Back => {
-                flow.step = RollbackStep::Target;
-                flow.plan = Remote::default();
-                app.gens.finish(Slot::Plan);
-            }
-            _ => return (Handled::No, Vec::new()),
-        },
-        RollbackStep::Confirm => return (Handled::Yes, on_confirm(app, action, false)),
+    if flow.step != RollbackStep::Target {
+        if flow.step == RollbackStep::Plan && action == Action::ToggleMethod {
+            flow.scope.method = flip(flow.scope.method);
+            return (Handled::Yes, plan_effect(app));
+        }
+        return on_plan_or_confirm::<CircuitRollback>(app, action, page);
+    }
+    let target = &mut flow.scope;
+    match action {
+        Action::Down => step_target(target, 1, page),
+        Action::Up => step_target(target, -1, page),
+        Action::PageDown => step_target(target, page as isize, page),
+        Action::PageUp => step_target(target, -(page as isize), page),
+        Action::Top => step_target(target, -(target.history.len() as isize), page),
+        Action::Bottom => step_target(target, target.history.len() as isize, page),
+        Action::ToggleMethod => target.method = flip(target.method),
+        Action::Accept | Action::Open => return (Handled::Yes, plan_effect(app)),
+        Action::Back => {
+            app.routes.pop();
+        }
+        _ => return (Handled::No, Vec::new()),
     }
     (Handled::Yes, Vec::new())
 }
 
-fn to_confirm(app: &mut App) {
-    let check = app.policy.check_mutation();
-    let Some(flow) = app.rollback.as_mut() else {
-        return;
-    };
-    let why = if flow.plan.loading {
-        Some("the plan is still being made".to_owned())
-    } else if let Some(e) = &flow.plan.error {
-        Some(format!("no plan: {e}"))
-    } else if flow.plan.value.is_none() {
-        Some("no plan yet".to_owned())
-    } else if !check.allowed() {
-        Some(format!(
-            "refused: {}; nothing can be sent from this console",
-            check.reasons().join("; ")
-        ))
-    } else {
-        None
-    };
-    match why {
-        Some(w) => app.set_note(NoteLevel::Warning, w),
-        None => {
-            flow.step = RollbackStep::Confirm;
-            flow.confirm = Confirmation::default();
-        }
-    }
+/// Keys on the environment rollback: its plan, then the typed confirmation.
+pub fn on_env_flow(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
+    let page = target_page(app);
+    on_plan_or_confirm::<EnvironmentRollback>(app, action, page)
 }
 
-/// The typed confirmation of either flow. `env`: the environment flow.
-fn on_confirm(app: &mut App, action: Action, env: bool) -> Vec<Effect> {
-    let Some(confirm) = confirmation(app, env) else {
+/// The plan and the typed confirmation, the same for every scope.
+fn on_plan_or_confirm<S: OnRoute>(
+    app: &mut App,
+    action: Action,
+    page: usize,
+) -> (Handled, Vec<Effect>) {
+    let check = app.settings.policy.check_mutation();
+    let Some(flow) = top_flow::<S>(app) else {
+        return (Handled::No, Vec::new());
+    };
+    match flow.step {
+        RollbackStep::Confirm => return (Handled::Yes, on_confirm::<S>(app, action)),
+        RollbackStep::Target => return (Handled::No, Vec::new()),
+        RollbackStep::Plan => {}
+    }
+    match action {
+        Action::Down | Action::ScrollDown => flow.scroll += 1,
+        Action::Up | Action::ScrollUp => flow.scroll = flow.scroll.saturating_sub(1),
+        Action::PageDown => flow.scroll += page,
+        Action::PageUp => flow.scroll = flow.scroll.saturating_sub(page),
+        Action::Top => flow.scroll = 0,
+        Action::Accept | Action::Open => {
+            let why = flow.not_ready().or_else(|| {
+                (!check.allowed()).then(|| {
+                    format!(
+                        "refused: {}; nothing can be sent from this console",
+                        check.reasons().join("; ")
+                    )
+                })
+            });
+            match why {
+                Some(w) => app.set_note(NoteLevel::Warning, w),
+                None => {
+                    flow.step = RollbackStep::Confirm;
+                    flow.confirm = Confirmation::default();
+                }
+            }
+        }
+        Action::Back if S::CHOOSES_TARGET => {
+            flow.step = RollbackStep::Target;
+            flow.plan = Remote::default();
+            app.gens.finish(Slot::Plan);
+        }
+        Action::Back => {
+            app.routes.pop();
+        }
+        _ => return (Handled::No, Vec::new()),
+    }
+    (Handled::Yes, Vec::new())
+}
+
+/// The typed confirmation, the same for every scope.
+fn on_confirm<S: OnRoute>(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some(flow) = top_flow::<S>(app) else {
         return Vec::new();
     };
+    let confirm = &mut flow.confirm;
     if confirm.field_mut().edit(action) {
         confirm.problem = None;
         return Vec::new();
@@ -310,101 +356,50 @@ fn on_confirm(app: &mut App, action: Action, env: bool) -> Vec<Effect> {
                 Field::Reason => Field::Main,
             }
         }
-        Action::Back => {
-            if env {
-                if let Some(f) = app.env_rollback.as_mut() {
-                    f.step = RollbackStep::Plan;
-                }
-            } else if let Some(f) = app.rollback.as_mut() {
-                f.step = RollbackStep::Plan;
-            }
-        }
+        Action::Back => flow.step = RollbackStep::Plan,
         Action::ForceQuit => return super::quit(app),
-        Action::Accept => return execute(app, env),
+        Action::Accept => return execute::<S>(app),
         _ => {}
     }
     Vec::new()
 }
 
-/// What must be typed to confirm.
-pub fn expected(app: &App, env: bool) -> Option<String> {
-    if env {
-        Some(app.env_rollback.as_ref()?.plan.value.as_ref()?.to.clone())
-    } else {
-        Some(app.rollback.as_ref()?.circuit.to_string())
-    }
-}
-
-/// The typed confirmation of the circuit's rollback, or of the environment rollback.
-fn confirmation(app: &mut App, env: bool) -> Option<&mut Confirmation> {
-    if env {
-        app.env_rollback.as_mut().map(|f| &mut f.confirm)
-    } else {
-        app.rollback.as_mut().map(|f| &mut f.confirm)
-    }
-}
-
-fn execute(app: &mut App, env: bool) -> Vec<Effect> {
-    let check = app.policy.check_mutation();
-    let want = expected(app, env);
-    let problem = |app: &mut App, text: String| {
-        if let Some(c) = confirmation(app, env) {
-            c.problem = Some(text);
-        }
-        Vec::new()
-    };
-    let Some(c) = confirmation(app, env) else {
+fn execute<S: OnRoute>(app: &mut App) -> Vec<Effect> {
+    let check = app.settings.policy.check_mutation();
+    let Some(flow) = top_flow::<S>(app) else {
         return Vec::new();
     };
-    let (typed, reason, sending) = (c.typed.text.trim().to_owned(), c.reason.value(), c.sending);
-    if sending.is_some() {
-        return problem(app, "sent; waiting for the answer".into());
-    }
-    if !check.allowed() {
-        return problem(app, format!("refused: {}", check.reasons().join("; ")));
-    }
-    let Some(want) = want else {
-        return problem(app, "no plan".into());
-    };
-    if typed != want {
-        return problem(
-            app,
-            if typed.is_empty() {
-                format!("type {want} to confirm")
+    let problem = match (&flow.confirm.sending, flow.expected()) {
+        (Some(_), _) => Some("sent; waiting for the answer".to_owned()),
+        _ if !check.allowed() => Some(format!("refused: {}", check.reasons().join("; "))),
+        (None, None) => Some("no plan".to_owned()),
+        (None, Some(want)) => {
+            let typed = flow.confirm.typed.text.trim();
+            if typed == want {
+                None
+            } else if typed.is_empty() {
+                Some(format!("type {want} to confirm"))
             } else {
-                format!("`{typed}` is not `{want}`: type it exactly (nothing was sent)")
-            },
-        );
-    }
-    let generation = app.gens.next(Slot::Execute);
-    let reason = (!reason.is_empty()).then_some(reason);
-    let effect = if env {
-        app.env_rollback
-            .as_ref()
-            .and_then(|f| f.plan.value.clone())
-            .map(|plan| Effect::ExecuteEnvironmentRollback {
-                generation,
-                plan,
-                reason,
-            })
-    } else {
-        app.rollback
-            .as_ref()
-            .and_then(|f| f.plan.value.clone())
-            .map(|plan| Effect::ExecuteRollback {
-                generation,
-                plan,
-                reason,
-            })
-    };
-    match (effect, confirmation(app, env)) {
-        (Some(effect), Some(c)) => {
-            c.sending = Some(generation);
-            c.problem = None;
-            vec![effect]
+                Some(format!(
+                    "`{typed}` is not `{want}`: type it exactly (nothing was sent)"
+                ))
+            }
         }
-        _ => Vec::new(),
+    };
+    if let Some(p) = problem {
+        flow.confirm.problem = Some(p);
+        return Vec::new();
     }
+    let Some(plan) = flow.plan.value.clone() else {
+        return Vec::new();
+    };
+    let reason = Some(flow.confirm.reason.value()).filter(|r| !r.is_empty());
+    let generation = app.gens.next(Slot::Execute);
+    if let Some(flow) = top_flow::<S>(app) {
+        flow.confirm.sending = Some(generation);
+        flow.confirm.problem = None;
+    }
+    vec![S::execute(plan, generation, reason)]
 }
 
 pub fn on_plan(
@@ -416,8 +411,8 @@ pub fn on_plan(
     if !app.gens.accept(Slot::Plan, generation) {
         return Vec::new();
     }
-    if let Some(f) = app.rollback.as_mut()
-        && &f.circuit == circuit
+    if let Some(f) = flow_mut::<CircuitRollback>(app)
+        && &f.scope.circuit == circuit
         && f.step == RollbackStep::Plan
     {
         f.plan.settle(result);
@@ -438,13 +433,10 @@ pub fn open_env(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     }
     let generation = app.gens.next(Slot::EnvironmentPlan);
-    app.env_rollback = Some(EnvRollbackFlow {
-        step: RollbackStep::Plan,
-        plan: Remote::loading(),
-        scroll: 0,
-        confirm: Confirmation::default(),
-    });
-    app.routes.push(Route::EnvRollback);
+    app.routes
+        .push(Route::EnvRollback(Box::new(RollbackFlow::new(
+            EnvironmentRollback,
+        ))));
     vec![Effect::PlanEnvironmentRollback {
         generation,
         snapshot,
@@ -459,55 +451,26 @@ pub fn on_env_plan(
     if !app.gens.accept(Slot::EnvironmentPlan, generation) {
         return Vec::new();
     }
-    if let Some(f) = app.env_rollback.as_mut() {
+    if let Some(f) = flow_mut::<EnvironmentRollback>(app) {
         f.plan.settle(result);
     }
     Vec::new()
 }
 
-pub fn on_env_flow(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
-    let page = target_page(app);
-    let check = app.policy.check_mutation();
-    let Some(flow) = app.env_rollback.as_mut() else {
-        return (Handled::No, Vec::new());
-    };
-    if flow.step == RollbackStep::Confirm {
-        return (Handled::Yes, on_confirm(app, action, true));
-    }
-    match action {
-        Action::Down | Action::ScrollDown => flow.scroll += 1,
-        Action::Up | Action::ScrollUp => flow.scroll = flow.scroll.saturating_sub(1),
-        Action::PageDown => flow.scroll += page,
-        Action::PageUp => flow.scroll = flow.scroll.saturating_sub(page),
-        Action::Top => flow.scroll = 0,
-        Action::Accept | Action::Open => {
-            let why = if flow.plan.loading {
-                Some("the plan is still being made".to_owned())
-            } else if let Some(e) = &flow.plan.error {
-                Some(format!("no plan: {e}"))
-            } else if !check.allowed() {
-                Some(format!("refused: {}", check.reasons().join("; ")))
-            } else {
-                None
-            };
-            match why {
-                Some(w) => app.set_note(NoteLevel::Warning, w),
-                None => {
-                    flow.step = RollbackStep::Confirm;
-                    flow.confirm = Confirmation::default();
-                }
-            }
-        }
-        Action::Back => {
-            app.env_rollback = None;
-            app.routes.pop();
-        }
-        _ => return (Handled::No, Vec::new()),
-    }
-    (Handled::Yes, Vec::new())
+/// The confirmation of either scope waiting for the execution `generation`.
+fn waiting(app: &mut App, generation: u64) -> Option<(usize, &mut Confirmation)> {
+    app.routes.iter_mut().enumerate().rev().find_map(|(i, r)| {
+        let c = match r {
+            Route::Rollback(f) => &mut f.confirm,
+            Route::EnvRollback(f) => &mut f.confirm,
+            _ => return None,
+        };
+        (c.sending == Some(generation)).then_some((i, c))
+    })
 }
 
-/// The answer of an execution: the progress screen takes over, or the form says why not.
+/// The answer of an execution: the progress screen takes over, or the form says why not. If
+/// the flow was closed meanwhile, a note says what happened.
 pub fn on_executed(
     app: &mut App,
     generation: u64,
@@ -516,38 +479,31 @@ pub fn on_executed(
     if !app.gens.accept(Slot::Execute, generation) {
         return Vec::new();
     }
-    let waiting_circuit = app
-        .rollback
-        .as_ref()
-        .is_some_and(|f| f.confirm.sending == Some(generation));
-    let waiting_env = app
-        .env_rollback
-        .as_ref()
-        .is_some_and(|f| f.confirm.sending == Some(generation));
     match result {
         Ok(op) => {
             let id = op.id.clone();
             let target = op.target();
             app.ops.tracking.insert(id.clone());
             app.ops.upsert(*op);
-            let on_flow = matches!(app.route(), Route::Rollback | Route::EnvRollback);
-            if waiting_circuit {
-                app.rollback = None;
-            }
-            if waiting_env {
-                app.env_rollback = None;
-            }
-            if (waiting_circuit || waiting_env) && on_flow {
-                app.routes.pop();
-                app.routes.push(Route::Progress(ProgressView {
-                    op_id: id,
-                    scroll: 0,
-                }));
-            } else {
-                app.set_note(
+            match waiting(app, generation).map(|(i, _)| i) {
+                // The flow is on top: its progress replaces it.
+                Some(i) if i + 1 == app.routes.len() => {
+                    app.routes[i] = Route::Progress(ProgressView {
+                        op_id: id,
+                        scroll: 0,
+                    });
+                }
+                Some(i) => {
+                    app.routes.remove(i);
+                    app.set_note(
+                        NoteLevel::Info,
+                        format!("rollback of {target} sent; O shows its progress"),
+                    );
+                }
+                None => app.set_note(
                     NoteLevel::Info,
                     format!("rollback of {target} sent; O shows its progress"),
-                );
+                ),
             }
             Vec::new()
         }
@@ -558,15 +514,8 @@ pub fn on_executed(
                     format!("failed: {m} (the journal has the details: O)")
                 }
             };
-            let confirm = if waiting_circuit {
-                app.rollback.as_mut().map(|f| &mut f.confirm)
-            } else if waiting_env {
-                app.env_rollback.as_mut().map(|f| &mut f.confirm)
-            } else {
-                None
-            };
-            match confirm {
-                Some(c) => {
+            match waiting(app, generation) {
+                Some((_, c)) => {
                     c.sending = None;
                     c.problem = Some(text);
                 }

@@ -120,7 +120,7 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
 /// The comment box of an alert's state change, over the alerts list: which alert, what will
 /// change, the comment, and what Enter does (or that it is on its way).
 pub fn render_box(app: &App, frame: &mut Frame, body: Rect) {
-    let Some(b) = &app.alert_box else { return };
+    let Some(b) = app.alert_box() else { return };
     let t = &app.theme;
     let area = layout::popup(body, 76, 9);
     let w = area.width.saturating_sub(2) as usize;

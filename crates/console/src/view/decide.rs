@@ -25,7 +25,8 @@ use crate::write::{BulkPhase, BulkResult, BulkRow, DecideForm, Field, TextField}
 
 /// The key of `action` in `ctx`, for the words in a form.
 pub(super) fn key(app: &App, ctx: Context, action: Action) -> String {
-    app.keymap
+    app.settings
+        .keymap
         .key_for(&[ctx], action)
         .map(|k| k.to_string())
         .unwrap_or_else(|| action.name().to_owned())
@@ -305,7 +306,9 @@ fn override_lines(
 
 /// The comment box over the view that opened it, as tall as what it says.
 pub fn render_box(app: &App, frame: &mut Frame, body: Rect) {
-    let Some(form) = &app.modal else { return };
+    let Some(form) = app.decide_form() else {
+        return;
+    };
     let full = layout::decide_box(body);
     let inner_w = full.width.saturating_sub(2) as usize;
     let (title, lines) = form_lines(app, form, inner_w);

@@ -172,6 +172,7 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
 fn rollback_line(app: &App, w: usize) -> Line<'static> {
     let t = &app.theme;
     let key = app
+        .settings
         .keymap
         .key_for(
             &[crate::keymap::Context::Env, crate::keymap::Context::Global],

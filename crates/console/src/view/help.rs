@@ -41,7 +41,7 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let desc_w = width.saturating_sub(key_w + 3);
     let mut out = Vec::new();
     for ctx in Context::ALL {
-        let bindings: Vec<_> = app.keymap.bindings(ctx).collect();
+        let bindings: Vec<_> = app.settings.keymap.bindings(ctx).collect();
         if bindings.is_empty() {
             continue;
         }

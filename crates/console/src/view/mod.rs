@@ -47,8 +47,8 @@ pub fn view(app: &App, frame: &mut Frame) {
         Route::Env => env::render(app, frame, s.body),
         Route::Help => help::render(app, frame, s.body),
         Route::Bulk => decide::render_bulk(app, frame, s.body),
-        Route::Rollback => rollback::render(app, frame, s.body),
-        Route::EnvRollback => rollback::render_env(app, frame, s.body),
+        Route::Rollback(flow) => rollback::render(app, flow, frame, s.body),
+        Route::EnvRollback(flow) => rollback::render_env(app, flow, frame, s.body),
         Route::Progress(p) => progress::render(app, p, frame, s.body),
         Route::Ops => ops::render_ops(app, frame, s.body),
         Route::Audit => ops::render_audit(app, frame, s.body),
@@ -77,8 +77,8 @@ pub fn clamp_scroll(app: &mut App) {
         Route::Fleet
         | Route::Env
         | Route::Bulk
-        | Route::Rollback
-        | Route::EnvRollback
+        | Route::Rollback(_)
+        | Route::EnvRollback(_)
         | Route::Progress(_)
         | Route::Ops
         | Route::Audit

@@ -17,6 +17,7 @@ pub fn stale(app: &App) -> bool {
         return false;
     };
     let limit = app
+        .settings
         .refresh_every
         .and_then(|e| Duration::from_std(e * 2).ok())
         .unwrap_or(Duration::minutes(5))
@@ -63,7 +64,7 @@ pub fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
         spans: vec![Span::styled(who, t.bar)],
         flexible: false,
     });
-    if app.policy.read_only {
+    if app.settings.policy.read_only {
         parts.push(Part {
             priority: 1,
             spans: vec![Span::styled(" READ-ONLY ", t.read_only)],
@@ -272,7 +273,7 @@ fn hints(app: &App, width: usize) -> Line<'static> {
     let t = &app.theme;
     let mut spans = Vec::new();
     let mut used = 0;
-    for (action, key, label) in app.keymap.hint_entries(&app.contexts()) {
+    for (action, key, label) in app.settings.keymap.hint_entries(&app.contexts()) {
         if !applies(app, action) {
             continue;
         }
@@ -293,7 +294,7 @@ fn applies(app: &App, action: crate::action::Action) -> bool {
     use crate::action::Action;
     use crate::app::Route;
     use crate::service::decide::Verdict;
-    if let Some(form) = &app.modal {
+    if let Some(form) = app.decide_form() {
         let overridable = form.verdict == Verdict::Approve
             && form
                 .key()

@@ -14,7 +14,7 @@ use crate::view::widgets::{self, pad, rpad, symbol};
 
 pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let th = &app.thresholds;
+    let th = &app.settings.thresholds;
     let d = &c.drift;
     if d.series.is_empty() {
         let mut lines = vec![Line::from(Span::styled(

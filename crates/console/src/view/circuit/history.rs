@@ -47,8 +47,9 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
         .value
         .as_ref()
         .map(|e| e.history.clone())
-        .unwrap_or_else(|| prod_history(snap, &c.circuit, &app.thresholds));
+        .unwrap_or_else(|| prod_history(snap, &c.circuit, &app.settings.thresholds));
     let key = app
+        .settings
         .keymap
         .key_for(
             &[

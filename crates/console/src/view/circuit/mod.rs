@@ -209,7 +209,8 @@ fn actions_line(app: &App, v: &CircuitView, c: &CircuitSnapshot, w: usize) -> Li
     use crate::keymap::Context;
     let t = &app.theme;
     let key = |a: Action| {
-        app.keymap
+        app.settings
+            .keymap
             .key_for(&[Context::Circuit, Context::Global], a)
             .map(|k| k.to_string())
             .unwrap_or_else(|| a.name().to_owned())

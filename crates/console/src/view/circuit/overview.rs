@@ -159,7 +159,7 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
         ),
         Span::styled(symbol(a.status), t.status(a.status)),
         Span::styled(
-            format!("  (alert above {})", app.thresholds.mae_alert),
+            format!("  (alert above {})", app.settings.thresholds.mae_alert),
             t.muted,
         ),
     ]));

@@ -69,7 +69,10 @@ pub fn lines(app: &App, c: &CircuitSnapshot, width: u16) -> Vec<Line<'static>> {
                     format!(
                         " {}  {}",
                         rpad(
-                            &format!("≤ +{:.0}%", app.thresholds.baseline_max_regression * 100.0),
+                            &format!(
+                                "≤ +{:.0}%",
+                                app.settings.thresholds.baseline_max_regression * 100.0
+                            ),
                             10
                         ),
                         "Result"
@@ -142,7 +145,7 @@ pub fn lines(app: &App, c: &CircuitSnapshot, width: u16) -> Vec<Line<'static>> {
         t.header,
     )));
     for r in &v.runs {
-        let verdict = ValidationVerdict::evaluate(&r.metrics, None, &app.thresholds);
+        let verdict = ValidationVerdict::evaluate(&r.metrics, None, &app.settings.thresholds);
         let m = |k: ValidationMetric| num(r.metrics.get(&k).copied());
         let style = if r.model_version.is_some() && r.model_version == c.versions.prod {
             t.stage_prod

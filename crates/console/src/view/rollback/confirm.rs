@@ -11,14 +11,12 @@ use crate::action::Action;
 use crate::app::App;
 use crate::keymap::Context;
 use crate::layout;
-use crate::update::rollback::expected;
-use crate::write::{Confirmation, Field};
+use crate::write::{Confirmation, Field, RollbackFlow, RollbackScope};
 
 /// The typed confirmation over the plan.
-pub fn confirm_box(
+pub fn confirm_box<S: RollbackScope>(
     app: &App,
-    c: &Confirmation,
-    env: bool,
+    flow: &RollbackFlow<S>,
     summary: Vec<(String, ratatui::style::Style)>,
     frame: &mut Frame,
     body: Rect,
@@ -32,7 +30,8 @@ pub fn confirm_box(
             lines.push(Line::from(Span::styled(chunk, style)));
         }
     }
-    let lines = confirm_lines(app, c, env, lines, w);
+    let want = flow.expected().unwrap_or_default();
+    let lines = confirm_lines(app, &flow.confirm, &want, lines, w);
     let area = layout::popup(body, full.width, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
     let b = block(
@@ -57,16 +56,15 @@ pub fn confirm_box(
 fn confirm_lines(
     app: &App,
     c: &Confirmation,
-    env: bool,
+    want: &str,
     mut lines: Vec<Line<'static>>,
     w: usize,
 ) -> Vec<Line<'static>> {
     let t = &app.theme;
-    let want = expected(app, env).unwrap_or_default();
     lines.push(Line::from(""));
     lines.push(Line::from(vec![
         Span::styled("Type ", t.text),
-        Span::styled(want.clone(), t.title),
+        Span::styled(want.to_owned(), t.title),
         Span::styled(" to confirm:", t.text),
     ]));
     let typed = c.typed.text.trim();

@@ -24,7 +24,7 @@ use crate::domain::rollback::RollbackMethod;
 use crate::keymap::Context;
 use crate::layout;
 use crate::theme::Theme;
-use crate::write::{RollbackFlow, RollbackStep};
+use crate::write::{CircuitRollback, EnvironmentRollback, RollbackFlow, RollbackStep};
 
 fn steps_title(t: &Theme, what: &str, step: RollbackStep, env: bool) -> Line<'static> {
     let names: &[(RollbackStep, &str)] = if env {
@@ -55,12 +55,12 @@ fn steps_title(t: &Theme, what: &str, step: RollbackStep, env: bool) -> Line<'st
     Line::from(spans)
 }
 
-fn method_words(flow: &RollbackFlow) -> String {
-    let release = flow
+fn method_words(target: &CircuitRollback) -> String {
+    let release = target
         .chosen()
         .map(|e| e.release_name.clone())
         .unwrap_or_else(|| "the target's release".into());
-    match flow.method {
+    match target.method {
         RollbackMethod::Redeploy => {
             format!("redeploy · re-runs {release}'s Production stage: every circuit it carries")
         }
@@ -71,20 +71,20 @@ fn method_words(flow: &RollbackFlow) -> String {
     }
 }
 
-fn header(app: &App, flow: &RollbackFlow, frame: &mut Frame, area: Rect) {
+fn header(app: &App, flow: &RollbackFlow<CircuitRollback>, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let b = block(
         t,
-        steps_title(t, &flow.circuit.to_string(), flow.step, false),
+        steps_title(t, &flow.scope.circuit.to_string(), flow.step, false),
         false,
     )
     .border_style(t.stage_prod);
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let w = inner.width as usize;
-    let c = app.data.circuit(&flow.circuit);
+    let c = app.data.circuit(&flow.scope.circuit);
     let mut now = vec![Span::styled("Now in ", t.muted), widgets::prod_badge(t)];
-    let current = flow.history.iter().find(|e| e.current);
+    let current = flow.scope.history.iter().find(|e| e.current);
     now.push(Span::styled(
         format!(" {}", widgets::version(c.and_then(|c| c.versions.prod))),
         t.stage_prod,
@@ -118,9 +118,12 @@ fn header(app: &App, flow: &RollbackFlow, frame: &mut Frame, area: Rect) {
     lines.push(Line::from(vec![
         Span::styled("Method ", t.header),
         Span::styled(format!("[{k}] "), t.bar_key),
-        Span::styled(fit(&method_words(flow), w.saturating_sub(11)), t.text),
+        Span::styled(
+            fit(&method_words(&flow.scope), w.saturating_sub(11)),
+            t.text,
+        ),
     ]));
-    if !app.policy.check_mutation().allowed() {
+    if !app.settings.policy.check_mutation().allowed() {
         lines.push(Line::from(Span::styled(
             fit(
                 "READ-ONLY: the plan can be read; nothing can be sent from this console",
@@ -133,23 +136,22 @@ fn header(app: &App, flow: &RollbackFlow, frame: &mut Frame, area: Rect) {
 }
 
 /// A circuit's rollback: header, then the step's content.
-pub fn render(app: &App, frame: &mut Frame, body: Rect) {
-    let Some(flow) = &app.rollback else { return };
+pub fn render(app: &App, flow: &RollbackFlow<CircuitRollback>, frame: &mut Frame, body: Rect) {
     let (head, content) = layout::rollback(body);
     header(app, flow, frame, head);
     match flow.step {
-        RollbackStep::Target => targets(app, flow, frame, content),
+        RollbackStep::Target => targets(app, &flow.scope, frame, content),
         RollbackStep::Plan | RollbackStep::Confirm => {
             plan_box(app, flow, frame, content);
             if flow.step == RollbackStep::Confirm {
                 let lines = plan_summary(app, flow);
-                confirm_box(app, &flow.confirm, false, lines, frame, body);
+                confirm_box(app, flow, lines, frame, body);
             }
         }
     }
 }
 
-fn targets(app: &App, flow: &RollbackFlow, frame: &mut Frame, area: Rect) {
+fn targets(app: &App, flow: &CircuitRollback, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let b = block(t, " Versions that ran in Prod, newest first ", true);
     let inner = b.inner(area);
@@ -238,11 +240,13 @@ fn targets(app: &App, flow: &RollbackFlow, frame: &mut Frame, area: Rect) {
 }
 
 /// The environment rollback: its plan, and the confirmation over it.
-pub fn render_env(app: &App, frame: &mut Frame, body: Rect) {
+pub fn render_env(
+    app: &App,
+    flow: &RollbackFlow<EnvironmentRollback>,
+    frame: &mut Frame,
+    body: Rect,
+) {
     let t = &app.theme;
-    let Some(flow) = &app.env_rollback else {
-        return;
-    };
     let (head, content) = layout::rollback(body);
     let b = block(t, steps_title(t, "the environment", flow.step, true), false)
         .border_style(t.stage_prod);
@@ -257,7 +261,7 @@ pub fn render_env(app: &App, frame: &mut Frame, body: Rect) {
     .take(2)
     .map(|l| Line::from(Span::styled(l, t.text)))
     .collect();
-    if !app.policy.check_mutation().allowed() {
+    if !app.settings.policy.check_mutation().allowed() {
         hl.push(Line::from(Span::styled(
             "READ-ONLY: the plan can be read; nothing can be sent from this console",
             t.read_only,
@@ -352,6 +356,6 @@ pub fn render_env(app: &App, frame: &mut Frame, body: Rect) {
     )));
     frame.render_widget(Paragraph::new(shown), inner);
     if flow.step == RollbackStep::Confirm {
-        confirm_box(app, &flow.confirm, true, summary, frame, body);
+        confirm_box(app, flow, summary, frame, body);
     }
 }

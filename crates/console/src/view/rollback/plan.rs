@@ -14,14 +14,17 @@ use crate::domain::rollback::RollbackMethod;
 use crate::keymap::Context;
 use crate::service::rollback::RollbackPlan;
 use crate::theme::Theme;
-use crate::write::{RollbackFlow, RollbackStep};
+use crate::write::{CircuitRollback, RollbackFlow, RollbackStep};
 
 fn v(x: Option<crate::domain::ModelVersion>) -> String {
     widgets::version(x)
 }
 
 /// What the confirmation confirms, as (text, style) to wrap.
-pub(super) fn plan_summary(app: &App, flow: &RollbackFlow) -> Vec<(String, ratatui::style::Style)> {
+pub(super) fn plan_summary(
+    app: &App,
+    flow: &RollbackFlow<CircuitRollback>,
+) -> Vec<(String, ratatui::style::Style)> {
     let t = &app.theme;
     let Some(p) = flow.plan.value.as_deref() else {
         return Vec::new();
@@ -59,7 +62,12 @@ pub(super) fn plan_summary(app: &App, flow: &RollbackFlow) -> Vec<(String, ratat
     out
 }
 
-pub(super) fn plan_box(app: &App, flow: &RollbackFlow, frame: &mut Frame, area: Rect) {
+pub(super) fn plan_box(
+    app: &App,
+    flow: &RollbackFlow<CircuitRollback>,
+    frame: &mut Frame,
+    area: Rect,
+) {
     let t = &app.theme;
     let title = match flow.plan.value.as_deref() {
         Some(p) => format!(" Plan: v{} → v{} ", v(p.from).trim_start_matches('v'), p.to),
