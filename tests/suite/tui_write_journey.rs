@@ -23,9 +23,9 @@ use relcon::service::journal::OpState;
 use relcon::service::session::{CacheChoice, OpenOptions, Session};
 use relcon::sim::{SimHandle, SimOptions, start};
 use relcon::tui::app::{Origin, Route};
+use relcon::tui::flows::{BulkPhase, BulkResult, RollbackStep};
 use relcon::tui::runtime::{Executor, Runtime};
 use relcon::tui::view::render_text;
-use relcon::tui::write::{BulkPhase, BulkResult, RollbackStep};
 use relcon::tui::{App, AppConfig, Effect, Msg, fixture, update};
 use tokio::sync::mpsc;
 

@@ -17,7 +17,7 @@ use crate::service::incidents::CircuitJobs;
 use crate::service::journal::Operation;
 use crate::service::rollback::{EnvironmentPlan, ExecuteError, RollbackPlan, RollbackRequest};
 
-use super::write::AuditData;
+use super::flows::AuditData;
 
 /// A command a key can be bound to. `run = "..."` in the keymap, kebab-case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]

@@ -12,15 +12,15 @@ use crossterm::event::KeyEvent;
 use super::action::{Action, ApprovalKey, Effect, Slot};
 use super::approvals_model::ApprovalRow;
 use super::filter::FilterQuery;
-use super::index::{FleetIndex, Order};
-use super::keymap::{Context, KeyChord, Keymap};
-use super::palette::Candidate;
-pub use super::state::{Cursor, Generations, Remote};
-use super::theme::Theme;
-use super::write::{
+use super::flows::{
     AlertBox, AuditState, BulkPhase, BulkState, CircuitRollback, DecideForm, EnvironmentRollback,
     OpsState, ProgressView, RollbackFlow, RollbackStep,
 };
+use super::index::{FleetIndex, Order};
+use super::keymap::{KeyChord, KeyContext, Keymap};
+use super::palette::Candidate;
+pub use super::state::{Cursor, Generations, Remote};
+use super::theme::Theme;
 use crate::domain::fleet::{CircuitSnapshot, FleetSnapshot};
 use crate::domain::policy::{ApprovalPolicy, GateEvidence};
 use crate::domain::rollback::RollbackMethod;
@@ -553,41 +553,43 @@ impl App {
     }
 
     /// The keymap contexts in force, most specific first.
-    pub fn contexts(&self) -> Vec<Context> {
+    pub fn contexts(&self) -> Vec<KeyContext> {
         match &self.mode {
-            Mode::Filter | Mode::Palette(_) => return vec![Context::Input],
+            Mode::Filter | Mode::Palette(_) => return vec![KeyContext::Input],
             Mode::Normal => {}
         }
         // Forms take typed text: only their own keys count.
         match &self.overlay {
-            Some(Overlay::Decide(_)) => return vec![Context::Decide],
-            Some(Overlay::AlertNote(_)) => return vec![Context::AlertNote],
+            Some(Overlay::Decide(_)) => return vec![KeyContext::Decide],
+            Some(Overlay::AlertNote(_)) => return vec![KeyContext::AlertNote],
             None => {}
         }
         let mut out = match self.route() {
             Route::Bulk => match self.bulk.as_ref().map(|b| b.phase) {
-                Some(BulkPhase::Review) => return vec![Context::Review],
-                _ => vec![Context::Results],
+                Some(BulkPhase::Review) => return vec![KeyContext::Review],
+                _ => vec![KeyContext::Results],
             },
-            Route::Rollback(f) if f.step == RollbackStep::Confirm => return vec![Context::Confirm],
-            Route::EnvRollback(f) if f.step == RollbackStep::Confirm => {
-                return vec![Context::Confirm];
+            Route::Rollback(f) if f.step == RollbackStep::Confirm => {
+                return vec![KeyContext::Confirm];
             }
-            Route::Rollback(_) | Route::EnvRollback(_) => vec![Context::Rollback],
-            Route::Progress(_) => vec![Context::Progress],
-            Route::Ops => vec![Context::Ops],
-            Route::Audit => vec![Context::Audit],
-            Route::Fleet if self.fleet.grid => vec![Context::Grid, Context::Fleet],
-            Route::Fleet => vec![Context::Fleet],
-            Route::Circuit(v) if v.picker.is_some() => vec![Context::Picker],
-            Route::Circuit(v) if v.tab == Tab::Diff => vec![Context::Diff, Context::Circuit],
-            Route::Circuit(_) => vec![Context::Circuit],
-            Route::Approvals => vec![Context::Approvals],
-            Route::Env => vec![Context::Env],
-            Route::Help => vec![Context::Help],
-            Route::Alerts => vec![Context::Alerts],
+            Route::EnvRollback(f) if f.step == RollbackStep::Confirm => {
+                return vec![KeyContext::Confirm];
+            }
+            Route::Rollback(_) | Route::EnvRollback(_) => vec![KeyContext::Rollback],
+            Route::Progress(_) => vec![KeyContext::Progress],
+            Route::Ops => vec![KeyContext::Ops],
+            Route::Audit => vec![KeyContext::Audit],
+            Route::Fleet if self.fleet.grid => vec![KeyContext::Grid, KeyContext::Fleet],
+            Route::Fleet => vec![KeyContext::Fleet],
+            Route::Circuit(v) if v.picker.is_some() => vec![KeyContext::Picker],
+            Route::Circuit(v) if v.tab == Tab::Diff => vec![KeyContext::Diff, KeyContext::Circuit],
+            Route::Circuit(_) => vec![KeyContext::Circuit],
+            Route::Approvals => vec![KeyContext::Approvals],
+            Route::Env => vec![KeyContext::Env],
+            Route::Help => vec![KeyContext::Help],
+            Route::Alerts => vec![KeyContext::Alerts],
         };
-        out.push(Context::Global);
+        out.push(KeyContext::Global);
         out
     }
 

@@ -14,7 +14,7 @@ const DEFAULT: &str = include_str!("keymap-default.toml");
 
 /// Where a binding applies. Keys are looked up in the current contexts, most specific first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Context {
+pub enum KeyContext {
     Global,
     Fleet,
     Grid,
@@ -38,95 +38,95 @@ pub enum Context {
     Alerts,
 }
 
-impl Context {
-    pub const ALL: [Context; 20] = [
-        Context::Global,
-        Context::Fleet,
-        Context::Grid,
-        Context::Circuit,
-        Context::Diff,
-        Context::Approvals,
-        Context::Env,
-        Context::Decide,
-        Context::AlertNote,
-        Context::Review,
-        Context::Results,
-        Context::Rollback,
-        Context::Confirm,
-        Context::Progress,
-        Context::Ops,
-        Context::Audit,
-        Context::Alerts,
-        Context::Help,
-        Context::Picker,
-        Context::Input,
+impl KeyContext {
+    pub const ALL: [KeyContext; 20] = [
+        KeyContext::Global,
+        KeyContext::Fleet,
+        KeyContext::Grid,
+        KeyContext::Circuit,
+        KeyContext::Diff,
+        KeyContext::Approvals,
+        KeyContext::Env,
+        KeyContext::Decide,
+        KeyContext::AlertNote,
+        KeyContext::Review,
+        KeyContext::Results,
+        KeyContext::Rollback,
+        KeyContext::Confirm,
+        KeyContext::Progress,
+        KeyContext::Ops,
+        KeyContext::Audit,
+        KeyContext::Alerts,
+        KeyContext::Help,
+        KeyContext::Picker,
+        KeyContext::Input,
     ];
 
     /// Contexts where printable keys type text (a key bound here still wins).
     pub fn types_text(self) -> bool {
         matches!(
             self,
-            Context::Input
-                | Context::Decide
-                | Context::AlertNote
-                | Context::Review
-                | Context::Confirm
+            KeyContext::Input
+                | KeyContext::Decide
+                | KeyContext::AlertNote
+                | KeyContext::Review
+                | KeyContext::Confirm
         )
     }
 
     pub fn name(self) -> &'static str {
         match self {
-            Context::Global => "global",
-            Context::Fleet => "fleet",
-            Context::Grid => "grid",
-            Context::Circuit => "circuit",
-            Context::Diff => "diff",
-            Context::Approvals => "approvals",
-            Context::Env => "env",
-            Context::Help => "help",
-            Context::Picker => "picker",
-            Context::Input => "input",
-            Context::Decide => "decide",
-            Context::AlertNote => "alert-note",
-            Context::Review => "review",
-            Context::Results => "results",
-            Context::Rollback => "rollback",
-            Context::Confirm => "confirm",
-            Context::Progress => "progress",
-            Context::Ops => "ops",
-            Context::Audit => "audit",
-            Context::Alerts => "alerts",
+            KeyContext::Global => "global",
+            KeyContext::Fleet => "fleet",
+            KeyContext::Grid => "grid",
+            KeyContext::Circuit => "circuit",
+            KeyContext::Diff => "diff",
+            KeyContext::Approvals => "approvals",
+            KeyContext::Env => "env",
+            KeyContext::Help => "help",
+            KeyContext::Picker => "picker",
+            KeyContext::Input => "input",
+            KeyContext::Decide => "decide",
+            KeyContext::AlertNote => "alert-note",
+            KeyContext::Review => "review",
+            KeyContext::Results => "results",
+            KeyContext::Rollback => "rollback",
+            KeyContext::Confirm => "confirm",
+            KeyContext::Progress => "progress",
+            KeyContext::Ops => "ops",
+            KeyContext::Audit => "audit",
+            KeyContext::Alerts => "alerts",
         }
     }
 
     /// The heading of this context on the help screen.
     pub fn title(self) -> &'static str {
         match self {
-            Context::Global => "Everywhere",
-            Context::Fleet => "Fleet",
-            Context::Grid => "Fleet health grid",
-            Context::Circuit => "Circuit",
-            Context::Diff => "Circuit: config diff",
-            Context::Approvals => "Approvals",
-            Context::Env => "Environment release",
-            Context::Help => "Help",
-            Context::Picker => "Version picker",
-            Context::Input => "Filter and command line",
-            Context::Decide => "Comment box (approve / reject)",
-            Context::AlertNote => "Alert comment box (acknowledge / close / reopen)",
-            Context::Review => "Bulk review table",
-            Context::Results => "Bulk results",
-            Context::Rollback => "Rollback: target and plan",
-            Context::Confirm => "Rollback: typed confirmation",
-            Context::Progress => "Operation progress",
-            Context::Ops => "Operations",
-            Context::Audit => "Audit log",
-            Context::Alerts => "Fired alerts",
+            KeyContext::Global => "Everywhere",
+            KeyContext::Fleet => "Fleet",
+            KeyContext::Grid => "Fleet health grid",
+            KeyContext::Circuit => "Circuit",
+            KeyContext::Diff => "Circuit: config diff",
+            KeyContext::Approvals => "Approvals",
+            KeyContext::Env => "Environment release",
+            KeyContext::Help => "Help",
+            KeyContext::Picker => "Version picker",
+            KeyContext::Input => "Filter and command line",
+            KeyContext::Decide => "Comment box (approve / reject)",
+            KeyContext::AlertNote => "Alert comment box (acknowledge / close / reopen)",
+            KeyContext::Review => "Bulk review table",
+            KeyContext::Results => "Bulk results",
+            KeyContext::Rollback => "Rollback: target and plan",
+            KeyContext::Confirm => "Rollback: typed confirmation",
+            KeyContext::Progress => "Operation progress",
+            KeyContext::Ops => "Operations",
+            KeyContext::Audit => "Audit log",
+            KeyContext::Alerts => "Fired alerts",
         }
     }
 
-    fn parse(s: &str) -> Option<Context> {
-        Context::ALL.into_iter().find(|c| c.name() == s)
+    fn parse(s: &str) -> Option<KeyContext> {
+        KeyContext::ALL.into_iter().find(|c| c.name() == s)
     }
 }
 
@@ -279,7 +279,7 @@ impl Binding {
 /// Bindings per context, in lookup order.
 #[derive(Debug, Clone, Default)]
 pub struct Keymap {
-    contexts: HashMap<Context, Vec<Binding>>,
+    contexts: HashMap<KeyContext, Vec<Binding>>,
 }
 
 #[derive(Deserialize)]
@@ -332,10 +332,10 @@ impl Keymap {
             }
         };
         for (ctx_name, section) in table {
-            let Some(ctx) = Context::parse(&ctx_name) else {
+            let Some(ctx) = KeyContext::parse(&ctx_name) else {
                 warnings.push(format!(
                     "{origin}: unknown context [{ctx_name}] (one of: {})",
-                    Context::ALL.map(Context::name).join(", ")
+                    KeyContext::ALL.map(KeyContext::name).join(", ")
                 ));
                 continue;
             };
@@ -392,7 +392,7 @@ impl Keymap {
     }
 
     /// The action of a key in the first context (of `stack`) that binds it.
-    pub fn resolve(&self, stack: &[Context], key: KeyChord) -> Option<Action> {
+    pub fn resolve(&self, stack: &[KeyContext], key: KeyChord) -> Option<Action> {
         stack.iter().find_map(|ctx| {
             self.contexts
                 .get(ctx)?
@@ -403,7 +403,7 @@ impl Keymap {
     }
 
     /// Bindings of one context, as listed in help (unbound `noop`s left out).
-    pub fn bindings(&self, ctx: Context) -> impl Iterator<Item = &Binding> {
+    pub fn bindings(&self, ctx: KeyContext) -> impl Iterator<Item = &Binding> {
         self.contexts
             .get(&ctx)
             .into_iter()
@@ -412,7 +412,7 @@ impl Keymap {
     }
 
     /// The first key bound to `action` in `stack`, for messages such as "press ? for help".
-    pub fn key_for(&self, stack: &[Context], action: Action) -> Option<KeyChord> {
+    pub fn key_for(&self, stack: &[KeyContext], action: Action) -> Option<KeyChord> {
         stack.iter().find_map(|ctx| {
             self.contexts
                 .get(ctx)?
@@ -429,7 +429,7 @@ impl Keymap {
 
     /// `(key, label)` pairs for the hint bar: bindings with a `hint`, most specific context
     /// first, each action once, only keys that still reach that action.
-    pub fn hints(&self, stack: &[Context]) -> Vec<(String, String)> {
+    pub fn hints(&self, stack: &[KeyContext]) -> Vec<(String, String)> {
         self.hint_entries(stack)
             .into_iter()
             .map(|(_, k, h)| (k, h))
@@ -438,7 +438,7 @@ impl Keymap {
 
     /// [`Keymap::hints`] with the action of each, so a view can leave out what does not
     /// apply right now.
-    pub fn hint_entries(&self, stack: &[Context]) -> Vec<(Action, String, String)> {
+    pub fn hint_entries(&self, stack: &[KeyContext]) -> Vec<(Action, String, String)> {
         let mut seen: Vec<Action> = Vec::new();
         let mut out = Vec::new();
         for ctx in stack {
@@ -482,16 +482,16 @@ mod tests {
     fn defaults_parse_cleanly_and_resolve_by_context() {
         let mut m = Keymap::default();
         assert_eq!(m.layer(DEFAULT, "default"), Vec::<String>::new());
-        let fleet = [Context::Fleet, Context::Global];
+        let fleet = [KeyContext::Fleet, KeyContext::Global];
         assert_eq!(m.resolve(&fleet, key("j")), Some(Action::Down));
         assert_eq!(m.resolve(&fleet, key("<Down>")), Some(Action::Down));
         assert_eq!(m.resolve(&fleet, key("g")), Some(Action::ToggleGrid));
         assert_eq!(m.resolve(&fleet, key("<Tab>")), Some(Action::FocusNext));
-        let circuit = [Context::Circuit, Context::Global];
+        let circuit = [KeyContext::Circuit, KeyContext::Global];
         assert_eq!(m.resolve(&circuit, key("<Tab>")), Some(Action::NextTab));
         assert_eq!(m.resolve(&circuit, key("<S-Tab>")), Some(Action::PrevTab));
         assert_eq!(m.resolve(&circuit, key("g")), None);
-        assert_eq!(m.resolve(&[Context::Input], key("j")), None);
+        assert_eq!(m.resolve(&[KeyContext::Input], key("j")), None);
     }
 
     #[test]
@@ -527,7 +527,7 @@ keymap = [
 keymap = []
 "#;
         let (m, warnings) = Keymap::with_user(user, "keymap.toml");
-        let fleet = [Context::Fleet, Context::Global];
+        let fleet = [KeyContext::Fleet, KeyContext::Global];
         assert_eq!(m.resolve(&fleet, key("x")), Some(Action::ToggleGrid));
         assert_eq!(
             m.resolve(&fleet, key("g")),
@@ -542,7 +542,7 @@ keymap = []
         assert!(warnings[2].contains("[nowhere]"));
         // Help no longer lists `s` for sorting; the hint bar drops the sort hint.
         assert!(
-            m.bindings(Context::Fleet)
+            m.bindings(KeyContext::Fleet)
                 .all(|b| b.action != Action::SortNext)
         );
         assert!(!m.hints(&fleet).iter().any(|(_, h)| h == "sort"));
@@ -553,7 +553,10 @@ keymap = []
         let (m, warnings) = Keymap::with_user("[fleet\nkeymap = ", "keymap.toml");
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("not valid TOML"), "{warnings:?}");
-        assert_eq!(m.resolve(&[Context::Global], key("q")), Some(Action::Quit));
+        assert_eq!(
+            m.resolve(&[KeyContext::Global], key("q")),
+            Some(Action::Quit)
+        );
     }
 
     #[test]
@@ -562,11 +565,11 @@ keymap = []
             "[global]\nkeymap = [{ on = \"F\", run = \"filter\", hint = \"find\" }]\n",
             "u",
         );
-        let hints = m.hints(&[Context::Fleet, Context::Global]);
+        let hints = m.hints(&[KeyContext::Fleet, KeyContext::Global]);
         assert!(hints.contains(&("F".into(), "find".into())), "{hints:?}");
         assert!(hints.contains(&("Enter".into(), "open".into())));
         assert_eq!(
-            m.key_for(&[Context::Global], Action::Help)
+            m.key_for(&[KeyContext::Global], Action::Help)
                 .map(|k| k.to_string()),
             Some("?".into())
         );

@@ -18,6 +18,7 @@ pub mod filter;
 /// The demo fleet and screens for tests, journeys and benches (feature `testing`).
 #[cfg(any(test, feature = "testing"))]
 pub mod fixture;
+pub mod flows;
 pub mod index;
 pub mod keymap;
 pub mod layout;
@@ -28,7 +29,6 @@ pub mod terminal;
 pub mod theme;
 pub mod update;
 pub mod view;
-pub mod write;
 
 #[cfg(test)]
 mod tests;

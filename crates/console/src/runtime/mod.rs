@@ -3,7 +3,7 @@
 //! generation, in `update`). Mutations (decisions, rollbacks) are never aborted. A task that
 //! panics comes back as an error, never as silence.
 
-mod write;
+mod operations;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;

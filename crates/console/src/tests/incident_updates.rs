@@ -187,7 +187,7 @@ fn an_alert_is_acknowledged_from_the_list_through_its_comment_box_and_the_row_fo
     assert!(f.contains("Acknowledge alert"), "{f}");
     assert!(f.contains("New → Acknowledged in Azure Monitor"), "{f}");
     // Its own keys: the approval box's break-glass and next-approval keys do not apply.
-    assert_eq!(app.contexts(), vec![crate::keymap::Context::AlertNote]);
+    assert_eq!(app.contexts(), vec![crate::keymap::KeyContext::AlertNote]);
     assert!(!f.contains("override") && !f.contains("C-n"), "{f}");
     // Esc: nothing is sent.
     assert!(press(&mut app, &["<Esc>"]).is_empty());

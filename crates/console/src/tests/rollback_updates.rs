@@ -6,10 +6,10 @@ use super::write_snapshots::{ROLLBACK_CIRCUIT, with_ops};
 use super::*;
 use crate::action::Msg;
 use crate::app::{NoteLevel, Route};
-use crate::keymap::Context;
+use crate::flows::RollbackStep;
+use crate::keymap::KeyContext;
 use crate::service::journal::OpState;
 use crate::view::render_text;
-use crate::write::RollbackStep;
 
 const BIG: (u16, u16) = (160, 48);
 
@@ -43,7 +43,7 @@ fn the_typed_confirmation_must_match_exactly() {
     assert_eq!(app.rollback().unwrap().step, RollbackStep::Plan);
     answer(&mut app, plan, &fixture::fleet(fixture::DEMO_CIRCUITS));
     press(&mut app, &["<Enter>"]);
-    assert_eq!(app.contexts(), vec![Context::Confirm]);
+    assert_eq!(app.contexts(), vec![KeyContext::Confirm]);
     for wrong in [
         "plant002/circuit08",
         "PLANT002/CIRCUIT8",
@@ -240,7 +240,7 @@ fn the_environment_rollback_is_planned_confirmed_and_sent() {
         .unwrap();
     assert_eq!(plan.to, "1.5.0");
     press(&mut app, &["<Enter>"]);
-    assert_eq!(app.contexts(), vec![Context::Confirm]);
+    assert_eq!(app.contexts(), vec![KeyContext::Confirm]);
     type_text(&mut app, "1.5.1");
     assert!(
         press(&mut app, &["<Enter>"]).is_empty(),

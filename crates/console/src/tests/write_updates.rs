@@ -8,10 +8,10 @@ use crate::action::ApprovalKey;
 use crate::action::{Action, Msg};
 use crate::app::Route;
 use crate::domain::Stage;
-use crate::keymap::Context;
+use crate::flows::{BulkPhase, BulkResult, RollbackStep};
+use crate::keymap::KeyContext;
 use crate::service::decide::{DecisionOutcome, DecisionRequest, Verdict};
 use crate::view::render_text;
-use crate::write::{BulkPhase, BulkResult, RollbackStep};
 
 const BIG: (u16, u16) = (160, 48);
 
@@ -49,7 +49,7 @@ fn the_comment_box_needs_a_comment_and_sends_one_decision() {
     let mut app = app_at(BIG);
     press(&mut app, &["A"]);
     assert!(press(&mut app, &["a"]).is_empty(), "opening sends nothing");
-    assert_eq!(app.contexts(), vec![Context::Decide]);
+    assert_eq!(app.contexts(), vec![KeyContext::Decide]);
     // Empty, then only spaces: refused, nothing emitted.
     assert!(press(&mut app, &["<Enter>"]).is_empty());
     assert!(
@@ -202,7 +202,7 @@ fn the_override_needs_a_reason_and_is_sent_as_break_glass() {
     press(&mut app, &["<C-o>"]);
     let form = app.decide_form().unwrap();
     assert!(form.override_gate);
-    assert_eq!(form.field, crate::write::Field::Reason);
+    assert_eq!(form.field, crate::flows::Field::Reason);
     assert!(render_text(&app, 160, 48).contains("BREAK-GLASS"));
     // On, but no reason: not sent.
     assert!(press(&mut app, &["<Enter>"]).is_empty());
@@ -471,21 +471,21 @@ fn the_circuit_view_decides_its_pending_approvals_in_turn() {
 fn every_new_action_is_bound_and_described() {
     let m = crate::keymap::Keymap::defaults();
     for (ctx, action) in [
-        (Context::Approvals, Action::Approve),
-        (Context::Approvals, Action::Reject),
-        (Context::Approvals, Action::Mark),
-        (Context::Approvals, Action::MarkStage),
-        (Context::Approvals, Action::MarkAll),
-        (Context::Circuit, Action::Approve),
-        (Context::Circuit, Action::Rollback),
-        (Context::Env, Action::Rollback),
-        (Context::Decide, Action::ToggleOverride),
-        (Context::Decide, Action::NextApproval),
-        (Context::Review, Action::ToggleOverride),
-        (Context::Rollback, Action::ToggleMethod),
-        (Context::Confirm, Action::NextField),
-        (Context::Global, Action::ShowOps),
-        (Context::Global, Action::ShowAudit),
+        (KeyContext::Approvals, Action::Approve),
+        (KeyContext::Approvals, Action::Reject),
+        (KeyContext::Approvals, Action::Mark),
+        (KeyContext::Approvals, Action::MarkStage),
+        (KeyContext::Approvals, Action::MarkAll),
+        (KeyContext::Circuit, Action::Approve),
+        (KeyContext::Circuit, Action::Rollback),
+        (KeyContext::Env, Action::Rollback),
+        (KeyContext::Decide, Action::ToggleOverride),
+        (KeyContext::Decide, Action::NextApproval),
+        (KeyContext::Review, Action::ToggleOverride),
+        (KeyContext::Rollback, Action::ToggleMethod),
+        (KeyContext::Confirm, Action::NextField),
+        (KeyContext::Global, Action::ShowOps),
+        (KeyContext::Global, Action::ShowAudit),
     ] {
         assert!(m.key_for(&[ctx], action).is_some(), "{ctx:?} {action:?}");
         assert!(

@@ -8,10 +8,10 @@ use crate::action::{Action, Effect, Outcome, Slot};
 use crate::app::{App, NoteLevel, Origin, Overlay, Route, Tab};
 use crate::domain::CircuitRef;
 use crate::domain::incidents::AlertState;
+use crate::flows::{AlertBox, TextField};
 use crate::layout;
 use crate::service::alert_change::{AlertChangeOutcome, AlertChangeRequest, verb};
 use crate::service::incidents::CircuitJobs;
-use crate::write::{AlertBox, TextField};
 
 use super::Handled;
 

@@ -3,9 +3,9 @@
 
 use crate::action::{Action, ApprovalKey, Effect, Slot};
 use crate::app::{App, ApprovalLine, NoteLevel, Route};
+use crate::flows::{BulkPhase, BulkResult, BulkRow, BulkState, Field};
 use crate::layout;
 use crate::service::decide::{DecisionOutcome, DecisionRequest, Verdict};
-use crate::write::{BulkPhase, BulkResult, BulkRow, BulkState, Field};
 
 use super::Handled;
 use super::decide::{check_for, data_problem, row};

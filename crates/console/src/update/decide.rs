@@ -7,9 +7,9 @@ use crate::action::{Action, ApprovalKey, Effect, Slot};
 use crate::app::{App, NoteLevel, Origin, Overlay, Route};
 use crate::approvals_model::ApprovalRow;
 use crate::domain::policy::PolicyCheck;
-use crate::keymap::Context;
+use crate::flows::{BulkPhase, BulkResult, DecideForm, Field};
+use crate::keymap::KeyContext;
 use crate::service::decide::{DecisionOutcome, DecisionRequest, Verdict};
-use crate::write::{BulkPhase, BulkResult, DecideForm, Field};
 
 /// What policy says about `verdict` on `row` for you (`None`: identity unknown).
 pub fn check_for(row: &ApprovalRow, verdict: Verdict) -> Option<PolicyCheck> {
@@ -193,7 +193,7 @@ fn submit(app: &mut App) -> Vec<Effect> {
             let k = app
                 .settings
                 .keymap
-                .key_for(&[Context::Decide], Action::ToggleOverride)
+                .key_for(&[KeyContext::Decide], Action::ToggleOverride)
                 .map(|k| k.to_string())
                 .unwrap_or_else(|| "toggle-override".into());
             format!(

@@ -5,9 +5,9 @@
 use crate::action::{Action, Effect, Outcome, Slot};
 use crate::app::{App, NoteLevel, Route};
 use crate::audit::Entry;
+use crate::flows::{AuditData, ProgressView};
 use crate::layout;
 use crate::service::journal::{OpKind, OpState, Operation};
-use crate::write::{AuditData, ProgressView};
 
 use super::Handled;
 

@@ -9,14 +9,14 @@ use crate::domain::CircuitRef;
 use crate::domain::ModelVersion;
 use crate::domain::rollback::RollbackMethod;
 use crate::domain::rollback::{TargetChoice, choose_target, prod_history};
+use crate::flows::{
+    CircuitRollback, Confirmation, EnvironmentRollback, Field, ProgressView, RollbackFlow,
+    RollbackScope, RollbackStep,
+};
 use crate::layout;
 use crate::service::journal::{OpKind, Operation};
 use crate::service::rollback::{EnvironmentPlan, ExecuteError, RollbackPlan, RollbackRequest};
 use crate::state::Remote;
-use crate::write::{
-    CircuitRollback, Confirmation, EnvironmentRollback, Field, ProgressView, RollbackFlow,
-    RollbackScope, RollbackStep,
-};
 
 use super::Handled;
 

@@ -15,16 +15,16 @@ use crate::approvals_model::ApprovalRow;
 use crate::domain::fleet::ApprovalItem;
 use crate::domain::policy::PolicyCheck;
 use crate::domain::{Stage, Status};
-use crate::keymap::Context;
+use crate::flows::{BulkPhase, BulkResult, BulkRow, DecideForm, Field, TextField};
+use crate::keymap::KeyContext;
 use crate::layout;
 use crate::service::decide::{DecisionOutcome, Verdict};
 use crate::theme::Theme;
 use crate::update::bulk::bulk_summary;
 use crate::update::decide::check_for;
-use crate::write::{BulkPhase, BulkResult, BulkRow, DecideForm, Field, TextField};
 
 /// The key of `action` in `ctx`, for the words in a form.
-pub(super) fn key(app: &App, ctx: Context, action: Action) -> String {
+pub(super) fn key(app: &App, ctx: KeyContext, action: Action) -> String {
     app.settings
         .keymap
         .key_for(&[ctx], action)
@@ -169,7 +169,7 @@ fn form_lines(app: &App, form: &DecideForm, w: usize) -> (Line<'static>, Vec<Lin
                 "pending approval {} of {} for this circuit · {} the next",
                 form.index + 1,
                 form.keys.len(),
-                key(app, Context::Decide, Action::NextApproval)
+                key(app, KeyContext::Decide, Action::NextApproval)
             ),
             t.note,
         )));
@@ -239,7 +239,7 @@ fn form_lines(app: &App, form: &DecideForm, w: usize) -> (Line<'static>, Vec<Lin
             form.override_gate,
             &form.reason,
             form.field == Field::Reason,
-            Context::Decide,
+            KeyContext::Decide,
             w,
             &mut out,
         );
@@ -257,12 +257,12 @@ fn form_lines(app: &App, form: &DecideForm, w: usize) -> (Line<'static>, Vec<Lin
     } else {
         let glass = form.override_gate && check.as_ref().is_some_and(|c| !c.allowed());
         out.push(Line::from(vec![
-            Span::styled(key(app, Context::Decide, Action::Accept), t.bar_key),
+            Span::styled(key(app, KeyContext::Decide, Action::Accept), t.bar_key),
             Span::styled(
                 format!(" {verb}s{} · ", if glass { " (BREAK-GLASS)" } else { "" }),
                 if glass { t.alert } else { t.text },
             ),
-            Span::styled(key(app, Context::Decide, Action::Back), t.bar_key),
+            Span::styled(key(app, KeyContext::Decide, Action::Back), t.bar_key),
             Span::styled(" cancels, nothing is sent", t.text),
         ]));
     }
@@ -275,7 +275,7 @@ fn override_lines(
     on: bool,
     reason: &TextField,
     focused: bool,
-    ctx: Context,
+    ctx: KeyContext,
     w: usize,
     out: &mut Vec<Line<'static>>,
 ) {
@@ -527,7 +527,7 @@ pub fn render_bulk(app: &App, frame: &mut Frame, body: Rect) {
             b.override_gate,
             &b.reason,
             !results && b.field == Field::Reason,
-            Context::Review,
+            KeyContext::Review,
             fw,
             &mut out,
         );
@@ -535,9 +535,9 @@ pub fn render_bulk(app: &App, frame: &mut Frame, body: Rect) {
     match (&b.problem, b.phase) {
         (Some(p), _) => out.push(Line::from(Span::styled(fit(p, fw), t.error))),
         (None, BulkPhase::Review) => out.push(Line::from(vec![
-            Span::styled(key(app, Context::Review, Action::Accept), t.bar_key),
+            Span::styled(key(app, KeyContext::Review, Action::Accept), t.bar_key),
             Span::styled(format!(" sends {included} · ↑↓ rows · "), t.text),
-            Span::styled(key(app, Context::Review, Action::Back), t.bar_key),
+            Span::styled(key(app, KeyContext::Review, Action::Back), t.bar_key),
             Span::styled(" cancels, nothing is sent", t.text),
         ])),
         (None, BulkPhase::Sending) => out.push(Line::from(Span::styled(

@@ -175,7 +175,10 @@ fn rollback_line(app: &App, w: usize) -> Line<'static> {
         .settings
         .keymap
         .key_for(
-            &[crate::keymap::Context::Env, crate::keymap::Context::Global],
+            &[
+                crate::keymap::KeyContext::Env,
+                crate::keymap::KeyContext::Global,
+            ],
             crate::action::Action::Rollback,
         )
         .map(|k| k.to_string())

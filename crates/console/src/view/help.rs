@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::widgets::{block, fit, pad};
 use crate::app::App;
-use crate::keymap::Context;
+use crate::keymap::KeyContext;
 use crate::palette::COMMANDS;
 
 const FILTER: [(&str, &str); 6] = [
@@ -40,7 +40,7 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let key_w = 16;
     let desc_w = width.saturating_sub(key_w + 3);
     let mut out = Vec::new();
-    for ctx in Context::ALL {
+    for ctx in KeyContext::ALL {
         let bindings: Vec<_> = app.settings.keymap.bindings(ctx).collect();
         if bindings.is_empty() {
             continue;

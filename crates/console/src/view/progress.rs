@@ -14,11 +14,11 @@ use super::widgets::{self, block, fit, pad};
 use crate::app::App;
 use crate::domain::Status;
 use crate::domain::rollback::RollbackMethod;
+use crate::flows::ProgressView;
 use crate::service::journal::{OpKind, OpState, Operation};
 use crate::service::rollback;
 use crate::theme::Theme;
 use crate::update::ops::duration;
-use crate::write::ProgressView;
 
 /// `+1m05s` after the request.
 fn after(op: &Operation, at: Option<DateTime<Utc>>) -> String {

@@ -310,7 +310,7 @@ fn applies(app: &App, action: crate::action::Action) -> bool {
     }
     match (app.route(), action) {
         (Route::Bulk, Action::ToggleOverride) => app.bulk.as_ref().is_some_and(|b| {
-            b.verdict == Verdict::Approve && b.rows.iter().any(crate::write::BulkRow::overridable)
+            b.verdict == Verdict::Approve && b.rows.iter().any(crate::flows::BulkRow::overridable)
         }),
         (Route::Bulk, Action::NextField) => app.bulk.as_ref().is_some_and(|b| b.override_gate),
         (Route::Progress(_) | Route::Audit, Action::Open) => false,

@@ -53,8 +53,8 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
         .keymap
         .key_for(
             &[
-                crate::keymap::Context::Circuit,
-                crate::keymap::Context::Global,
+                crate::keymap::KeyContext::Circuit,
+                crate::keymap::KeyContext::Global,
             ],
             crate::action::Action::Rollback,
         )

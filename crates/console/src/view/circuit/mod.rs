@@ -206,12 +206,12 @@ fn header(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame, ar
 /// What `a` and `R` would do here, or why not: said before the key is pressed.
 fn actions_line(app: &App, v: &CircuitView, c: &CircuitSnapshot, w: usize) -> Line<'static> {
     use crate::action::Action;
-    use crate::keymap::Context;
+    use crate::keymap::KeyContext;
     let t = &app.theme;
     let key = |a: Action| {
         app.settings
             .keymap
-            .key_for(&[Context::Circuit, Context::Global], a)
+            .key_for(&[KeyContext::Circuit, KeyContext::Global], a)
             .map(|k| k.to_string())
             .unwrap_or_else(|| a.name().to_owned())
     };

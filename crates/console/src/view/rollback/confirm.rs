@@ -9,9 +9,9 @@ use super::super::decide::key;
 use super::super::widgets::{self, block, fit};
 use crate::action::Action;
 use crate::app::App;
-use crate::keymap::Context;
+use crate::flows::{Confirmation, Field, RollbackFlow, RollbackScope};
+use crate::keymap::KeyContext;
 use crate::layout;
-use crate::write::{Confirmation, Field, RollbackFlow, RollbackScope};
 
 /// The typed confirmation over the plan.
 pub fn confirm_box<S: RollbackScope>(
@@ -121,11 +121,11 @@ fn confirm_lines(
         }
     } else {
         lines.push(Line::from(vec![
-            Span::styled(key(app, Context::Confirm, Action::Accept), t.bar_key),
+            Span::styled(key(app, KeyContext::Confirm, Action::Accept), t.bar_key),
             Span::styled(" rolls back · ", t.text),
-            Span::styled(key(app, Context::Confirm, Action::NextField), t.bar_key),
+            Span::styled(key(app, KeyContext::Confirm, Action::NextField), t.bar_key),
             Span::styled(" reason · ", t.text),
-            Span::styled(key(app, Context::Confirm, Action::Back), t.bar_key),
+            Span::styled(key(app, KeyContext::Confirm, Action::Back), t.bar_key),
             Span::styled(" back to the plan, nothing is sent", t.text),
         ]));
     }

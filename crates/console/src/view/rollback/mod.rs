@@ -21,10 +21,10 @@ use crate::action::Action;
 use crate::app::App;
 use crate::domain::Status;
 use crate::domain::rollback::RollbackMethod;
-use crate::keymap::Context;
+use crate::flows::{CircuitRollback, EnvironmentRollback, RollbackFlow, RollbackStep};
+use crate::keymap::KeyContext;
 use crate::layout;
 use crate::theme::Theme;
-use crate::write::{CircuitRollback, EnvironmentRollback, RollbackFlow, RollbackStep};
 
 fn steps_title(t: &Theme, what: &str, step: RollbackStep, env: bool) -> Line<'static> {
     let names: &[(RollbackStep, &str)] = if env {
@@ -114,7 +114,7 @@ fn header(app: &App, flow: &RollbackFlow<CircuitRollback>, frame: &mut Frame, ar
         }
     }
     let mut lines = vec![Line::from(now)];
-    let k = key(app, Context::Rollback, Action::ToggleMethod);
+    let k = key(app, KeyContext::Rollback, Action::ToggleMethod);
     lines.push(Line::from(vec![
         Span::styled("Method ", t.header),
         Span::styled(format!("[{k}] "), t.bar_key),
@@ -224,9 +224,9 @@ fn targets(app: &App, flow: &CircuitRollback, frame: &mut Frame, area: Rect) {
     let footer = match flow.chosen() {
         Some(e) => format!(
             "{} plans the rollback to v{} · {} method · Esc cancels",
-            key(app, Context::Rollback, Action::Accept),
+            key(app, KeyContext::Rollback, Action::Accept),
             e.version,
-            key(app, Context::Rollback, Action::ToggleMethod)
+            key(app, KeyContext::Rollback, Action::ToggleMethod)
         ),
         None => "choose a version other than the one running now".into(),
     };
@@ -348,7 +348,7 @@ pub fn render_env(
         fit(
             &format!(
                 "{} continues to the typed confirmation · j/k scroll · Esc cancels",
-                key(app, Context::Rollback, Action::Accept)
+                key(app, KeyContext::Rollback, Action::Accept)
             ),
             w,
         ),

@@ -11,10 +11,10 @@ use super::super::widgets::{self, block, fit, pad};
 use crate::action::Action;
 use crate::app::App;
 use crate::domain::rollback::RollbackMethod;
-use crate::keymap::Context;
+use crate::flows::{CircuitRollback, RollbackFlow, RollbackStep};
+use crate::keymap::KeyContext;
 use crate::service::rollback::RollbackPlan;
 use crate::theme::Theme;
-use crate::write::{CircuitRollback, RollbackFlow, RollbackStep};
 
 fn v(x: Option<crate::domain::ModelVersion>) -> String {
     widgets::version(x)
@@ -115,10 +115,10 @@ pub(super) fn plan_box(
         fit(
             &format!(
                 "{} continues to the typed confirmation · {} method · {}/{} scroll · Esc back",
-                key(app, Context::Rollback, Action::Accept),
-                key(app, Context::Rollback, Action::ToggleMethod),
-                key(app, Context::Rollback, Action::ScrollDown),
-                key(app, Context::Rollback, Action::ScrollUp),
+                key(app, KeyContext::Rollback, Action::Accept),
+                key(app, KeyContext::Rollback, Action::ToggleMethod),
+                key(app, KeyContext::Rollback, Action::ScrollDown),
+                key(app, KeyContext::Rollback, Action::ScrollUp),
             ),
             w,
         ),

@@ -8,12 +8,12 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::{Runtime, Tracking};
 use crate::action::{Effect, Msg, Slot};
+use crate::flows::AuditData;
 use crate::service::alert_change::{AlertChangeOutcome, change};
 use crate::service::decide::{DecisionOutcome, decide};
 use crate::service::journal::Operation;
 use crate::service::rollback::{self, ExecuteError, RollbackFailure};
 use crate::service::session::Session;
-use crate::write::AuditData;
 
 impl Runtime {
     /// Start a write-path effect (everything but the reads of the fleet and evidence).
