@@ -6,6 +6,7 @@ use crate::domain::Status;
 use crate::domain::fleet::{ApprovalItem, FleetSnapshot, gate_evidence};
 use crate::domain::policy::{ApprovalPolicy, GateEvidence, PolicyCheck};
 use crate::domain::{Stage, Thresholds};
+use crate::service::decide::Verdict;
 
 use super::action::ApprovalKey;
 use super::app::ApprovalLine;
@@ -25,6 +26,16 @@ pub struct ApprovalRow {
     pub passed: usize,
     pub failed: usize,
     pub unknown: usize,
+}
+
+impl ApprovalRow {
+    /// What policy says about `verdict` on this row for you (`None`: identity unknown).
+    pub fn check(&self, verdict: Verdict) -> Option<PolicyCheck> {
+        match verdict {
+            Verdict::Approve => self.approve.clone(),
+            Verdict::Reject => Some(self.reject.clone()),
+        }
+    }
 }
 
 impl ApprovalRow {

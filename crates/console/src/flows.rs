@@ -207,6 +207,29 @@ impl BulkState {
     }
 
     /// Rows still waiting for their answer.
+    /// `Approve: 3 done · 0 not done · 1 skipped · of 4`.
+    pub fn summary(&self) -> String {
+        let b = self;
+        let count = |f: &dyn Fn(&BulkResult) -> bool| {
+            b.rows
+                .iter()
+                .filter(|r| r.result.as_ref().is_some_and(f))
+                .count()
+        };
+        let done = count(&|r| matches!(r, BulkResult::Outcome(DecisionOutcome::Done { .. })));
+        let skipped = count(&|r| matches!(r, BulkResult::Skipped(_)));
+        let sent = b.rows.len() - skipped;
+        let not_done = sent.saturating_sub(done + b.waiting());
+        format!(
+            "{}: {done} done · {not_done} not done · {skipped} skipped · of {}",
+            match b.verdict {
+                Verdict::Approve => "Approve",
+                Verdict::Reject => "Reject",
+            },
+            b.rows.len()
+        )
+    }
+
     pub fn waiting(&self) -> usize {
         self.rows.iter().filter(|r| r.result.is_none()).count()
     }
@@ -434,6 +457,13 @@ pub struct AuditData {
 pub struct AuditState {
     pub data: Remote<AuditData>,
     pub cursor: Cursor,
+}
+
+impl AuditState {
+    /// The entry under the cursor.
+    pub fn selected(&self) -> Option<&Entry> {
+        self.data.value.as_ref()?.entries.get(self.cursor.selected)
+    }
 }
 
 #[cfg(test)]

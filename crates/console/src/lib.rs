@@ -22,6 +22,7 @@ pub mod flows;
 pub mod index;
 pub mod keymap;
 pub mod layout;
+pub mod model;
 pub mod palette;
 pub mod runtime;
 pub mod state;

@@ -191,7 +191,7 @@ pub fn open_env(app: &mut App, key: Option<ApprovalKey>) -> Vec<Effect> {
         // Nothing to approve; the view still offers the environment rollback when there is one.
         let rollback = app
             .snapshot()
-            .is_some_and(|s| super::rollback::environment_release(s).is_ok());
+            .is_some_and(|s| crate::service::rollback::environment_release(s).is_ok());
         if rollback {
             app.env.key = None;
             app.env.rows.clear();

@@ -8,7 +8,7 @@ use crate::layout;
 use crate::service::decide::{DecisionOutcome, DecisionRequest, Verdict};
 
 use super::Handled;
-use super::decide::{check_for, data_problem, row};
+use super::decide::{data_problem, row};
 
 /// Marks of the approvals list.
 pub fn mark(app: &mut App, action: Action) {
@@ -87,7 +87,7 @@ fn bulk_row(app: &App, key: ApprovalKey, verdict: Verdict) -> Option<BulkRow> {
         approved: item.approved.len(),
         required: r.required,
         approval_id: item.pending_ids.first().cloned(),
-        check: check_for(r, verdict),
+        check: r.check(verdict),
         result: None,
     })
 }
@@ -308,25 +308,4 @@ fn send_bulk(app: &mut App) -> Vec<Effect> {
         items,
         snapshot,
     }]
-}
-
-pub fn bulk_summary(b: &BulkState) -> String {
-    let count = |f: &dyn Fn(&BulkResult) -> bool| {
-        b.rows
-            .iter()
-            .filter(|r| r.result.as_ref().is_some_and(f))
-            .count()
-    };
-    let done = count(&|r| matches!(r, BulkResult::Outcome(DecisionOutcome::Done { .. })));
-    let skipped = count(&|r| matches!(r, BulkResult::Skipped(_)));
-    let sent = b.rows.len() - skipped;
-    let not_done = sent.saturating_sub(done + b.waiting());
-    format!(
-        "{}: {done} done · {not_done} not done · {skipped} skipped · of {}",
-        match b.verdict {
-            Verdict::Approve => "Approve",
-            Verdict::Reject => "Reject",
-        },
-        b.rows.len()
-    )
 }

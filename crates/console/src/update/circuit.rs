@@ -233,7 +233,7 @@ pub fn refresh_actions(app: &mut App) {
                 rows.len(),
             ))
         });
-        let target = super::rollback::target_words(app, &circuit);
+        let target = crate::model::target_words(app, &circuit);
         for r in app.routes.iter_mut() {
             if let crate::app::Route::Circuit(v) = r
                 && v.circuit == circuit

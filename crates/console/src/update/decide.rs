@@ -11,14 +11,6 @@ use crate::flows::{BulkPhase, BulkResult, DecideForm, Field};
 use crate::keymap::KeyContext;
 use crate::service::decide::{DecisionOutcome, DecisionRequest, Verdict};
 
-/// What policy says about `verdict` on `row` for you (`None`: identity unknown).
-pub fn check_for(row: &ApprovalRow, verdict: Verdict) -> Option<PolicyCheck> {
-    match verdict {
-        Verdict::Approve => row.approve.clone(),
-        Verdict::Reject => Some(row.reject.clone()),
-    }
-}
-
 pub(super) fn row(app: &App, key: ApprovalKey) -> Option<&ApprovalRow> {
     app.approvals.rows.iter().find(|r| r.key == key)
 }
@@ -130,7 +122,7 @@ fn toggle_override(app: &mut App) {
     let check = form
         .key()
         .and_then(|k| row(app, k))
-        .and_then(|r| check_for(r, form.verdict));
+        .and_then(|r| r.check(form.verdict));
     let overridable =
         form.verdict == Verdict::Approve && check.as_ref().is_some_and(PolicyCheck::needs_override);
     let Some(form) = app.decide_form_mut() else {
@@ -181,7 +173,7 @@ fn submit(app: &mut App) -> Vec<Effect> {
             "no longer pending: someone decided meanwhile (the list shows what is left)".into(),
         );
     };
-    let Some(check) = check_for(r, form.verdict) else {
+    let Some(check) = r.check(form.verdict) else {
         return problem(
             app,
             "relcon does not know who you are, so policy cannot be checked: nothing is sent".into(),
@@ -286,7 +278,7 @@ pub fn on_decision(
                 Some(BulkResult::Outcome(DecisionOutcome::Done { .. }))
             )
         });
-        let summary = super::bulk::bulk_summary(b);
+        let summary = b.summary();
         if !matches!(app.route(), Route::Bulk) {
             app.set_note(NoteLevel::Info, summary);
         }

@@ -132,26 +132,6 @@ pub fn set_filter(app: &mut App, text: &str) {
     refilter(app);
 }
 
-/// The circuit under the cursor (table or grid).
-pub fn current_circuit(app: &App) -> Option<crate::domain::CircuitRef> {
-    let snap = app.data.snapshot.as_ref()?;
-    if app.fleet.grid {
-        let plant = snap.plants.get(app.fleet.grid_row.selected)?;
-        return plant
-            .circuits
-            .get(app.fleet.grid_col)
-            .map(|c| c.circuit.clone());
-    }
-    let r = app.fleet.visible.get(app.fleet.table.selected)?;
-    Some(
-        app.data
-            .index
-            .circuit(snap, &app.data.index.rows[*r as usize])
-            .circuit
-            .clone(),
-    )
-}
-
 /// Select a plant (0 = all) and show its circuits.
 pub fn select_plant(app: &mut App, entry: usize) {
     let n = app.data.index.plants.len() + 1;
@@ -203,7 +183,7 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
         }
         Action::Open if left => app.fleet.focus = Pane::Right,
         Action::Open => {
-            return match current_circuit(app) {
+            return match crate::model::current_circuit(app) {
                 Some(c) => (Handled::Yes, super::open_circuit(app, c)),
                 None => (Handled::Yes, Vec::new()),
             };
@@ -211,7 +191,7 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
         Action::ToggleGrid => {
             app.fleet.grid = true;
             // Start the grid on the selected circuit.
-            if let Some(c) = current_circuit(app)
+            if let Some(c) = crate::model::current_circuit(app)
                 && let Some(pos) = app.data.index.position(&c)
             {
                 let row = &app.data.index.rows[pos as usize];
@@ -278,7 +258,7 @@ fn on_grid(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
             app.fleet.grid_col = (app.fleet.grid_col + 1).min(max);
         }
         Action::Open => {
-            return match current_circuit(app) {
+            return match crate::model::current_circuit(app) {
                 Some(c) => (Handled::Yes, super::open_circuit(app, c)),
                 None => (Handled::Yes, Vec::new()),
             };

@@ -4,7 +4,6 @@
 
 use crate::action::{Action, Effect, Outcome, Slot};
 use crate::app::{App, NoteLevel, Route};
-use crate::audit::Entry;
 use crate::flows::{AuditData, ProgressView};
 use crate::layout;
 use crate::service::journal::{OpKind, OpState, Operation};
@@ -86,7 +85,7 @@ pub fn ending(op: &Operation) -> String {
             "✓ {} {}: verified in {}",
             op.action(),
             op.target(),
-            duration(d)
+            crate::view::widgets::duration(d)
         ),
         (s, _) => format!(
             "✖ {} {}: {}{}",
@@ -98,16 +97,6 @@ pub fn ending(op: &Operation) -> String {
                 .map(|e| format!(": {e}"))
                 .unwrap_or_default()
         ),
-    }
-}
-
-/// `1m12s`, `45s`.
-pub fn duration(d: chrono::Duration) -> String {
-    let s = d.num_seconds().max(0);
-    if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
     }
 }
 
@@ -156,16 +145,6 @@ fn audit_len(app: &App) -> usize {
         .as_ref()
         .map(|d| d.entries.len())
         .unwrap_or(0)
-}
-
-/// The audit entry under the cursor.
-pub fn selected_entry(app: &App) -> Option<&Entry> {
-    app.audit
-        .data
-        .value
-        .as_ref()?
-        .entries
-        .get(app.audit.cursor.selected)
 }
 
 fn list_keys(c: &mut crate::state::Cursor, action: Action, len: usize, page: usize) -> bool {

@@ -6,7 +6,6 @@
 use crate::action::{Action, Effect, Outcome, Slot};
 use crate::app::{App, NoteLevel, Route};
 use crate::domain::CircuitRef;
-use crate::domain::ModelVersion;
 use crate::domain::rollback::RollbackMethod;
 use crate::domain::rollback::{TargetChoice, choose_target, prod_history};
 use crate::flows::{
@@ -14,80 +13,12 @@ use crate::flows::{
     RollbackScope, RollbackStep,
 };
 use crate::layout;
-use crate::service::journal::{OpKind, Operation};
+use crate::service::journal::Operation;
 use crate::service::rollback::{EnvironmentPlan, ExecuteError, RollbackPlan, RollbackRequest};
 use crate::state::Remote;
 
 use super::Handled;
-
-/// The rollback target of a circuit in words (last known good, else previous), or why there
-/// is none. Reads the release history: worked out per snapshot, not per frame.
-pub fn target_words(app: &App, circuit: &CircuitRef) -> Result<String, String> {
-    let snap = app.snapshot().ok_or("no fleet data yet")?;
-    let history = prod_history(snap, circuit, &app.settings.thresholds);
-    choose_target(&history, TargetChoice::LastGood)
-        .map(|e| format!("v{} (last known good)", e.version))
-        .or_else(|_| {
-            choose_target(&history, TargetChoice::Previous)
-                .map(|e| format!("v{} (previous; not known good)", e.version))
-        })
-        .map_err(|e| e.to_string())
-}
-
-/// What `R` would do on a circuit, or why it cannot: shown before the key is pressed.
-/// `target`: [`target_words`], when already worked out.
-pub fn availability(
-    app: &App,
-    circuit: &CircuitRef,
-    target: Option<&Result<String, String>>,
-) -> Result<String, String> {
-    if let Some(op) = in_flight_rollback(app, circuit) {
-        return Err(format!(
-            "a rollback to v{} is in flight ({})",
-            target_of(op).map(|v| v.0).unwrap_or_default(),
-            op.state.as_str()
-        ));
-    }
-    if let Some(why) = rolling_back(app, circuit) {
-        return Err(why);
-    }
-    let target = match target {
-        Some(t) => t.clone()?,
-        None => target_words(app, circuit)?,
-    };
-    let check = app.settings.policy.check_mutation();
-    if !check.allowed() {
-        return Err(format!(
-            "{}; the plan can still be read",
-            check.reasons().join("; ")
-        ));
-    }
-    Ok(format!("to {target}"))
-}
-
-/// A rollback the fleet shows running for this circuit (from any console or the portal).
-fn rolling_back(app: &App, circuit: &CircuitRef) -> Option<String> {
-    app.data
-        .index
-        .position(circuit)
-        .and_then(|p| app.data.index.rows.get(p as usize))
-        .and_then(|r| r.activity.as_ref())
-        .filter(|a| matches!(a, crate::index::Activity::RollingBack { .. }))
-        .map(|a| format!("{} in Prod already", a.describe()))
-}
-
-fn target_of(op: &Operation) -> Option<ModelVersion> {
-    match &op.kind {
-        OpKind::Rollback { to, .. } => Some(*to),
-        _ => None,
-    }
-}
-
-fn in_flight_rollback<'a>(app: &'a App, circuit: &CircuitRef) -> Option<&'a Operation> {
-    app.ops
-        .in_flight()
-        .find(|o| matches!(&o.kind, OpKind::Rollback { circuit: c, .. } if c == circuit))
-}
+use crate::model::{in_flight_rollback, rolling_back};
 
 /// `R` on a circuit, or `:rollback PLANT/CIRCUIT`: the target list.
 pub fn open(app: &mut App, circuit: CircuitRef) -> Vec<Effect> {
@@ -420,7 +351,7 @@ pub fn on_plan(
     Vec::new()
 }
 
-pub use crate::service::rollback::environment_release;
+use crate::service::rollback::environment_release;
 
 /// `R` in the environment matrix.
 pub fn open_env(app: &mut App) -> Vec<Effect> {

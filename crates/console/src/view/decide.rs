@@ -20,8 +20,6 @@ use crate::keymap::KeyContext;
 use crate::layout;
 use crate::service::decide::{DecisionOutcome, Verdict};
 use crate::theme::Theme;
-use crate::update::bulk::bulk_summary;
-use crate::update::decide::check_for;
 
 /// The key of `action` in `ctx`, for the words in a form.
 pub(super) fn key(app: &App, ctx: KeyContext, action: Action) -> String {
@@ -194,7 +192,7 @@ fn form_lines(app: &App, form: &DecideForm, w: usize) -> (Line<'static>, Vec<Lin
     }
     out.push(Line::from(Span::styled(fit(&meta, w), t.muted)));
     out.push(Line::from(""));
-    let check = check_for(row, form.verdict);
+    let check = row.check(form.verdict);
     out.extend(policy_lines(t, check.as_ref(), verb, w));
     if item.stage == Stage::Prod && form.verdict == Verdict::Approve {
         out.push(Line::from(vec![
@@ -414,7 +412,7 @@ pub fn render_bulk(app: &App, frame: &mut Frame, body: Rect) {
             b.rows.len() - b.waiting(),
             b.rows.len()
         ),
-        BulkPhase::Results => format!(" {} ", bulk_summary(b)),
+        BulkPhase::Results => format!(" {} ", b.summary()),
     };
     let bx = block(t, title, true);
     let inner = bx.inner(table);

@@ -186,7 +186,7 @@ fn rollback_line(app: &App, w: usize) -> Line<'static> {
     let text = match app
         .snapshot()
         .ok_or_else(|| "no fleet data yet".to_owned())
-        .and_then(|s| crate::update::rollback::environment_release(s).map_err(|e| e.to_string()))
+        .and_then(|s| crate::service::rollback::environment_release(s).map_err(|e| e.to_string()))
     {
         Ok((from, to)) => Span::styled(
             fit(

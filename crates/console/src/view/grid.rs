@@ -105,7 +105,7 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
             t.muted,
         ));
     }
-    let detail = crate::update::fleet::current_circuit(app)
+    let detail = crate::model::current_circuit(app)
         .and_then(|c| snap.circuit(&c))
         .map(|c| {
             let drift = match &c.drift.worst {

@@ -13,7 +13,6 @@ use super::widgets::{self, block, fit, pad};
 use crate::app::App;
 use crate::layout;
 use crate::service::journal::OpState;
-use crate::update::ops::selected_entry;
 
 pub fn render_ops(app: &App, frame: &mut Frame, body: Rect) {
     let t = &app.theme;
@@ -276,7 +275,9 @@ pub fn render_audit(app: &App, frame: &mut Frame, body: Rect) {
     let inner = b.inner(detail);
     frame.render_widget(b, detail);
     let w = inner.width as usize;
-    let Some(e) = selected_entry(app) else { return };
+    let Some(e) = app.audit.selected() else {
+        return;
+    };
     let mut lines = Vec::new();
     let mut head = vec![Span::styled(
         fit(

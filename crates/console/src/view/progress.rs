@@ -10,7 +10,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::widgets::{self, block, fit, pad};
+use super::widgets::{self, block, duration, fit, pad};
 use crate::app::App;
 use crate::domain::Status;
 use crate::domain::rollback::RollbackMethod;
@@ -18,7 +18,6 @@ use crate::flows::ProgressView;
 use crate::service::journal::{OpKind, OpState, Operation};
 use crate::service::rollback;
 use crate::theme::Theme;
-use crate::update::ops::duration;
 
 /// `+1m05s` after the request.
 fn after(op: &Operation, at: Option<DateTime<Utc>>) -> String {

@@ -318,7 +318,7 @@ fn applies(app: &App, action: crate::action::Action) -> bool {
         (_, Action::Quit) => app.routes.len() <= 1,
         (Route::Env, Action::Rollback) => app
             .snapshot()
-            .is_some_and(|s| crate::update::rollback::environment_release(s).is_ok()),
+            .is_some_and(|s| crate::service::rollback::environment_release(s).is_ok()),
         (Route::Circuit(v), Action::Approve | Action::Reject) => app
             .data
             .circuit(&v.circuit)

@@ -197,6 +197,16 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     out
 }
 
+/// `1m12s`, `45s`.
+pub fn duration(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

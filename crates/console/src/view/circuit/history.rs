@@ -60,11 +60,10 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
         )
         .map(|k| k.to_string())
         .unwrap_or_else(|| "rollback".into());
-    let rollback =
-        match crate::update::rollback::availability(app, &c.circuit, v.actions.target.as_ref()) {
-            Ok(what) => Span::styled(format!("   {key} rolls back {what}"), t.note),
-            Err(why) => Span::styled(format!("   {key} rollback: {why}"), t.warn),
-        };
+    let rollback = match crate::model::availability(app, &c.circuit, v.actions.target.as_ref()) {
+        Ok(what) => Span::styled(format!("   {key} rolls back {what}"), t.note),
+        Err(why) => Span::styled(format!("   {key} rollback: {why}"), t.warn),
+    };
     let mut out = vec![Line::from(vec![
         Span::styled("Versions that ran in ", t.header),
         widgets::prod_badge(t),

@@ -243,7 +243,7 @@ fn actions_line(app: &App, v: &CircuitView, c: &CircuitSnapshot, w: usize) -> Li
         format!("{} ", key(Action::Rollback)),
         t.bar_key,
     ));
-    match crate::update::rollback::availability(app, &c.circuit, v.actions.target.as_ref()) {
+    match crate::model::availability(app, &c.circuit, v.actions.target.as_ref()) {
         Ok(what) => spans.push(Span::styled(format!("rollback {what}"), t.muted)),
         Err(why) => spans.push(Span::styled(format!("rollback: {why}"), t.warn)),
     }
