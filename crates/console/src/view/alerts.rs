@@ -64,7 +64,7 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     let mut lines = vec![Line::from(Span::styled(pad(&head, w), t.header))];
     let c = app.alerts;
     let rows = layout::table_rows(body);
-    for (i, a) in alerts.iter().enumerate().skip(c.offset).take(rows) {
+    for (i, a) in super::table::window(alerts, c, rows) {
         let x = &a.alert;
         let st = x.severity.status();
         let sev_style = if x.state == AlertState::New {

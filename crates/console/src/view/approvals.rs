@@ -50,14 +50,7 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     let w = inner.width as usize;
     let c = app.approvals.cursor;
     let mut lines = Vec::new();
-    for (i, line) in app
-        .approvals
-        .lines
-        .iter()
-        .enumerate()
-        .skip(c.offset)
-        .take(inner.height as usize)
-    {
+    for (i, line) in super::table::window(&app.approvals.lines, c, inner.height as usize) {
         match line {
             ApprovalLine::Release(r) => {
                 let Some(item) = app.approvals.rows[*r].item(snap) else {

@@ -8,7 +8,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use super::widgets::{self, block, fit, pad, symbol};
+use super::table::{self, Columns};
+use super::widgets::{self, block, fit, symbol};
 use crate::action::Action;
 use crate::app::App;
 use crate::approvals_model::ApprovalRow;
@@ -420,22 +421,15 @@ pub fn render_bulk(app: &App, frame: &mut Frame, body: Rect) {
     let w = inner.width as usize;
     let results = b.phase != BulkPhase::Review;
     let last = if results { "Result" } else { "For you" };
-    let mut lines = vec![Line::from(Span::styled(
-        pad(
-            &format!(
-                "  {} {} {} {} {last}",
-                pad("Release", 12),
-                pad("Stage", 10),
-                pad("Circuits", 8),
-                pad("Approvals", 9)
-            ),
-            w,
-        ),
-        t.header,
-    ))];
+    let cols = Columns::new(2, w)
+        .col("Release", 12)
+        .col("Stage", 10)
+        .col("Circuits", 8)
+        .col("Approvals", 9);
+    let mut lines = vec![cols.header(t, last)];
     let rows = inner.height.saturating_sub(1) as usize;
     let c = b.cursor;
-    for (i, row) in b.rows.iter().enumerate().skip(c.offset).take(rows) {
+    for (i, row) in table::window(&b.rows, c, rows) {
         let inc = b.included(row);
         let (mark, text, style) = if results {
             let (m, text) = result_span(t, b.verdict, row);
@@ -443,34 +437,22 @@ pub fn render_bulk(app: &App, frame: &mut Frame, body: Rect) {
         } else {
             verdict_for(t, row, inc)
         };
-        let stage_w = 10;
-        let stage = if row.stage == Stage::Prod {
-            vec![
-                widgets::prod_badge(t),
-                Span::raw(" ".repeat(stage_w - 6 + 1)),
-            ]
-        } else {
-            vec![Span::styled(
-                pad(&row.stage.to_string(), stage_w + 1),
-                t.stage(row.stage),
-            )]
-        };
         let mut spans = vec![
             mark,
             Span::raw(" "),
-            Span::styled(pad(&row.release_name, 13), t.text),
+            cols.cell(0, &row.release_name, t.text),
         ];
-        spans.extend(stage);
-        spans.push(Span::styled(
-            format!(
-                "{} {} ",
-                pad(&row.circuits.to_string(), 8),
-                pad(&format!("{}/{}", row.approved, row.required), 9)
-            ),
-            t.text,
-        ));
-        spans.push(Span::styled(fit(&text, w.saturating_sub(46)), style));
-        lines.push(Line::from(spans).style(widgets::selected_style(t, i == c.selected, true)));
+        // The Prod badge (6 wide) in the stage column; other stages as text in their colour.
+        if row.stage == Stage::Prod {
+            spans.push(widgets::prod_badge(t));
+            spans.push(Span::raw(" ".repeat(10 - 6 + 1)));
+        } else {
+            spans.push(cols.cell(1, &row.stage.to_string(), t.stage(row.stage)));
+        }
+        spans.push(cols.cell(2, &row.circuits.to_string(), t.text));
+        spans.push(cols.cell(3, &format!("{}/{}", row.approved, row.required), t.text));
+        spans.push(Span::styled(fit(&text, cols.rest()), style));
+        lines.push(table::row_line(t, spans, c, i, true));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 

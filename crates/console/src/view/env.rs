@@ -103,49 +103,42 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
         n => n.min(36),
     };
     let detail_w = w.saturating_sub(fixed + desc_w);
-    let rows = app
-        .env
-        .rows
-        .iter()
-        .enumerate()
-        .skip(c.offset)
-        .take(page)
-        .map(|(i, g)| {
-            let circuit = snap.circuit(&g.circuit);
-            let style = widgets::selected_style(t, i == c.selected, true);
-            Row::new(vec![
-                Cell::from(Span::styled(symbol(g.status), t.status(g.status))),
-                Cell::from(Span::styled(g.circuit.to_string(), t.text)),
-                Cell::from(Span::styled(
-                    fit(
-                        circuit.map(|c| c.description.as_str()).unwrap_or(""),
-                        desc_w as usize,
-                    ),
-                    t.muted,
-                )),
-                Cell::from(Span::styled(
-                    widgets::version(circuit.and_then(|c| c.versions.prod)),
-                    t.stage_prod,
-                )),
-                Cell::from(Span::styled(
-                    match g.status {
-                        Status::Ok => "pass",
-                        Status::Unknown => "none",
-                        _ => "FAIL",
-                    },
-                    t.status(g.status),
-                )),
-                Cell::from(Span::styled(
-                    fit(&g.detail, detail_w as usize),
-                    if g.status == Status::Ok {
-                        t.muted
-                    } else {
-                        t.text
-                    },
-                )),
-            ])
-            .style(style)
-        });
+    let rows = super::table::window(&app.env.rows, c, page).map(|(i, g)| {
+        let circuit = snap.circuit(&g.circuit);
+        let style = widgets::selected_style(t, i == c.selected, true);
+        Row::new(vec![
+            Cell::from(Span::styled(symbol(g.status), t.status(g.status))),
+            Cell::from(Span::styled(g.circuit.to_string(), t.text)),
+            Cell::from(Span::styled(
+                fit(
+                    circuit.map(|c| c.description.as_str()).unwrap_or(""),
+                    desc_w as usize,
+                ),
+                t.muted,
+            )),
+            Cell::from(Span::styled(
+                widgets::version(circuit.and_then(|c| c.versions.prod)),
+                t.stage_prod,
+            )),
+            Cell::from(Span::styled(
+                match g.status {
+                    Status::Ok => "pass",
+                    Status::Unknown => "none",
+                    _ => "FAIL",
+                },
+                t.status(g.status),
+            )),
+            Cell::from(Span::styled(
+                fit(&g.detail, detail_w as usize),
+                if g.status == Status::Ok {
+                    t.muted
+                } else {
+                    t.text
+                },
+            )),
+        ])
+        .style(style)
+    });
     let header = Row::new(vec![
         Cell::from(""),
         Cell::from(Span::styled("Circuit", t.header)),

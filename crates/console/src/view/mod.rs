@@ -14,6 +14,7 @@ mod palette;
 mod progress;
 mod rollback;
 mod status;
+pub(crate) mod table;
 pub mod widgets;
 
 use ratatui::Frame;

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::progress::{sla_span, state_symbol};
+use super::table::{self, Columns};
 use super::widgets::{self, block, fit, pad};
 use crate::app::App;
 use crate::layout;
@@ -43,27 +44,18 @@ pub fn render_ops(app: &App, frame: &mut Frame, body: Rect) {
     // Columns shrink with the screen; the actor goes first, the note takes what is left.
     let wide = w >= 130;
     let (started, action, target, by) = if wide { (8, 20, 40, 24) } else { (5, 9, 22, 0) };
-    let (state_w, sla_w) = (12, 18);
-    let fixed = 2 + started + action + target + by + state_w + sla_w + 6;
-    let note_w = w.saturating_sub(fixed);
-    let mut head = format!(
-        "  {} {} {} ",
-        pad("Age", started),
-        pad("Action", action),
-        pad("Target", target)
-    );
-    if by > 0 {
-        head.push_str(&format!("{} ", pad("By", by)));
-    }
-    head.push_str(&format!(
-        "{} {} Note",
-        pad("State", state_w),
-        pad("SLA / time", sla_w)
-    ));
-    let mut lines = vec![Line::from(Span::styled(pad(&head, w), t.header))];
+    let cols = Columns::new(2, w)
+        .col("Age", started)
+        .col("Action", action)
+        .col("Target", target)
+        .col("By", by)
+        .col("State", 12)
+        .col("SLA / time", 18);
+    let note_w = cols.rest();
+    let mut lines = vec![cols.header(t, "Note")];
     let c = app.ops.cursor;
     let rows = inner.height.saturating_sub(1) as usize;
-    for (i, op) in app.ops.list.iter().enumerate().skip(c.offset).take(rows) {
+    for (i, op) in table::window(&app.ops.list, c, rows) {
         let style = match op.state {
             OpState::Verified => t.ok,
             OpState::Failed | OpState::NotSent => t.alert,
@@ -80,21 +72,6 @@ pub fn render_ops(app: &App, frame: &mut Frame, body: Rect) {
             .or_else(|| op.waiting.clone().filter(|_| !op.state.is_final()))
             .or_else(|| op.reason.clone().map(|r| format!("reason: {r}")))
             .unwrap_or_default();
-        let mut spans = vec![
-            Span::styled(format!("{} ", state_symbol(op.state)), style),
-            Span::styled(
-                format!(
-                    "{} ",
-                    pad(&widgets::age(app.now - op.requested_at), started)
-                ),
-                t.muted,
-            ),
-            Span::styled(format!("{} ", pad(op.action(), action)), t.text),
-            Span::styled(format!("{} ", pad(&op.target(), target)), t.text),
-        ];
-        if by > 0 {
-            spans.push(Span::styled(format!("{} ", pad(&op.actor, by)), t.muted));
-        }
         // A verified rollback's watch takes the state column: watching, watch clean, alert
         // fired, job failed.
         let (state_text, state_style) = match watch {
@@ -103,14 +80,18 @@ pub fn render_ops(app: &App, frame: &mut Frame, body: Rect) {
             Some(w) => (w.state_word(), t.ok),
             None => (op.state.as_str(), style),
         };
-        spans.push(Span::styled(
-            format!("{} ", pad(state_text, state_w)),
-            state_style,
-        ));
-        spans.push(Span::styled(
-            format!("{} ", pad(&sla.content, sla_w)),
-            sla.style,
-        ));
+        let mut cells = vec![
+            (widgets::age(app.now - op.requested_at), t.muted),
+            (op.action().to_owned(), t.text),
+            (op.target(), t.text),
+        ];
+        if by > 0 {
+            cells.push((op.actor.clone(), t.muted));
+        }
+        cells.push((state_text.to_owned(), state_style));
+        cells.push((sla.content.to_string(), sla.style));
+        let mut spans = vec![Span::styled(format!("{} ", state_symbol(op.state)), style)];
+        spans.extend(cols.cells(cells));
         spans.push(Span::styled(
             fit(&note, note_w),
             if watch_fired {
@@ -121,7 +102,7 @@ pub fn render_ops(app: &App, frame: &mut Frame, body: Rect) {
                 t.muted
             },
         ));
-        lines.push(Line::from(spans).style(widgets::selected_style(t, i == c.selected, true)));
+        lines.push(table::row_line(t, spans, c, i, true));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -209,18 +190,16 @@ pub fn render_audit(app: &App, frame: &mut Frame, body: Rect) {
             .and_then(|d| d.verification.as_ref().ok())
             .and_then(|v| v.first_bad.as_ref())
             .and_then(|b| b.seq);
-        let head = format!(
-            "  {} {} {} {} {} Result",
-            pad("#", seq_w),
-            pad("Time (UTC)", time_w),
-            pad("Actor", actor_w),
-            pad("Action", action_w),
-            pad("Target", target_w)
-        );
-        let mut lines = vec![Line::from(Span::styled(pad(&head, w), t.header))];
+        let cols = Columns::new(2, w)
+            .col("#", seq_w)
+            .col("Time (UTC)", time_w)
+            .col("Actor", actor_w)
+            .col("Action", action_w)
+            .col("Target", target_w);
+        let mut lines = vec![cols.header(t, "Result")];
         let c = app.audit.cursor;
         let rows = inner.height.saturating_sub(1) as usize;
-        for (i, e) in entries.iter().enumerate().skip(c.offset).take(rows) {
+        for (i, e) in table::window(entries, c, rows) {
             let result_style =
                 if e.result.starts_with("refused") || e.result.starts_with("conflict") {
                     t.warn
@@ -234,18 +213,15 @@ pub fn render_audit(app: &App, frame: &mut Frame, body: Rect) {
             } else {
                 Span::raw("  ")
             };
-            let mut spans = vec![
-                mark,
-                Span::styled(format!("{} ", pad(&e.seq.to_string(), seq_w)), t.muted),
-                Span::styled(
-                    format!("{} ", pad(&e.time.format(time_fmt).to_string(), time_w)),
-                    t.muted,
-                ),
-                Span::styled(format!("{} ", pad(&e.actor, actor_w)), t.text),
-                Span::styled(format!("{} ", pad(&e.action, action_w)), t.text),
-                Span::styled(format!("{} ", pad(&e.target, target_w)), t.text),
-            ];
-            let mut room = w.saturating_sub(2 + seq_w + time_w + actor_w + action_w + target_w + 5);
+            let mut spans = vec![mark];
+            spans.extend(cols.cells([
+                (e.seq.to_string(), t.muted),
+                (e.time.format(time_fmt).to_string(), t.muted),
+                (e.actor.clone(), t.text),
+                (e.action.clone(), t.text),
+                (e.target.clone(), t.text),
+            ]));
+            let mut room = cols.rest();
             if e.inputs.override_gate {
                 spans.push(Span::styled("BREAK-GLASS", t.prod));
                 spans.push(Span::raw(" "));
@@ -266,7 +242,7 @@ pub fn render_audit(app: &App, frame: &mut Frame, body: Rect) {
             let used = unicode_width::UnicodeWidthStr::width(result.as_str());
             spans.push(Span::styled(result, result_style));
             spans.push(Span::styled(fit(&said, room.saturating_sub(used)), t.muted));
-            lines.push(Line::from(spans).style(widgets::selected_style(t, i == c.selected, true)));
+            lines.push(table::row_line(t, spans, c, i, true));
         }
         frame.render_widget(Paragraph::new(lines), inner);
     }

@@ -53,7 +53,7 @@ pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame
     ))];
     let page = table.height.saturating_sub(1) as usize;
     let cur = v.drift;
-    for (i, s) in d.series.iter().enumerate().skip(cur.offset).take(page) {
+    for (i, s) in crate::view::table::window(&d.series, cur, page) {
         let latest = s.series.latest();
         let (status, _) = match latest {
             Some(x) => s.metric.evaluate(x, th),

@@ -302,7 +302,7 @@ fn picker(app: &App, v: &CircuitView, frame: &mut Frame, body: Rect) {
     ))];
     let page = layout::table_rows(area);
     let c = p.cursor;
-    for (i, info) in ev.versions.iter().enumerate().skip(c.offset).take(page) {
+    for (i, info) in crate::view::table::window(&ev.versions, c, page) {
         let stages: Vec<String> = info.deployed_in.iter().map(|s| s.to_string()).collect();
         let running = if stages.is_empty() {
             if info.in_registry {

@@ -16,6 +16,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::decide::key;
+use super::table::{self, Columns};
 use super::widgets::{self, block, fit, pad, symbol};
 use crate::action::Action;
 use crate::app::App;
@@ -157,23 +158,16 @@ fn targets(app: &App, flow: &CircuitRollback, frame: &mut Frame, area: Rect) {
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let w = inner.width as usize;
-    let mut lines = vec![Line::from(Span::styled(
-        pad(
-            &format!(
-                "  {} {} {} {} {} Rollback target?",
-                pad("Version", 8),
-                pad("Release", 12),
-                pad("Age", 5),
-                pad("Deploy", 7),
-                pad("Tests", 7)
-            ),
-            w,
-        ),
-        t.header,
-    ))];
+    let cols = Columns::new(2, w)
+        .col("Version", 8)
+        .col("Release", 12)
+        .col("Age", 5)
+        .col("Deploy", 7)
+        .col("Tests", 7);
+    let mut lines = vec![cols.header(t, "Rollback target?")];
     let page = inner.height.saturating_sub(1) as usize;
     let c = flow.cursor;
-    for (i, e) in flow.history.iter().enumerate().skip(c.offset).take(page) {
+    for (i, e) in table::window(&flow.history, c, page) {
         let sel = i == c.selected;
         let (deploy, ds) = if e.deployed_ok {
             ("✓ ok", Status::Ok)
@@ -201,25 +195,22 @@ fn targets(app: &App, flow: &CircuitRollback, frame: &mut Frame, area: Rect) {
         };
         let marker = if sel { "▶ " } else { "  " };
         let vstyle = if e.current { t.stage_prod } else { t.text };
-        let line = Line::from(vec![
-            Span::styled(marker, t.title),
-            Span::styled(
-                pad(
-                    &format!("v{}{}", e.version, if e.current { " now" } else { "" }),
-                    9,
-                ),
+        let mut spans = vec![Span::styled(marker, t.title)];
+        spans.extend(cols.cells([
+            (
+                format!("v{}{}", e.version, if e.current { " now" } else { "" }),
                 vstyle,
             ),
-            Span::styled(pad(&e.release_name, 13), t.text),
-            Span::styled(pad(&widgets::age_since(app.now, e.deployed_at), 6), t.muted),
-            Span::styled(pad(deploy, 8), t.status(ds)),
-            Span::styled(pad(tests.0, 8), t.status(tests.1)),
-            Span::styled(
-                fit(&format!("{verdict}{previous}"), w.saturating_sub(46)),
-                if e.current { t.muted } else { t.status(vs) },
-            ),
-        ]);
-        lines.push(line.style(widgets::selected_style(t, sel, true)));
+            (e.release_name.clone(), t.text),
+            (widgets::age_since(app.now, e.deployed_at), t.muted),
+            (deploy.to_owned(), t.status(ds)),
+            (tests.0.to_owned(), t.status(tests.1)),
+        ]));
+        spans.push(Span::styled(
+            fit(&format!("{verdict}{previous}"), cols.rest()),
+            if e.current { t.muted } else { t.status(vs) },
+        ));
+        lines.push(table::row_line(t, spans, c, i, true));
     }
     let footer = match flow.chosen() {
         Some(e) => format!(
