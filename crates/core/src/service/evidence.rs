@@ -115,6 +115,32 @@ pub struct ConfigComparison {
     pub text: Option<TextChanges>,
 }
 
+impl ConfigComparison {
+    /// The two configs compared: key by key when both parse, and line by line (3 lines of
+    /// context) when both could be read.
+    pub fn between(old: ConfigAtVersion, new: ConfigAtVersion) -> ConfigComparison {
+        let (semantic, text) = match (&old.text, &new.text) {
+            (Ok(a), Ok(b)) => (
+                match (
+                    super::configs::parse_mapping(a),
+                    super::configs::parse_mapping(b),
+                ) {
+                    (Ok(ma), Ok(mb)) => Some(ConfigDiff::between(&ma, &mb)),
+                    _ => None,
+                },
+                Some(TextChanges::new(a, b, 3)),
+            ),
+            _ => (None, None),
+        };
+        ConfigComparison {
+            old,
+            new,
+            semantic,
+            text,
+        }
+    }
+}
+
 /// Everything the circuit view and `relcon circuit` show beyond the snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CircuitEvidence {
@@ -288,23 +314,5 @@ pub async fn compare(
         }
     };
     let (old, new) = tokio::join!(load(old), load(new));
-    let (semantic, text) = match (&old.text, &new.text) {
-        (Ok(a), Ok(b)) => (
-            match (
-                super::configs::parse_mapping(a),
-                super::configs::parse_mapping(b),
-            ) {
-                (Ok(ma), Ok(mb)) => Some(ConfigDiff::between(&ma, &mb)),
-                _ => None,
-            },
-            Some(TextChanges::new(a, b, 3)),
-        ),
-        _ => (None, None),
-    };
-    ConfigComparison {
-        old,
-        new,
-        semantic,
-        text,
-    }
+    ConfigComparison::between(old, new)
 }
