@@ -46,6 +46,8 @@ pub struct AppConfig {
     pub refresh_every: Option<Duration>,
     /// The rollback method proposed first (`[rollback] method`).
     pub rollback_method: RollbackMethod,
+    /// The methods `m` cycles through (the rollback pipeline where the flavour has one).
+    pub rollback_methods: Vec<RollbackMethod>,
     /// The rollback budget in minutes.
     pub sla_minutes: u32,
     /// Start in incident order on the paged circuit when the first live snapshot has a new
@@ -67,6 +69,7 @@ impl AppConfig {
             warnings: Vec::new(),
             refresh_every: Some(Duration::from_secs(60)),
             rollback_method: RollbackMethod::Redeploy,
+            rollback_methods: vec![RollbackMethod::Redeploy, RollbackMethod::Direct],
             sla_minutes: 15,
             incident_order_when_paged: false,
         }
@@ -367,6 +370,7 @@ pub struct App {
     pub backend: String,
     pub refresh_every: Option<Duration>,
     pub rollback_method: RollbackMethod,
+    pub rollback_methods: Vec<RollbackMethod>,
     pub sla_minutes: u32,
     pub data: Data,
     pub gens: Generations,
@@ -416,6 +420,7 @@ impl App {
             backend: cfg.backend,
             refresh_every: cfg.refresh_every,
             rollback_method: cfg.rollback_method,
+            rollback_methods: cfg.rollback_methods,
             sla_minutes: cfg.sla_minutes,
             data: Data {
                 snapshot: None,

@@ -132,6 +132,10 @@ pub fn app_config(session: &Session, options: &TuiOptions) -> AppConfig {
     );
     cfg.refresh_every = options.refresh_every;
     cfg.rollback_method = ctx.default_rollback_method;
+    if ctx.rollback_run_offered {
+        cfg.rollback_methods
+            .push(crate::domain::rollback::RollbackMethod::Pipeline);
+    }
     cfg.sla_minutes = ctx.rollback_sla_minutes;
     // Opened because of a page: start on the paged circuit.
     cfg.incident_order_when_paged = true;

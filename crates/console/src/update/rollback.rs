@@ -215,15 +215,19 @@ fn plan_effect(app: &mut App) -> Vec<Effect> {
     }]
 }
 
-fn flip(m: RollbackMethod) -> RollbackMethod {
-    match m {
-        RollbackMethod::Redeploy => RollbackMethod::Direct,
-        RollbackMethod::Direct => RollbackMethod::Redeploy,
-    }
+/// The next of the methods offered (redeploy, direct, and the rollback pipeline where the
+/// release flavour has one).
+fn flip(offered: &[RollbackMethod], m: RollbackMethod) -> RollbackMethod {
+    let at = offered.iter().position(|x| *x == m);
+    at.and_then(|i| offered.get((i + 1) % offered.len()))
+        .or(offered.first())
+        .copied()
+        .unwrap_or(m)
 }
 
 pub fn on_flow(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
     let page = target_page(app);
+    let offered = app.rollback_methods.clone();
     let Some(flow) = app.rollback.as_mut() else {
         return (Handled::No, Vec::new());
     };
@@ -235,7 +239,7 @@ pub fn on_flow(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
             Action::PageUp => step_target(flow, -(page as isize), page),
             Action::Top => step_target(flow, -(flow.history.len() as isize), page),
             Action::Bottom => step_target(flow, flow.history.len() as isize, page),
-            Action::ToggleMethod => flow.method = flip(flow.method),
+            Action::ToggleMethod => flow.method = flip(&offered, flow.method),
             Action::Accept | Action::Open => return (Handled::Yes, plan_effect(app)),
             Action::Back => {
                 app.rollback = None;
@@ -250,7 +254,7 @@ pub fn on_flow(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
             Action::PageUp => flow.scroll = flow.scroll.saturating_sub(page),
             Action::Top => flow.scroll = 0,
             Action::ToggleMethod => {
-                flow.method = flip(flow.method);
+                flow.method = flip(&offered, flow.method);
                 return (Handled::Yes, plan_effect(app));
             }
             Action::Accept | Action::Open => to_confirm(app),

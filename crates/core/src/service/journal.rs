@@ -98,6 +98,9 @@ pub enum OpKind {
         environment_id: Option<StageRef>,
         /// Redeploy: the environment's attempts before the request, to tell whether it went out.
         attempts_before: Option<u32>,
+        /// Rollback pipeline: the run queued, once DevOps named it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rollback_run: Option<u32>,
     },
     EnvironmentRollback {
         from: String,

@@ -19,6 +19,7 @@ fn rollback() -> Operation {
             release_id: Some(40),
             environment_id: Some(403.into()),
             attempts_before: Some(1),
+            rollback_run: None,
         },
         "bob@contoso.com",
         Some(15),
