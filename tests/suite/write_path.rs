@@ -691,7 +691,7 @@ fn yaml_rollback_through_the_rollback_pipeline_waits_for_its_approval_then_verif
     let send = p["calls"][1].as_str().unwrap_or_default();
     assert!(
         send.starts_with("POST _apis/pipelines/")
-            && send.contains("\"rollbackType\":\"specific\"")
+            && send.contains("rollbackType=specific")
             && send.contains(&circuit.replace('/', "_")),
         "{send}"
     );

@@ -242,11 +242,17 @@ pub fn rerun_stage_call(stage: &StageRef) -> String {
 impl super::YamlSide {
     /// What Runs - Run Pipeline sends for a rollback run, in words (the rollback plan shows it).
     pub fn rollback_run_call(&self, request: &RollbackRunRequest) -> String {
+        let parameters = rollback_parameters(request);
+        let words: Vec<String> = parameters
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
         format!(
-            "POST _apis/pipelines/{{{}}}/runs {{\"templateParameters\": {}}} (queue {}; its approval check runs first)",
+            "POST _apis/pipelines/{{{}}}/runs templateParameters {} (queue it; its approval check runs first)",
             self.config.rollback_pipeline,
-            rollback_parameters(request),
-            self.config.rollback_pipeline,
+            words.join(" "),
         )
     }
 }

@@ -368,8 +368,7 @@ fn pipeline(c: &CircuitSnapshot, target: &ProdHistoryEntry, verify: String) -> M
         }],
         calls,
         warnings: vec![
-            "the rollback pipeline waits for its own approval (another approver than you) \
-             before it deploys; that time counts against the SLA"
+            "the rollback run waits for its own approval (not yours) first; that counts in the SLA"
                 .to_owned(),
         ],
     }

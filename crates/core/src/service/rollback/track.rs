@@ -341,7 +341,9 @@ async fn step_pipeline(
     }
     op.waiting = match run.pending_approvals.first() {
         Some(id) => {
-            let steps = backend.approval_steps(id).await.unwrap_or_default();
+            let mut steps = backend.approval_steps(id).await.unwrap_or_default();
+            // The requester cannot approve its own rollback run (the check's rule): not named.
+            steps.retain(|a| !a.approver.unique_name.eq_ignore_ascii_case(&op.actor));
             waiting_for_rollback_approval(&run, &steps)
         }
         None => None,
