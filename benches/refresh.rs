@@ -3,6 +3,8 @@
 //! (first start) and warm (every refresh after: configs cached, releases and model versions
 //! read only where they can have changed). Prints the request count and concurrency once.
 //! `RELCON_BENCH_MAX_CIRCUITS=200 cargo bench --bench refresh` skips the 2,000-circuit fleet.
+//! The 200-circuit fleet is read a second time through the YAML pipelines flavour (`[devops]
+//! flavor = "yaml"`, the same world served as YAML pipelines), next to classic releases.
 
 use std::time::Duration;
 
@@ -11,11 +13,12 @@ use relcon::azure::{AzureBackend, ClientOptions};
 use relcon::service::Context;
 use relcon::service::backend::Backend;
 use relcon::service::snapshot::{Known, assemble, read};
-use relcon::sim::{FleetSource, SimHandle, SimOptions, start};
+use relcon::sim::{DevOpsFlavor, FleetSource, SimHandle, SimOptions, start};
 
-fn sim(rt: &tokio::runtime::Runtime, fleet: FleetSource) -> SimHandle {
+fn sim(rt: &tokio::runtime::Runtime, fleet: FleetSource, devops: DevOpsFlavor) -> SimHandle {
     rt.block_on(start(SimOptions {
         fleet,
+        devops,
         latency: Some((Duration::from_millis(50), Duration::from_millis(50))),
         start: Some(relcon::domain::clock::pinned_start()),
         ..SimOptions::default()
@@ -24,6 +27,17 @@ fn sim(rt: &tokio::runtime::Runtime, fleet: FleetSource) -> SimHandle {
 }
 
 fn bench_fleet(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, fleet: FleetSource) {
+    bench_fleet_as(c, rt, name, fleet, DevOpsFlavor::Classic);
+}
+
+/// The same, with the release side served and read as `devops`.
+fn bench_fleet_as(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    fleet: FleetSource,
+    devops: DevOpsFlavor,
+) {
     // RELCON_BENCH_MAX_CIRCUITS=200 skips the larger fleets (their setup alone takes a minute).
     let size = match &fleet {
         FleetSource::Generated {
@@ -38,7 +52,7 @@ fn bench_fleet(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, flee
     if max.is_some_and(|m| size > m) {
         return;
     }
-    let sim = sim(rt, fleet);
+    let sim = sim(rt, fleet, devops);
     let settings = sim.settings();
     let backend = {
         let _g = rt.enter();
@@ -96,6 +110,16 @@ fn bench(c: &mut Criterion) {
             plants: 20,
             circuits_per_plant: 10,
         },
+    );
+    bench_fleet_as(
+        c,
+        &rt,
+        "generated fleet as YAML pipelines (200 circuits, 50 ms latency)",
+        FleetSource::Generated {
+            plants: 20,
+            circuits_per_plant: 10,
+        },
+        DevOpsFlavor::Yaml,
     );
     bench_fleet(
         c,

@@ -275,6 +275,8 @@ the journal is resumed, never sent twice.")]
 pub enum MethodArg {
     Redeploy,
     Direct,
+    /// The rollback pipeline (YAML pipelines only).
+    Pipeline,
 }
 
 const ALERT_HELP: &str = "\
@@ -487,6 +489,7 @@ fn run(cli: Cli) -> Exit {
                 method: method.map(|m| match m {
                     MethodArg::Redeploy => crate::domain::rollback::RollbackMethod::Redeploy,
                     MethodArg::Direct => crate::domain::rollback::RollbackMethod::Direct,
+                    MethodArg::Pipeline => crate::domain::rollback::RollbackMethod::Pipeline,
                 }),
                 plan_only: plan,
                 yes,

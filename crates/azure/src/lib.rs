@@ -664,6 +664,33 @@ impl Backend for AzureBackend {
         Err(no_rollback_pipeline())
     }
 
+    async fn find_rollback_run(
+        &self,
+        request: &RollbackRunRequest,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> BackendResult<Option<RollbackRun>> {
+        if self.yaml.is_some() {
+            return self.yaml_find_rollback_run(request, since).await;
+        }
+        Err(no_rollback_pipeline())
+    }
+
+    fn offers_rollback_run(&self) -> bool {
+        self.yaml.is_some()
+    }
+
+    fn rerun_stage_call(&self, release_id: u32, stage: &StageRef) -> Option<String> {
+        let _ = release_id;
+        self.yaml.as_ref().map(|_| yaml::rerun_stage_call(stage))
+    }
+
+    fn rollback_run_call(&self, request: &RollbackRunRequest) -> String {
+        match &self.yaml {
+            Some(side) => side.rollback_run_call(request),
+            None => no_rollback_pipeline().to_string(),
+        }
+    }
+
     async fn fired_alerts(&self) -> BackendResult<Vec<AlertRecord>> {
         self.list_fired_alerts().await
     }

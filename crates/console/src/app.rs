@@ -46,6 +46,8 @@ pub struct AppConfig {
     pub refresh_every: Option<Duration>,
     /// The rollback method proposed first (`[rollback] method`).
     pub rollback_method: RollbackMethod,
+    /// The methods `m` cycles through (the rollback pipeline where the flavour has one).
+    pub rollback_methods: Vec<RollbackMethod>,
     /// Start in incident order on the paged circuit when the first live snapshot has a new
     /// Sev0-Sev2 alert (the console turns it on; tests of other things leave it off).
     pub incident_order_when_paged: bool,
@@ -65,6 +67,7 @@ impl AppConfig {
             warnings: Vec::new(),
             refresh_every: Some(Duration::from_secs(60)),
             rollback_method: RollbackMethod::Redeploy,
+            rollback_methods: vec![RollbackMethod::Redeploy, RollbackMethod::Direct],
             incident_order_when_paged: false,
         }
     }
@@ -84,6 +87,8 @@ pub struct ConsoleSettings {
     pub refresh_every: Option<Duration>,
     /// The rollback method proposed first (`[rollback] method`).
     pub rollback_method: RollbackMethod,
+    /// The methods `m` cycles through (the rollback pipeline where the flavour has one).
+    pub rollback_methods: Vec<RollbackMethod>,
 }
 
 /// Where the data on screen came from.
@@ -430,6 +435,7 @@ impl App {
                 theme_dir: cfg.theme_dir,
                 refresh_every: cfg.refresh_every,
                 rollback_method: cfg.rollback_method,
+                rollback_methods: cfg.rollback_methods,
             },
             theme: cfg.theme,
             backend: cfg.backend,

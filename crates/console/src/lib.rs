@@ -133,6 +133,10 @@ pub fn app_config(session: &Session, options: &TuiOptions) -> AppConfig {
     );
     cfg.refresh_every = options.refresh_every;
     cfg.rollback_method = ctx.default_rollback_method;
+    if ctx.rollback_run_offered {
+        cfg.rollback_methods
+            .push(crate::domain::rollback::RollbackMethod::Pipeline);
+    }
     // Opened because of a page: start on the paged circuit.
     cfg.incident_order_when_paged = true;
     let config_dir = crate::settings::dirs().map(|d| d.config_dir().to_path_buf());

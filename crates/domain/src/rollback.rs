@@ -10,7 +10,8 @@ use super::platform::EnvironmentStatus;
 use super::validation::ValidationVerdict;
 use super::{CircuitRef, ModelVersion, Stage, Status, Thresholds};
 
-/// How a circuit is rolled back (ARCHITECTURE.md, seed methods 1 and 2).
+/// How a circuit is rolled back (ARCHITECTURE.md, seed methods 1 and 2, and the seed's
+/// rollback pipeline where the release flavour has one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RollbackMethod {
@@ -18,6 +19,9 @@ pub enum RollbackMethod {
     Redeploy,
     /// Point this circuit's Prod deployment at an earlier registry model version (method 2).
     Direct,
+    /// Queue the release flavour's rollback pipeline (YAML: the seed's `rollback-pipeline`,
+    /// `rollbackType=specific`) for this circuit; its own approval check runs first.
+    Pipeline,
 }
 
 impl RollbackMethod {
@@ -25,6 +29,7 @@ impl RollbackMethod {
         match self {
             RollbackMethod::Redeploy => "redeploy",
             RollbackMethod::Direct => "direct",
+            RollbackMethod::Pipeline => "pipeline",
         }
     }
 }

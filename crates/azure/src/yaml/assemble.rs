@@ -254,6 +254,57 @@ pub fn releases(
     out
 }
 
+/// The stage name a rollback run's approval is placed on (the seed's `rollback-pipeline`
+/// names its stage `ExecuteRollback`; relcon never re-runs it, so only the run matters).
+pub const ROLLBACK_STAGE: &str = "ExecuteRollback";
+
+/// A rollback run waiting for its approval, as a release of its own: one Production stage
+/// whose approval is the rollback environment's check, requested by whoever queued the run.
+/// It carries no training run, so no models: it changes what its parameters name.
+pub fn rollback_release(
+    run: &RunInfo,
+    approval: &pw::Approval,
+    rule: Option<&StageRule>,
+) -> ReleaseRecord {
+    let id = stage_ref(run.id, ROLLBACK_STAGE);
+    let stage_name = Stage::Prod.release_environment().unwrap_or(ROLLBACK_STAGE);
+    let records = approval_records(approval, run.id, &run.name, &id, stage_name, 1);
+    let required = approval
+        .min_required_approvers
+        .filter(|n| *n > 0)
+        .or(rule.map(|r| r.required))
+        .unwrap_or(0);
+    ReleaseRecord {
+        id: run.id,
+        name: run.name.clone(),
+        status: ReleaseStatus::Active,
+        description: "rollback pipeline run".into(),
+        created_on: run.created,
+        created_by: run.requested_for.clone(),
+        build_id: None,
+        variables: BTreeMap::new(),
+        environments: vec![ReleaseEnvironment {
+            id,
+            definition_environment_id: 0,
+            name: stage_name.to_owned(),
+            status: EnvironmentStatus::InProgress,
+            required_approvers: required,
+            requester_blocked: rule.and_then(|r| r.requester_blocked),
+            requested_for: Some(run.requested_for.clone()),
+            pre_deploy_approvals: records,
+            deploy_steps: vec![DeployAttempt {
+                attempt: 1,
+                status: DeploymentStatus::NotDeployed,
+                requested_by: None,
+                requested_for: Some(run.requested_for.clone()),
+                queued_on: time(approval.created_on.as_deref()).or(run.created),
+                last_modified_on: None,
+            }],
+            modified_on: None,
+        }],
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn environment(
     run: &RunInfo,

@@ -29,6 +29,7 @@ impl AzureBackend {
             "status": status.as_str(),
             "comment": comment,
         }]);
+        self.yaml()?.changes.advance();
         let reply = self
             .http
             .mutate(Call::with_body(Service::DevOps, Method::PATCH, url, body))
@@ -97,6 +98,7 @@ impl AzureBackend {
         let _ = comment;
         let url = self.urls.yaml_stage(run, name)?;
         let body = json!({"state": "retry", "forceRetryAllJobs": true});
+        self.yaml()?.changes.advance();
         let reply = self
             .http
             .mutate(Call::with_body(Service::DevOps, Method::PATCH, url, body))
@@ -135,6 +137,7 @@ impl AzureBackend {
         let body = json!({
             "templateParameters": rollback_parameters(request),
         });
+        self.yaml()?.changes.advance();
         let reply = self
             .http
             .mutate(Call::with_body(Service::DevOps, Method::POST, url, body))
@@ -168,6 +171,89 @@ impl AzureBackend {
             .filter_map(|a| a.id.map(ApprovalId::new))
             .collect();
         Ok(rollback_run(run, waiting))
+    }
+
+    /// The rollback run queued at or after `since` with exactly `request`'s parameters (Runs -
+    /// List of the rollback pipeline, newest first; Runs - Get for a listed run that does not
+    /// carry its parameters, which the documented list does not promise).
+    pub(crate) async fn yaml_find_rollback_run(
+        &self,
+        request: &RollbackRunRequest,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> BackendResult<Option<RollbackRun>> {
+        let ids = self.pipeline_ids().await?;
+        let url = self.urls.yaml_runs(ids.rollback)?;
+        let runs: Vec<pw::Run> = self
+            .http
+            .devops_list(Service::DevOps, url, "a run list")
+            .await?;
+        let want = rollback_parameters(request);
+        // DevOps' clock and ours may differ a little: a minute's grace.
+        let since = since - chrono::Duration::minutes(1);
+        for listed in runs {
+            let Some(id) = listed.id else { continue };
+            if crate::map::time(listed.created_date.as_deref()).is_some_and(|c| c < since) {
+                continue;
+            }
+            let run = if listed.template_parameters.is_empty() {
+                let url = self.urls.yaml_run(ids.rollback, id)?;
+                self.http.get_json(Service::DevOps, url, "a run").await?
+            } else {
+                listed
+            };
+            if same_parameters(&run.template_parameters, &want) {
+                return self.yaml_rollback_run(id).await.map(Some);
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Whether a run's `templateParameters` are these (values compared as text: the documented
+/// `Run` renders them as objects, the request sends strings).
+fn same_parameters(
+    got: &std::collections::BTreeMap<String, serde_json::Value>,
+    want: &serde_json::Value,
+) -> bool {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    want.as_object().is_some_and(|w| {
+        w.len() == got.len()
+            && w.iter().all(|(k, v)| {
+                got.iter()
+                    .find(|(g, _)| g.eq_ignore_ascii_case(k))
+                    .is_some_and(|(_, g)| text(g).eq_ignore_ascii_case(&text(v)))
+            })
+    })
+}
+
+/// What Stages - Update sends for a re-run, in words (the rollback plan shows it).
+pub fn rerun_stage_call(stage: &StageRef) -> String {
+    match assemble::parse_stage_ref(stage) {
+        Some((run, name)) => format!(
+            "PATCH _apis/build/builds/{run}/stages/{name} {{\"state\": \"retry\", \"forceRetryAllJobs\": true}} (re-run stage {name} of run {run})"
+        ),
+        None => format!("PATCH the stage {stage} (Stages - Update, retry)"),
+    }
+}
+
+impl super::YamlSide {
+    /// What Runs - Run Pipeline sends for a rollback run, in words (the rollback plan shows it).
+    pub fn rollback_run_call(&self, request: &RollbackRunRequest) -> String {
+        let parameters = rollback_parameters(request);
+        let words: Vec<String> = parameters
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        format!(
+            "POST _apis/pipelines/{{{}}}/runs templateParameters {} (queue it; its approval check runs first)",
+            self.config.rollback_pipeline,
+            words.join(" "),
+        )
     }
 }
 

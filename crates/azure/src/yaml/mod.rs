@@ -11,6 +11,8 @@
 
 pub mod assemble;
 mod change;
+pub use change::rerun_stage_call;
+mod flight;
 mod urls;
 
 use std::collections::{HashMap, HashSet};
@@ -45,6 +47,13 @@ pub struct YamlSide {
     /// The training pipeline's runs listed once (one paged Builds - List), so that a run's
     /// consumed training run is not looked up run by run.
     training_listed: tokio::sync::OnceCell<()>,
+    /// Runs - Get in flight: one request per run however many readers ask at once.
+    run_reads: flight::Flights<u32, BackendResult<RunInfo>>,
+    /// The history read in flight: the history, the approvals and the newest attempts of one
+    /// refresh share it.
+    history_reads: flight::Flights<(), BackendResult<Vec<ReleaseRecord>>>,
+    /// Changes sent (decide, re-run, rollback run): a read begun before one is not shared.
+    changes: flight::Epoch,
 }
 
 /// The configured pipelines' ids.
@@ -90,6 +99,9 @@ impl YamlSide {
             runs: Mutex::new(HashMap::new()),
             training: Mutex::new(HashMap::new()),
             training_listed: tokio::sync::OnceCell::new(),
+            run_reads: flight::Flights::new(),
+            history_reads: flight::Flights::new(),
+            changes: flight::Epoch::default(),
         }
     }
 
@@ -237,8 +249,23 @@ impl AzureBackend {
             .await
     }
 
-    /// What relcon needs of a run, read once and kept.
+    /// What relcon needs of a run: a finished run's from memory (it never changes again),
+    /// else one Runs - Get shared by every reader asking at the same time.
     async fn run_info(&self, pipeline: u32, run: u32, stage: Stage) -> BackendResult<RunInfo> {
+        let side = self.yaml()?;
+        if let Some(known) = lock(&side.runs).get(&run) {
+            return Ok(known.clone());
+        }
+        side.run_reads
+            .run(run, side.changes.now(), || {
+                self.read_run_info(pipeline, run, stage)
+            })
+            .await
+    }
+
+    /// Runs - Get (and Builds - Get when the run does not say who requested it); a finished
+    /// run is kept.
+    async fn read_run_info(&self, pipeline: u32, run: u32, stage: Stage) -> BackendResult<RunInfo> {
         let side = self.yaml()?;
         if let Some(known) = lock(&side.runs).get(&run) {
             return Ok(known.clone());
@@ -338,9 +365,12 @@ impl AzureBackend {
         Ok(id)
     }
 
-    /// Pending approvals placed on their run and stage; approvals of other pipelines (the
-    /// rollback pipeline's) are left out.
-    async fn placed_pending(&self, ids: PipelineIds) -> BackendResult<Vec<PlacedApproval>> {
+    /// Pending approvals placed on their run and stage, and (second) the rollback pipeline's
+    /// by run; approvals of other pipelines are left out.
+    async fn placed_pending(
+        &self,
+        ids: PipelineIds,
+    ) -> BackendResult<(Vec<PlacedApproval>, Vec<(u32, pw::Approval)>)> {
         let side = self.yaml()?;
         let url = self.urls.yaml_pending_approvals()?;
         let list: DevOpsList<pw::Approval> = self
@@ -349,12 +379,14 @@ impl AzureBackend {
             .await?;
         let mut placed = Vec::new();
         let mut unplaced = Vec::new();
+        let mut rollbacks = Vec::new();
         for a in list.value {
             let by_field = a.pipeline.as_ref().and_then(|p| {
                 let pipeline: u32 = p.id.as_deref()?.parse().ok()?;
                 Some((pipeline, p.owner.as_ref()?.id?))
             });
             match by_field {
+                Some((pipeline, run)) if pipeline == ids.rollback => rollbacks.push((run, a)),
                 Some((pipeline, run)) => {
                     if let Some(stage) = ids.stage_of(pipeline) {
                         let stage_name = stage_name(side, stage);
@@ -372,7 +404,36 @@ impl AzureBackend {
         if !unplaced.is_empty() {
             placed.extend(self.place_by_timeline(ids, unplaced).await?);
         }
-        Ok(placed)
+        Ok((placed, rollbacks))
+    }
+
+    /// The rollback runs waiting for their approval, each as a release of its own (id: the
+    /// run's, a build id like a training run's, so the two never collide) with one
+    /// Production stage: the approvals list shows them and `decide` finds them like any.
+    async fn waiting_rollbacks(
+        &self,
+        ids: PipelineIds,
+        waiting: Vec<(u32, pw::Approval)>,
+    ) -> BackendResult<Vec<ReleaseRecord>> {
+        if waiting.is_empty() {
+            return Ok(Vec::new());
+        }
+        let side = self.yaml()?;
+        let env = self
+            .environment_id(&side.config.rollback_environment)
+            .await?;
+        let url = self.urls.yaml_checks(env)?;
+        let checks: DevOpsList<pw::CheckConfiguration> = self
+            .http
+            .get_json(Service::DevOps, url, "a check configuration list")
+            .await?;
+        let rule = StageRule::from_checks(&checks.value);
+        let mut out = Vec::new();
+        for (run, approval) in waiting {
+            let info = self.run_info(ids.rollback, run, Stage::Prod).await?;
+            out.push(assemble::rollback_release(&info, &approval, rule.as_ref()));
+        }
+        Ok(out)
     }
 
     /// Place approvals without a `pipeline` field: in the timelines of the stage pipelines'
@@ -429,9 +490,17 @@ impl AzureBackend {
         Ok(placed)
     }
 
-    /// The whole history: every stage environment's records and the approvals waiting, with
-    /// the runs they name and the stages' rules.
+    /// The whole history, one read shared by the callers that ask while it is in flight.
     pub(crate) async fn yaml_history(&self) -> BackendResult<Vec<ReleaseRecord>> {
+        let side = self.yaml()?;
+        side.history_reads
+            .run((), side.changes.now(), || self.read_yaml_history())
+            .await
+    }
+
+    /// Every stage environment's records and the approvals waiting, with the runs they name
+    /// and the stages' rules.
+    async fn read_yaml_history(&self) -> BackendResult<Vec<ReleaseRecord>> {
         let side = self.yaml()?;
         let ids = self.pipeline_ids().await?;
         let stages = [Stage::Registry, Stage::Test, Stage::Prod];
@@ -444,7 +513,7 @@ impl AzureBackend {
         for (stage, found) in stages.into_iter().zip(attempts) {
             all_attempts.extend(found?.into_iter().map(|a| (stage, a)));
         }
-        let pending = pending?;
+        let (pending, rollbacks) = pending?;
         let mut stage_rules = HashMap::new();
         for (stage, rule) in stages.into_iter().zip(rules) {
             if let Some(rule) = rule? {
@@ -469,13 +538,11 @@ impl AzureBackend {
             let info = info?;
             runs.insert(info.id, info);
         }
-        Ok(assemble::releases(
-            &side.names(),
-            &runs,
-            &all_attempts,
-            &pending,
-            &stage_rules,
-        ))
+        let mut releases =
+            assemble::releases(&side.names(), &runs, &all_attempts, &pending, &stage_rules);
+        releases.extend(self.waiting_rollbacks(ids, rollbacks).await?);
+        releases.sort_by_key(|r| std::cmp::Reverse(r.id));
+        Ok(releases)
     }
 
     pub(crate) async fn yaml_history_where(

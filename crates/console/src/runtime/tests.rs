@@ -180,6 +180,7 @@ fn runtime_in(state: &std::path::Path) -> (Runtime, mpsc::UnboundedReceiver<Msg>
         policy: crate::fixture::policy(),
         rollback_sla_minutes: 15,
         default_rollback_method: crate::domain::rollback::RollbackMethod::Redeploy,
+        rollback_run_offered: false,
         config_path_template: "config/circuits/{plant}_{circuit}.yaml".into(),
         concurrency: 4,
         cache_key: "fake".into(),

@@ -175,22 +175,26 @@ fn plan_effect(app: &mut App) -> Vec<Effect> {
     }]
 }
 
-fn flip(m: RollbackMethod) -> RollbackMethod {
-    match m {
-        RollbackMethod::Redeploy => RollbackMethod::Direct,
-        RollbackMethod::Direct => RollbackMethod::Redeploy,
-    }
+/// The next of the methods offered (redeploy, direct, and the rollback pipeline where the
+/// release flavour has one).
+fn flip(offered: &[RollbackMethod], m: RollbackMethod) -> RollbackMethod {
+    let at = offered.iter().position(|x| *x == m);
+    at.and_then(|i| offered.get((i + 1) % offered.len()))
+        .or(offered.first())
+        .copied()
+        .unwrap_or(m)
 }
 
 /// Keys on a circuit's rollback: the target list, then the plan, then the shared steps.
 pub fn on_flow(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
     let page = target_page(app);
+    let offered = app.settings.rollback_methods.clone();
     let Some(flow) = top_flow::<CircuitRollback>(app) else {
         return (Handled::No, Vec::new());
     };
     if flow.step != RollbackStep::Target {
         if flow.step == RollbackStep::Plan && action == Action::ToggleMethod {
-            flow.scope.method = flip(flow.scope.method);
+            flow.scope.method = flip(&offered, flow.scope.method);
             return (Handled::Yes, plan_effect(app));
         }
         return on_plan_or_confirm::<CircuitRollback>(app, action, page);
@@ -203,7 +207,7 @@ pub fn on_flow(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
         Action::PageUp => step_target(target, -(page as isize), page),
         Action::Top => step_target(target, -(target.history.len() as isize), page),
         Action::Bottom => step_target(target, target.history.len() as isize, page),
-        Action::ToggleMethod => target.method = flip(target.method),
+        Action::ToggleMethod => target.method = flip(&offered, target.method),
         Action::Accept | Action::Open => return (Handled::Yes, plan_effect(app)),
         Action::Back => {
             app.routes.pop();

@@ -204,6 +204,7 @@ fn checklist(app: &App, op: &Operation, w: usize) -> Vec<Line<'static>> {
                 RollbackMethod::Direct => {
                     "the deployment update (Azure-AsyncOperation) succeeded".to_owned()
                 }
+                RollbackMethod::Pipeline => "the rollback run succeeded".to_owned(),
             };
             out.push(check(
                 t,

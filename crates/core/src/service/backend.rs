@@ -326,6 +326,36 @@ pub trait Backend: Send + Sync {
             "this release flavour has no rollback pipeline",
         ))
     }
+    /// The rollback run queued at or after `since` with exactly these parameters, if any:
+    /// after a lost answer or a crash, whether `queue_rollback_run` went out (never sent twice).
+    async fn find_rollback_run(
+        &self,
+        request: &RollbackRunRequest,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> BackendResult<Option<RollbackRun>> {
+        let _ = (request, since);
+        Err(BackendError::new(
+            ErrorKind::Config,
+            "",
+            "",
+            "this release flavour has no rollback pipeline",
+        ))
+    }
+    /// Whether this release flavour has a rollback pipeline (`queue_rollback_run`).
+    fn offers_rollback_run(&self) -> bool {
+        false
+    }
+    /// The request `rerun_stage` sends, in words, for a plan shown before anything is sent
+    /// (`None`: the classic Release API's redeploy, which the plan words itself).
+    fn rerun_stage_call(&self, release_id: u32, stage: &StageRef) -> Option<String> {
+        let _ = (release_id, stage);
+        None
+    }
+    /// The request `queue_rollback_run` sends, in words, for the plan.
+    fn rollback_run_call(&self, request: &RollbackRunRequest) -> String {
+        let _ = request;
+        "queue the rollback pipeline".to_owned()
+    }
 
     // ---- Incidents: Azure Monitor alerts and batch scoring jobs ----
     /// The subscription's alerts whose condition still holds, fired in the last 30 days (one

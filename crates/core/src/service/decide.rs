@@ -457,13 +457,7 @@ pub async fn decide(
         Err(e) => {
             op.request_ids.extend(e.request_id.clone());
             // Conflict or a lost answer: re-read to learn what actually happened.
-            match backend
-                .release(item.release_id)
-                .await
-                .ok()
-                .as_ref()
-                .and_then(|r| find_record(r, &id, operator).map(|(rec, _, _)| rec.clone()))
-            {
+            match reread_record(backend, item, &id, operator).await {
                 Some(rec)
                     if rec.status == req.verdict.status()
                         && rec
@@ -549,6 +543,48 @@ struct Sent<'a> {
     break_glass: bool,
 }
 
+/// The approval's record that speaks for `operator`, re-read: from its release, else from the
+/// approval's own steps (a YAML release lists only approvals still waiting, and a stage between
+/// its approval and its first job is on no list at all), where the flavour can read them.
+async fn reread_record(
+    backend: &dyn Backend,
+    item: &ApprovalItem,
+    id: &ApprovalId,
+    operator: &IdentityRef,
+) -> Option<ApprovalRecord> {
+    let listed = backend
+        .release(item.release_id)
+        .await
+        .ok()
+        .and_then(|r| find_record(&r, id, operator).map(|(rec, _, _)| rec.clone()));
+    if listed.is_some() {
+        return listed;
+    }
+    let steps = backend.approval_steps(id).await.ok()?;
+    decided_step(&steps, operator).cloned()
+}
+
+/// Of an approval's steps: `operator`'s own decision, else the newest decision by anyone
+/// (who completed it), else the step that speaks for `operator` as [`step_of`] picks it.
+fn decided_step<'r>(
+    steps: &'r [ApprovalRecord],
+    operator: &IdentityRef,
+) -> Option<&'r ApprovalRecord> {
+    let decided_by =
+        |a: &&ApprovalRecord| a.status != ApprovalStatus::Pending && a.approved_by.is_some();
+    steps
+        .iter()
+        .filter(decided_by)
+        .find(|a| a.approved_by.as_ref().is_some_and(|b| b.same_as(operator)))
+        .or_else(|| {
+            steps
+                .iter()
+                .filter(decided_by)
+                .max_by_key(|a| a.modified_on)
+        })
+        .or_else(|| step_of(steps, operator))
+}
+
 /// Re-read after the PATCH: the record must show `operator`'s decision.
 async fn confirm(
     session: &Session,
@@ -563,47 +599,56 @@ async fn confirm(
         request_id,
         break_glass,
     } = sent;
-    match session.backend().release(item.release_id).await {
-        Ok(release) => match find_record(&release, id, operator) {
-            Some((rec, _, _)) if rec.status == verdict.status() => {
-                op.advance(OpState::Verified, session.now());
-                done(
-                    item,
-                    id,
-                    &fresh_item(item, &release),
-                    request_id,
-                    break_glass,
-                )
-            }
-            Some((rec, _, _)) => {
-                op.advance(OpState::Failed, session.now());
-                op.last_error = Some(format!("re-read shows the approval {}", rec.status));
-                conflict(id.clone(), rec)
-            }
-            // The release no longer lists it (a YAML release lists only approvals still
-            // waiting): read the approval itself where the flavour can.
-            None => match session.backend().approval_steps(id).await {
-                Ok(steps) => match step_of(&steps, operator) {
-                    Some(rec) if rec.status == verdict.status() => {
-                        op.advance(OpState::Verified, session.now());
-                        done(item, id, &with_steps(item, &steps), request_id, break_glass)
-                    }
-                    _ => {
-                        op.advance(OpState::Succeeded, session.now());
-                        done(item, id, item, request_id, break_glass)
-                    }
-                },
-                Err(_) => {
+    // A release the re-read cannot find (a YAML stage between its approval and its first
+    // job is on no list) is read through the approval's own steps, as one that no longer
+    // lists the approval.
+    let release = match session.backend().release(item.release_id).await {
+        Ok(r) => Ok(Some(r)),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    };
+    let Ok(release) = release else {
+        // Accepted but not confirmable right now: say so, keep it succeeded (not verified).
+        op.advance(OpState::Succeeded, session.now());
+        return done(item, id, item, request_id, break_glass);
+    };
+    let listed = release
+        .as_ref()
+        .and_then(|r| Some((r, find_record(r, id, operator)?.0)));
+    match listed {
+        Some((release, rec)) if rec.status == verdict.status() => {
+            op.advance(OpState::Verified, session.now());
+            done(
+                item,
+                id,
+                &fresh_item(item, release),
+                request_id,
+                break_glass,
+            )
+        }
+        Some((_, rec)) => {
+            op.advance(OpState::Failed, session.now());
+            op.last_error = Some(format!("re-read shows the approval {}", rec.status));
+            conflict(id.clone(), rec)
+        }
+        // The release no longer lists it (a YAML release lists only approvals still
+        // waiting): read the approval itself where the flavour can.
+        None => match session.backend().approval_steps(id).await {
+            Ok(steps) => match step_of(&steps, operator) {
+                Some(rec) if rec.status == verdict.status() => {
+                    op.advance(OpState::Verified, session.now());
+                    done(item, id, &with_steps(item, &steps), request_id, break_glass)
+                }
+                _ => {
                     op.advance(OpState::Succeeded, session.now());
                     done(item, id, item, request_id, break_glass)
                 }
             },
+            Err(_) => {
+                op.advance(OpState::Succeeded, session.now());
+                done(item, id, item, request_id, break_glass)
+            }
         },
-        // Accepted but not confirmable right now: say so, keep it succeeded (not verified).
-        Err(_) => {
-            op.advance(OpState::Succeeded, session.now());
-            done(item, id, item, request_id, break_glass)
-        }
     }
 }
 

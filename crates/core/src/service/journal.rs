@@ -98,6 +98,9 @@ pub enum OpKind {
         environment_id: Option<StageRef>,
         /// Redeploy: the environment's attempts before the request, to tell whether it went out.
         attempts_before: Option<u32>,
+        /// Rollback pipeline: the run queued, once DevOps named it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rollback_run: Option<u32>,
     },
     EnvironmentRollback {
         from: String,
@@ -268,9 +271,11 @@ impl Operation {
         }
     }
 
-    /// Time from request to verified restore.
+    /// Time from request to verified restore; never negative. The two stamps can come from
+    /// different processes (a resumed operation is verified by the run that resumed it), and a
+    /// wall clock can step back between them (NTP, a test's pinned clock restarting).
     pub fn time_to_verified(&self) -> Option<chrono::Duration> {
-        Some(self.verified_at? - self.requested_at)
+        Some((self.verified_at? - self.requested_at).max(chrono::Duration::zero()))
     }
 }
 

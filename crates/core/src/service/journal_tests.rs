@@ -19,6 +19,7 @@ fn rollback() -> Operation {
             release_id: Some(40),
             environment_id: Some(403.into()),
             attempts_before: Some(1),
+            rollback_run: None,
         },
         "bob@contoso.com",
         Some(15),
@@ -254,4 +255,16 @@ fn credentials_in_reasons_and_errors_are_redacted_before_they_are_written() {
         j.load(&op.id).unwrap().steps[0].error.as_deref(),
         Some("Authorization: Basic [redacted]")
     );
+}
+
+#[test]
+fn time_to_verified_is_never_negative_when_the_clock_stepped_back() {
+    let mut op = rollback();
+    let requested = op.requested_at;
+    op.advance(OpState::Submitted, requested);
+    // Verified by a process whose clock reads a second earlier than the one that requested.
+    op.advance(OpState::Verified, requested - chrono::Duration::seconds(1));
+    assert_eq!(op.time_to_verified(), Some(chrono::Duration::zero()));
+    op.verified_at = Some(requested + chrono::Duration::seconds(70));
+    assert_eq!(op.time_to_verified(), Some(chrono::Duration::seconds(70)));
 }

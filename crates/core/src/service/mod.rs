@@ -37,6 +37,9 @@ pub struct Context {
     pub policy: ApprovalPolicy,
     pub rollback_sla_minutes: u32,
     pub default_rollback_method: RollbackMethod,
+    /// The release flavour has a rollback pipeline (`RollbackMethod::Pipeline`): the port's
+    /// `offers_rollback_run`, set by `Session::open`.
+    pub rollback_run_offered: bool,
     /// `devops.config_path`, with `{plant}` and `{circuit}` for the upper-case ids.
     pub config_path_template: String,
     /// How many requests a refresh keeps in flight.
@@ -65,6 +68,7 @@ impl Context {
             },
             rollback_sla_minutes: p.rollback_sla_minutes,
             default_rollback_method: p.default_rollback_method,
+            rollback_run_offered: false,
             config_path_template: settings.devops.config_path.clone(),
             concurrency: settings.client.concurrency,
             registry: settings.registry.name.clone(),

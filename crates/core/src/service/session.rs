@@ -180,6 +180,7 @@ impl Session {
         let embedded = options.embedded_demo.is_some();
         let mut ctx = Context::new(settings, options.read_only, backend.describe());
         ctx.cache_key = deployment_key(settings, embedded);
+        ctx.rollback_run_offered = backend.offers_rollback_run();
         let cache = match options.cache {
             CacheChoice::Default => Cache::new(Cache::default_dir()),
             CacheChoice::Dir(dir) => Cache::new(Some(dir)),

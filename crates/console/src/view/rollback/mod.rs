@@ -69,6 +69,10 @@ fn method_words(target: &CircuitRollback) -> String {
             "direct · points this circuit's Prod deployment at the target: this circuit only"
                 .to_owned()
         }
+        RollbackMethod::Pipeline => {
+            "pipeline · queues the rollback pipeline for this circuit (its own approval first): this circuit only"
+                .to_owned()
+        }
     }
 }
 

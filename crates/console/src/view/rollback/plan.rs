@@ -29,9 +29,12 @@ pub(super) fn plan_summary(
     let Some(p) = flow.plan.value.as_deref() else {
         return Vec::new();
     };
-    let how = match &p.redeploy {
-        Some(r) => format!("by redeploying {}", r.release_name),
-        None => "by updating its Prod deployment".to_owned(),
+    let how = match (&p.redeploy, p.method) {
+        (Some(r), _) => format!("by redeploying {}", r.release_name),
+        (None, RollbackMethod::Pipeline) => {
+            "by queueing the rollback pipeline (after its own approval)".to_owned()
+        }
+        (None, _) => "by updating its Prod deployment".to_owned(),
     };
     let others = p.others().count();
     let mut out = vec![(
@@ -212,12 +215,15 @@ pub fn plan_lines(app: &App, p: &RollbackPlan, w: usize) -> Vec<Line<'static>> {
         ),
     };
     out.push(Line::from(vec![label("Environment"), env]));
-    let method = match &p.redeploy {
-        Some(r) => format!(
+    let method = match (&p.redeploy, p.method) {
+        (Some(r), _) => format!(
             "redeploy {} (its Production environment {})",
             r.release_name, r.environment_id
         ),
-        None => format!("direct: PUT {}/{}", p.endpoint, p.deployment),
+        (None, RollbackMethod::Pipeline) => {
+            format!("rollback pipeline for {} to v{}", p.circuit, p.to.0)
+        }
+        (None, _) => format!("direct: PUT {}/{}", p.endpoint, p.deployment),
     };
     out.push(Line::from(vec![
         label("Method"),

@@ -25,6 +25,11 @@ pub enum PlanError {
     ReleaseNotInSnapshot(u32),
     #[error("{release} has no Production stage")]
     NoProductionStage { release: String },
+    /// `RollbackMethod::Pipeline` where the release flavour has no rollback pipeline.
+    #[error(
+        "this release flavour has no rollback pipeline (classic releases): roll back by redeploy or direct"
+    )]
+    NoRollbackPipeline,
 }
 
 /// Why an environment rollback cannot be planned.

@@ -49,6 +49,7 @@ fn circuit_rollback(circuit: &str) -> OpKind {
         release_id: None,
         environment_id: None,
         attempts_before: None,
+        rollback_run: None,
     }
 }
 

@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::ModelVersion;
 use crate::domain::platform::{
-    ApprovalStatus, ApprovalType, Deployment, EnvironmentStatus, ProvisioningState,
+    ApprovalRecord, ApprovalStatus, ApprovalType, Deployment, EnvironmentStatus, ProvisioningState,
     ReleaseEnvironment,
 };
-use crate::service::backend::OperationStatus;
+use crate::service::backend::{OperationStatus, RollbackRun};
 use crate::service::journal::{OpState, Operation, Step};
 
 /// The newest deployment attempt of a release environment (0 before any).
@@ -40,6 +40,51 @@ pub(super) enum RedeployNow {
     Failed(String),
     /// Nothing to tell yet.
     Unchanged,
+}
+
+/// What a rollback run says of a pipeline rollback: completed and succeeded (verify next),
+/// completed otherwise (why), or still running.
+pub(super) fn judge_rollback_run(run: &RollbackRun) -> RedeployNow {
+    if !run.state.eq_ignore_ascii_case("completed") {
+        return RedeployNow::Running;
+    }
+    match run.result.as_deref() {
+        Some(r) if r.eq_ignore_ascii_case("succeeded") => RedeployNow::Succeeded,
+        other => RedeployNow::Failed(format!(
+            "the rollback run {} ended {}",
+            run.name,
+            other.unwrap_or("without a result")
+        )),
+    }
+}
+
+/// What a rollback run waits for, from its approval's steps: who may still approve.
+pub(super) fn waiting_for_rollback_approval(
+    run: &RollbackRun,
+    steps: &[ApprovalRecord],
+) -> Option<String> {
+    if run.pending_approvals.is_empty() {
+        return None;
+    }
+    let mut pending: Vec<&str> = Vec::new();
+    for a in steps.iter().filter(|a| a.status == ApprovalStatus::Pending) {
+        if !pending.contains(&a.approver.name()) {
+            pending.push(a.approver.name());
+        }
+    }
+    let approved = steps
+        .iter()
+        .filter(|a| a.status == ApprovalStatus::Approved)
+        .count();
+    let who = if pending.is_empty() {
+        "see the approvals list".to_owned()
+    } else {
+        format!("may approve: {}", pending.join(", "))
+    };
+    Some(format!(
+        "waiting for the rollback run {}'s approval: {approved} approved so far ({who})",
+        run.name
+    ))
 }
 
 /// Judge the Production stage `env` of release `release_id` for a redeploy sent when it had

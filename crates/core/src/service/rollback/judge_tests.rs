@@ -294,3 +294,60 @@ fn an_environment_step_went_out_when_its_deployment_updates_or_is_on_the_target(
     d.provisioning = ProvisioningState::Updating;
     assert!(step_went_out(&d, "1.4.0"), "being updated");
 }
+
+fn rollback_run(
+    state: &str,
+    result: Option<&str>,
+    waiting: bool,
+) -> crate::service::backend::RollbackRun {
+    crate::service::backend::RollbackRun {
+        id: 900,
+        name: "20261126.rollback.1".into(),
+        state: state.into(),
+        result: result.map(str::to_owned),
+        pending_approvals: if waiting {
+            vec![crate::domain::platform::ApprovalId::new("a1")]
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// A rollback run is running until completed; completed, only `succeeded` goes on to the
+/// verification, anything else fails it with the run's name.
+#[test]
+fn a_rollback_run_is_judged_by_its_state_then_its_result() {
+    assert_eq!(
+        judge_rollback_run(&rollback_run("inProgress", None, true)),
+        RedeployNow::Running
+    );
+    assert_eq!(
+        judge_rollback_run(&rollback_run("completed", Some("succeeded"), false)),
+        RedeployNow::Succeeded
+    );
+    assert_eq!(
+        judge_rollback_run(&rollback_run("completed", Some("canceled"), false)),
+        RedeployNow::Failed("the rollback run 20261126.rollback.1 ended canceled".into())
+    );
+}
+
+/// While its approval waits, the run says who may still approve, each name once.
+#[test]
+fn a_waiting_rollback_run_names_who_may_approve() {
+    let pending = |who: &str| {
+        let mut a = approval(1, 900, 0, "Production", ApprovalStatus::Pending, None);
+        a.approver = crate::service::snapshot::fixtures::who(who);
+        a
+    };
+    let steps = vec![pending("Carol"), pending("Dave"), pending("Carol")];
+    let says = waiting_for_rollback_approval(&rollback_run("inProgress", None, true), &steps)
+        .expect("it waits");
+    assert!(
+        says.contains("20261126.rollback.1") && says.contains("may approve: Carol, Dave"),
+        "{says}"
+    );
+    assert_eq!(
+        waiting_for_rollback_approval(&rollback_run("inProgress", None, false), &steps),
+        None
+    );
+}

@@ -16,6 +16,7 @@ use crate::domain::rollback::{
 };
 use crate::domain::{CircuitRef, ModelVersion, Stage};
 use crate::service::Context;
+use crate::service::backend::{Backend, RollbackRunRequest};
 use crate::service::evidence::{ConfigComparison, VersionInfo};
 use crate::service::journal::OpKind;
 use crate::service::session::Session;
@@ -76,6 +77,7 @@ impl RollbackPlan {
             release_id: self.redeploy.as_ref().map(|r| r.release_id),
             environment_id: self.redeploy.as_ref().map(|r| r.environment_id.clone()),
             attempts_before,
+            rollback_run: None,
         }
     }
 
@@ -95,6 +97,7 @@ pub async fn plan(
     req: &RollbackRequest,
 ) -> Result<RollbackPlan, PlanError> {
     let mut plan = plan_from_snapshot(session.context(), snapshot, req)?;
+    word_send_call(session.backend(), &mut plan);
     let Some(from) = plan.from else {
         return Ok(plan);
     };
@@ -113,6 +116,38 @@ pub async fn plan(
     }
     plan.config = Some(config);
     Ok(plan)
+}
+
+/// The request a plan sends, in the release flavour's own words (the port's): a re-run of
+/// the Production stage, or the rollback pipeline queued. The plan drawn from the snapshot
+/// alone words a classic redeploy.
+fn word_send_call(backend: &dyn Backend, plan: &mut RollbackPlan) {
+    let line = match (plan.method, &plan.redeploy) {
+        (RollbackMethod::Redeploy, Some(r)) => {
+            backend.rerun_stage_call(r.release_id, &r.environment_id)
+        }
+        (RollbackMethod::Pipeline, _) => {
+            Some(backend.rollback_run_call(&rollback_run_request(&plan.circuit, plan.to)))
+        }
+        _ => None,
+    };
+    if let (Some(line), Some(slot)) = (line, plan.calls.get_mut(SEND_CALL)) {
+        *slot = line;
+    }
+}
+
+/// Where the request that changes something is in a plan's `calls` (after the re-read).
+const SEND_CALL: usize = 1;
+
+/// What the rollback pipeline is queued with for a circuit: `rollbackType=specific` to the
+/// plan's target, so the version restored is the one shown and verified (`previous` would let
+/// the pipeline pick it).
+pub fn rollback_run_request(circuit: &CircuitRef, to: ModelVersion) -> RollbackRunRequest {
+    RollbackRunRequest {
+        circuits: vec![circuit.clone()],
+        specific: Some(to),
+        comment: String::new(),
+    }
 }
 
 /// The `environment_version` a config names (what a redeploy of its model brings back).
@@ -180,6 +215,12 @@ pub fn plan_from_snapshot(
     let how = match method {
         RollbackMethod::Redeploy => redeploy(snapshot, &target, verify)?,
         RollbackMethod::Direct => direct(ctx, c, &target, &endpoint, &deployment, verify),
+        RollbackMethod::Pipeline => {
+            if !ctx.rollback_run_offered {
+                return Err(PlanError::NoRollbackPipeline);
+            }
+            pipeline(c, &target, verify)
+        }
     };
     warnings.extend(how.warnings);
     Ok(RollbackPlan {
@@ -296,6 +337,40 @@ fn direct(
         }],
         calls,
         warnings,
+    }
+}
+
+/// Queue the rollback pipeline for this circuit alone, to the target: only this circuit
+/// changes, after the pipeline's own approval check.
+fn pipeline(c: &CircuitSnapshot, target: &ProdHistoryEntry, verify: String) -> Method {
+    let req = rollback_run_request(&c.circuit, target.version);
+    let calls = vec![
+        format!(
+            "GET Prod deployment of {} (re-read before sending)",
+            c.circuit
+        ),
+        format!(
+            "queue the rollback pipeline: circuitIds={}_{}, environment=Production, \
+             rollbackType=specific, specificDeployment={}",
+            req.circuits[0].plant, req.circuits[0].circuit, target.version.0
+        ),
+        "poll the rollback run until it completes (while its approval check waits, that is \
+         shown, with who may approve)"
+            .to_owned(),
+        verify,
+    ];
+    Method {
+        redeploy: None,
+        blast_radius: vec![CircuitChange {
+            circuit: c.circuit.clone(),
+            from: c.versions.prod,
+            to: target.version,
+        }],
+        calls,
+        warnings: vec![
+            "the rollback run waits for its own approval (not yours) first; that counts in the SLA"
+                .to_owned(),
+        ],
     }
 }
 

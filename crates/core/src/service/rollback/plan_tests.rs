@@ -171,3 +171,39 @@ fn a_redeploy_brings_back_the_environment_its_config_names() {
     assert_eq!(environment_of("environment_version: [1, 2]\n"), None);
     assert_eq!(environment_of("features: [unclosed"), None);
 }
+
+/// The rollback pipeline is planned only where the flavour has one; then it changes this
+/// circuit alone, to the target, named to the pipeline as `rollbackType=specific`.
+#[test]
+fn the_rollback_pipeline_is_planned_where_offered_and_changes_this_circuit_alone() {
+    let req = request(TargetChoice::LastGood, Some(RollbackMethod::Pipeline));
+    assert_eq!(
+        plan_from_snapshot(&ctx(), &fleet(), &req),
+        Err(PlanError::NoRollbackPipeline)
+    );
+    let mut offered = ctx();
+    offered.rollback_run_offered = true;
+    let plan = plan_from_snapshot(&offered, &fleet(), &req).unwrap();
+    assert_eq!(plan.method, RollbackMethod::Pipeline);
+    assert_eq!(plan.redeploy, None);
+    assert_eq!(changes(&plan), [("PLANT007/CIRCUIT03".into(), Some(6), 4)]);
+    assert!(
+        plan.calls[1].contains("rollbackType=specific, specificDeployment=4"),
+        "{:?}",
+        plan.calls
+    );
+    let sent = rollback_run_request(&c(CIRCUIT), plan.to);
+    assert_eq!(
+        (sent.circuits, sent.specific),
+        (vec![c(CIRCUIT)], Some(ModelVersion(4)))
+    );
+    assert!(matches!(
+        plan.operation(None),
+        OpKind::Rollback {
+            method: RollbackMethod::Pipeline,
+            release_id: None,
+            rollback_run: None,
+            ..
+        }
+    ));
+}

@@ -11,9 +11,11 @@ use futures::StreamExt;
 use futures::stream;
 
 use super::error::{ExecuteError, RollbackFailure};
+use super::plan::rollback_run_request;
 use super::record::{audit_outcome, record_sending};
 use super::track::sent_status;
 use crate::domain::platform::{EnvironmentAsset, IdentityRef, ModelAsset};
+use crate::domain::rollback::RollbackMethod;
 use crate::domain::{CircuitRef, ModelVersion, Stage};
 use crate::service::backend::{Backend, BackendError, OperationHandle};
 use crate::service::journal::{OpKind, OpState, Operation};
@@ -97,18 +99,22 @@ pub(super) fn redeploy_comment(
     ))
 }
 
-/// The request of a circuit's rollback: a redeploy of its release's Production stage, or the
-/// Prod deployment's model set directly. What came back: the operation to follow (direct) and
-/// the request id.
+/// What a rollback's request brought back: the operation to follow (direct), the request id,
+/// and the rollback run queued (pipeline).
+type Answer = (Option<OperationHandle>, Option<String>, Option<u32>);
+
+/// The request of a circuit's rollback: a redeploy of its release's Production stage, the
+/// rollback pipeline queued, or the Prod deployment's model set directly.
 async fn request(
     session: &Session,
     op: &Operation,
     actor: &IdentityRef,
-) -> Result<(Option<OperationHandle>, Option<String>), BackendError> {
+) -> Result<Answer, BackendError> {
     let backend = session.backend();
     let ctx = session.context();
     let OpKind::Rollback {
         circuit,
+        method,
         to,
         endpoint,
         deployment,
@@ -117,8 +123,16 @@ async fn request(
         ..
     } = &op.kind
     else {
-        return Ok((None, None));
+        return Ok((None, None, None));
     };
+    if *method == RollbackMethod::Pipeline {
+        let mut req = rollback_run_request(circuit, *to);
+        req.comment = redeploy_comment(circuit, *to, actor, op.reason.as_deref());
+        return backend
+            .queue_rollback_run(&req)
+            .await
+            .map(|rc| (None, rc.request_id, Some(rc.value.id)));
+    }
     match (release_id, environment_id) {
         (Some(r), Some(e)) => backend
             .rerun_stage(
@@ -127,7 +141,7 @@ async fn request(
                 &redeploy_comment(circuit, *to, actor, op.reason.as_deref()),
             )
             .await
-            .map(|rc| (None, rc.request_id)),
+            .map(|rc| (None, rc.request_id, None)),
         _ => {
             let asset = ModelAsset {
                 registry: Some(ctx.registry.clone()),
@@ -137,7 +151,7 @@ async fn request(
             backend
                 .begin_set_deployment_model(Stage::Prod, endpoint, deployment, &asset)
                 .await
-                .map(|rc| (Some(rc.value), rc.request_id))
+                .map(|rc| (Some(rc.value), rc.request_id, None))
         }
     }
 }
@@ -145,14 +159,13 @@ async fn request(
 /// The service's answer on the operation: submitted; failed; or, the answer lost, whatever a
 /// re-read tells (left `submitting` when the service cannot say: tracking asks again, and
 /// nothing is ever sent twice).
-async fn take_answer(
-    session: &Session,
-    op: &mut Operation,
-    sent: Result<(Option<OperationHandle>, Option<String>), BackendError>,
-) {
+async fn take_answer(session: &Session, op: &mut Operation, sent: Result<Answer, BackendError>) {
     match sent {
-        Ok((handle, request_id)) => {
+        Ok((handle, request_id, run)) => {
             op.handle = handle;
+            if let OpKind::Rollback { rollback_run, .. } = &mut op.kind {
+                *rollback_run = run.or(*rollback_run);
+            }
             op.request_ids.extend(request_id);
             op.advance(OpState::Submitted, session.now());
         }

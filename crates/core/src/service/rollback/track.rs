@@ -9,11 +9,14 @@ use chrono::{DateTime, Utc};
 
 use super::judge::{
     RedeployNow, Verification, attempts, direct_went_out, environment_outcome, judge_redeploy,
-    redeploy_went_out, settle_step, step_answer, verification, waiting_for_approval,
+    judge_rollback_run, redeploy_went_out, settle_step, step_answer, verification,
+    waiting_for_approval, waiting_for_rollback_approval,
 };
+use super::plan::rollback_run_request;
 use super::record::{audit_abandoned, audit_outcome, save};
 use crate::domain::platform::{ApprovalRecord, ApprovalStatus, StageRef};
-use crate::domain::{ModelVersion, Stage};
+use crate::domain::rollback::RollbackMethod;
+use crate::domain::{CircuitRef, ModelVersion, Stage};
 use crate::service::backend::{Backend, BackendError, OperationStatus};
 use crate::service::journal::{OpKind, OpState, Operation};
 use crate::service::session::Session;
@@ -25,6 +28,17 @@ pub(super) async fn sent_status(
     op: &Operation,
 ) -> Result<bool, BackendError> {
     match &op.kind {
+        OpKind::Rollback {
+            method: RollbackMethod::Pipeline,
+            rollback_run,
+            circuit,
+            to,
+            ..
+        } => Ok(rollback_run.is_some()
+            || backend
+                .find_rollback_run(&rollback_run_request(circuit, *to), op.requested_at)
+                .await?
+                .is_some()),
         OpKind::Rollback {
             release_id: Some(r),
             environment_id: Some(e),
@@ -187,6 +201,17 @@ pub async fn track(session: &Session, mut op: Operation, progress: Progress<'_>)
 async fn step(session: &Session, op: &mut Operation) -> Option<Duration> {
     match op.kind.clone() {
         OpKind::Rollback {
+            method: RollbackMethod::Pipeline,
+            circuit,
+            to,
+            endpoint,
+            deployment,
+            ..
+        } => {
+            step_pipeline(session, op, &circuit, &endpoint, &deployment, to).await;
+            None
+        }
+        OpKind::Rollback {
             release_id: Some(release_id),
             environment_id: Some(environment_id),
             attempts_before,
@@ -260,6 +285,70 @@ async fn step_redeploy(
     };
     op.waiting = waiting_for_approval(env, attempts(env));
     match judge_redeploy(env, r.release_id, r.attempts_before, op, session.now()) {
+        RedeployNow::Running => op.advance(OpState::InProgress, session.now()),
+        RedeployNow::Succeeded => {
+            op.advance(OpState::Succeeded, session.now());
+            verify(session, op, endpoint, deployment, to).await;
+        }
+        RedeployNow::Failed(why) => {
+            op.last_error = Some(why);
+            op.advance(OpState::Failed, session.now());
+        }
+        RedeployNow::Unchanged => {}
+    }
+}
+
+/// A pipeline rollback: the rollback run (found by its parameters when the answer naming it
+/// was lost), then the deployment once the run succeeded.
+async fn step_pipeline(
+    session: &Session,
+    op: &mut Operation,
+    circuit: &CircuitRef,
+    endpoint: &str,
+    deployment: &str,
+    to: ModelVersion,
+) {
+    if op.state == OpState::Succeeded {
+        verify(session, op, endpoint, deployment, to).await;
+        return;
+    }
+    let backend = session.backend();
+    let known = match &op.kind {
+        OpKind::Rollback { rollback_run, .. } => *rollback_run,
+        _ => None,
+    };
+    let run = match known {
+        Some(id) => backend.rollback_run(id).await.map(Some),
+        None => {
+            backend
+                .find_rollback_run(&rollback_run_request(circuit, to), op.requested_at)
+                .await
+        }
+    };
+    let run = match run {
+        Ok(Some(run)) => run,
+        Ok(None) => {
+            op.last_error = Some("the rollback run queued is not listed yet".into());
+            return;
+        }
+        Err(e) => {
+            op.last_error = Some(e.to_string());
+            return;
+        }
+    };
+    if let OpKind::Rollback { rollback_run, .. } = &mut op.kind {
+        *rollback_run = Some(run.id);
+    }
+    op.waiting = match run.pending_approvals.first() {
+        Some(id) => {
+            let mut steps = backend.approval_steps(id).await.unwrap_or_default();
+            // The requester cannot approve its own rollback run (the check's rule): not named.
+            steps.retain(|a| !a.approver.unique_name.eq_ignore_ascii_case(&op.actor));
+            waiting_for_rollback_approval(&run, &steps)
+        }
+        None => None,
+    };
+    match judge_rollback_run(&run) {
         RedeployNow::Running => op.advance(OpState::InProgress, session.now()),
         RedeployNow::Succeeded => {
             op.advance(OpState::Succeeded, session.now());
