@@ -40,13 +40,7 @@ async fn refresh_with(
     let readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let snap = assemble(&readings, &ctx, sim.now());
     let requests = backend.stats().requests;
-    let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (snap, requests, stats)
+    (snap, requests, sim_stats(&sim).await)
 }
 
 /// What must not depend on faults or paging: everything but when and from where.
@@ -628,13 +622,19 @@ async fn a_new_process_starts_from_the_model_versions_the_last_one_read() {
 
 /// The simulator's count of one route (`/_sim/stats`), e.g. `GET devops/yaml.run`.
 async fn route_count(sim: &SimHandle, route: &str) -> u64 {
-    let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.base_url()))
+    sim_stats(sim).await["by_route"][route]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// The simulator's request counts (`/_sim/stats`).
+async fn sim_stats(sim: &SimHandle) -> serde_json::Value {
+    reqwest::get(format!("{}/_sim/stats", sim.base_url()))
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    stats["by_route"][route].as_u64().unwrap_or(0)
+        .unwrap()
 }
 
 /// The demo world served as YAML pipelines, its clock barely moving.

@@ -350,10 +350,24 @@ pub async fn decide(
     };
     // Re-read before deciding: someone may have decided since the snapshot.
     let release = match backend.release(item.release_id).await {
-        Ok(r) => r,
+        Ok(r) => Some(r),
+        // A YAML stage between its approval and its first job is on no list.
+        Err(e) if e.kind == ErrorKind::NotFound => None,
         Err(e) => return failed(&id, &e),
     };
-    let Some((record, _, _)) = find_record(&release, &id, operator) else {
+    let listed = release
+        .as_ref()
+        .and_then(|r| Some((r, find_record(r, &id, operator)?.0)));
+    let Some((release, record)) = listed else {
+        // Not on its release (any more): a decided YAML approval is listed nowhere, and its
+        // own steps say who decided it and when.
+        if let Ok(steps) = backend.approval_steps(&id).await
+            && let Some(rec) =
+                decided_step(&steps, operator).filter(|r| r.status != ApprovalStatus::Pending)
+        {
+            let outcome = conflict(id.clone(), rec);
+            return record_outcome(session, operator, req, item, outcome);
+        }
         return failed(
             &id,
             &BackendError::new(
@@ -367,7 +381,7 @@ pub async fn decide(
     if record.status != ApprovalStatus::Pending {
         return record_outcome(session, operator, req, item, conflict(id.clone(), record));
     }
-    let fresh = fresh_item(item, &release);
+    let fresh = fresh_item(item, release);
     let check: PolicyCheck = match req.verdict {
         Verdict::Approve => ctx.policy.check_approve(
             &fresh,

@@ -330,14 +330,19 @@ fn direct(
     ];
     Method {
         redeploy: None,
-        blast_radius: vec![CircuitChange {
-            circuit: c.circuit.clone(),
-            from: c.versions.prod,
-            to: target.version,
-        }],
+        blast_radius: this_circuit_only(c, target),
         calls,
         warnings,
     }
+}
+
+/// The blast radius of a method that changes only the circuit rolled back.
+fn this_circuit_only(c: &CircuitSnapshot, target: &ProdHistoryEntry) -> Vec<CircuitChange> {
+    vec![CircuitChange {
+        circuit: c.circuit.clone(),
+        from: c.versions.prod,
+        to: target.version,
+    }]
 }
 
 /// Queue the rollback pipeline for this circuit alone, to the target: only this circuit
@@ -361,11 +366,7 @@ fn pipeline(c: &CircuitSnapshot, target: &ProdHistoryEntry, verify: String) -> M
     ];
     Method {
         redeploy: None,
-        blast_radius: vec![CircuitChange {
-            circuit: c.circuit.clone(),
-            from: c.versions.prod,
-            to: target.version,
-        }],
+        blast_radius: this_circuit_only(c, target),
         calls,
         warnings: vec![
             "the rollback run waits for its own approval (not yours) first; that counts in the SLA"

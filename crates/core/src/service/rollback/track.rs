@@ -284,7 +284,20 @@ async fn step_redeploy(
         return;
     };
     op.waiting = waiting_for_approval(env, attempts(env));
-    match judge_redeploy(env, r.release_id, r.attempts_before, op, session.now()) {
+    let now = judge_redeploy(env, r.release_id, r.attempts_before, op, session.now());
+    act_on(session, op, now, endpoint, deployment, to).await;
+}
+
+/// What a redeploy's stage or a rollback run says, acted on: running, verify next, or failed.
+async fn act_on(
+    session: &Session,
+    op: &mut Operation,
+    now: RedeployNow,
+    endpoint: &str,
+    deployment: &str,
+    to: ModelVersion,
+) {
+    match now {
         RedeployNow::Running => op.advance(OpState::InProgress, session.now()),
         RedeployNow::Succeeded => {
             op.advance(OpState::Succeeded, session.now());
@@ -348,18 +361,15 @@ async fn step_pipeline(
         }
         None => None,
     };
-    match judge_rollback_run(&run) {
-        RedeployNow::Running => op.advance(OpState::InProgress, session.now()),
-        RedeployNow::Succeeded => {
-            op.advance(OpState::Succeeded, session.now());
-            verify(session, op, endpoint, deployment, to).await;
-        }
-        RedeployNow::Failed(why) => {
-            op.last_error = Some(why);
-            op.advance(OpState::Failed, session.now());
-        }
-        RedeployNow::Unchanged => {}
-    }
+    act_on(
+        session,
+        op,
+        judge_rollback_run(&run),
+        endpoint,
+        deployment,
+        to,
+    )
+    .await;
 }
 
 /// A direct rollback: the deployment update's operation, then the deployment; returns how long
