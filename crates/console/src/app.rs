@@ -379,6 +379,8 @@ pub struct App {
     pub modal: Option<DecideForm>,
     /// The comment box of an alert's state change, over the alerts list.
     pub alert_box: Option<AlertBox>,
+    /// The confirmation and progress of a job retry (Jobs tab, `t`).
+    pub retry_box: Option<crate::write::RetryBox>,
     pub bulk: Option<BulkState>,
     pub rollback: Option<RollbackFlow>,
     pub env_rollback: Option<EnvRollbackFlow>,
@@ -433,6 +435,7 @@ impl App {
             help_scroll: 0,
             modal: None,
             alert_box: None,
+            retry_box: None,
             bulk: None,
             rollback: None,
             env_rollback: None,
@@ -491,6 +494,9 @@ impl App {
         if self.alert_box.is_some() {
             return vec![Context::AlertNote];
         }
+        if self.retry_box.is_some() {
+            return vec![Context::JobRetry];
+        }
         let mut out = match self.route() {
             Route::Bulk => match self.bulk.as_ref().map(|b| b.phase) {
                 Some(BulkPhase::Review) => return vec![Context::Review],
@@ -511,6 +517,7 @@ impl App {
             Route::Fleet => vec![Context::Fleet],
             Route::Circuit(v) if v.picker.is_some() => vec![Context::Picker],
             Route::Circuit(v) if v.tab == Tab::Diff => vec![Context::Diff, Context::Circuit],
+            Route::Circuit(v) if v.tab == Tab::Jobs => vec![Context::Jobs, Context::Circuit],
             Route::Circuit(_) => vec![Context::Circuit],
             Route::Approvals => vec![Context::Approvals],
             Route::Env => vec![Context::Env],

@@ -28,6 +28,10 @@ pub enum Context {
     Decide,
     /// The comment box of an alert change (acknowledge / close / reopen).
     AlertNote,
+    /// The circuit's Jobs tab.
+    Jobs,
+    /// The confirmation of a job retry (typed in Prod).
+    JobRetry,
     Review,
     Results,
     Rollback,
@@ -39,7 +43,7 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 20] = [
+    pub const ALL: [Context; 22] = [
         Context::Global,
         Context::Fleet,
         Context::Grid,
@@ -49,6 +53,8 @@ impl Context {
         Context::Env,
         Context::Decide,
         Context::AlertNote,
+        Context::Jobs,
+        Context::JobRetry,
         Context::Review,
         Context::Results,
         Context::Rollback,
@@ -69,6 +75,7 @@ impl Context {
             Context::Input
                 | Context::Decide
                 | Context::AlertNote
+                | Context::JobRetry
                 | Context::Review
                 | Context::Confirm
         )
@@ -88,6 +95,8 @@ impl Context {
             Context::Input => "input",
             Context::Decide => "decide",
             Context::AlertNote => "alert-note",
+            Context::Jobs => "jobs",
+            Context::JobRetry => "job-retry",
             Context::Review => "review",
             Context::Results => "results",
             Context::Rollback => "rollback",
@@ -114,6 +123,8 @@ impl Context {
             Context::Input => "Filter and command line",
             Context::Decide => "Comment box (approve / reject)",
             Context::AlertNote => "Alert comment box (acknowledge / close / reopen)",
+            Context::Jobs => "Circuit: scoring jobs",
+            Context::JobRetry => "Retry a scoring job: confirmation",
             Context::Review => "Bulk review table",
             Context::Results => "Bulk results",
             Context::Rollback => "Rollback: target and plan",

@@ -305,6 +305,30 @@ fn checklist(app: &App, op: &Operation, w: usize) -> Vec<Line<'static>> {
                 w,
             ));
         }
+        OpKind::JobRetry {
+            job, job_status, ..
+        } => {
+            out.push(check(
+                t,
+                done_or(
+                    op.state >= OpState::Submitted && op.state != OpState::NotSent,
+                    op.state == OpState::NotSent,
+                ),
+                op.state == OpState::Submitting,
+                format!("job {job} started with the failed job's inputs"),
+                w,
+            ));
+            out.push(check(
+                t,
+                done_or(op.state == OpState::Verified, failed),
+                !op.state.is_final(),
+                format!(
+                    "the new job completed (now {})",
+                    job_status.as_deref().unwrap_or("not read yet")
+                ),
+                w,
+            ));
+        }
     }
     out
 }

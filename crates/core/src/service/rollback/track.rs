@@ -53,6 +53,7 @@ pub(super) async fn sent_status(
         OpKind::AlertChange { .. } => Ok(crate::service::alert_change::changed(backend, op)
             .await?
             .is_some()),
+        OpKind::JobRetry { .. } => crate::service::job_retry::went_out(backend, op).await,
     }
 }
 
@@ -219,6 +220,10 @@ async fn step(session: &Session, op: &mut Operation) -> Option<Duration> {
         }
         OpKind::AlertChange { .. } => {
             crate::service::alert_change::step(session, op).await;
+            None
+        }
+        OpKind::JobRetry { .. } => {
+            crate::service::job_retry::step(session, op).await;
             None
         }
     }
