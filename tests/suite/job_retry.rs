@@ -455,3 +455,109 @@ async fn the_documented_invoke_bodies_start_a_job_on_the_deployment_named() {
         .unwrap();
     assert_eq!(refused.status(), 400);
 }
+
+/// `[incidents] test_inference = true`: right after a rollback is verified, the restored Prod
+/// deployment is invoked once with its last successful job's inputs (journaled as a
+/// `test-inference` job retry of that rollback, on the audit log), and the watch's next
+/// scoring job is that run once it completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_verified_rollback_starts_one_test_inference_that_the_watch_follows() {
+    use relcon::domain::rollback::{RollbackMethod, TargetChoice};
+    use relcon::service::rollback::{self, RollbackRequest};
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = sim.settings();
+    settings.client.poll_interval_ms = 20;
+    settings.incidents.test_inference = true;
+    let backend = Arc::new(AzureBackend::new(&settings, options()).unwrap());
+    let s = Session::open(
+        &settings,
+        backend,
+        OpenOptions::under(dir.path(), sim.clock()),
+    )
+    .unwrap();
+    let me = s.identity().await.unwrap();
+    let snap = s.refresh().await;
+    let circuit: CircuitRef = sim.scenario().incident_circuit.parse().unwrap();
+    let plan = rollback::plan(
+        &s,
+        &snap,
+        &RollbackRequest {
+            circuit: circuit.clone(),
+            target: TargetChoice::LastGood,
+            method: Some(RollbackMethod::Direct),
+        },
+    )
+    .await
+    .unwrap();
+    let sent = rollback::execute(&s, &plan, &me, None).await.unwrap();
+    let tracking = {
+        let s = s.clone();
+        tokio::spawn(async move { rollback::track(&s, sent, &mut |_| {}).await })
+    };
+    // The deployment update runs on the simulated clock: move it until tracking ends.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !tracking.is_finished() {
+        assert!(std::time::Instant::now() < deadline, "never verified");
+        sim.advance(30.0).unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let op = tracking.await.unwrap();
+    assert_eq!(op.state, OpState::Verified, "{:?}", op.last_error);
+    assert_eq!(invokes(&sim), 1, "one test inference");
+    let tests: Vec<_> = s
+        .journal()
+        .all()
+        .into_iter()
+        .filter(
+            |o| matches!(&o.kind, OpKind::JobRetry { after_rollback: Some(r), .. } if *r == op.id),
+        )
+        .collect();
+    assert_eq!(tests.len(), 1, "{tests:#?}");
+    assert_eq!(tests[0].action(), "test-inference");
+    let OpKind::JobRetry { job, from_job, .. } = &tests[0].kind else {
+        unreachable!()
+    };
+    // Its inputs are the last successful job's.
+    let naming = &s.context().naming;
+    let (e, d) = (naming.endpoint(&circuit), naming.deployment(&circuit));
+    let new = s
+        .backend()
+        .scoring_job(Stage::Prod, &e, &d, job)
+        .await
+        .unwrap();
+    let good = s
+        .backend()
+        .scoring_job(Stage::Prod, &e, &d, from_job)
+        .await
+        .unwrap();
+    assert_eq!(good.job.status, JobStatus::Completed);
+    assert_eq!(new.inputs, good.inputs);
+    // Following the rollback again starts nothing more.
+    relcon::service::job_retry::after_verified_rollback(&s, &op).await;
+    assert_eq!(invokes(&sim), 1);
+    // Two minutes on, a refresh reads the watched circuit's jobs: the watch's next job is the
+    // test inference, completed.
+    sim.advance(120.0).unwrap();
+    let _ = s.refresh().await;
+    let w = s.journal().load(&op.id).unwrap().watch.unwrap();
+    let next = w
+        .next_job
+        .clone()
+        .expect("the watch saw the test inference");
+    assert_eq!(
+        (next.name.as_str(), next.status),
+        (job.as_str(), JobStatus::Completed)
+    );
+    assert!(w.is_open(), "a completed job does not end the watch");
+    // And the test inference's operation is settled by that read: verified, on the record.
+    let test = s.journal().load(&tests[0].id).unwrap();
+    assert_eq!(test.state, OpState::Verified, "{test:#?}");
+    assert!(
+        s.audit()
+            .entries()
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "test-inference" && e.result.starts_with("verified")),
+    );
+}

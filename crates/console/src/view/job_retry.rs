@@ -15,23 +15,31 @@ use crate::layout;
 pub fn render_box(app: &App, frame: &mut Frame, body: Rect) {
     let Some(b) = &app.retry_box else { return };
     let t = &app.theme;
-    let area = layout::popup(body, 84, 12);
+    let area = layout::popup(body, 118, 13);
     let w = area.width.saturating_sub(2) as usize;
     let prod = b.stage == Stage::Prod;
     let stage_style = if prod { t.stage_prod } else { t.text };
+    let error = b.error.as_deref().unwrap_or("(no error text)");
+    // The error on two lines at most: the first `w` characters, then the rest cut to fit.
+    let first: String = error.chars().take(w).collect();
+    let rest: String = error.chars().skip(w).collect();
     let mut lines = vec![
         Line::from(vec![
             Span::styled(format!("{} ", b.circuit), t.text),
-            Span::styled(if prod { "PROD" } else { "Test" }, stage_style),
-            Span::styled(fit(&format!("  job {} · {}", b.job, b.status), w), t.muted),
+            Span::styled(if prod { " PROD " } else { " Test " }, stage_style),
+            Span::styled(
+                fit(
+                    &format!("  {} job {}", b.status.to_ascii_lowercase(), b.job),
+                    w.saturating_sub(26),
+                ),
+                t.muted,
+            ),
         ]),
-        Line::from(Span::styled(
-            fit(b.error.as_deref().unwrap_or("(no error text)"), w),
-            t.alert,
-        )),
+        Line::from(Span::styled(first, t.alert)),
+        Line::from(Span::styled(fit(rest.trim_start(), w), t.alert)),
         Line::from(Span::styled(
             fit(
-                "Starts a new job on the deployment with this job's inputs (output to a fresh path).",
+                "Starts a new job on this deployment with the failed job's inputs; Azure ML writes its output to a fresh path.",
                 w,
             ),
             t.muted,

@@ -13,7 +13,7 @@
 mod test_inference;
 mod track;
 
-pub use test_inference::test_inference;
+pub use test_inference::{after_verified_rollback, test_inference};
 use track::{Earlier, earlier};
 pub(crate) use track::{step, went_out};
 

@@ -3,12 +3,54 @@
 //! inputs of its last successful job, journaled and audited like a retry; its result is
 //! followed by the rollback's watch.
 
-use super::{RetryBrief, audit, audit_record, save, set_status};
+use super::{audit, audit_record, save, set_status};
 use crate::domain::Stage;
 use crate::domain::incidents::JobOutcome;
 use crate::domain::job_retry::{JobDetail, ScoringInvocation, retry_job_name};
 use crate::service::journal::{OpKind, OpState, Operation};
 use crate::service::session::Session;
+
+/// The hook after a rollback's tracking: with `[incidents] test_inference`, a rollback just
+/// verified (and watched) gets its test inference, once (a rollback followed again finds the
+/// one it has in the journal). What could not be started is logged and on the audit log; the
+/// watch goes on either way.
+pub async fn after_verified_rollback(session: &Session, rollback: &Operation) {
+    let wanted = session.context().incidents.test_inference
+        && rollback.state == OpState::Verified
+        && matches!(rollback.kind, OpKind::Rollback { .. })
+        && rollback.watch.as_ref().is_some_and(|w| w.is_open());
+    if !wanted {
+        return;
+    }
+    let journal = session.journal();
+    let started = journal.all().into_iter().any(|o| {
+        matches!(&o.kind, OpKind::JobRetry { after_rollback: Some(r), .. } if *r == rollback.id)
+    });
+    if started {
+        return;
+    }
+    match test_inference(session, rollback).await {
+        Ok(op) => tracing::info!(
+            "test inference {} started after rollback {}",
+            op.id,
+            rollback.id
+        ),
+        Err(why) => {
+            tracing::warn!("no test inference after rollback {}: {why}", rollback.id);
+            let record = crate::audit::Record {
+                actor: rollback.actor.clone(),
+                action: "test-inference".into(),
+                target: rollback.target(),
+                inputs: crate::audit::Inputs::default(),
+                result: format!("not started: {why}"),
+                request_ids: Vec::new(),
+            };
+            if let Err(e) = session.audit().append(record) {
+                tracing::error!("cannot write the audit log: {e}");
+            }
+        }
+    }
+}
 
 /// The optional test inference after a verified rollback (`[incidents] test_inference`):
 /// the restored deployment is invoked with the inputs of its last successful job. Journaled
@@ -64,10 +106,9 @@ pub async fn test_inference(session: &Session, rollback: &Operation) -> Result<O
         Some("test inference after a verified rollback".into()),
         now,
     );
-    // Sent here; followed by whoever follows the rollback's watch (each refresh re-reads it).
-    let mut ignore = |_: &RetryBrief| {};
-    let started = start_only(session, &mut op, &detail, &mut ignore).await;
-    started.map(|()| op)
+    // Sent here; its result is the watch's next scoring job (the watched circuit's job list is
+    // read every 5 minutes), and `relcon ops --wait` follows the operation to its end.
+    start_only(session, &mut op, &detail).await.map(|()| op)
 }
 
 /// Journal, audit and send a test inference without following it.
@@ -75,11 +116,7 @@ async fn start_only(
     session: &Session,
     op: &mut Operation,
     detail: &JobDetail,
-    progress: &mut (dyn FnMut(&RetryBrief) + Send),
 ) -> Result<(), String> {
-    // `send` follows; a test inference is followed by the refreshes, so it is bounded here
-    // to the send and its first read.
-    let _ = progress;
     let name = retry_job_name(&op.id);
     if let OpKind::JobRetry { job, .. } = &mut op.kind {
         *job = name.clone();

@@ -181,6 +181,7 @@ pub async fn track(session: &Session, mut op: Operation, progress: Progress<'_>)
     };
     audit_outcome(session, &op, result);
     crate::service::watch::begin(session, &mut op);
+    crate::service::job_retry::after_verified_rollback(session, &op).await;
     op
 }
 
