@@ -9,6 +9,7 @@ mod console;
 mod doctor;
 pub mod fleet_doc;
 mod incident_cmds;
+mod job_cmds;
 pub mod logging;
 mod output;
 mod paint;
@@ -168,13 +169,20 @@ Examples:
   relcon jobs PLANT007/CIRCUIT03
   relcon jobs PLANT007/CIRCUIT03 --json | jq '.prod.jobs[0]'
 
+  relcon jobs retry PLANT015/CIRCUIT06 batchjob-5d1c... --yes --reason \"INC-4412 input landed\"
+
 Lists every job of the circuit's deployments (what `az ml batch-deployment list-jobs` shows)
 with what run history says of the newest seven of each (start, end, the error), and judges
 Prod: the last run failed, or no run submitted in the last [incidents] stale_job_hours (26).
-Exit 4 when a list or a run could not be read; 2 when the circuit has no deployment.")]
+Exit 4 when a list or a run could not be read; 2 when the circuit has no deployment.
+`relcon jobs retry` starts a failed job again with its inputs (see its --help).")]
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Jobs {
         /// PLANT001/CIRCUIT01
-        circuit: String,
+        #[arg(required = true)]
+        circuit: Option<String>,
+        #[command(subcommand)]
+        action: Option<JobsCommand>,
     },
     /// Acknowledge, close or reopen an Azure Monitor alert (ids from `relcon alerts`)
     #[command(subcommand)]
@@ -304,6 +312,46 @@ pub enum AlertCommand {
     Reopen(AlertArgs),
 }
 
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Start a failed scoring job again with its inputs, and follow the new job to its end
+    #[command(after_help = "\
+Examples:
+  relcon jobs retry PLANT015/CIRCUIT06 batchjob-5d1c0b7e-... --yes
+  relcon jobs retry PLANT015/CIRCUIT06 batchjob-5d1c0b7e-... --stage test
+
+Only a failed, canceled or unresponsive job whose inputs Azure ML gives back is retried (a
+completed or running one is a conflict, exit 3). The failed job is re-read, the retry is
+journaled and on the audit log before the POST on the endpoint's scoring URI, with the new
+job's name chosen beforehand, so a lost answer is settled by looking for that job, never by
+sending twice. The new job is followed until it ends ([incidents] retry_follow_minutes).
+Without --yes the retry is shown and nothing is sent (exit 2); in Test, at a terminal, relcon
+asks instead. --read-only refuses. Exit 0 the new job completed, 1 refused, 2 no such job,
+3 not a failed job, 4 failed (or the new job failed too).")]
+    Retry {
+        /// PLANT001/CIRCUIT01
+        circuit: String,
+        /// The failed job's name (`relcon jobs PLANT/CIRCUIT` lists them)
+        job: String,
+        /// The deployment's stage
+        #[arg(long, value_enum, default_value = "prod")]
+        stage: StageArg,
+        /// Send without asking (the headless confirmation)
+        #[arg(long)]
+        yes: bool,
+        /// Why (recorded in the audit log)
+        #[arg(long, short = 'm')]
+        reason: Option<String>,
+    },
+}
+
+/// A stage with batch deployments.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum StageArg {
+    Prod,
+    Test,
+}
+
 #[derive(Debug, Args)]
 pub struct AlertArgs {
     /// The alert's id, GUID, or the start of its GUID
@@ -419,6 +467,10 @@ fn command_name(c: Option<&Command>) -> &'static str {
         Some(Command::Alert(AlertCommand::Close(_))) => "alert close",
         Some(Command::Alert(AlertCommand::Reopen(_))) => "alert reopen",
         Some(Command::Alerts) => "alerts",
+        Some(Command::Jobs {
+            action: Some(JobsCommand::Retry { .. }),
+            ..
+        }) => "jobs retry",
         Some(Command::Jobs { .. }) => "jobs",
         Some(Command::Approve { .. }) => "approve",
         Some(Command::Reject { .. }) => "reject",
@@ -442,7 +494,32 @@ fn run(cli: Cli) -> Exit {
         Some(Command::Circuit { circuit }) => read_cmds::circuit(g, &circuit),
         Some(Command::Approvals) => read_cmds::approvals(g),
         Some(Command::Alerts) => incident_cmds::alerts(g),
-        Some(Command::Jobs { circuit }) => incident_cmds::jobs(g, &circuit),
+        Some(Command::Jobs {
+            action:
+                Some(JobsCommand::Retry {
+                    circuit,
+                    job,
+                    stage,
+                    yes,
+                    reason,
+                }),
+            ..
+        }) => job_cmds::retry_job(
+            g,
+            job_cmds::RetryArgs {
+                circuit: &circuit,
+                job: &job,
+                stage: match stage {
+                    StageArg::Prod => crate::domain::Stage::Prod,
+                    StageArg::Test => crate::domain::Stage::Test,
+                },
+                yes,
+                reason,
+            },
+        ),
+        Some(Command::Jobs { circuit, .. }) => {
+            incident_cmds::jobs(g, circuit.as_deref().unwrap_or_default())
+        }
         Some(Command::Alert(cmd)) => {
             use crate::domain::incidents::AlertState;
             let (a, to) = match cmd {

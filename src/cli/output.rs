@@ -21,10 +21,11 @@ use super::Exit;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The version of `command`'s document: [`SCHEMA_VERSION`], or higher for a command whose
-/// shape changed (`ops` is 2 since an operation's `kind` gained `alert-change`).
+/// shape changed (`ops` is 2 since an operation's `kind` gained `alert-change`, 3 since it
+/// gained `job-retry`).
 pub fn schema_version(command: &str) -> u32 {
     match command {
-        "ops" => 2,
+        "ops" => 3,
         _ => SCHEMA_VERSION,
     }
 }
@@ -143,7 +144,7 @@ mod tests {
         begin(true, "ops");
         assert_eq!(
             document(json!({"operations": []})).unwrap()["schema_version"],
-            2,
+            3,
             "ops changed shape"
         );
         // Outside JSON mode nothing is recorded.

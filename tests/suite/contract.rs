@@ -138,6 +138,11 @@ const DEVIATIONS: &[(&str, &str, &str)] = &[
         "the spec types Run.templateParameters' values as objects (the .NET `object` of its generator); a YAML pipeline's parameters are the strings it was queued with (RunPipelineParameters.templateParameters), which the service echoes",
     ),
     (
+        "BatchJobEndpoint_Create",
+        "required query parameter `api-version` not sent",
+        "a batch job is started by POSTing the endpoint's scoringUri verbatim, as Microsoft's SDK and CLI do (`az ml batch-endpoint invoke`; Learn's REST tab posts to the endpoint URI with no api-version); the URI is the service's, relcon adds nothing to it (docs/AZURE.md)",
+    ),
+    (
         "Alerts_GetAll",
         "query parameter `ctoken` is not documented",
         "the service's own nextLink carries its continuation token `ctoken` (Microsoft's Alerts_List example); relcon follows nextLink as given",
@@ -329,6 +334,38 @@ async fn record_everything() -> Vec<Exchange> {
     let incident: relcon::domain::CircuitRef = sim.scenario().incident_circuit.parse().unwrap();
     let jobs = relcon::service::incidents::circuit_jobs(&b, &ctx, &incident, sim.now(), 2).await;
     assert!(jobs.is_complete(), "{:?}", jobs.errors);
+    // A retry's calls: the failed nightly job read with its inputs (Jobs - Get on the
+    // deployment), the endpoint's scoring URI (the endpoint list), the POST there, the new job.
+    let failing: relcon::domain::CircuitRef = sim.scenario().failing_job_circuit.parse().unwrap();
+    let (e, d) = (
+        ctx.naming.endpoint(&failing),
+        ctx.naming.deployment(&failing),
+    );
+    let listed = b
+        .scoring_jobs(Stage::Prod, &e, &d, sim.now() - chrono::Duration::days(2))
+        .await
+        .unwrap();
+    let failed = b
+        .scoring_job(Stage::Prod, &e, &d, &listed[0].name)
+        .await
+        .unwrap();
+    assert!(!failed.inputs.is_empty());
+    let started = b
+        .invoke_scoring(&relcon::domain::job_retry::ScoringInvocation {
+            stage: Stage::Prod,
+            endpoint: e.clone(),
+            deployment: d.clone(),
+            job_name: "relcon-retry-contract".into(),
+            inputs: failed.inputs.clone(),
+            request_id: "relcon-contract".into(),
+            description: "contract test".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(started.value.name, "relcon-retry-contract");
+    b.scoring_job(Stage::Prod, &e, &d, &started.value.name)
+        .await
+        .unwrap();
 
     // Monitoring, through the workspace and through the Application Insights API.
     b.monitor(MonitorQuery::Coverage).await.unwrap();
@@ -565,6 +602,8 @@ async fn every_request_and_simulator_response_follows_the_documents() {
         "Alerts_GetById",
         "Alerts_ChangeState",
         "BatchJobDeployment_List",
+        "BatchJobDeployment_Get",
+        "BatchJobEndpoint_Create",
         "Runs_Get",
     ] {
         assert!(

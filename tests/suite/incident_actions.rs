@@ -426,10 +426,10 @@ fn an_alert_change_stopped_between_journal_and_send_is_sent_once_by_the_rerun() 
         "{third}"
     );
     assert_eq!(changestates(&sim), 1);
-    // The journal's new kind, in `ops` (version 2 of its document).
+    // The journal's new kind, in `ops` (version 3 of its document since job-retry).
     let (code, listed) = sim.json("erin", &["ops"]);
     assert_eq!(code, 0, "{listed}");
-    assert_eq!(listed["schema_version"], 2);
+    assert_eq!(listed["schema_version"], 3);
     assert!(
         listed["operations"]
             .as_array()

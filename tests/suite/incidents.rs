@@ -390,3 +390,66 @@ async fn a_new_process_starts_from_the_job_lists_the_last_one_read() {
     };
     assert_eq!(jobs(&a), jobs(&b));
 }
+
+/// A circuit under a rollback's watch has its Prod job list read on the alerted cadence (every
+/// 5 minutes) although no alert is active on it, so the watch sees the next scoring job's
+/// result within minutes, not at the next 45-minute read; the same refresh without the watch
+/// takes the list from the book.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_watched_circuits_job_list_is_read_on_the_alerted_cadence() {
+    let sim = sim().await;
+    let settings = sim.settings();
+    let backend = AzureBackend::new(&settings, options()).unwrap();
+    let ctx = Context::new(&settings, false, backend.describe());
+    let first = read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let alerted: HashSet<CircuitRef> = sim
+        .scenario()
+        .alerted_circuits
+        .iter()
+        .map(|c| circuit(c))
+        .collect();
+    let known = Known::nothing(sim.now()).after(first);
+    sim.advance(6.0 * 60.0).unwrap();
+    let known = Known {
+        now: sim.now(),
+        ..known
+    };
+    let unwatched = read(&backend, &ctx, &known).await;
+    // A circuit without an alert whose list the refresh took from the book.
+    let key_of = |c: &CircuitRef| (ctx.naming.endpoint(c), ctx.naming.deployment(c));
+    let alerted_keys: HashSet<(String, String)> = alerted.iter().map(key_of).collect();
+    let mut reused: Vec<(String, String)> = unwatched
+        .incidents
+        .jobs
+        .iter()
+        .filter(|(k, j)| j.reused && !alerted_keys.contains(*k))
+        .map(|(k, _)| k.clone())
+        .collect();
+    reused.sort();
+    assert!(reused.len() > 50, "{} lists reused", reused.len());
+    let key = reused[0].clone();
+    let watched = CircuitRef::new(
+        ctx.naming.endpoint.parse(&key.0).unwrap().0.unwrap(),
+        ctx.naming.deployment.parse(&key.1).unwrap().1.unwrap(),
+    );
+    assert_eq!(key_of(&watched), key);
+    let with_watch = Known {
+        watched: [watched.clone()].into(),
+        ..known
+    };
+    let before = backend.stats().ml;
+    let r = read(&backend, &ctx, &with_watch).await;
+    let got = &r.incidents.jobs[&key_of(&watched)];
+    assert!(!got.reused, "the watched circuit's list was read");
+    assert_eq!(got.read_at, with_watch.now);
+    // Only what was due then, plus the watched list.
+    let read_lists = r.incidents.jobs.values().filter(|j| !j.reused).count();
+    let before_lists = unwatched
+        .incidents
+        .jobs
+        .values()
+        .filter(|j| !j.reused)
+        .count();
+    assert_eq!(read_lists, before_lists + 1);
+    assert_eq!(backend.stats().ml - before, read_lists as u64);
+}

@@ -21,6 +21,7 @@ mod devops_refusal;
 mod hash_properties;
 mod incident_actions;
 mod incidents;
+mod job_retry;
 mod json_contract;
 mod monitoring;
 mod pyjson_props;

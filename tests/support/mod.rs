@@ -174,6 +174,7 @@ pub fn schema_of(doc: &Value) -> &'static str {
         "alerts" => "alerts",
         "alert ack" | "alert close" | "alert reopen" => "alert-change",
         "jobs" => "jobs",
+        "jobs retry" => "jobs-retry",
         "approve" | "reject" => "decisions",
         "rollback" => "rollback",
         "ops" => "ops",
@@ -278,11 +279,12 @@ impl Contract {
         }
     }
 
-    /// The document is valid, and carries its command's version (`ops` is 2 since its
-    /// operations' kind gained `alert-change`; error documents and the rest are 1).
+    /// The document is valid, and carries its command's version (`ops` is 3 since its
+    /// operations' kind gained `alert-change` (2) and `job-retry` (3); error documents and the
+    /// rest are 1).
     pub fn assert_valid(&self, doc: &Value) {
         let version = if doc.get("exit_code").is_none() && doc["command"] == "ops" {
-            2
+            3
         } else {
             1
         };

@@ -183,6 +183,9 @@ pub struct Call {
     pub body: Option<serde_json::Value>,
     /// Sent without credentials (a public document: Azure ML's workspace discovery).
     pub anonymous: bool,
+    /// Headers of the call's own (`azureml-model-deployment` on a batch invoke). Never a
+    /// credential: those come from `Auth` and are never logged.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Call {
@@ -193,6 +196,7 @@ impl Call {
             url,
             body: None,
             anonymous: false,
+            headers: Vec::new(),
         }
     }
 
@@ -211,7 +215,14 @@ impl Call {
             url,
             body: Some(body),
             anonymous: false,
+            headers: Vec::new(),
         }
+    }
+
+    /// The call with one more header of its own.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
     }
 }
 
@@ -774,6 +785,9 @@ impl Http {
         }
         if let Some(value) = &auth.value {
             req = req.header(AUTHORIZATION, value.clone());
+        }
+        for (name, value) in &call.headers {
+            req = req.header(*name, value.as_str());
         }
         if let Some(body) = &call.body {
             req = req.json(body);

@@ -5,8 +5,10 @@
 //! (`{api}`: `https://{region}.api.azureml.ms`), found through the workspace's discovery URL
 //! unless `[incidents] ml_api_endpoint` names it, and take a token for `https://ml.azure.com`.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
-use reqwest::Url;
+use reqwest::{Method, Url};
 use tokio::sync::OnceCell;
 
 use super::AzureBackend;
@@ -16,7 +18,8 @@ use super::urls::seg;
 use super::wire::jobs as jw;
 use crate::domain::Stage;
 use crate::domain::incidents::{JobRun, JobStatus, ScoringJob};
-use crate::service::backend::{BackendError, BackendResult, ErrorKind};
+use crate::domain::job_retry::{JobDetail, JobInput, ScoringInvocation};
+use crate::service::backend::{BackendError, BackendResult, ErrorKind, Receipt};
 use crate::settings::{ResourceRef, Settings};
 
 /// The batch job API's only published version (its swagger lives with the Python SDK).
@@ -34,6 +37,14 @@ pub const MAX_JOB_PAGES: usize = 20;
 /// Hosts the discovery document may name for the data plane. relcon's token for
 /// `https://ml.azure.com` goes only there (or to a host on this machine, the simulator).
 const ML_API_HOST_SUFFIXES: [&str; 3] = [".api.azureml.ms", ".api.ml.azure.cn", ".api.ml.azure.us"];
+
+/// Hosts a batch endpoint's `scoringUri` may name besides those: Azure ML's inference hosts
+/// (the format of `scoringUri` is not documented; see docs/AZURE.md "Retrying a job").
+const INFERENCE_HOST_SUFFIXES: [&str; 3] = [
+    ".inference.ml.azure.com",
+    ".inference.ml.azure.cn",
+    ".inference.ml.azure.us",
+];
 
 /// Where the job calls go.
 #[derive(Debug)]
@@ -115,6 +126,15 @@ fn parse_url(text: &str, query: &[(&str, &str)]) -> BackendResult<Url> {
 
 /// Whether relcon may send its ML token to this discovered host.
 fn trusted_ml_host(url: &Url) -> bool {
+    trusted_host(url, &ML_API_HOST_SUFFIXES)
+}
+
+/// Whether relcon may send its ML token to a batch endpoint's scoring URI.
+fn trusted_scoring_host(url: &Url) -> bool {
+    trusted_host(url, &ML_API_HOST_SUFFIXES) || trusted_host(url, &INFERENCE_HOST_SUFFIXES)
+}
+
+fn trusted_host(url: &Url, suffixes: &[&str]) -> bool {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
     let loopback = host == "localhost"
         || host
@@ -123,9 +143,66 @@ fn trusted_ml_host(url: &Url) -> bool {
             .is_ok_and(|ip| ip.is_loopback());
     loopback
         || (url.scheme() == "https"
-            && ML_API_HOST_SUFFIXES
+            && suffixes
                 .iter()
                 .any(|s| host.ends_with(s) && host.len() > s.len()))
+}
+
+/// The inputs a job was invoked with, as relcon keeps them.
+pub fn job_inputs(w: &jw::BatchJobResource) -> BTreeMap<String, JobInput> {
+    w.properties
+        .as_ref()
+        .and_then(|p| p.input_data.as_ref())
+        .map(|m| {
+            m.iter()
+                .map(|(k, i)| {
+                    (
+                        k.clone(),
+                        JobInput {
+                            kind: i.job_input_type.clone().unwrap_or_default(),
+                            uri: i.uri.clone(),
+                            value: i.value.as_ref().map(|v| match v {
+                                serde_json::Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            }),
+                            mode: i.mode.clone(),
+                        },
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The body of a batch invoke (`BatchJobResource`, camelCase as the swagger and the SDK send
+/// it): the inputs, the name relcon chose, a description. No `outputData`: Azure ML picks a
+/// fresh output path, so the failed job's output is never overwritten.
+pub fn invoke_body(inv: &ScoringInvocation) -> serde_json::Value {
+    let inputs: serde_json::Map<String, serde_json::Value> = inv
+        .inputs
+        .iter()
+        .map(|(k, i)| {
+            let mut o = serde_json::Map::new();
+            o.insert("jobInputType".into(), i.kind.clone().into());
+            if let Some(u) = &i.uri {
+                o.insert("uri".into(), u.clone().into());
+            }
+            if let Some(v) = &i.value {
+                o.insert("value".into(), v.clone().into());
+            }
+            if let Some(m) = &i.mode {
+                o.insert("mode".into(), m.clone().into());
+            }
+            (k.clone(), serde_json::Value::Object(o))
+        })
+        .collect();
+    serde_json::json!({
+        "properties": {
+            "name": inv.job_name,
+            "description": inv.description,
+            "inputData": inputs,
+        }
+    })
 }
 
 /// A wire job as relcon's record.
@@ -300,6 +377,120 @@ impl AzureBackend {
                 .then(b.name.cmp(&a.name))
         });
         Ok(out)
+    }
+
+    /// One job of a deployment with its inputs (`BatchJobDeployment_Get`).
+    pub(super) async fn get_scoring_job(
+        &self,
+        stage: Stage,
+        endpoint: &str,
+        deployment: &str,
+        job: &str,
+    ) -> BackendResult<JobDetail> {
+        let api = self.ml_api(stage).await?;
+        let (ws, _) = self.jobs.workspace(stage)?;
+        let url = parse_url(
+            &format!(
+                "{api}/mferp/managementfrontend{}/batchEndpoints/{}/deployments/{}/jobs/{}",
+                self.jobs.workspace_path(ws),
+                seg(endpoint),
+                seg(deployment),
+                seg(job)
+            ),
+            &[("api-version", BATCH_JOBS_API)],
+        )?;
+        let w: jw::BatchJobResource = self
+            .http
+            .get_json(Service::MlData, url, "a batch job")
+            .await?;
+        let inputs = job_inputs(&w);
+        Ok(JobDetail {
+            job: scoring_job(stage, endpoint, deployment, w),
+            inputs,
+        })
+    }
+
+    /// Start a batch job: read the endpoint's `scoringUri` (ARM), then POST it once, verbatim
+    /// (as Microsoft's SDK and CLI do), with `azureml-model-deployment` naming the deployment.
+    pub(super) async fn post_invoke(
+        &self,
+        inv: &ScoringInvocation,
+    ) -> BackendResult<Receipt<ScoringJob>> {
+        // The workspace's endpoint list (BatchEndpoints_List, one page for a plant fleet) has
+        // each endpoint's `scoringUri`, in the shape BatchEndpoints_Get gives.
+        let url = self.urls.endpoints(inv.stage)?;
+        let endpoints: Vec<super::wire::ml::BatchEndpoint> = self
+            .http
+            .arm_list(url.clone(), "a batch endpoint list")
+            .await?;
+        let e = endpoints
+            .into_iter()
+            .find(|e| {
+                e.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&inv.endpoint))
+            })
+            .ok_or_else(|| {
+                let mut err = BackendError::new(
+                    ErrorKind::NotFound,
+                    "GET",
+                    url.as_str(),
+                    format!(
+                        "no batch endpoint {} in the {} workspace",
+                        inv.endpoint, inv.stage
+                    ),
+                );
+                err.status = Some(404);
+                err
+            })?;
+        let uri = e
+            .properties
+            .and_then(|p| p.scoring_uri)
+            .filter(|u| !u.trim().is_empty())
+            .ok_or_else(|| {
+                BackendError::new(
+                    ErrorKind::Decode,
+                    "GET",
+                    url.as_str(),
+                    format!(
+                        "batch endpoint {} has no properties.scoringUri",
+                        inv.endpoint
+                    ),
+                )
+            })?;
+        let target = Url::parse(uri.trim()).map_err(|err| {
+            BackendError::new(
+                ErrorKind::Decode,
+                "GET",
+                url.as_str(),
+                format!("the endpoint's scoringUri is not a URL ({err})"),
+            )
+        })?;
+        if !trusted_scoring_host(&target) {
+            return Err(BackendError::new(
+                ErrorKind::Config,
+                "POST",
+                target.as_str(),
+                format!(
+                    "batch endpoint {} names {} as its scoring URI, which is not an Azure ML host; relcon sends its token only to Azure ML",
+                    inv.endpoint,
+                    target.host_str().unwrap_or("?")
+                ),
+            ));
+        }
+        let call = Call::with_body(Service::MlData, Method::POST, target, invoke_body(inv))
+            .header("azureml-model-deployment", inv.deployment.clone())
+            .header("repeatability_request-id", inv.request_id.clone());
+        let reply = self.http.mutate(call).await?;
+        let w: jw::BatchJobResource = reply.json("a batch job")?;
+        let mut job = scoring_job(inv.stage, &inv.endpoint, &inv.deployment, w);
+        if job.name.is_empty() {
+            job.name = inv.job_name.clone();
+        }
+        Ok(Receipt {
+            value: job,
+            request_id: reply.request_id(),
+        })
     }
 
     /// One job's run history. Sent without `api-version` (as Microsoft's SDK does); a 400

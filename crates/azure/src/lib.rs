@@ -723,6 +723,23 @@ impl Backend for AzureBackend {
         self.get_job_run(stage, job).await
     }
 
+    async fn scoring_job(
+        &self,
+        stage: Stage,
+        endpoint: &str,
+        deployment: &str,
+        job: &str,
+    ) -> BackendResult<domain::job_retry::JobDetail> {
+        self.get_scoring_job(stage, endpoint, deployment, job).await
+    }
+
+    async fn invoke_scoring(
+        &self,
+        invocation: &domain::job_retry::ScoringInvocation,
+    ) -> BackendResult<Receipt<ScoringJob>> {
+        self.post_invoke(invocation).await
+    }
+
     /// See [`AzureBackend::monitor_in_parts`]: a result past the service's cap is read in parts.
     async fn monitor(&self, query: MonitorQuery) -> BackendResult<Table> {
         self.monitor_in_parts(query).await

@@ -14,6 +14,7 @@ use crate::service::approval::ApprovalEvidence;
 use crate::service::decide::{DecisionOutcome, DecisionRequest};
 use crate::service::evidence::{CircuitEvidence, ConfigComparison, VersionInfo};
 use crate::service::incidents::CircuitJobs;
+use crate::service::job_retry::{JobRetryOutcome, JobRetryRequest, RetryBrief};
 use crate::service::journal::Operation;
 use crate::service::rollback::{EnvironmentPlan, ExecuteError, RollbackPlan, RollbackRequest};
 
@@ -110,6 +111,9 @@ pub enum Action {
     AcknowledgeAlert,
     /// Alerts: close the selected alert (comment box, then sent once).
     CloseAlert,
+    /// Circuit, Jobs tab: start the newest failed scoring job again with its inputs
+    /// (confirmation: typed in Prod), followed to its end.
+    RetryJob,
     /// Bound to nothing: lets a user keymap unbind a default key.
     Noop,
     /// Typed text on an input line (not bindable).
@@ -174,6 +178,7 @@ impl Action {
             Action::ShowAlerts => "show-alerts",
             Action::AcknowledgeAlert => "acknowledge-alert",
             Action::CloseAlert => "close-alert",
+            Action::RetryJob => "retry-job",
             Action::Noop => "noop",
             Action::Type(_) => "type",
         }
@@ -266,6 +271,14 @@ pub enum Msg {
     AlertChanged {
         outcome: Box<AlertChangeOutcome>,
     },
+    /// A retried job's new job, each time it is read (the Jobs tab's row follows it).
+    JobRetryProgress {
+        brief: Box<RetryBrief>,
+    },
+    /// A job retry ended (or stopped being followed).
+    JobRetried {
+        outcome: Box<JobRetryOutcome>,
+    },
 }
 
 impl From<Action> for Msg {
@@ -344,6 +357,10 @@ pub enum Effect {
     ChangeAlert {
         request: AlertChangeRequest,
     },
+    /// Retry a failed scoring job: journaled, sent once, followed with progress. A mutation.
+    RetryJob {
+        request: JobRetryRequest,
+    },
     Quit,
 }
 
@@ -364,7 +381,10 @@ impl Effect {
             Effect::LoadOps { .. } => Some(Slot::Ops),
             Effect::LoadAudit { .. } => Some(Slot::Audit),
             Effect::LoadJobs { .. } => Some(Slot::Jobs),
-            Effect::ResumeOps | Effect::Quit | Effect::ChangeAlert { .. } => None,
+            Effect::ResumeOps
+            | Effect::Quit
+            | Effect::ChangeAlert { .. }
+            | Effect::RetryJob { .. } => None,
         }
     }
 
@@ -374,6 +394,7 @@ impl Effect {
             self,
             Effect::Decide { .. }
                 | Effect::ChangeAlert { .. }
+                | Effect::RetryJob { .. }
                 | Effect::ExecuteRollback { .. }
                 | Effect::ExecuteEnvironmentRollback { .. }
         )

@@ -14,7 +14,7 @@ use super::approvals_model::ApprovalRow;
 use super::filter::FilterQuery;
 use super::flows::{
     AlertBox, AuditState, BulkPhase, BulkState, CircuitRollback, DecideForm, EnvironmentRollback,
-    OpsState, ProgressView, RollbackFlow, RollbackStep,
+    OpsState, ProgressView, RetryBox, RollbackFlow, RollbackStep,
 };
 use super::index::{FleetIndex, Order};
 use super::keymap::{KeyChord, KeyContext, Keymap};
@@ -130,6 +130,8 @@ pub enum Overlay {
     Decide(DecideForm),
     /// The comment box of an alert's state change, over the alerts list.
     AlertNote(AlertBox),
+    /// The confirmation and progress of a job retry (Jobs tab, `t`).
+    JobRetry(Box<RetryBox>),
 }
 
 /// One view on the route stack.
@@ -541,6 +543,28 @@ impl App {
         }
     }
 
+    /// The job retry's box, if it is the form open.
+    pub fn retry_box(&self) -> Option<&RetryBox> {
+        match &self.overlay {
+            Some(Overlay::JobRetry(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub fn retry_box_mut(&mut self) -> Option<&mut RetryBox> {
+        match &mut self.overlay {
+            Some(Overlay::JobRetry(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Close the job retry's box (and nothing else).
+    pub fn close_retry_box(&mut self) {
+        if matches!(self.overlay, Some(Overlay::JobRetry(_))) {
+            self.overlay = None;
+        }
+    }
+
     /// The circuit rollback on the route stack (the newest, if the user opened another view
     /// over it).
     pub fn rollback(&self) -> Option<&RollbackFlow<CircuitRollback>> {
@@ -568,6 +592,7 @@ impl App {
         match &self.overlay {
             Some(Overlay::Decide(_)) => return vec![KeyContext::Decide],
             Some(Overlay::AlertNote(_)) => return vec![KeyContext::AlertNote],
+            Some(Overlay::JobRetry(_)) => return vec![KeyContext::JobRetry],
             None => {}
         }
         let mut out = match self.route() {
@@ -589,6 +614,7 @@ impl App {
             Route::Fleet => vec![KeyContext::Fleet],
             Route::Circuit(v) if v.picker.is_some() => vec![KeyContext::Picker],
             Route::Circuit(v) if v.tab == Tab::Diff => vec![KeyContext::Diff, KeyContext::Circuit],
+            Route::Circuit(v) if v.tab == Tab::Jobs => vec![KeyContext::Jobs, KeyContext::Circuit],
             Route::Circuit(_) => vec![KeyContext::Circuit],
             Route::Approvals => vec![KeyContext::Approvals],
             Route::Env => vec![KeyContext::Env],

@@ -73,6 +73,36 @@ pub struct AlertBox {
     pub sending: bool,
 }
 
+/// The confirmation of a job retry (`t` in the Jobs tab), then its progress: the failed job,
+/// what must be typed (Prod: the circuit, as for a rollback; Test: nothing), and the new job
+/// as last read once it is on its way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryBox {
+    pub circuit: CircuitRef,
+    pub stage: Stage,
+    pub job: String,
+    /// The failed job's status and error, as the Jobs tab read them.
+    pub status: String,
+    pub error: Option<String>,
+    /// Prod: the circuit typed here; Test: Enter is the confirmation.
+    pub confirm: TextField,
+    /// Sent; the new job as last read (none before the first read).
+    pub sending: bool,
+    pub progress: Option<crate::service::job_retry::RetryBrief>,
+}
+
+impl RetryBox {
+    /// What must be typed before Enter sends (Prod only).
+    pub fn needs_typing(&self) -> bool {
+        self.stage == Stage::Prod
+    }
+
+    /// Whether Enter sends now.
+    pub fn confirmed(&self) -> bool {
+        !self.needs_typing() || self.confirm.value() == self.circuit.to_string()
+    }
+}
+
 /// Which field of a form takes typed text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Field {

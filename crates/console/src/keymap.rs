@@ -28,6 +28,10 @@ pub enum KeyContext {
     Decide,
     /// The comment box of an alert change (acknowledge / close / reopen).
     AlertNote,
+    /// The circuit's Jobs tab.
+    Jobs,
+    /// The confirmation of a job retry (typed in Prod).
+    JobRetry,
     Review,
     Results,
     Rollback,
@@ -39,7 +43,7 @@ pub enum KeyContext {
 }
 
 impl KeyContext {
-    pub const ALL: [KeyContext; 20] = [
+    pub const ALL: [KeyContext; 22] = [
         KeyContext::Global,
         KeyContext::Fleet,
         KeyContext::Grid,
@@ -49,6 +53,8 @@ impl KeyContext {
         KeyContext::Env,
         KeyContext::Decide,
         KeyContext::AlertNote,
+        KeyContext::Jobs,
+        KeyContext::JobRetry,
         KeyContext::Review,
         KeyContext::Results,
         KeyContext::Rollback,
@@ -69,6 +75,7 @@ impl KeyContext {
             KeyContext::Input
                 | KeyContext::Decide
                 | KeyContext::AlertNote
+                | KeyContext::JobRetry
                 | KeyContext::Review
                 | KeyContext::Confirm
         )
@@ -88,6 +95,8 @@ impl KeyContext {
             KeyContext::Input => "input",
             KeyContext::Decide => "decide",
             KeyContext::AlertNote => "alert-note",
+            KeyContext::Jobs => "jobs",
+            KeyContext::JobRetry => "job-retry",
             KeyContext::Review => "review",
             KeyContext::Results => "results",
             KeyContext::Rollback => "rollback",
@@ -114,6 +123,8 @@ impl KeyContext {
             KeyContext::Input => "Filter and command line",
             KeyContext::Decide => "Comment box (approve / reject)",
             KeyContext::AlertNote => "Alert comment box (acknowledge / close / reopen)",
+            KeyContext::Jobs => "Circuit: scoring jobs",
+            KeyContext::JobRetry => "Retry a scoring job: confirmation",
             KeyContext::Review => "Bulk review table",
             KeyContext::Results => "Bulk results",
             KeyContext::Rollback => "Rollback: target and plan",

@@ -61,6 +61,13 @@ pub struct IncidentSettings {
     /// After a verified rollback its circuit is watched this long (new alerts, the next
     /// scoring job, drift and accuracy); 0 turns the watch off.
     pub watch_minutes: u32,
+    /// A retried scoring job is followed this long (on the session's clock) before relcon
+    /// stops waiting for it and leaves it to `relcon ops --wait`.
+    pub retry_follow_minutes: u32,
+    /// Right after a rollback is verified, start one scoring job on the restored deployment
+    /// with the inputs of its last successful job (the runbook's "run a test inference"); its
+    /// result joins the verification checklist and the watch.
+    pub test_inference: bool,
 }
 
 impl Default for IncidentSettings {
@@ -72,6 +79,8 @@ impl Default for IncidentSettings {
             stale_job_hours: crate::domain::incidents::DEFAULT_STALE_HOURS,
             job_reread_minutes: 45,
             watch_minutes: crate::domain::watch::DEFAULT_WATCH_MINUTES,
+            retry_follow_minutes: 60,
+            test_inference: false,
         }
     }
 }

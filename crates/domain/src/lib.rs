@@ -14,6 +14,7 @@ pub mod fleet;
 pub mod hash;
 pub mod ids;
 pub mod incidents;
+pub mod job_retry;
 pub mod naming;
 pub mod platform;
 pub mod policy;

@@ -109,7 +109,13 @@ pub fn endpoint_json(w: &World, stage: Stage, e: &Endpoint) -> Value {
         "properties": {
             "description": e.description,
             "properties": {"BatchEndpointCreationApiVersion": "2025-06-01", "azureml.onlineendpointid": id},
-            "scoringUri": format!("https://{}.{}.inference.ml.azure.com/jobs", e.name, w.ids.location),
+            // Where Microsoft's SDK invokes the endpoint (and from which it takes the data
+            // plane's base): the workspace's `{api}/mferp/managementfrontend/.../jobs`.
+            "scoringUri": if w.jobs.scoring_base.is_empty() {
+                format!("https://{}.api.azureml.ms/mferp/managementfrontend{}/batchEndpoints/{}/jobs", w.ids.location, workspace_id(w, stage), e.name)
+            } else {
+                format!("{}/mferp/managementfrontend{}/batchEndpoints/{}/jobs", w.jobs.scoring_base, workspace_id(w, stage), e.name)
+            },
             "swaggerUri": Value::Null,
             "authMode": "AADToken",
             "defaults": {"deploymentName": e.default_deployment},

@@ -54,6 +54,20 @@ pub async fn scenario(State(s): State<Arc<Shared>>) -> Response {
     Json(summary).into_response()
 }
 
+/// `POST /_sim/jobs/retries` `{"fail": true|false}`: whether batch jobs started from now on
+/// (a retry) fail again.
+pub async fn retries(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let fail = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("fail").and_then(Value::as_bool));
+    let Some(fail) = fail else {
+        let msg = json!({"error": "send {\"fail\": true} or {\"fail\": false}"});
+        return (StatusCode::BAD_REQUEST, Json(msg)).into_response();
+    };
+    s.world().jobs.retries_fail = fail;
+    Json(json!({"fail": fail})).into_response()
+}
+
 /// `GET /mlapi/discovery`: Azure ML's workspace discovery document (public, as on Azure).
 /// Counted like a service request (it is one), though it needs no token.
 pub async fn discovery(State(s): State<Arc<Shared>>) -> Response {

@@ -141,6 +141,9 @@ pub struct Req {
     pub base: String,
     pub page_size: Option<usize>,
     pub speed: f64,
+    /// The one header a route reads besides the token: a batch invoke's
+    /// `azureml-model-deployment`.
+    pub model_deployment: Option<String>,
 }
 
 impl Req {
@@ -279,6 +282,11 @@ pub async fn entry(
             base: shared.base.clone(),
             page_size: shared.page_size,
             speed: shared.clock.speed(),
+            model_deployment: parts
+                .headers
+                .get("azureml-model-deployment")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
         };
         // Anything but a read may change the world: cached JSON from before is stale, and so is
         // anything cached while the change was being made.

@@ -38,6 +38,13 @@ pub struct JobPlan {
     /// Job name -> (circuit, stage, night), built on first use.
     index: HashMap<String, (usize, Stage, i64)>,
     index_through: i64,
+    /// Jobs started through the API (retries), oldest first.
+    pub invoked: Vec<super::job_invoke::Invoked>,
+    /// Whether a job started now fails (`POST /_sim/jobs/retries {"fail": true}`).
+    pub retries_fail: bool,
+    /// Where the batch endpoints' `scoringUri` points (this simulator's `/mlapi`); empty
+    /// until the simulator listens.
+    pub scoring_base: String,
 }
 
 /// One night's job of a deployment, as it stands at some instant.
@@ -52,6 +59,8 @@ pub struct SimJob {
     pub ended: Option<DateTime<Utc>>,
     pub status: &'static str,
     pub error: Option<(&'static str, String)>,
+    /// A job started through the API: the `inputData` it was given.
+    pub invoked: Option<Value>,
 }
 
 fn midnight(day: i64) -> DateTime<Utc> {
@@ -149,6 +158,9 @@ impl JobPlan {
             stale,
             index: HashMap::new(),
             index_through: i64::MIN,
+            invoked: Vec::new(),
+            retries_fail: false,
+            scoring_base: String::new(),
         }
     }
 
@@ -199,16 +211,36 @@ pub fn job(w: &World, c: usize, stage: Stage, day: i64, now: DateTime<Utc>) -> S
         ended: (now >= ended).then_some(ended),
         status,
         error,
+        invoked: None,
     }
 }
 
-/// Every job of a deployment at `now`, newest first.
+/// Every job of a deployment at `now` (its nights' and those started through the API),
+/// newest first.
 pub fn jobs_of(w: &World, c: usize, stage: Stage, now: DateTime<Utc>) -> Vec<SimJob> {
-    w.jobs
+    let mut all: Vec<SimJob> = w
+        .jobs
         .nights(c, stage, now)
         .into_iter()
         .map(|d| job(w, c, stage, d, now))
-        .collect()
+        .chain(super::job_invoke::of(w, c, stage, now))
+        .collect();
+    all.sort_by(|a, b| b.submitted.cmp(&a.submitted).then(b.name.cmp(&a.name)));
+    all
+}
+
+/// Whether a job of this name exists in any workspace (names are unique in a workspace).
+pub fn name_taken(w: &mut World, name: &str, now: DateTime<Utc>) -> bool {
+    super::job_invoke::find(w, name, now).is_some() || find(w, name, now).is_some()
+}
+
+/// A job of `stage` by name, nightly or started through the API.
+fn job_named(w: &mut World, name: &str, stage: Stage, now: DateTime<Utc>) -> Option<SimJob> {
+    if let Some(j) = super::job_invoke::find(w, name, now) {
+        return (j.stage == stage).then_some(j);
+    }
+    let (c, js, day) = find(w, name, now)?;
+    (js == stage).then(|| job(w, c, js, day, now))
 }
 
 /// Find a job by name (Test and Prod of every circuit, every night so far).
@@ -248,11 +280,29 @@ fn workspace_path(w: &World, stage: Stage) -> String {
 }
 
 /// `BatchJobResource`.
-fn job_json(w: &World, j: &SimJob, endpoint: &str, deployment: &str) -> Value {
+pub fn job_json(w: &World, j: &SimJob, endpoint: &str, deployment: &str) -> Value {
     let r = &w.fleet.circuits[j.circuit].r;
     let ws = workspace_path(w, j.stage);
     let night = midnight(j.day - 1).format("%Y-%m-%d");
     let modified = j.ended.or(j.started).unwrap_or(j.submitted);
+    let (input_data, output_path, created_by) = match &j.invoked {
+        Some(inputs) => (
+            inputs.clone(),
+            format!("forecasts/invoked/{}/", j.name),
+            "relcon",
+        ),
+        None => (
+            json!({
+                "sensor_readings": {
+                    "jobInputType": "UriFolder",
+                    "uri": format!("azureml://datastores/workspaceblobstore/paths/sensor_readings/{night}/{}_{}/", r.plant, r.circuit),
+                    "mode": "ReadOnlyMount",
+                }
+            }),
+            format!("forecasts/{night}/{}_{}/", r.plant, r.circuit),
+            "forecast-scheduler",
+        ),
+    };
     json!({
         "id": format!("{ws}/batchEndpoints/{endpoint}/deployments/{deployment}/jobs/{}", j.name),
         "name": j.name,
@@ -266,17 +316,11 @@ fn job_json(w: &World, j: &SimJob, endpoint: &str, deployment: &str) -> Value {
             },
             "name": j.name,
             "description": format!("Nightly scoring of {r} ({})", j.stage),
-            "inputData": {
-                "sensor_readings": {
-                    "jobInputType": "UriFolder",
-                    "uri": format!("azureml://datastores/workspaceblobstore/paths/sensor_readings/{night}/{}_{}/", r.plant, r.circuit),
-                    "mode": "ReadOnlyMount",
-                }
-            },
+            "inputData": input_data,
             "outputData": {
                 "score": {
                     "jobOutputType": "UriFolder",
-                    "uri": format!("azureml://datastores/workspaceblobstore/paths/forecasts/{night}/{}_{}/", r.plant, r.circuit),
+                    "uri": format!("azureml://datastores/workspaceblobstore/paths/{output_path}"),
                     "mode": "ReadWriteMount",
                 }
             },
@@ -307,10 +351,10 @@ fn job_json(w: &World, j: &SimJob, endpoint: &str, deployment: &str) -> Value {
         },
         "systemData": {
             "createdAt": time(j.submitted),
-            "createdBy": "forecast-scheduler",
+            "createdBy": created_by,
             "createdByType": "Application",
             "lastModifiedAt": time(modified),
-            "lastModifiedBy": "forecast-scheduler",
+            "lastModifiedBy": created_by,
             "lastModifiedByType": "Application",
         },
     })
@@ -402,6 +446,9 @@ fn workspace(w: &World, segs: &[String], at: usize) -> Option<Stage> {
 /// Every `/mlapi/...` service route (the discovery document is served apart, without auth).
 pub fn handle(w: &mut World, req: &Req) -> Reply {
     let segs = &req.segs;
+    if req.method == Method::POST {
+        return post(w, req);
+    }
     if req.method != Method::GET {
         return Reply::arm_error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -443,13 +490,8 @@ pub fn handle(w: &mut World, req: &Req) -> Reply {
         };
         return match rest.len() {
             5 => list(w, req, c, stage, endpoint, deployment),
-            6 => match find(w, &rest[5], req.now) {
-                Some((jc, js, day)) if jc == c && js == stage => Reply::ok(&job_json(
-                    w,
-                    &job(w, c, stage, day, req.now),
-                    endpoint,
-                    deployment,
-                )),
+            6 => match job_named(w, &rest[5], stage, req.now) {
+                Some(j) if j.circuit == c => Reply::ok(&job_json(w, &j, endpoint, deployment)),
                 _ => Reply::arm_error(
                     StatusCode::NOT_FOUND,
                     "NotFound",
@@ -477,10 +519,8 @@ pub fn handle(w: &mut World, req: &Req) -> Reply {
         if rest.len() != 2 || !rest[0].eq_ignore_ascii_case("runs") {
             return not_found(req);
         }
-        return match find(w, &rest[1], req.now) {
-            Some((c, js, day)) if js == stage => {
-                Reply::ok(&run_json(w, &job(w, c, js, day, req.now)))
-            }
+        return match job_named(w, &rest[1], stage, req.now) {
+            Some(j) => Reply::ok(&run_json(w, &j)),
             _ => Reply::arm_error(
                 StatusCode::NOT_FOUND,
                 "RunNotFound",
@@ -491,7 +531,35 @@ pub fn handle(w: &mut World, req: &Req) -> Reply {
     not_found(req)
 }
 
-fn circuit_of(w: &World, stage: Stage, endpoint: &str, deployment: &str) -> Option<usize> {
+/// `POST` a batch job: on an endpoint's `jobs` (its `scoringUri`) or a deployment's.
+fn post(w: &mut World, req: &Req) -> Reply {
+    let segs = &req.segs;
+    let is = |i: usize, lit: &str| segs.get(i).is_some_and(|s| s.eq_ignore_ascii_case(lit));
+    if !(is(0, "mferp") && is(1, "managementfrontend")) {
+        return Reply::arm_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The requested resource does not support http method 'POST'.",
+        );
+    }
+    let Some(stage) = workspace(w, segs, 2) else {
+        return not_found(req);
+    };
+    let rest: Vec<&str> = segs[10..].iter().map(String::as_str).collect();
+    let lit = |s: &str, l: &str| s.eq_ignore_ascii_case(l);
+    match rest[..] {
+        [b, e, j] if lit(b, "batchEndpoints") && lit(j, "jobs") => {
+            super::job_invoke::invoke(w, req, stage, e, None)
+        }
+        [b, e, d, dn, j] if lit(b, "batchEndpoints") && lit(d, "deployments") && lit(j, "jobs") => {
+            super::job_invoke::invoke(w, req, stage, e, Some(dn))
+        }
+        _ => not_found(req),
+    }
+}
+
+/// The circuit whose `stage` deployment this is.
+pub fn circuit_of(w: &World, stage: Stage, endpoint: &str, deployment: &str) -> Option<usize> {
     let ws = &w.workspaces[Ids::ws_index(stage)];
     let e = ws.endpoint(endpoint)?;
     let d = ws.endpoints[e]

@@ -33,6 +33,7 @@ mod git;
 mod history;
 mod hooks;
 mod http;
+mod job_invoke;
 mod jobs;
 #[doc(hidden)]
 pub mod kql;
@@ -260,6 +261,8 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
         .await
         .with_context(|| format!("cannot listen on {}", opts.addr))?;
     let addr = listener.local_addr()?;
+    // A batch endpoint's `scoringUri` is this simulator's data plane.
+    world.jobs.scoring_base = format!("http://{addr}/mlapi");
     let faults = Faults::new(
         FaultKnobs {
             latency: opts.latency,
@@ -283,6 +286,7 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
         .route("/_sim/clock/advance", post(hooks::advance))
         .route("/_sim/scenario", get(hooks::scenario))
         .route("/_sim/alerts/fire", post(hooks::fire_alert))
+        .route("/_sim/jobs/retries", post(hooks::retries))
         // Azure ML's workspace discovery document is public: no token.
         .route("/mlapi/discovery", get(hooks::discovery))
         .fallback(http::entry)
@@ -346,6 +350,11 @@ impl SimHandle {
     /// Fire a drift alert on `circuit` now (as `POST /_sim/alerts/fire`); its id.
     pub fn fire_alert(&self, circuit: &str, severity: &str) -> Result<String, String> {
         hooks::fire(&self.shared, circuit, severity)
+    }
+
+    /// Whether batch jobs started from now on fail (as `POST /_sim/jobs/retries`).
+    pub fn set_retries_fail(&self, fail: bool) {
+        self.shared.world().jobs.retries_fail = fail;
     }
 
     /// Jump the simulated clock (as `POST /_sim/clock/advance`).

@@ -34,6 +34,25 @@ pub struct BatchJob {
     pub properties: BTreeMap<String, String>,
     /// Read-only links, e.g. `{"Studio": {"endpoint": "https://ml.azure.com/runs/..."}}`.
     pub interaction_endpoints: Option<BTreeMap<String, JobEndpoint>>,
+    /// `inputData` (`x-ms-mutability: create, read`: given back as sent). Microsoft's Learn
+    /// page writes the keys in PascalCase, the swagger in camelCase: both are read.
+    #[serde(alias = "InputData")]
+    pub input_data: Option<BTreeMap<String, JobInput>>,
+}
+
+/// `JobInput` (discriminator `jobInputType`): `uri` for data inputs, `value` for a literal.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct JobInput {
+    #[serde(alias = "JobInputType")]
+    pub job_input_type: Option<String>,
+    #[serde(alias = "Uri")]
+    pub uri: Option<String>,
+    /// A string in the swagger; anything else is kept as its JSON text.
+    #[serde(alias = "Value")]
+    pub value: Option<serde_json::Value>,
+    #[serde(alias = "Mode")]
+    pub mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -11,6 +11,7 @@ use crate::action::{Effect, Msg, Slot};
 use crate::flows::AuditData;
 use crate::service::alert_change::{AlertChangeOutcome, change};
 use crate::service::decide::{DecisionOutcome, decide};
+use crate::service::job_retry::{JobRetryOutcome, RetryBrief, retry};
 use crate::service::journal::Operation;
 use crate::service::rollback::{self, ExecuteError, RollbackFailure};
 use crate::service::session::Session;
@@ -144,6 +145,45 @@ impl Runtime {
                                 request_id: None,
                             });
                     let _ = tx.send(Msg::AlertChanged {
+                        outcome: Box::new(outcome),
+                    });
+                });
+            }
+            Effect::RetryJob { request } => {
+                tokio::spawn(async move {
+                    let job = request.job.clone();
+                    let progress_tx = tx.clone();
+                    let work = async move {
+                        match session.identity().await {
+                            Ok(me) => {
+                                let mut progress = |b: &RetryBrief| {
+                                    let _ = progress_tx.send(Msg::JobRetryProgress {
+                                        brief: Box::new(b.clone()),
+                                    });
+                                };
+                                retry(&session, &me, &request, &mut progress).await
+                            }
+                            Err(e) => JobRetryOutcome::Failed {
+                                job: request.job.clone(),
+                                message: format!("cannot tell who you are: {e}"),
+                                retry: None,
+                                operation: None,
+                                request_id: None,
+                            },
+                        }
+                    };
+                    // Its own task: a panic is a failed retry, not silence.
+                    let outcome =
+                        tokio::spawn(work)
+                            .await
+                            .unwrap_or_else(|e| JobRetryOutcome::Failed {
+                                job,
+                                message: format!("background task failed: {e}"),
+                                retry: None,
+                                operation: None,
+                                request_id: None,
+                            });
+                    let _ = tx.send(Msg::JobRetried {
                         outcome: Box::new(outcome),
                     });
                 });

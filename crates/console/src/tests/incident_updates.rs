@@ -244,3 +244,78 @@ fn read_only_opens_no_alert_box() {
         app.note
     );
 }
+
+#[test]
+fn a_failed_prod_job_is_retried_from_the_jobs_tab_after_typing_the_circuit_and_its_row_follows() {
+    let mut app = app_at(BIG);
+    let c = fixture::incidents::failing_job_circuit();
+    drive(&mut app, &[":"]);
+    type_text(&mut app, &format!("circuit {c}"));
+    drive(&mut app, &["<Enter>", "<S-Tab>"]);
+    assert_eq!(app.circuit_view().unwrap().tab, Tab::Jobs);
+    let failed = app.circuit_view().unwrap().jobs.value.clone().unwrap().prod[0]
+        .name
+        .clone();
+    assert!(render_text(&app, 160, 48).contains("t retry"));
+    press(&mut app, &["t"]);
+    let f = render_text(&app, 160, 48);
+    assert!(f.contains("Retry scoring job"), "{f}");
+    assert!(f.contains(&format!("Type {c} to confirm")), "{f}");
+    assert_eq!(app.contexts(), vec![crate::keymap::KeyContext::JobRetry]);
+    // Prod: Enter without the circuit typed sends nothing; Esc cancels.
+    assert!(press(&mut app, &["<Enter>"]).is_empty());
+    assert!(app.retry_box().is_some_and(|b| !b.sending));
+    assert!(press(&mut app, &["<Esc>"]).is_empty());
+    assert!(app.retry_box().is_none());
+    press(&mut app, &["t"]);
+    type_text(&mut app, &c.to_string());
+    let mut effects = press(&mut app, &["<Enter>"]);
+    assert!(
+        matches!(&effects[..], [Effect::RetryJob { request }]
+            if request.circuit == c && request.job == failed
+                && request.stage == crate::domain::Stage::Prod),
+        "{effects:?}"
+    );
+    // On its way: Enter again sends nothing more.
+    assert!(press(&mut app, &["<Enter>"]).is_empty());
+    let snap = fixture::fleet(fixture::DEMO_CIRCUITS);
+    let replies = fixture::replies(effects.remove(0), &snap);
+    let mut replies = replies.into_iter();
+    // The first read of the new job: the box and the row show it queued, on top.
+    update(&mut app, replies.next().unwrap());
+    let f = render_text(&app, 160, 48);
+    assert!(
+        f.contains("new job relcon-retry-00000000000000cc · Queued"),
+        "{f}"
+    );
+    let prod = &app.circuit_view().unwrap().jobs.value.clone().unwrap().prod;
+    assert_eq!(prod[0].name, "relcon-retry-00000000000000cc");
+    assert_eq!(prod[1].name, failed);
+    // The end: the row completed, a note, the journal and the fleet read again.
+    let next = update(&mut app, replies.next().unwrap());
+    assert!(app.retry_box().is_none());
+    let prod = &app.circuit_view().unwrap().jobs.value.clone().unwrap().prod;
+    assert_eq!(
+        prod[0].status,
+        crate::domain::incidents::JobStatus::Completed
+    );
+    assert!(
+        app.note.as_ref().is_some_and(|n| n
+            .text
+            .ends_with("job relcon-retry-00000000000000cc completed")),
+        "{:?}",
+        app.note
+    );
+    assert!(next.iter().any(|e| matches!(e, Effect::LoadOps { .. })));
+    assert!(next.iter().any(|e| matches!(e, Effect::Refresh { .. })));
+    // The newest Prod job completed now: nothing to retry, said so.
+    drive(&mut app, &["t"]);
+    assert!(app.retry_box().is_none());
+    assert!(
+        app.note
+            .as_ref()
+            .is_some_and(|n| n.text.contains("no failed job to retry")),
+        "{:?}",
+        app.note
+    );
+}

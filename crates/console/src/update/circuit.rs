@@ -67,6 +67,7 @@ pub fn on_action(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
             let circuit = view.circuit.clone();
             return (Handled::Yes, super::rollback::open(app, circuit));
         }
+        Action::RetryJob => return (Handled::Yes, super::job_retry::open(app)),
         _ => {}
     }
     let Some(view) = app.circuit_view_mut() else {

@@ -9,6 +9,7 @@ pub mod data;
 pub mod decide;
 pub mod fleet;
 pub mod input;
+pub mod job_retry;
 pub mod ops;
 pub mod rollback;
 
@@ -76,6 +77,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             result,
         } => alerts::on_jobs(app, generation, &circuit, result),
         Msg::AlertChanged { outcome } => alerts::on_changed(app, *outcome),
+        Msg::JobRetryProgress { brief } => job_retry::on_progress(app, *brief),
+        Msg::JobRetried { outcome } => job_retry::on_retried(app, *outcome),
     }
 }
 
@@ -93,6 +96,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
     match app.overlay {
         Some(Overlay::Decide(_)) => return decide::on_box(app, action),
         Some(Overlay::AlertNote(_)) => return alerts::on_box(app, action),
+        Some(Overlay::JobRetry(_)) => return job_retry::on_box(app, action),
         None => {}
     }
     let (handled, effects) = match app.route() {

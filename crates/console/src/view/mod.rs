@@ -9,6 +9,7 @@ mod env;
 mod fleet;
 mod grid;
 mod help;
+mod job_retry;
 mod ops;
 mod palette;
 mod progress;
@@ -57,6 +58,7 @@ pub fn view(app: &App, frame: &mut Frame) {
     }
     decide::render_box(app, frame, s.body);
     alerts::render_box(app, frame, s.body);
+    job_retry::render_box(app, frame, s.body);
     status::bottom_line(app, frame, s.bottom);
     palette::render(app, frame, s.body);
 }

@@ -259,6 +259,28 @@ fn checklist(app: &App, op: &Operation, w: usize) -> Vec<Line<'static>> {
                     w,
                 ));
             }
+            // `[incidents] test_inference`: the one scoring job started after the restore.
+            if let Some(test) = app.ops.list.iter().find(|o| {
+                matches!(&o.kind, OpKind::JobRetry { after_rollback: Some(r), .. } if *r == op.id)
+            }) && let OpKind::JobRetry {
+                job, job_status, ..
+            } = &test.kind
+            {
+                let over = matches!(test.state, OpState::Verified | OpState::Failed | OpState::NotSent);
+                out.push(check(
+                    t,
+                    done_or(
+                        test.state == OpState::Verified,
+                        matches!(test.state, OpState::Failed | OpState::NotSent),
+                    ),
+                    !over,
+                    format!(
+                        "test inference {job}: {}",
+                        job_status.as_deref().unwrap_or(test.state.as_str())
+                    ),
+                    w,
+                ));
+            }
         }
         OpKind::EnvironmentRollback { to, .. } => {
             let n = op.steps.len();
@@ -302,6 +324,30 @@ fn checklist(app: &App, op: &Operation, w: usize) -> Vec<Line<'static>> {
                 done_or(op.state == OpState::Verified, failed),
                 !op.state.is_final(),
                 format!("a re-read of the alert shows it {new_state}"),
+                w,
+            ));
+        }
+        OpKind::JobRetry {
+            job, job_status, ..
+        } => {
+            out.push(check(
+                t,
+                done_or(
+                    op.state >= OpState::Submitted && op.state != OpState::NotSent,
+                    op.state == OpState::NotSent,
+                ),
+                op.state == OpState::Submitting,
+                format!("job {job} started with the failed job's inputs"),
+                w,
+            ));
+            out.push(check(
+                t,
+                done_or(op.state == OpState::Verified, failed),
+                !op.state.is_final(),
+                format!(
+                    "the new job completed (now {})",
+                    job_status.as_deref().unwrap_or("not read yet")
+                ),
                 w,
             ));
         }

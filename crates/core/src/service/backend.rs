@@ -9,6 +9,7 @@ use async_trait::async_trait;
 
 use crate::domain::Stage;
 use crate::domain::incidents::{AlertRecord, AlertState, JobRun, ScoringJob};
+use crate::domain::job_retry::{JobDetail, ScoringInvocation};
 use crate::domain::platform::{
     ApprovalId, ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, DeploymentRef, Endpoint,
     EnvironmentAsset, EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer,
@@ -381,6 +382,38 @@ pub trait Backend: Send + Sync {
     ) -> BackendResult<Vec<ScoringJob>>;
     /// What run history says of one job (start, end, error).
     async fn job_run(&self, stage: Stage, job: &str) -> BackendResult<JobRun>;
+    /// One job of a deployment, with the inputs it was invoked with (Jobs - Get on the
+    /// deployment). `NotFound` when the deployment has no job of that name.
+    async fn scoring_job(
+        &self,
+        stage: Stage,
+        endpoint: &str,
+        deployment: &str,
+        job: &str,
+    ) -> BackendResult<JobDetail> {
+        let _ = (stage, endpoint, deployment, job);
+        Err(BackendError::new(
+            ErrorKind::Config,
+            "",
+            "",
+            "this backend cannot read a batch job's inputs",
+        ))
+    }
+    /// Start a batch job on a deployment (POST the endpoint's scoring URI with the deployment
+    /// named), under the name the invocation carries. Sent once; never retried blindly: after
+    /// an ambiguous failure, look for the job by its name.
+    async fn invoke_scoring(
+        &self,
+        invocation: &ScoringInvocation,
+    ) -> BackendResult<Receipt<ScoringJob>> {
+        let _ = invocation;
+        Err(BackendError::new(
+            ErrorKind::Config,
+            "",
+            "",
+            "this backend cannot start a batch job",
+        ))
+    }
 
     // ---- Monitoring (Log Analytics workspace or Application Insights) ----
     /// One of relcon's monitoring reads. The Azure layer writes its query for the configured

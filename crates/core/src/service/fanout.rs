@@ -66,6 +66,10 @@ pub struct Known {
     pub identity: Option<Identity>,
     /// The last refresh's Prod job lists: with them, only lists that are due are read.
     pub jobs: Option<Arc<JobBook>>,
+    /// Circuits a verified rollback's watch is on: their Prod job lists are read on the
+    /// alerted cadence (every 5 minutes), so the next scoring job's result shows within
+    /// minutes.
+    pub watched: std::collections::HashSet<crate::domain::CircuitRef>,
 }
 
 impl Known {
@@ -78,6 +82,7 @@ impl Known {
             models: None,
             identity: None,
             jobs: None,
+            watched: Default::default(),
         }
     }
 
@@ -132,6 +137,7 @@ impl Known {
             models: Some(models),
             identity,
             jobs: Some(jobs),
+            watched: self.watched,
         }
     }
 }

@@ -6,8 +6,8 @@
 //!   with up to 25 alerts a page);
 //! - Prod job lists: one call per deployment on a fixed schedule, every `job_reread` (45
 //!   minutes) at the deployment's own phase, so a fleet's reads spread evenly over the
-//!   refreshes; meanwhile the [`JobBook`]'s copy is used. A circuit with an active alert has
-//!   its list read every 5 minutes. Test job lists
+//!   refreshes; meanwhile the [`JobBook`]'s copy is used. A circuit with an active alert, or
+//!   under a verified rollback's watch, has its list read every 5 minutes. Test job lists
 //!   and run history (start, end, the error) are read only for a circuit looked at
 //!   ([`circuit_jobs`]).
 
@@ -47,6 +47,10 @@ pub struct IncidentPolicy {
     pub resource_groups: Vec<String>,
     /// How long a verified rollback's circuit is watched, in minutes (0: not at all).
     pub watch_minutes: u32,
+    /// How long a retried scoring job is followed (session clock).
+    pub retry_follow: Duration,
+    /// Start a test inference right after a verified rollback.
+    pub test_inference: bool,
 }
 
 impl Default for IncidentPolicy {
@@ -56,6 +60,8 @@ impl Default for IncidentPolicy {
             job_reread: Duration::minutes(45),
             resource_groups: Vec::new(),
             watch_minutes: crate::domain::watch::DEFAULT_WATCH_MINUTES,
+            retry_follow: Duration::minutes(60),
+            test_inference: false,
         }
     }
 }
@@ -79,6 +85,8 @@ impl IncidentPolicy {
             job_reread: Duration::minutes(i64::from(s.incidents.job_reread_minutes)),
             resource_groups: rgs,
             watch_minutes: s.incidents.watch_minutes,
+            retry_follow: Duration::minutes(i64::from(s.incidents.retry_follow_minutes.max(1))),
+            test_inference: s.incidents.test_inference,
         }
     }
 }

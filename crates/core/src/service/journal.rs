@@ -119,6 +119,25 @@ pub enum OpKind {
         old_state: AlertState,
         new_state: AlertState,
     },
+    /// A batch scoring job started again with a failed job's inputs (POST on the endpoint's
+    /// scoring URI), or a test inference after a verified rollback.
+    JobRetry {
+        circuit: CircuitRef,
+        stage: Stage,
+        endpoint: String,
+        deployment: String,
+        /// The job whose inputs were taken (the failed one).
+        from_job: String,
+        /// The new job's name, chosen and journaled before anything is sent.
+        job: String,
+        /// The new job's status as last read (Azure ML's `JobStatus`, as it spells it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job_status: Option<String>,
+        /// A test inference after this verified rollback (`[incidents] test_inference`),
+        /// rather than an operator's retry.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_rollback: Option<String>,
+    },
 }
 
 /// A journaled operation.
@@ -237,6 +256,12 @@ impl Operation {
                 Some(c) => format!("alert {rule} on {c}"),
                 None => format!("alert {rule}"),
             },
+            OpKind::JobRetry {
+                circuit,
+                stage,
+                from_job,
+                ..
+            } => format!("{circuit} {stage} scoring job {from_job}"),
         }
     }
 
@@ -251,6 +276,11 @@ impl Operation {
                 AlertState::Closed => "close-alert",
                 _ => "reopen-alert",
             },
+            OpKind::JobRetry {
+                after_rollback: Some(_),
+                ..
+            } => "test-inference",
+            OpKind::JobRetry { .. } => "retry-job",
         }
     }
 

@@ -10,6 +10,7 @@ pub mod decide;
 pub mod evidence;
 pub mod fanout;
 pub mod incidents;
+pub mod job_retry;
 pub mod journal;
 pub mod models;
 pub mod queries;

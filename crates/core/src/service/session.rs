@@ -298,6 +298,10 @@ impl Session {
             models: self.models.lock().ok().and_then(|b| b.clone()),
             identity: self.identity.get().cloned(),
             jobs: self.jobs.lock().ok().and_then(|b| b.clone()),
+            watched: super::watch::open_watches(self)
+                .iter()
+                .filter_map(|o| o.watch.as_ref().map(|w| w.circuit.clone()))
+                .collect(),
         };
         let readings = snapshot::read(self.backend.as_ref(), &self.ctx, &known).await;
         for ((path, commit), text) in &readings.configs {

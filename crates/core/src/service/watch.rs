@@ -58,6 +58,61 @@ pub fn begin(session: &Session, op: &mut Operation) {
     );
 }
 
+/// The rollback's test inference (`[incidents] test_inference`), when `job` (the watched
+/// circuit's newest Prod job, as a refresh read it) is its job: its status journaled, and
+/// its end (completed: verified; failed) on the audit log, so the checklist shows it without
+/// anyone following the operation.
+fn settle_test_inference(
+    session: &Session,
+    rollback: &str,
+    job: &crate::domain::incidents::JobBrief,
+) {
+    use crate::domain::incidents::JobOutcome;
+    let journal = session.journal();
+    let Some(mut test) = journal.all().into_iter().find(|o| {
+        matches!(&o.kind, OpKind::JobRetry { after_rollback: Some(r), job: j, .. }
+            if r == rollback && *j == job.name)
+    }) else {
+        return;
+    };
+    if test.state.is_final() {
+        return;
+    }
+    if let OpKind::JobRetry { job_status, .. } = &mut test.kind {
+        *job_status = Some(job.status.as_str().to_owned());
+    }
+    let now = session.now();
+    let end = match job.status.outcome() {
+        JobOutcome::Succeeded => {
+            test.advance(OpState::Verified, now);
+            Some(format!("verified: job {} completed", job.name))
+        }
+        JobOutcome::Failed => {
+            test.last_error = Some(format!("job {} {}", job.name, job.status));
+            test.advance(OpState::Failed, now);
+            Some(format!("failed: job {} {}", job.name, job.status))
+        }
+        _ => {
+            test.advance(OpState::InProgress, now);
+            None
+        }
+    };
+    save(session, &mut test);
+    if let Some(result) = end {
+        let record = Record {
+            actor: test.actor.clone(),
+            action: test.action().into(),
+            target: test.target(),
+            inputs: Inputs::default(),
+            result,
+            request_ids: test.request_ids.clone(),
+        };
+        if let Err(e) = session.audit().append(record) {
+            tracing::error!("cannot write the audit log: {e}");
+        }
+    }
+}
+
 /// The operations of this session's backend whose watch is still open.
 pub fn open_watches(session: &Session) -> Vec<Operation> {
     let journal = session.journal();
@@ -90,6 +145,9 @@ pub fn observe(session: &Session, snapshot: &FleetSnapshot) -> Vec<Operation> {
             drift: circuit.map(|c| c.drift.status),
             accuracy: circuit.map(|c| c.accuracy.status),
         };
+        if let Some(job) = reading.newest_job {
+            settle_test_inference(session, &op.id, job);
+        }
         let before = w.clone();
         let ended = w.observe(session.now(), &reading).cloned();
         let moved = before.new_alerts != w.new_alerts

@@ -56,6 +56,7 @@ fn call(
         base: "http://127.0.0.1:9".into(),
         page_size: None,
         speed: 1.0,
+        model_deployment: None,
     };
     let r = crate::dispatch(w, &req);
     Answer {

@@ -228,8 +228,8 @@ impl<'a> Planner<'a> {
         jobs
     }
 
-    /// A Prod job list is read when it is due (sooner for a circuit with an alert), once the
-    /// alerts are in; else it is taken from the book.
+    /// A Prod job list is read when it is due (sooner for a circuit with an alert or under a
+    /// rollback's watch), once the alerts are in; else it is taken from the book.
     fn job_lists_due(&mut self) -> Vec<Job> {
         let Some(alerted) = &self.alerted else {
             return Vec::new();
@@ -241,7 +241,7 @@ impl<'a> Planner<'a> {
                 (Some((Some(p), _)), Some((_, Some(c)))) => CircuitRef::new(p, c),
                 _ => continue,
             };
-            let hot = alerted.contains(&circuit);
+            let hot = alerted.contains(&circuit) || self.known.watched.contains(&circuit);
             let every = self.ctx.incidents.job_reread;
             let now = self.known.now;
             match self

@@ -278,9 +278,10 @@ pub async fn rerun(
                 Ok((op, Rerun::SentBefore))
             }
         }
-        OpKind::Approve { .. } | OpKind::Reject { .. } | OpKind::AlertChange { .. } => {
-            Ok((op, Rerun::InFlight))
-        }
+        OpKind::Approve { .. }
+        | OpKind::Reject { .. }
+        | OpKind::AlertChange { .. }
+        | OpKind::JobRetry { .. } => Ok((op, Rerun::InFlight)),
     }
 }
 

@@ -67,6 +67,7 @@ pub(super) async fn sent_status(
         OpKind::AlertChange { .. } => Ok(crate::service::alert_change::changed(backend, op)
             .await?
             .is_some()),
+        OpKind::JobRetry { .. } => crate::service::job_retry::went_out(backend, op).await,
     }
 }
 
@@ -194,6 +195,7 @@ pub async fn track(session: &Session, mut op: Operation, progress: Progress<'_>)
     };
     audit_outcome(session, &op, result);
     crate::service::watch::begin(session, &mut op);
+    crate::service::job_retry::after_verified_rollback(session, &op).await;
     op
 }
 
@@ -244,6 +246,10 @@ async fn step(session: &Session, op: &mut Operation) -> Option<Duration> {
         }
         OpKind::AlertChange { .. } => {
             crate::service::alert_change::step(session, op).await;
+            None
+        }
+        OpKind::JobRetry { .. } => {
+            crate::service::job_retry::step(session, op).await;
             None
         }
     }

@@ -1,0 +1,643 @@
+//! Retrying a failed batch scoring job (the batch-job runbook's "retry the job"): the failed
+//! job re-read with its inputs (only a failed, canceled or unresponsive job with recoverable
+//! inputs is retried); journaled (kind `job-retry`, the new job's name chosen before anything
+//! is sent) and on the audit log before the POST on the endpoint's scoring URI, sent once
+//! under the operation's send claim; an ambiguous failure looks for the new job by its name
+//! instead of sending again; then the new job is followed to its end on the session's clock
+//! (`[incidents] retry_follow_minutes`). A stop between the journal and the answer is settled
+//! by `rollback::track` like any operation: the job is looked for by name, never sent twice.
+//!
+//! The same invocation starts the optional test inference after a verified rollback
+//! ([`test_inference`]).
+
+mod test_inference;
+mod track;
+
+pub use test_inference::{after_verified_rollback, test_inference};
+use track::{Earlier, earlier};
+pub(crate) use track::{step, went_out};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::backend::ErrorKind;
+use super::journal::{OpKind, OpState, Operation};
+use super::session::Session;
+use crate::audit::{Inputs, Record};
+use crate::domain::incidents::{JobOutcome, JobStatus, ScoringJob};
+use crate::domain::job_retry::{
+    JobDetail, JobInput, ScoringInvocation, retry_job_name, retry_refusal,
+};
+use crate::domain::platform::IdentityRef;
+use crate::domain::{CircuitRef, Stage};
+
+/// One retry to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRetryRequest {
+    pub circuit: CircuitRef,
+    /// Test or Prod.
+    pub stage: Stage,
+    /// The failed job's name (`relcon jobs` lists them).
+    pub job: String,
+    /// Why (on the audit log).
+    pub reason: Option<String>,
+}
+
+/// The new job as the outcome shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetryBrief {
+    pub circuit: String,
+    pub stage: String,
+    /// The job whose inputs were taken.
+    pub from_job: String,
+    /// The new job.
+    pub job: String,
+    pub status: String,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    /// The inputs sent, for people (`sensor_readings: UriFolder azureml://...`).
+    pub inputs: Vec<String>,
+}
+
+impl RetryBrief {
+    fn of(op: &Operation, job: Option<&ScoringJob>, inputs: &[String]) -> RetryBrief {
+        let (circuit, stage, from_job, name, status) = match &op.kind {
+            OpKind::JobRetry {
+                circuit,
+                stage,
+                from_job,
+                job,
+                job_status,
+                ..
+            } => (
+                circuit.to_string(),
+                stage.to_string(),
+                from_job.clone(),
+                job.clone(),
+                job_status.clone(),
+            ),
+            _ => Default::default(),
+        };
+        RetryBrief {
+            circuit,
+            stage,
+            from_job,
+            job: name,
+            status: job
+                .map(|j| j.status.as_str().to_owned())
+                .or(status)
+                .unwrap_or_else(|| "NotStarted".to_owned()),
+            submitted_at: job.and_then(|j| j.submitted_at),
+            started_at: job.and_then(|j| j.started_at),
+            ended_at: job.and_then(|j| j.ended_at),
+            error: job.and_then(|j| j.error.clone()),
+            inputs: inputs.to_vec(),
+        }
+    }
+}
+
+/// How a retry ended. Exit codes as every mutation: done 0, refused 1, no such job or stage 2,
+/// conflict (the job is not failed: someone retried it or it ran again) 3, failed 4.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum JobRetryOutcome {
+    /// The new job completed.
+    Done {
+        retry: RetryBrief,
+        operation: String,
+        request_id: Option<String>,
+    },
+    /// Sent; the new job was still going when relcon stopped following it.
+    Running {
+        retry: RetryBrief,
+        operation: String,
+        message: String,
+    },
+    /// The job was retried before, and that retry completed: nothing was sent.
+    Unchanged { retry: RetryBrief, message: String },
+    Refused {
+        job: String,
+        reasons: Vec<String>,
+        /// `policy` (nothing sent) or `azure` (Azure ML said no).
+        refused_by: String,
+        request_id: Option<String>,
+    },
+    /// No such job in that stage's deployment, or a stage without batch deployments.
+    Invalid { job: String, message: String },
+    /// The job is not one to retry now (it completed, or is still running).
+    Conflict { job: String, message: String },
+    Failed {
+        job: String,
+        message: String,
+        /// The new job when it was sent (it failed again), or `None` when nothing was.
+        retry: Option<RetryBrief>,
+        operation: Option<String>,
+        request_id: Option<String>,
+    },
+}
+
+impl JobRetryOutcome {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            JobRetryOutcome::Done { .. }
+            | JobRetryOutcome::Running { .. }
+            | JobRetryOutcome::Unchanged { .. } => 0,
+            JobRetryOutcome::Refused { .. } => 1,
+            JobRetryOutcome::Invalid { .. } => 2,
+            JobRetryOutcome::Conflict { .. } => 3,
+            JobRetryOutcome::Failed { .. } => 4,
+        }
+    }
+
+    /// The new job, when there is one.
+    pub fn retry(&self) -> Option<&RetryBrief> {
+        match self {
+            JobRetryOutcome::Done { retry, .. }
+            | JobRetryOutcome::Running { retry, .. }
+            | JobRetryOutcome::Unchanged { retry, .. } => Some(retry),
+            JobRetryOutcome::Failed { retry, .. } => retry.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        match self {
+            JobRetryOutcome::Done { retry, .. } => format!(
+                "retry of {} on {} {}: job {} completed",
+                retry.from_job, retry.circuit, retry.stage, retry.job
+            ),
+            JobRetryOutcome::Running { retry, message, .. } => format!(
+                "retry of {} on {} {}: job {} is {}; {message}",
+                retry.from_job, retry.circuit, retry.stage, retry.job, retry.status
+            ),
+            JobRetryOutcome::Unchanged { message, .. } => message.clone(),
+            JobRetryOutcome::Refused {
+                job,
+                reasons,
+                refused_by,
+                ..
+            } => format!(
+                "retry of {job}: refused by {}: {}",
+                if refused_by == "policy" {
+                    "policy"
+                } else {
+                    "Azure ML"
+                },
+                reasons.join("; ")
+            ),
+            JobRetryOutcome::Invalid { job, message }
+            | JobRetryOutcome::Conflict { job, message } => format!("retry of {job}: {message}"),
+            JobRetryOutcome::Failed { job, message, .. } => {
+                format!("retry of {job}: failed: {message}")
+            }
+        }
+    }
+}
+
+fn audit(session: &Session, op: &Operation, result: impl Into<String>) {
+    if let Err(e) = session.audit().append(audit_record(op, result)) {
+        tracing::error!("cannot write the audit log: {e}");
+    }
+}
+
+fn audit_record(op: &Operation, result: impl Into<String>) -> Record {
+    let mut details = serde_json::Map::new();
+    details.insert("operation".into(), op.id.clone().into());
+    if let OpKind::JobRetry {
+        stage,
+        endpoint,
+        deployment,
+        from_job,
+        job,
+        after_rollback,
+        ..
+    } = &op.kind
+    {
+        details.insert("stage".into(), stage.to_string().into());
+        details.insert("endpoint".into(), endpoint.clone().into());
+        details.insert("deployment".into(), deployment.clone().into());
+        details.insert("from_job".into(), from_job.clone().into());
+        details.insert("job".into(), job.clone().into());
+        if let Some(r) = after_rollback {
+            details.insert("after_rollback".into(), r.clone().into());
+        }
+    }
+    Record {
+        actor: op.actor.clone(),
+        action: op.action().into(),
+        target: op.target(),
+        inputs: Inputs {
+            reason: op.reason.clone(),
+            details,
+            ..Inputs::default()
+        },
+        result: result.into(),
+        request_ids: op.request_ids.clone(),
+    }
+}
+
+fn save(session: &Session, op: &mut Operation) {
+    if let Err(e) = session.journal().save(op) {
+        tracing::warn!("cannot update the journal: {e}");
+    }
+}
+
+fn described(inputs: &std::collections::BTreeMap<String, JobInput>) -> Vec<String> {
+    inputs
+        .iter()
+        .map(|(k, i)| format!("{k}: {}", i.describe()))
+        .collect()
+}
+
+/// Retry one failed job as `operator`. `progress` sees the new job each time it is read.
+pub async fn retry(
+    session: &Session,
+    operator: &IdentityRef,
+    req: &JobRetryRequest,
+    progress: &mut (dyn FnMut(&RetryBrief) + Send),
+) -> JobRetryOutcome {
+    let job = req.job.trim().to_owned();
+    let failed = |message: String| JobRetryOutcome::Failed {
+        job: job.clone(),
+        message,
+        retry: None,
+        operation: None,
+        request_id: None,
+    };
+    let check = session.context().policy.check_mutation();
+    if !check.allowed() {
+        let record = Record {
+            actor: operator.unique_name.clone(),
+            action: "retry-job".into(),
+            target: format!("{} {} scoring job {job}", req.circuit, req.stage),
+            inputs: Inputs {
+                reason: req.reason.clone(),
+                ..Inputs::default()
+            },
+            result: format!("refused: {}", check.reasons().join("; ")),
+            request_ids: Vec::new(),
+        };
+        if let Err(e) = session.audit().append(record) {
+            tracing::error!("cannot write the audit log: {e}");
+        }
+        return JobRetryOutcome::Refused {
+            job,
+            reasons: check.reasons(),
+            refused_by: "policy".into(),
+            request_id: None,
+        };
+    }
+    if !matches!(req.stage, Stage::Test | Stage::Prod) {
+        return JobRetryOutcome::Invalid {
+            job,
+            message: format!(
+                "{} has no batch deployments: retry in Test or Prod",
+                req.stage
+            ),
+        };
+    }
+    let naming = &session.context().naming;
+    let (endpoint, deployment) = (
+        naming.endpoint(&req.circuit),
+        naming.deployment(&req.circuit),
+    );
+    // An earlier retry of the same job: settled first (found sent: followed, never re-sent).
+    match earlier(session, req.stage, &endpoint, &deployment, &job).await {
+        Earlier::None => {}
+        Earlier::Busy(why) => return failed(why),
+        Earlier::Follow(op) => return follow(session, op, &[], progress).await,
+        Earlier::Completed(op) => {
+            let name = match &op.kind {
+                OpKind::JobRetry { job, .. } => job.clone(),
+                _ => String::new(),
+            };
+            return JobRetryOutcome::Unchanged {
+                message: format!(
+                    "{job} was retried already (operation {}): job {name} completed; nothing sent",
+                    op.id
+                ),
+                retry: RetryBrief::of(&op, None, &[]),
+            };
+        }
+    }
+    // Re-read right before: the job's state and its inputs.
+    let detail = match failed_job(session, req).await {
+        Ok(d) => d,
+        Err(outcome) => return outcome,
+    };
+    let mut op = Operation::new(
+        OpKind::JobRetry {
+            circuit: req.circuit.clone(),
+            stage: req.stage,
+            endpoint: endpoint.clone(),
+            deployment: deployment.clone(),
+            from_job: detail.job.name.clone(),
+            job: String::new(),
+            job_status: None,
+            after_rollback: None,
+        },
+        &operator.unique_name,
+        None,
+        req.reason.clone(),
+        session.now(),
+    );
+    send(session, &mut op, &detail, progress).await
+}
+
+/// What a retry would send, read now (nothing is sent): the failed job and its inputs, or
+/// the outcome that stops it (no such job, not failed, inputs lost). For the confirmation.
+pub async fn preview(
+    session: &Session,
+    req: &JobRetryRequest,
+) -> Result<RetryBrief, JobRetryOutcome> {
+    let detail = failed_job(session, req).await?;
+    Ok(RetryBrief {
+        circuit: req.circuit.to_string(),
+        stage: req.stage.to_string(),
+        from_job: detail.job.name.clone(),
+        job: String::new(),
+        status: detail.job.status.as_str().to_owned(),
+        submitted_at: detail.job.submitted_at,
+        started_at: None,
+        ended_at: None,
+        error: None,
+        inputs: described(&detail.inputs),
+    })
+}
+
+/// The job to retry, re-read with its inputs: `Err` with the outcome when it cannot be
+/// retried (no such job: invalid; inputs lost: refused; not failed: conflict; unreadable:
+/// failed, nothing sent).
+async fn failed_job(
+    session: &Session,
+    req: &JobRetryRequest,
+) -> Result<JobDetail, JobRetryOutcome> {
+    let job = req.job.trim().to_owned();
+    if !matches!(req.stage, Stage::Test | Stage::Prod) {
+        return Err(JobRetryOutcome::Invalid {
+            job,
+            message: format!(
+                "{} has no batch deployments: retry in Test or Prod",
+                req.stage
+            ),
+        });
+    }
+    let naming = &session.context().naming;
+    let (endpoint, deployment) = (
+        naming.endpoint(&req.circuit),
+        naming.deployment(&req.circuit),
+    );
+    let detail = match session
+        .backend()
+        .scoring_job(req.stage, &endpoint, &deployment, &job)
+        .await
+    {
+        Ok(d) => d,
+        Err(e) if e.kind == ErrorKind::NotFound => {
+            return Err(JobRetryOutcome::Invalid {
+                message: format!(
+                    "no job {job} in the {} deployment {endpoint}/{deployment} (relcon jobs {} lists them)",
+                    req.stage, req.circuit
+                ),
+                job,
+            });
+        }
+        Err(e) => {
+            return Err(JobRetryOutcome::Failed {
+                job,
+                message: format!("cannot read the job; nothing sent: {e}"),
+                retry: None,
+                operation: None,
+                request_id: None,
+            });
+        }
+    };
+    match retry_refusal(&detail) {
+        None => Ok(detail),
+        Some(why) if detail.job.status.outcome() == JobOutcome::Failed => {
+            Err(JobRetryOutcome::Refused {
+                job,
+                reasons: vec![why],
+                refused_by: "policy".into(),
+                request_id: None,
+            })
+        }
+        Some(why) => Err(JobRetryOutcome::Conflict { job, message: why }),
+    }
+}
+
+/// Journal, audit, send once, then follow: shared by a retry and a test inference.
+async fn send(
+    session: &Session,
+    op: &mut Operation,
+    detail: &JobDetail,
+    progress: &mut (dyn FnMut(&RetryBrief) + Send),
+) -> JobRetryOutcome {
+    let inputs = described(&detail.inputs);
+    let name = retry_job_name(&op.id);
+    let (stage, endpoint, deployment, from_job, after) = match &mut op.kind {
+        OpKind::JobRetry {
+            job,
+            stage,
+            endpoint,
+            deployment,
+            from_job,
+            after_rollback,
+            ..
+        } => {
+            *job = name.clone();
+            (
+                *stage,
+                endpoint.clone(),
+                deployment.clone(),
+                from_job.clone(),
+                after_rollback.clone(),
+            )
+        }
+        _ => return failed_op(op, "not a job retry".into(), None),
+    };
+    let failed = |op: &Operation, message: String| failed_op(op, message, None);
+    // Record, then act: journaled and on the audit log before the POST, under the claim.
+    let journal = session.journal();
+    let _claim = match journal.claim(&op.id) {
+        Ok(Some(c)) => c,
+        Ok(None) => return failed(op, format!("operation {} is claimed elsewhere", op.id)),
+        Err(e) => return failed(op, format!("not sent: {e}")),
+    };
+    if let Err(e) = journal.save(op) {
+        return failed(op, format!("not sent: {e}"));
+    }
+    if let Err(e) = session.audit().append(audit_record(op, "sending")) {
+        let why = super::rollback::audit_refusal(&e);
+        op.last_error = Some(why.clone());
+        op.advance(OpState::NotSent, session.now());
+        save(session, op);
+        return failed(op, why);
+    }
+    super::rollback::pause_before_send(op).await;
+    let invocation = ScoringInvocation {
+        stage,
+        endpoint,
+        deployment,
+        job_name: name.clone(),
+        inputs: detail.inputs.clone(),
+        request_id: format!("relcon-{}", op.id),
+        description: match after {
+            Some(r) => format!("Test inference after rollback {r} (relcon, {})", op.actor),
+            None => format!("Retry of {from_job} (relcon, {})", op.actor),
+        },
+    };
+    match session.backend().invoke_scoring(&invocation).await {
+        Ok(receipt) => {
+            op.request_ids.extend(receipt.request_id.clone());
+            op.advance(OpState::Submitted, session.now());
+            set_status(op, &receipt.value.status);
+            save(session, op);
+            audit(session, op, format!("submitted: job {name}"));
+            progress(&RetryBrief::of(op, Some(&receipt.value), &inputs));
+        }
+        Err(e) => {
+            op.request_ids.extend(e.request_id.clone());
+            op.last_error = Some(e.to_string());
+            // A definite answer (not 409: the name taken means it may have gone out before).
+            if !e.is_ambiguous() && e.status != Some(409) {
+                op.advance(OpState::Failed, session.now());
+                save(session, op);
+                audit(session, op, format!("failed: {e}"));
+                if e.is_refusal() {
+                    return JobRetryOutcome::Refused {
+                        job: from_job,
+                        reasons: vec![e.to_string()],
+                        refused_by: "azure".into(),
+                        request_id: e.request_id,
+                    };
+                }
+                return failed_op(op, e.to_string(), e.request_id);
+            }
+            // The answer was lost: look for the job by its name, never send again.
+            match went_out(session.backend(), op).await {
+                Ok(true) => {
+                    op.last_error = None;
+                    op.advance(OpState::Submitted, session.now());
+                    save(session, op);
+                    audit(
+                        session,
+                        op,
+                        format!("submitted: job {name} (found by name)"),
+                    );
+                }
+                Ok(false) => {
+                    op.last_error = Some(format!(
+                        "{e}; job {name} does not exist: nothing was started, run the same command again"
+                    ));
+                    op.advance(OpState::NotSent, session.now());
+                    save(session, op);
+                    audit(session, op, "not sent: the job does not exist");
+                    return failed_op(op, op.last_error.clone().unwrap_or_default(), e.request_id);
+                }
+                Err(reread) => {
+                    op.last_error = Some(format!(
+                        "{e}; cannot tell whether job {name} was started ({reread}); relcon ops \
+                         --wait settles it by looking for it, nothing is sent again"
+                    ));
+                    save(session, op);
+                    return failed_op(op, op.last_error.clone().unwrap_or_default(), e.request_id);
+                }
+            }
+        }
+    }
+    follow(session, op.clone(), &inputs, progress).await
+}
+
+fn failed_op(op: &Operation, message: String, request_id: Option<String>) -> JobRetryOutcome {
+    let from = match &op.kind {
+        OpKind::JobRetry { from_job, .. } => from_job.clone(),
+        _ => String::new(),
+    };
+    let sent = !matches!(op.state, OpState::Submitting | OpState::NotSent)
+        || matches!(
+            &op.kind,
+            OpKind::JobRetry {
+                job_status: Some(_),
+                ..
+            }
+        );
+    JobRetryOutcome::Failed {
+        job: from,
+        message,
+        retry: sent.then(|| RetryBrief::of(op, None, &[])),
+        operation: Some(op.id.clone()),
+        request_id,
+    }
+}
+
+fn set_status(op: &mut Operation, status: &JobStatus) {
+    if let OpKind::JobRetry { job_status, .. } = &mut op.kind {
+        *job_status = Some(status.as_str().to_owned());
+    }
+}
+
+/// Follow the new job until it ends or `[incidents] retry_follow_minutes` pass (session
+/// clock); the end goes to the journal and the audit log.
+async fn follow(
+    session: &Session,
+    mut op: Operation,
+    inputs: &[String],
+    progress: &mut (dyn FnMut(&RetryBrief) + Send),
+) -> JobRetryOutcome {
+    let poll = session.context().poll_interval;
+    let until =
+        op.submitted_at.unwrap_or(op.requested_at) + session.context().incidents.retry_follow;
+    let mut last: Option<ScoringJob> = None;
+    loop {
+        let before = (op.state, op.kind.clone());
+        if let Some(j) = step(session, &mut op).await {
+            progress(&RetryBrief::of(&op, Some(&j), inputs));
+            last = Some(j);
+        }
+        if (op.state, &op.kind) != (before.0, &before.1) {
+            save(session, &mut op);
+        }
+        if op.state.is_final() || session.now() >= until {
+            break;
+        }
+        tokio::time::sleep(poll).await;
+    }
+    let brief = RetryBrief::of(&op, last.as_ref(), inputs);
+    match op.state {
+        OpState::Verified => {
+            audit(
+                session,
+                &op,
+                format!("verified: job {} completed", brief.job),
+            );
+            JobRetryOutcome::Done {
+                retry: brief,
+                request_id: op.request_ids.first().cloned(),
+                operation: op.id,
+            }
+        }
+        OpState::Failed | OpState::NotSent => {
+            let message = op.last_error.clone().unwrap_or_default();
+            audit(session, &op, format!("{}: {message}", op.state.as_str()));
+            JobRetryOutcome::Failed {
+                job: brief.from_job.clone(),
+                message,
+                retry: Some(brief),
+                operation: Some(op.id),
+                request_id: op.request_ids.first().cloned(),
+            }
+        }
+        _ => JobRetryOutcome::Running {
+            message: format!(
+                "relcon stopped following it after {} min; relcon ops --wait follows it to its end",
+                session.context().incidents.retry_follow.num_minutes()
+            ),
+            retry: brief,
+            operation: op.id,
+        },
+    }
+}
