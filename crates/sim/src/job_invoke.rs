@@ -144,6 +144,31 @@ fn bad(message: &str) -> Reply {
     Reply::ml_error(StatusCode::BAD_REQUEST, "UserError", message)
 }
 
+/// `POST` a batch job: on an endpoint's `jobs` (its `scoringUri`) or a deployment's.
+pub fn post(w: &mut World, req: &Req) -> Reply {
+    let segs = &req.segs;
+    let is = |i: usize, lit: &str| segs.get(i).is_some_and(|s| s.eq_ignore_ascii_case(lit));
+    if !(is(0, "mferp") && is(1, "managementfrontend")) {
+        return Reply::arm_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The requested resource does not support http method 'POST'.",
+        );
+    }
+    let Some(stage) = super::jobs::workspace(w, segs, 2) else {
+        return super::jobs::not_found(req);
+    };
+    let rest: Vec<&str> = segs[10..].iter().map(String::as_str).collect();
+    let lit = |s: &str, l: &str| s.eq_ignore_ascii_case(l);
+    match rest[..] {
+        [b, e, j] if lit(b, "batchEndpoints") && lit(j, "jobs") => invoke(w, req, stage, e, None),
+        [b, e, d, dn, j] if lit(b, "batchEndpoints") && lit(d, "deployments") && lit(j, "jobs") => {
+            invoke(w, req, stage, e, Some(dn))
+        }
+        _ => super::jobs::not_found(req),
+    }
+}
+
 /// `POST` a job on `endpoint` (and `deployment` when the path names it) of `stage`.
 pub fn invoke(
     w: &mut World,

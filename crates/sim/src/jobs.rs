@@ -416,7 +416,7 @@ pub fn route_name(segs: &[String]) -> &'static str {
     }
 }
 
-fn not_found(req: &Req) -> Reply {
+pub(super) fn not_found(req: &Req) -> Reply {
     Reply::arm_error(
         StatusCode::NOT_FOUND,
         "NotFound",
@@ -426,7 +426,7 @@ fn not_found(req: &Req) -> Reply {
 
 /// The workspace a data-plane path names: `subscriptions/{s}/resourceGroups/{rg}/providers/
 /// Microsoft.MachineLearningServices/workspaces/{ws}`, from `segs[at]` on.
-fn workspace(w: &World, segs: &[String], at: usize) -> Option<Stage> {
+pub(super) fn workspace(w: &World, segs: &[String], at: usize) -> Option<Stage> {
     let s = |i: usize| segs.get(at + i).map(String::as_str).unwrap_or_default();
     let ok = s(0).eq_ignore_ascii_case("subscriptions")
         && s(1).eq_ignore_ascii_case(&w.ids.subscription)
@@ -447,7 +447,7 @@ fn workspace(w: &World, segs: &[String], at: usize) -> Option<Stage> {
 pub fn handle(w: &mut World, req: &Req) -> Reply {
     let segs = &req.segs;
     if req.method == Method::POST {
-        return post(w, req);
+        return super::job_invoke::post(w, req);
     }
     if req.method != Method::GET {
         return Reply::arm_error(
@@ -529,33 +529,6 @@ pub fn handle(w: &mut World, req: &Req) -> Reply {
         };
     }
     not_found(req)
-}
-
-/// `POST` a batch job: on an endpoint's `jobs` (its `scoringUri`) or a deployment's.
-fn post(w: &mut World, req: &Req) -> Reply {
-    let segs = &req.segs;
-    let is = |i: usize, lit: &str| segs.get(i).is_some_and(|s| s.eq_ignore_ascii_case(lit));
-    if !(is(0, "mferp") && is(1, "managementfrontend")) {
-        return Reply::arm_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "The requested resource does not support http method 'POST'.",
-        );
-    }
-    let Some(stage) = workspace(w, segs, 2) else {
-        return not_found(req);
-    };
-    let rest: Vec<&str> = segs[10..].iter().map(String::as_str).collect();
-    let lit = |s: &str, l: &str| s.eq_ignore_ascii_case(l);
-    match rest[..] {
-        [b, e, j] if lit(b, "batchEndpoints") && lit(j, "jobs") => {
-            super::job_invoke::invoke(w, req, stage, e, None)
-        }
-        [b, e, d, dn, j] if lit(b, "batchEndpoints") && lit(d, "deployments") && lit(j, "jobs") => {
-            super::job_invoke::invoke(w, req, stage, e, Some(dn))
-        }
-        _ => not_found(req),
-    }
 }
 
 /// The circuit whose `stage` deployment this is.
