@@ -200,50 +200,60 @@ fn drift_table(circuits: usize) {
     );
 }
 
-/// The drift table in `parts` parts by plant, as the client reads a result past the cap.
-fn drift_parts(circuits: usize, parts: usize) -> Vec<relcon::domain::platform::Table> {
-    let body = drift_body(circuits);
-    let table = serde_json::from_slice(&body)
+/// The drift table as Log Analytics would answer it whole.
+fn drift_whole(circuits: usize) -> relcon::domain::platform::Table {
+    serde_json::from_slice(&drift_body(circuits))
         .map_err(|e| e.to_string())
         .and_then(map::table)
-        .unwrap_or_else(|e| panic!("cannot decode the drift table: {e}"));
-    let mut out: Vec<relcon::domain::platform::Table> = (0..parts)
-        .map(|_| relcon::domain::platform::Table {
-            columns: table.columns.clone(),
-            ..Default::default()
-        })
-        .collect();
-    for row in table.rows {
-        let plant = match row.first() {
-            Some(Cell::Text(p)) => p.bytes().fold(0usize, |h, b| h * 31 + usize::from(b)),
-            _ => 0,
-        };
-        out[plant % parts].rows.push(row);
+        .unwrap_or_else(|e| panic!("cannot decode the drift table: {e}"))
+}
+
+/// Part `k` of `parts` by plant, as the client reads a result past the cap (a new table, as
+/// a part arrives).
+fn drift_part(
+    table: &relcon::domain::platform::Table,
+    k: usize,
+    parts: usize,
+) -> relcon::domain::platform::Table {
+    let plant = |row: &Vec<Cell>| match row.first() {
+        Some(Cell::Text(p)) => p.bytes().fold(0usize, |h, b| h * 31 + usize::from(b)),
+        _ => 0,
+    };
+    relcon::domain::platform::Table {
+        columns: table.columns.clone(),
+        rows: table
+            .rows
+            .iter()
+            .filter(|r| plant(r) % parts == k)
+            .cloned()
+            .collect(),
+        partial: None,
     }
-    out
 }
 
 fn drift_decoding(circuits: usize) {
     use relcon::service::queries::{self, Decoded, SeriesKept};
     let parts = 8;
     let thresholds = &relcon::domain::Thresholds::default();
-    // Joined, then decoded: the whole table and the decoded series at once.
-    let tables = drift_parts(circuits, parts);
+    // The answer the parts are cut from is not counted; each part counts from when it arrives.
+    let source = drift_whole(circuits);
+    // Joined, then decoded: every part, the joined table and the decoded series at once.
     let (joined, decoded) = peak_of(|| {
         let mut all = relcon::domain::platform::Table::default();
-        for t in tables {
-            all.append(t);
+        for k in 0..parts {
+            all.append(drift_part(&source, k, parts));
         }
         queries::decode_drift(&all)
     });
     let decoded = decoded.unwrap_or_default();
     // Each part decoded as it arrives and dropped.
     let each = |kept: SeriesKept| {
-        let tables = drift_parts(circuits, parts);
-        peak_of(move || {
+        peak_of(|| {
             let mut d = Decoded::default();
-            for t in tables {
+            for k in 0..parts {
+                let t = drift_part(&source, k, parts);
                 let mut part = queries::decode_drift(&t).unwrap_or_default();
+                drop(t);
                 if kept == SeriesKept::FleetView {
                     for list in part.values_mut() {
                         queries::keep_fleet_view(list, thresholds);

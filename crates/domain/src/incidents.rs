@@ -555,11 +555,15 @@ pub fn jobs_assessed(jobs: Vec<ScoringJob>) -> Vec<ScoringJob> {
         .max_by_key(|&(t, _)| t)
         .map(|(_, i)| i);
     let keep = [newest, finished, last_success];
-    jobs.into_iter()
+    let mut kept: Vec<ScoringJob> = jobs
+        .into_iter()
         .enumerate()
         .filter(|(i, _)| keep.contains(&Some(*i)))
         .map(|(_, j)| j)
-        .collect()
+        .collect();
+    // The collect reuses the list's allocation (room for every job): give it back.
+    kept.shrink_to_fit();
+    kept
 }
 
 /// `31 h ago`, `3 d ago`.
