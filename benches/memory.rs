@@ -10,6 +10,13 @@
 //!   body by `relcon::azure::map::table`, with `dynamic` cells kept as text, against the same
 //!   rows with each `dynamic` cell parsed into a `serde_json::Value`, as they were.
 //!
+//! - the drift table's parts (by plant, as a result past Log Analytics' cap is read) joined
+//!   into one table and decoded, as a refresh did, against each part decoded as it arrives
+//!   (`queries::Decoded::add`), and the decoded series kept whole against cut to what a fleet
+//!   row shows (`SeriesKept::FleetView`, a one-shot `relcon fleet`);
+//! - 20,000 Prod job lists of 15 jobs held whole, as the job book did, against the jobs the
+//!   summary reads (`incidents::jobs_assessed`).
+//!
 //! Run: `cargo bench --bench memory`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -193,6 +200,123 @@ fn drift_table(circuits: usize) {
     );
 }
 
+/// The drift table as Log Analytics would answer it whole.
+fn drift_whole(circuits: usize) -> relcon::domain::platform::Table {
+    serde_json::from_slice(&drift_body(circuits))
+        .map_err(|e| e.to_string())
+        .and_then(map::table)
+        .unwrap_or_else(|e| panic!("cannot decode the drift table: {e}"))
+}
+
+/// Part `k` of `parts` by plant, as the client reads a result past the cap (a new table, as
+/// a part arrives).
+fn drift_part(
+    table: &relcon::domain::platform::Table,
+    k: usize,
+    parts: usize,
+) -> relcon::domain::platform::Table {
+    let plant = |row: &Vec<Cell>| match row.first() {
+        Some(Cell::Text(p)) => p.bytes().fold(0usize, |h, b| h * 31 + usize::from(b)),
+        _ => 0,
+    };
+    relcon::domain::platform::Table {
+        columns: table.columns.clone(),
+        rows: table
+            .rows
+            .iter()
+            .filter(|r| plant(r) % parts == k)
+            .cloned()
+            .collect(),
+        partial: None,
+    }
+}
+
+fn drift_decoding(circuits: usize) {
+    use relcon::service::queries::{self, Decoded, SeriesKept};
+    let parts = 8;
+    let thresholds = &relcon::domain::Thresholds::default();
+    // The answer the parts are cut from is not counted; each part counts from when it arrives.
+    let source = drift_whole(circuits);
+    // Joined, then decoded: every part, the joined table and the decoded series at once.
+    let (joined, decoded) = peak_of(|| {
+        let mut all = relcon::domain::platform::Table::default();
+        for k in 0..parts {
+            all.append(drift_part(&source, k, parts));
+        }
+        queries::decode_drift(&all)
+    });
+    let decoded = decoded.unwrap_or_default();
+    // Each part decoded as it arrives and dropped.
+    let each = |kept: SeriesKept| {
+        peak_of(|| {
+            let mut d = Decoded::default();
+            for k in 0..parts {
+                let t = drift_part(&source, k, parts);
+                let mut part = queries::decode_drift(&t).unwrap_or_default();
+                drop(t);
+                if kept == SeriesKept::FleetView {
+                    for list in part.values_mut() {
+                        queries::keep_fleet_view(list, thresholds);
+                    }
+                }
+                d.by_circuit.extend(part);
+            }
+            d
+        })
+    };
+    let (per_part, full) = each(SeriesKept::Full);
+    let (per_part_view, view) = each(SeriesKept::FleetView);
+    assert_eq!(full.by_circuit, decoded, "decoded alike");
+    assert_eq!(view.by_circuit.len(), decoded.len());
+    println!(
+        "drift read, {circuits:>6} circuits in {parts} parts: peak heap joined then decoded {:>9}; each part as it arrives {:>9}; and cut to the fleet view {:>9}",
+        mb(joined),
+        mb(per_part),
+        mb(per_part_view)
+    );
+}
+
+fn job_lists(deployments: usize) {
+    use relcon::domain::Stage;
+    use relcon::domain::clock::pinned_start;
+    use relcon::domain::incidents::{JobStatus, ScoringJob, jobs_assessed};
+    let list = |d: usize| -> Vec<ScoringJob> {
+        (0..15)
+            .map(|i| ScoringJob {
+                name: format!("batchjob-{d:05}-{i:02}-0b1c2d3e4f5a6b7c8d9e"),
+                stage: Stage::Prod,
+                endpoint: format!("batch-endpoint-plant{:03}", d / 10 + 1),
+                deployment: format!("deployment-circuit{:02}", d % 10 + 1),
+                status: if i % 5 == 0 {
+                    JobStatus::Failed
+                } else {
+                    JobStatus::Completed
+                },
+                submitted_at: Some(pinned_start() - chrono::Duration::hours(24 * i as i64)),
+                started_at: None,
+                ended_at: None,
+                error: (i % 5 == 0).then(|| "the scoring script raised an error".to_owned()),
+                error_code: (i % 5 == 0).then(|| "UserError".to_owned()),
+                studio_url: Some(format!("https://ml.azure.com/runs/batchjob-{d:05}-{i:02}")),
+            })
+            .collect()
+    };
+    let (whole, lists) = peak_of(|| (0..deployments).map(list).collect::<Vec<_>>());
+    drop(lists);
+    let (kept_alone, kept_lists) = peak_of(|| {
+        (0..deployments)
+            .map(|d| jobs_assessed(list(d)))
+            .collect::<Vec<_>>()
+    });
+    black_box(&kept_lists);
+    println!(
+        "Prod job lists, {deployments:>6} deployments of 15 jobs: held whole {:>9}; the jobs the summary reads ({} a list) {:>9}",
+        mb(whole),
+        kept_lists.first().map_or(0, Vec::len),
+        mb(kept_alone)
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; there is nothing to choose.
     for n in [200, 20_000] {
@@ -201,4 +325,8 @@ fn main() {
     for n in [200, 2_000, 20_000] {
         drift_table(n);
     }
+    for n in [200, 2_000, 20_000] {
+        drift_decoding(n);
+    }
+    job_lists(20_000);
 }

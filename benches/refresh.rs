@@ -62,9 +62,9 @@ fn bench_fleet_as(
     // One refresh to count requests and fill the config cache.
     let before = backend.stats().requests;
     let started = std::time::Instant::now();
-    let readings = rt.block_on(read(&backend, &ctx, &Known::nothing(sim.now())));
+    let mut readings = rt.block_on(read(&backend, &ctx, &Known::nothing(sim.now())));
     let cold = started.elapsed();
-    let snapshot = assemble(&readings, &ctx, sim.now());
+    let snapshot = assemble(&mut readings, &ctx, sim.now());
     let cold_requests = backend.stats().requests - before;
     // What a later refresh knows: the configs, releases, model versions and identity read.
     let warm = Known::nothing(sim.now()).after(readings);

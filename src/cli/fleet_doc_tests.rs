@@ -120,8 +120,8 @@ async fn the_demo_fleet_reads_the_same_streamed_as_built_whole() {
     options.retry.base_delay = Duration::from_millis(5);
     let backend = AzureBackend::new(&settings, options).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
-    let readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
-    let s = assemble(&readings, &ctx, sim.now());
+    let mut readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let s = assemble(&mut readings, &ctx, sim.now());
     assert!(s.is_complete(), "{:?}", s.errors);
     assert!(s.circuit_count() > 100);
     assert_same_bytes(&s, false, Some("fleet"));

@@ -7,7 +7,7 @@ use super::fleet_doc::{FleetDocument, circuit_json};
 use super::paint::Paint;
 pub use super::read_outcome::snapshot;
 use super::read_outcome::{Outcome, age, errors_json, read_exit};
-use super::session::{Opened, open};
+use super::session::{Opened, open, open_fleet_view};
 use super::{Exit, Global, fail, output, print_document, print_json};
 use crate::domain::fleet::{ApprovalItem, CircuitSnapshot, FleetSnapshot, gate_evidence};
 use crate::domain::{CircuitRef, ModelVersion, Stage, Status};
@@ -28,7 +28,8 @@ fn ver(x: Option<ModelVersion>) -> String {
 }
 
 pub fn fleet(g: &Global) -> Exit {
-    let o = match open(g) {
+    // Prints no series: the refresh keeps what a fleet row shows (the document is the same).
+    let o = match open_fleet_view(g) {
         Ok(o) => o,
         Err(e) => return e,
     };

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::{Exit, Global, fail, load_settings};
 use crate::azure::{AzureBackend, ClientOptions};
 use crate::service::clock;
+use crate::service::queries::SeriesKept;
 use crate::service::session::{CacheChoice, OpenOptions, Session};
 use crate::settings::Settings;
 use crate::sim::{SimOptions, start};
@@ -34,6 +35,17 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
 /// Azure, or the built-in simulator started in-process) and hand it to the core's composition
 /// root, [`Session::open`], which decides everything else.
 pub fn open(g: &Global) -> Result<Opened, Exit> {
+    open_keeping(g, SeriesKept::Full)
+}
+
+/// [`open`] for a one-shot command that prints no drift series (`relcon fleet`): its refresh
+/// keeps of each circuit's drift what a fleet row shows, as the snapshot cache does
+/// (docs/PERFORMANCE.md, "20,000 circuits in bounded memory").
+pub fn open_fleet_view(g: &Global) -> Result<Opened, Exit> {
+    open_keeping(g, SeriesKept::FleetView)
+}
+
+fn open_keeping(g: &Global, series_kept: SeriesKept) -> Result<Opened, Exit> {
     let configured = load_settings(g).map_err(|e| fail(Exit::Usage, e))?;
     let pinned = clock::pinned_from_env().map_err(|e| fail(Exit::Usage, e))?;
     let runtime = runtime()?;
@@ -89,6 +101,7 @@ pub fn open(g: &Global) -> Result<Opened, Exit> {
             },
             clock: Some(session_clock),
             embedded_demo,
+            series_kept,
         },
     )
     .map_err(|e| fail(Exit::Usage, e.to_string()))?;

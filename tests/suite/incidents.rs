@@ -49,8 +49,8 @@ async fn the_fleet_shows_who_was_paged_and_why() {
     let settings = sim.settings();
     let backend = AzureBackend::new(&settings, options()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
-    let r = read(&backend, &ctx, &Known::nothing(sim.now())).await;
-    let s = assemble(&r, &ctx, sim.now());
+    let mut r = read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let s = assemble(&mut r, &ctx, sim.now());
     assert!(s.is_complete(), "{:?}", s.errors);
 
     // The incident: a Sev1 accuracy alert and a Sev2 drift alert, both on its circuit.
@@ -217,7 +217,7 @@ async fn scoring_job_lists_are_read_on_their_cadence() {
         ..known
     };
     let before = backend.stats().ml;
-    let second = read(&backend, &ctx, &known).await;
+    let mut second = read(&backend, &ctx, &known).await;
     let again = read_now(&second);
     assert!(
         alerted.is_subset(&again),
@@ -226,7 +226,7 @@ async fn scoring_job_lists_are_read_on_their_cadence() {
     let others = again.len() - alerted.len();
     assert!((10..=50).contains(&others), "{others} other lists read");
     assert_eq!(backend.stats().ml - before, again.len() as u64);
-    let s = assemble(&second, &ctx, sim.now());
+    let s = assemble(&mut second, &ctx, sim.now());
     assert!(s.is_complete(), "{:?}", s.errors);
 
     // An hour after the first read every list has had a read time since.
@@ -339,8 +339,8 @@ async fn a_data_plane_that_cannot_be_reached_makes_the_jobs_unknown_not_the_flee
         Some(relcon::settings::BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap());
     let backend = AzureBackend::new(&settings, options()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
-    let r = read(&backend, &ctx, &Known::nothing(sim.now())).await;
-    let s = assemble(&r, &ctx, sim.now());
+    let mut r = read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let s = assemble(&mut r, &ctx, sim.now());
     assert!(!s.is_complete());
     assert!(
         s.errors

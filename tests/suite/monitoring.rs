@@ -156,8 +156,8 @@ async fn the_test_gate_passes_where_validation_passed() {
     let settings = sim.settings();
     let backend = AzureBackend::new(&settings, options()).expect("client");
     let ctx = Context::new(&settings, false, backend.describe());
-    let readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
-    let snap = assemble(&readings, &ctx, sim.now());
+    let mut readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let snap = assemble(&mut readings, &ctx, sim.now());
     assert!(
         snap.errors.is_empty(),
         "nothing unreadable: {:?}",
@@ -393,4 +393,90 @@ async fn a_result_past_the_cap_is_read_whole_in_parts() {
         (4..=8).contains(&second),
         "{second} queries the second time"
     );
+}
+
+/// A refresh decodes each part as it arrives (`Backend::monitor_each`, `queries::read_decoded`)
+/// instead of joining the parts into one table first: the series are those of the whole
+/// result, each part is handed over on its own, and a `FleetView` read (one-shot `relcon
+/// fleet`) keeps each circuit's worst series whole and the others' newest point, judged the
+/// same.
+#[tokio::test]
+async fn a_refresh_decodes_each_part_as_it_arrives() {
+    use relcon::domain::drift::DriftAssessment;
+    use relcon::service::queries::{Decoded, MonitorRead, SeriesKept, read_decoded};
+
+    let whole = sim().await;
+    let reference = AzureBackend::new(&whole.settings(), options()).expect("client");
+    let full = reference.monitor(MonitorQuery::Drift).await.expect("drift");
+    let expected = Decoded::of(&full, queries::decode_drift).expect("decoded");
+    let rows = full.rows.len();
+    let capped = start(SimOptions {
+        seed: 11,
+        start: Some(relcon::domain::clock::pinned_start()),
+        query_max_rows: Some(rows / 3),
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator starts");
+    let t = relcon::domain::Thresholds::default();
+
+    // A fresh client: the split is found during this read (parts may be handed again).
+    let b = AzureBackend::new(&capped.settings(), options()).expect("client");
+    let Ok(MonitorRead::Drift(read)) =
+        read_decoded(&b, MonitorQuery::Drift, SeriesKept::Full, &t).await
+    else {
+        panic!("drift read");
+    };
+    assert_eq!(read.partial, None);
+    assert_eq!(
+        read.by_circuit, expected.by_circuit,
+        "the series of the whole result"
+    );
+
+    // The split known: each part arrives on its own, none larger than the cap.
+    let mut parts = Vec::new();
+    b.monitor_each(MonitorQuery::Drift, &mut |part| parts.push(part.rows.len()))
+        .await
+        .expect("drift");
+    assert!(parts.len() >= 4, "{parts:?}");
+    assert!(parts.iter().all(|&n| n <= rows / 3), "{parts:?}");
+    assert_eq!(parts.iter().sum::<usize>(), rows);
+
+    // What a fleet row needs: the worst series whole, the others their newest point.
+    let Ok(MonitorRead::Drift(view)) =
+        read_decoded(&b, MonitorQuery::Drift, SeriesKept::FleetView, &t).await
+    else {
+        panic!("drift read");
+    };
+    assert_eq!(view.by_circuit.len(), expected.by_circuit.len());
+    let assess = |list: &[relcon::domain::fleet::DriftSeries]| {
+        DriftAssessment::assess(
+            list.iter()
+                .filter_map(|s| Some((s.feature.as_str(), s.metric, s.series.latest()?))),
+            &t,
+        )
+    };
+    let mut cut = 0;
+    for (circuit, list) in &view.by_circuit {
+        let whole = &expected.by_circuit[circuit];
+        assert_eq!(assess(list).worst, assess(whole).worst, "{circuit}");
+        let worst = assess(whole).worst.expect("a worst series");
+        for (s, w) in list.iter().zip(whole) {
+            if s.feature == worst.feature && s.metric == worst.metric {
+                assert_eq!(s.series, w.series, "{circuit}: the worst keeps its days");
+            } else {
+                assert_eq!(
+                    s.series.values,
+                    w.series
+                        .values
+                        .last()
+                        .copied()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                );
+                cut += usize::from(w.series.values.len() > 1);
+            }
+        }
+    }
+    assert!(cut > 100, "histories were cut: {cut}");
 }

@@ -37,8 +37,8 @@ async fn refresh_with(
     tweak(&mut settings);
     let backend = AzureBackend::new(&settings, fast_retries()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
-    let readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
-    let snap = assemble(&readings, &ctx, sim.now());
+    let mut readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let snap = assemble(&mut readings, &ctx, sim.now());
     let requests = backend.stats().requests;
     (snap, requests, sim_stats(&sim).await)
 }
@@ -282,8 +282,8 @@ async fn a_failing_service_marks_what_it_covers_unknown() {
     options.retry.max_retries = 1;
     let backend = AzureBackend::new(&settings, options).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
-    let readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
-    let s = assemble(&readings, &ctx, sim.now());
+    let mut readings = read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let s = assemble(&mut readings, &ctx, sim.now());
     assert_eq!(s.circuit_count(), 130);
     let c = s.circuits().next().unwrap();
     assert_eq!(c.drift.status, relcon::domain::Status::Unknown);
@@ -462,14 +462,14 @@ async fn warm_refresh_of(plants: usize, ceiling: u64) {
     .await
     .unwrap();
     let (backend, ctx) = client(&sim);
-    let (first, cold) = counted_read(&backend, &ctx, &Known::nothing(sim.now())).await;
-    let s = assemble(&first, &ctx, sim.now());
+    let (mut first, cold) = counted_read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let s = assemble(&mut first, &ctx, sim.now());
     assert!(s.is_complete(), "{:?}", s.errors);
     let read_before = first.registry_versions.len() + first.dev_versions.len();
     let mut known = Known::nothing(sim.now()).after(first);
     known.now = sim.now();
-    let (later, warm) = counted_read(&backend, &ctx, &known).await;
-    let w = assemble(&later, &ctx, sim.now());
+    let (mut later, warm) = counted_read(&backend, &ctx, &known).await;
+    let w = assemble(&mut later, &ctx, sim.now());
     assert!(w.is_complete(), "{:?}", w.errors);
     assert_eq!(w.circuit_count(), plants * 10);
     assert!(
@@ -519,8 +519,8 @@ async fn a_warm_refresh_sees_a_new_model_version_and_a_switched_deployment_as_a_
     use relcon::domain::{ModelVersion, Stage};
     let sim = still_world().await;
     let (backend, ctx) = client(&sim);
-    let first = read(&backend, &ctx, &Known::nothing(sim.now())).await;
-    let before = assemble(&first, &ctx, sim.now());
+    let mut first = read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let before = assemble(&mut first, &ctx, sim.now());
     let known = Known::nothing(sim.now()).after(first);
 
     // Someone approves a release waiting at the Registry stage: once it has deployed, its
@@ -558,11 +558,11 @@ async fn a_warm_refresh_sees_a_new_model_version_and_a_switched_deployment_as_a_
 
     let mut known = known;
     known.now = sim.now();
-    let (later, warm) = counted_read(&backend, &ctx, &known).await;
-    let (full, everything) = counted_read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let (mut later, warm) = counted_read(&backend, &ctx, &known).await;
+    let (mut full, everything) = counted_read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let (a, b) = (
-        assemble(&later, &ctx, sim.now()),
-        assemble(&full, &ctx, sim.now()),
+        assemble(&mut later, &ctx, sim.now()),
+        assemble(&mut full, &ctx, sim.now()),
     );
     let mut diff = Vec::new();
     differences(&comparable(&a), &comparable(&b), "", &mut diff);
@@ -663,8 +663,8 @@ async fn a_yaml_refresh_reads_each_run_once_and_a_warm_one_only_runs_in_progress
 
     let sim = still_yaml_world().await;
     let (backend, ctx) = client(&sim);
-    let (first, cold) = counted_read(&backend, &ctx, &Known::nothing(sim.now())).await;
-    let s = assemble(&first, &ctx, sim.now());
+    let (mut first, cold) = counted_read(&backend, &ctx, &Known::nothing(sim.now())).await;
+    let s = assemble(&mut first, &ctx, sim.now());
     assert!(s.is_complete(), "{:?}", s.errors);
     assert_eq!(s.circuit_count(), 130);
     let cold_runs = route_count(&sim, RUNS_GET).await;
@@ -675,8 +675,8 @@ async fn a_yaml_refresh_reads_each_run_once_and_a_warm_one_only_runs_in_progress
 
     let mut known = Known::nothing(sim.now()).after(first);
     known.now = sim.now();
-    let (later, warm) = counted_read(&backend, &ctx, &known).await;
-    let w = assemble(&later, &ctx, sim.now());
+    let (mut later, warm) = counted_read(&backend, &ctx, &known).await;
+    let w = assemble(&mut later, &ctx, sim.now());
     assert!(w.is_complete(), "{:?}", w.errors);
     let warm_runs = route_count(&sim, RUNS_GET).await - cold_runs;
     // Only the runs not completed are read again (each history read of the refresh once).

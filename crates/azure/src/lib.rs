@@ -742,6 +742,15 @@ impl Backend for AzureBackend {
 
     /// See [`AzureBackend::monitor_in_parts`]: a result past the service's cap is read in parts.
     async fn monitor(&self, query: MonitorQuery) -> BackendResult<Table> {
-        self.monitor_in_parts(query).await
+        self.monitor_joined(query).await
+    }
+
+    /// Each part handed over as it arrives ([`AzureBackend::monitor_in_parts`]).
+    async fn monitor_each(
+        &self,
+        query: MonitorQuery,
+        each: &mut (dyn FnMut(Table) + Send),
+    ) -> BackendResult<()> {
+        self.monitor_in_parts(query, each).await
     }
 }

@@ -22,14 +22,20 @@ impl AzureBackend {
     /// A query whose result would pass the service's cap (Log Analytics: 500,000 records or
     /// 64-100 MB; the service answers 200 with a `PartialError` and what fitted) is asked again
     /// in parts: `hash(plant_id, n) == k` for k in 0..n, n doubling until every part fits (at
-    /// most [`kql::MAX_PARTS`]), and the parts' rows are joined. The number of parts that last
-    /// worked is kept for the next refresh, so a large fleet pays for the split once. A partial
-    /// result for another reason is not split: it is used and said to be partial.
-    pub(crate) async fn monitor_in_parts(&self, query: MonitorQuery) -> BackendResult<Table> {
+    /// most [`kql::MAX_PARTS`]). Each part that fits is handed to `each` as it arrives (a
+    /// plant's rows are all in one part); when the split doubles, the parts are asked (and
+    /// handed) again, so `each` lets a later part replace what an earlier one said of a plant.
+    /// The number of parts that last worked is kept for the next refresh, so a large fleet
+    /// pays for the split once. A partial result for another reason is not split: it is
+    /// handed over and said to be partial.
+    pub(crate) async fn monitor_in_parts(
+        &self,
+        query: MonitorQuery,
+        each: &mut (dyn FnMut(Table) + Send),
+    ) -> BackendResult<()> {
         let slot = &self.monitor_parts[query.index()];
         let mut parts = slot.load(Ordering::Relaxed).max(1);
         loop {
-            let mut joined: Option<Table> = None;
             let mut split = false;
             for k in 0..parts {
                 let part = kql::Part {
@@ -41,13 +47,7 @@ impl AzureBackend {
                     split = true;
                     break;
                 }
-                joined = Some(match joined {
-                    None => table,
-                    Some(mut all) => {
-                        all.append(table);
-                        all
-                    }
-                });
+                each(table);
             }
             if split {
                 parts = (parts * 2).min(kql::MAX_PARTS);
@@ -59,8 +59,20 @@ impl AzureBackend {
                 continue;
             }
             slot.store(parts, Ordering::Relaxed);
-            return Ok(joined.unwrap_or_default());
+            return Ok(());
         }
+    }
+
+    /// The parts' rows joined into one table (`doctor`'s coverage, and any caller that wants
+    /// the whole result at once; a refresh decodes each part as it arrives instead).
+    pub(crate) async fn monitor_joined(&self, query: MonitorQuery) -> BackendResult<Table> {
+        let mut joined: Option<Table> = None;
+        self.monitor_in_parts(query, &mut |table| match &mut joined {
+            None => joined = Some(table),
+            Some(all) => all.append(table),
+        })
+        .await?;
+        Ok(joined.unwrap_or_default())
     }
 
     /// One query (or one part of it) and what came back; `Err` only when nothing usable came.

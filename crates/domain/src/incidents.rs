@@ -528,6 +528,44 @@ impl JobsSummary {
     }
 }
 
+/// Of a deployment's job list, the jobs [`JobsSummary::assess`] reads: the newest (by
+/// submission, then name), the newest finished one and the success that ended last, at most
+/// three, in the list's order. A refresh keeps these instead of the whole list (300,000 jobs
+/// at 20,000 circuits); the summary judged from them is the one judged from the list
+/// (`incidents_tests`). The Jobs tab and `relcon jobs` read a circuit's full list when asked.
+pub fn jobs_assessed(jobs: Vec<ScoringJob>) -> Vec<ScoringJob> {
+    if jobs.len() <= 3 {
+        return jobs;
+    }
+    let mut by_time: Vec<usize> = (0..jobs.len()).collect();
+    by_time.sort_by(|&a, &b| {
+        let (a, b) = (&jobs[a], &jobs[b]);
+        b.at().cmp(&a.at()).then_with(|| b.name.cmp(&a.name))
+    });
+    let newest = by_time.first().copied();
+    let finished = by_time.iter().copied().find(|&i| {
+        matches!(
+            jobs[i].status.outcome(),
+            JobOutcome::Succeeded | JobOutcome::Failed
+        )
+    });
+    let last_success = (0..jobs.len())
+        .filter(|&i| jobs[i].status.outcome() == JobOutcome::Succeeded)
+        .filter_map(|i| jobs[i].ended_at.or(jobs[i].at()).map(|t| (t, i)))
+        .max_by_key(|&(t, _)| t)
+        .map(|(_, i)| i);
+    let keep = [newest, finished, last_success];
+    let mut kept: Vec<ScoringJob> = jobs
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.contains(&Some(*i)))
+        .map(|(_, j)| j)
+        .collect();
+    // The collect reuses the list's allocation (room for every job): give it back.
+    kept.shrink_to_fit();
+    kept
+}
+
 /// `31 h ago`, `3 d ago`.
 fn hours_ago(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
     let h = (now - t).num_hours();

@@ -125,3 +125,57 @@ fn a_circuit_is_summed_up_by_its_worst_active_alert() {
     assert_eq!(alerts[0].dimension("plant_id"), Some("PLANT001"));
     assert_eq!(alerts[0].guid(), "Sev310");
 }
+
+/// The jobs a refresh keeps of a list judge exactly as the whole list does, whatever the mix
+/// of outcomes, times (none, ties) and order; and they are at most three.
+#[test]
+fn the_jobs_kept_of_a_list_judge_as_the_whole_list() {
+    let statuses = ["Completed", "Failed", "Running", "Canceled", "Queued"];
+    let mut lists = 0;
+    for seed in 0u64..400 {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let len = 1 + next(12) as usize;
+        let jobs: Vec<ScoringJob> = (0..len)
+            .map(|i| {
+                let mut j = job(
+                    &format!("job-{}", next(6)),
+                    statuses[next(5) as usize],
+                    next(60) as i64,
+                );
+                if next(5) == 0 {
+                    j.submitted_at = None;
+                }
+                if next(2) == 0 {
+                    j.ended_at = j
+                        .submitted_at
+                        .map(|t| t + Duration::minutes(next(600) as i64));
+                }
+                j.name = format!("{}-{i}", j.name);
+                j
+            })
+            .collect();
+        let kept = jobs_assessed(jobs.clone());
+        assert!(kept.len() <= 3, "{kept:?}");
+        assert_eq!(assess(&kept), assess(&jobs), "{jobs:#?}");
+        lists += usize::from(jobs.len() > 3);
+    }
+    assert!(lists > 200, "the lists must be longer than what is kept");
+    // A list of three or fewer is kept whole.
+    let short = vec![job("b", "Completed", 6), job("a", "Failed", 30)];
+    assert_eq!(jobs_assessed(short.clone()), short);
+    // The success that ended last is kept even when newer runs failed.
+    let list = vec![
+        job("d", "Failed", 1),
+        job("c", "Failed", 2),
+        job("b", "Completed", 3),
+        job("a", "Completed", 4),
+    ];
+    let kept: Vec<String> = jobs_assessed(list).into_iter().map(|j| j.name).collect();
+    assert_eq!(kept, ["d", "b"]);
+}

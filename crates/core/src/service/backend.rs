@@ -420,6 +420,20 @@ pub trait Backend: Send + Sync {
     /// source's schema; the result has the columns [`MonitorQuery`] documents, whatever the
     /// schema.
     async fn monitor(&self, query: MonitorQuery) -> BackendResult<Table>;
+    /// The same read, handed to `each` part by part as the parts arrive, so a caller that
+    /// decodes them never holds the whole result (at 20,000 circuits the drift table is
+    /// hundreds of MB of text). A result past the service's cap is read in parts by plant, a
+    /// plant's rows all in one part; when the split changes mid-read the parts are handed
+    /// again, so a later part replaces what an earlier one said of its plants. The default
+    /// hands over `monitor`'s whole table as one part.
+    async fn monitor_each(
+        &self,
+        query: MonitorQuery,
+        each: &mut (dyn FnMut(Table) + Send),
+    ) -> BackendResult<()> {
+        each(self.monitor(query).await?);
+        Ok(())
+    }
 }
 
 /// What relcon reads from monitoring. Each is one query; the result columns are the same for

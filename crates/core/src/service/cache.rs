@@ -114,6 +114,11 @@ impl Cache {
 
     /// Store `snapshot` as what the console shows first next time (see the module comment).
     pub fn store_snapshot(&self, key: &str, snapshot: &FleetSnapshot) -> std::io::Result<()> {
+        // A disabled cache (`--no-cache`) stores nothing: the fleet view, a copy of the whole
+        // snapshot made while the snapshot is held, is not made for nothing.
+        if self.dir.is_none() {
+            return Ok(());
+        }
         self.store_binary("snapshot", key, &fleet_view(snapshot))?;
         // The JSON snapshot of format 1 is never read again.
         if let Some(old) = self.file("snapshot", key) {

@@ -16,11 +16,12 @@ use super::Context;
 use super::backend::{ApprovalQuery, Backend, BackendResult, ErrorKind};
 use super::incidents::JobBook;
 use super::models::{ModelBook, ModelRead};
+use super::queries::{AccuracyRead, DriftRead, ValidationRead};
 use super::releases::{ReleaseBook, changed_releases};
 use crate::domain::Stage;
 use crate::domain::platform::{
     ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, Endpoint, Identity, ModelContainer,
-    ModelVersionRecord, ReleaseRecord, Table,
+    ModelVersionRecord, ReleaseRecord,
 };
 use plan::{Done, Job, Planner};
 
@@ -38,9 +39,10 @@ pub struct Readings {
     /// The releases were read in full (not only what changed since the last refresh).
     pub releases_full: bool,
     pub approvals: Option<BackendResult<Vec<ApprovalRecord>>>,
-    pub drift: Option<BackendResult<Table>>,
-    pub accuracy: Option<BackendResult<Table>>,
-    pub validation: Option<BackendResult<Table>>,
+    /// The monitoring reads, decoded part by part as they arrived (`queries::read_decoded`).
+    pub drift: Option<BackendResult<DriftRead>>,
+    pub accuracy: Option<BackendResult<AccuracyRead>>,
+    pub validation: Option<BackendResult<ValidationRead>>,
     /// Config texts by `(path, commit)`; from the cache or read in this refresh.
     pub configs: HashMap<(String, String), BackendResult<String>>,
     /// Models whose versions came from the last refresh's book rather than a call.
@@ -183,7 +185,7 @@ fn model_reads(
 }
 
 /// Make one read.
-async fn run(backend: &dyn Backend, job: Job, now: DateTime<Utc>) -> Done {
+async fn run(backend: &dyn Backend, ctx: &Context, job: Job, now: DateTime<Utc>) -> Done {
     match job {
         Job::Alerts => Done::Alerts(backend.fired_alerts().await),
         Job::ScoringJobs(e, d) => {
@@ -206,7 +208,10 @@ async fn run(backend: &dyn Backend, job: Job, now: DateTime<Utc>) -> Done {
             };
             Done::Approvals(backend.approvals(&pending).await)
         }
-        Job::Query(q) => Done::Query(q, backend.monitor(q).await),
+        Job::Query(q) => Done::Query(
+            q,
+            super::queries::read_decoded(backend, q, ctx.series_kept, &ctx.thresholds).await,
+        ),
         Job::Deployments(s, e) => {
             let r = backend.deployments(s, &e).await;
             Done::Deployments(s, e, r)
@@ -243,7 +248,7 @@ pub async fn read(backend: &dyn Backend, ctx: &Context, known: &Known) -> Readin
     loop {
         while in_flight.len() < fan_out {
             let Some(job) = queue.pop_front() else { break };
-            in_flight.push(run(backend, job, known.now));
+            in_flight.push(run(backend, ctx, job, known.now));
         }
         let Some(done) = in_flight.next().await else {
             break;

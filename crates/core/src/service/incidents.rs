@@ -117,6 +117,8 @@ pub struct JobBook {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobEntry {
+    /// The jobs the summary reads (`incidents::jobs_assessed`: newest, newest finished, last
+    /// success), not the whole list.
     pub jobs: Vec<ScoringJob>,
     pub read_at: DateTime<Utc>,
 }

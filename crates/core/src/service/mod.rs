@@ -51,6 +51,9 @@ pub struct Context {
     pub poll_interval: std::time::Duration,
     /// What alerts and scoring jobs are judged by (`[incidents]`).
     pub incidents: incidents::IncidentPolicy,
+    /// How much of each drift series a refresh keeps (all of it, but for a one-shot command
+    /// that prints none: `OpenOptions::series_kept`).
+    pub series_kept: queries::SeriesKept,
 }
 
 impl Context {
@@ -75,6 +78,7 @@ impl Context {
             registry: settings.registry.name.clone(),
             poll_interval: std::time::Duration::from_millis(settings.client.poll_interval_ms),
             incidents: incidents::IncidentPolicy::from_settings(settings),
+            series_kept: queries::SeriesKept::Full,
         }
     }
 

@@ -17,7 +17,8 @@ use crate::domain::drift::DriftMetric;
 use crate::domain::fleet::{DriftSeries, Series, ValidationRun};
 use crate::domain::platform::{Cell, Table};
 use crate::domain::validation::{Metrics, ValidationMetric};
-use crate::domain::{CircuitRef, ModelVersion};
+use crate::domain::{CircuitRef, ModelVersion, Thresholds};
+use crate::service::backend::{Backend, BackendError, BackendResult, ErrorKind, MonitorQuery};
 
 /// The drift monitor's metric, one row per circuit, feature and drift metric
 /// (`Properties.feature`, `Properties.metric`).
@@ -98,6 +99,180 @@ fn series(days: Option<&Cell>, values: Option<&Cell>) -> Series {
         }
     }
     out
+}
+
+/// A monitoring read decoded part by part as the parts arrive (`Backend::monitor_each`), so
+/// the whole table is never held: each circuit's series or runs, and why the result is
+/// partial when it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded<T> {
+    pub by_circuit: HashMap<CircuitRef, T>,
+    /// The service said rows are missing (a part past its cap, a `PartialError`): what came
+    /// is used, and the snapshot is not complete.
+    pub partial: Option<String>,
+}
+
+impl<T> Default for Decoded<T> {
+    fn default() -> Self {
+        Decoded {
+            by_circuit: HashMap::new(),
+            partial: None,
+        }
+    }
+}
+
+/// Drift series by circuit, decoded.
+pub type DriftRead = Decoded<Vec<DriftSeries>>;
+/// Daily Prod MAE by circuit, decoded.
+pub type AccuracyRead = Decoded<Series>;
+/// Validation runs by circuit, newest first, decoded.
+pub type ValidationRead = Decoded<Vec<ValidationRun>>;
+
+impl<T> Decoded<T> {
+    /// Add one part. The circuits it holds replace what an earlier part said of them: a
+    /// plant's rows all come in one part, and parts are handed again when the split changes.
+    pub fn add(
+        &mut self,
+        part: &Table,
+        decode: fn(&Table) -> Result<HashMap<CircuitRef, T>, MissingColumn>,
+    ) -> Result<(), MissingColumn> {
+        self.by_circuit.extend(decode(part)?);
+        if self.partial.is_none() {
+            self.partial.clone_from(&part.partial);
+        }
+        Ok(())
+    }
+
+    /// A whole table decoded (one part).
+    pub fn of(
+        table: &Table,
+        decode: fn(&Table) -> Result<HashMap<CircuitRef, T>, MissingColumn>,
+    ) -> Result<Decoded<T>, MissingColumn> {
+        let mut d = Decoded::default();
+        d.add(table, decode)?;
+        Ok(d)
+    }
+}
+
+/// How much of each drift series a refresh keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SeriesKept {
+    /// 30 days of every series (the console's circuit view draws them).
+    #[default]
+    Full,
+    /// What a fleet row shows: the worst series whole, the others their newest point, as the
+    /// snapshot cache keeps them (`DriftSummary::fleet_view`). For a one-shot `relcon fleet`,
+    /// which prints no series: at 20,000 circuits the 30-day histories are over 100 MB.
+    FleetView,
+}
+
+/// A circuit's drift series cut to what the fleet view shows: the worst (as
+/// `DriftAssessment::assess` judges their newest values by `t`) whole, the others their
+/// newest point. The assessment of the cut series is the assessment of the whole ones.
+pub fn keep_fleet_view(series: &mut [DriftSeries], t: &Thresholds) {
+    let worst = crate::domain::drift::DriftAssessment::assess(
+        series
+            .iter()
+            .filter_map(|s| Some((s.feature.as_str(), s.metric, s.series.latest()?))),
+        t,
+    )
+    .worst;
+    for s in series.iter_mut() {
+        let is_worst = worst
+            .as_ref()
+            .is_some_and(|w| w.feature == s.feature && w.metric == s.metric);
+        if !is_worst {
+            s.series = s.series.newest_only();
+        }
+    }
+}
+
+/// A refresh's monitoring read, decoded as its parts arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MonitorRead {
+    Drift(DriftRead),
+    Accuracy(AccuracyRead),
+    Validation(ValidationRead),
+}
+
+impl MonitorRead {
+    /// Nothing read yet of `query`; `None` for a query that is not a refresh's (coverage).
+    pub fn empty(query: MonitorQuery) -> Option<MonitorRead> {
+        match query {
+            MonitorQuery::Drift => Some(MonitorRead::Drift(Decoded::default())),
+            MonitorQuery::Accuracy => Some(MonitorRead::Accuracy(Decoded::default())),
+            MonitorQuery::Validation => Some(MonitorRead::Validation(Decoded::default())),
+            MonitorQuery::Coverage => None,
+        }
+    }
+
+    /// Add one part (see [`Decoded::add`]); drift series cut as `kept` says.
+    fn add(&mut self, part: &Table, kept: SeriesKept, t: &Thresholds) -> Result<(), MissingColumn> {
+        match self {
+            MonitorRead::Drift(d) => {
+                let mut by_circuit = decode_drift(part)?;
+                if kept == SeriesKept::FleetView {
+                    for series in by_circuit.values_mut() {
+                        keep_fleet_view(series, t);
+                    }
+                }
+                d.by_circuit.extend(by_circuit);
+                if d.partial.is_none() {
+                    d.partial.clone_from(&part.partial);
+                }
+                Ok(())
+            }
+            MonitorRead::Accuracy(a) => a.add(part, decode_accuracy),
+            MonitorRead::Validation(v) => v.add(part, decode_validation),
+        }
+    }
+
+    /// A whole table of `query` decoded, every series kept.
+    pub fn of(query: MonitorQuery, table: &Table) -> BackendResult<MonitorRead> {
+        let mut read = MonitorRead::empty(query).ok_or_else(|| not_a_refresh_read(query))?;
+        read.add(table, SeriesKept::Full, &Thresholds::default())
+            .map_err(decode_error)?;
+        Ok(read)
+    }
+}
+
+fn not_a_refresh_read(query: MonitorQuery) -> BackendError {
+    BackendError::new(
+        ErrorKind::Config,
+        "",
+        "",
+        format!("the {} query is not read by a refresh", query.as_str()),
+    )
+}
+
+fn decode_error(e: MissingColumn) -> BackendError {
+    BackendError::new(ErrorKind::Decode, "", "", e.to_string())
+}
+
+/// Read `query` part by part (`Backend::monitor_each`), decoding each part as it arrives and
+/// dropping its table: the whole result is never held. A part without the documented
+/// columns fails the read.
+pub async fn read_decoded(
+    backend: &dyn Backend,
+    query: MonitorQuery,
+    kept: SeriesKept,
+    t: &Thresholds,
+) -> BackendResult<MonitorRead> {
+    let mut read = MonitorRead::empty(query).ok_or_else(|| not_a_refresh_read(query))?;
+    let mut missing: Option<MissingColumn> = None;
+    backend
+        .monitor_each(query, &mut |part: Table| {
+            if missing.is_none()
+                && let Err(e) = read.add(&part, kept, t)
+            {
+                missing = Some(e);
+            }
+        })
+        .await?;
+    match missing {
+        Some(e) => Err(decode_error(e)),
+        None => Ok(read),
+    }
 }
 
 /// Drift series per circuit.

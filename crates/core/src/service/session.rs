@@ -86,6 +86,9 @@ pub struct OpenOptions {
     /// The backend is the built-in demo simulator, started in-process: kept alive as long as
     /// the session, and its world lives only as long as the process (see [`Session::open`]).
     pub embedded_demo: Option<Arc<dyn Any + Send + Sync>>,
+    /// How much of each drift series a refresh keeps: `FleetView` for a one-shot command that
+    /// prints no series (`relcon fleet`), which then holds a fraction of the memory.
+    pub series_kept: super::queries::SeriesKept,
 }
 
 impl OpenOptions {
@@ -181,6 +184,7 @@ impl Session {
         let mut ctx = Context::new(settings, options.read_only, backend.describe());
         ctx.cache_key = deployment_key(settings, embedded);
         ctx.rollback_run_offered = backend.offers_rollback_run();
+        ctx.series_kept = options.series_kept;
         let cache = match options.cache {
             CacheChoice::Default => Cache::new(Cache::default_dir()),
             CacheChoice::Dir(dir) => Cache::new(Some(dir)),
@@ -303,13 +307,13 @@ impl Session {
                 .filter_map(|o| o.watch.as_ref().map(|w| w.circuit.clone()))
                 .collect(),
         };
-        let readings = snapshot::read(self.backend.as_ref(), &self.ctx, &known).await;
+        let mut readings = snapshot::read(self.backend.as_ref(), &self.ctx, &known).await;
         for ((path, commit), text) in &readings.configs {
             if let Ok(t) = text {
                 self.configs.insert(path, commit, t.clone());
             }
         }
-        let snap = snapshot::assemble(&readings, &self.ctx, self.now());
+        let snap = snapshot::assemble(&mut readings, &self.ctx, self.now());
         tracing::info!(
             circuits = snap.circuit_count(),
             errors = snap.errors.len(),

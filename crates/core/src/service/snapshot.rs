@@ -30,8 +30,9 @@ pub use monitoring::summarize_validation;
 use unread::failed;
 
 /// Build the snapshot from what was read, stage by stage. Pure: no IO, so it is tested with
-/// plain records (each stage on its own, and the whole here).
-pub fn assemble(r: &Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapshot {
+/// plain records (each stage on its own, and the whole here). The monitoring reads' series
+/// and runs move from `r` into the snapshot (the rest of `r` is left for the next `Known`).
+pub fn assemble(r: &mut Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapshot {
     let Inventory {
         mut circuits,
         plant_names,

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use super::fixtures::*;
 use super::*;
 use crate::domain::fleet::ReleaseModel;
-use crate::domain::platform::{Cell, EnvironmentStatus};
+use crate::domain::platform::EnvironmentStatus;
 use crate::domain::{ModelVersion, Stage, Status};
 use crate::service::backend::{BackendError, ErrorKind};
 
@@ -41,15 +41,18 @@ fn readings() -> Readings {
             .replace("CIRCUIT01", "CIRCUIT02")
             .replace("circuit01", "circuit02")),
     );
-    r.drift = Some(Ok(drift_table(&[(
+    r.drift = Some(drift_read(drift_table(&[(
         "PLANT001/CIRCUIT01",
         "supply_temperature",
         "psi",
         &[0.08, 0.31],
     )])));
-    r.accuracy = Some(Ok(accuracy_table(&[("PLANT001/CIRCUIT02", &[0.12])])));
+    r.accuracy = Some(accuracy_read(accuracy_table(&[(
+        "PLANT001/CIRCUIT02",
+        &[0.12],
+    )])));
     let c1 = "PLANT001/CIRCUIT01";
-    r.validation = Some(Ok(validation_table(&[
+    r.validation = Some(validation_read(validation_table(&[
         (c1, "5", "12", "validation_mae", 0.11),
         (c1, "5", "12", "validation_rmse", 0.2),
         (c1, "5", "12", "validation_mape", 9.0),
@@ -66,7 +69,7 @@ fn now() -> DateTime<Utc> {
 
 #[test]
 fn versions_per_stage_and_plant_names() {
-    let s = assemble(&readings(), &ctx(), now());
+    let s = assemble(&mut readings(), &ctx(), now());
     assert_eq!(s.plants.len(), 1);
     assert_eq!(s.plants[0].name, "Rotterdam Polymer Works");
     let c = s.circuit(&"PLANT001/CIRCUIT01".parse().unwrap()).unwrap();
@@ -96,7 +99,7 @@ fn versions_per_stage_and_plant_names() {
 
 #[test]
 fn lineage_matches_or_breaks_plainly() {
-    let s = assemble(&readings(), &ctx(), now());
+    let s = assemble(&mut readings(), &ctx(), now());
     let ok = s.circuit(&"PLANT001/CIRCUIT01".parse().unwrap()).unwrap();
     assert_eq!(ok.lineage.matches, Some(true));
     assert_eq!(
@@ -112,7 +115,7 @@ fn lineage_matches_or_breaks_plainly() {
 
 #[test]
 fn drift_accuracy_and_validation_are_judged() {
-    let s = assemble(&readings(), &ctx(), now());
+    let s = assemble(&mut readings(), &ctx(), now());
     let c1 = s.circuit(&"PLANT001/CIRCUIT01".parse().unwrap()).unwrap();
     assert_eq!(c1.drift.status, Status::Alert);
     let worst = c1.drift.worst.as_ref().unwrap();
@@ -145,7 +148,7 @@ fn drift_accuracy_and_validation_are_judged() {
 
 #[test]
 fn approvals_are_grouped_per_release_stage_with_approvers_so_far() {
-    let s = assemble(&readings(), &ctx(), now());
+    let s = assemble(&mut readings(), &ctx(), now());
     assert_eq!(s.approvals.len(), 1);
     let a = &s.approvals[0];
     assert_eq!(
@@ -191,7 +194,7 @@ fn a_failed_call_marks_what_it_covers_and_the_rest_still_shows() {
     };
     r.deployments[1].2 = Err(err("prod-deployments"));
     r.drift = Some(Err(err("query")));
-    let s = assemble(&r, &ctx(), now());
+    let s = assemble(&mut r, &ctx(), now());
     let c = s.circuit(&"PLANT001/CIRCUIT01".parse().unwrap()).unwrap();
     assert_eq!(c.versions.prod, None);
     assert_eq!(c.versions.test, Some(ModelVersion(5)), "Test still read");
@@ -219,21 +222,25 @@ fn a_failed_call_marks_what_it_covers_and_the_rest_still_shows() {
 
 #[test]
 fn gate_evidence_judges_the_release_version_against_prod() {
-    let s = assemble(&readings(), &ctx(), now());
+    let s = assemble(&mut readings(), &ctx(), now());
     let item = &s.approvals[0];
     let gate = crate::domain::fleet::gate_evidence(&s, item, &ctx().thresholds);
     assert_eq!(gate.len(), 1);
     assert_eq!(gate[0].status, Status::Ok, "{}", gate[0].detail);
     // A worse candidate fails the gate on the baseline regression.
     let mut r = readings();
-    if let Some(Ok(t)) = &mut r.validation {
-        for row in t.rows.iter_mut().filter(|row| {
-            row[3] == Cell::Text("5".into()) && row[6] == Cell::Text("validation_mae".into())
-        }) {
-            row[7] = Cell::Real(0.2);
+    if let Some(Ok(d)) = &mut r.validation {
+        for run in d
+            .by_circuit
+            .values_mut()
+            .flatten()
+            .filter(|run| run.model_version == Some(ModelVersion(5)))
+        {
+            run.metrics
+                .insert(crate::domain::validation::ValidationMetric::Mae, 0.2);
         }
     }
-    let s = assemble(&r, &ctx(), now());
+    let s = assemble(&mut r, &ctx(), now());
     let gate = crate::domain::fleet::gate_evidence(&s, &s.approvals[0], &ctx().thresholds);
     assert_eq!(gate[0].status, Status::Alert);
     assert!(
@@ -257,7 +264,7 @@ fn a_partial_query_result_is_used_and_makes_the_snapshot_incomplete() {
     if let Some(Ok(t)) = r.drift.as_mut() {
         t.partial = Some("Log Analytics returned a partial result (PartialError): 100 MiB".into());
     }
-    let s = assemble(&r, &ctx(), now());
+    let s = assemble(&mut r, &ctx(), now());
     assert!(!s.is_complete());
     assert!(
         s.errors

@@ -12,12 +12,13 @@ use super::{Known, Readings};
 use crate::domain::incidents::{AlertRecord, ScoringJob};
 use crate::domain::platform::{
     ApprovalRecord, AssetLocation, Deployment, Endpoint, Identity, ModelContainer,
-    ModelVersionRecord, ReleaseRecord, Table,
+    ModelVersionRecord, ReleaseRecord,
 };
 use crate::domain::{CircuitRef, ModelVersion, Stage};
 use crate::service::Context;
 use crate::service::backend::{BackendResult, MonitorQuery};
 use crate::service::incidents::{self, JobRead};
+use crate::service::queries::MonitorRead;
 use crate::service::releases::ReleaseBook;
 
 /// One read of a refresh.
@@ -50,7 +51,7 @@ pub(crate) enum Done {
     /// The releases, and whether all of them were read.
     Releases(BackendResult<Vec<ReleaseRecord>>, bool),
     Approvals(BackendResult<Vec<ApprovalRecord>>),
-    Query(MonitorQuery, BackendResult<Table>),
+    Query(MonitorQuery, BackendResult<MonitorRead>),
     Deployments(Stage, String, BackendResult<Vec<Deployment>>),
     Versions(
         AssetLocation,
@@ -165,12 +166,15 @@ impl<'a> Planner<'a> {
                 r.releases_full = full;
             }
             Done::Approvals(x) => r.approvals = Some(x),
-            Done::Query(q, x) => match q {
-                MonitorQuery::Drift => r.drift = Some(x),
-                MonitorQuery::Accuracy => r.accuracy = Some(x),
-                MonitorQuery::Validation => r.validation = Some(x),
+            Done::Query(q, x) => match (q, x) {
+                (_, Ok(MonitorRead::Drift(d))) => r.drift = Some(Ok(d)),
+                (_, Ok(MonitorRead::Accuracy(a))) => r.accuracy = Some(Ok(a)),
+                (_, Ok(MonitorRead::Validation(v))) => r.validation = Some(Ok(v)),
+                (MonitorQuery::Drift, Err(e)) => r.drift = Some(Err(e)),
+                (MonitorQuery::Accuracy, Err(e)) => r.accuracy = Some(Err(e)),
+                (MonitorQuery::Validation, Err(e)) => r.validation = Some(Err(e)),
                 // Not a read of a refresh (doctor's).
-                MonitorQuery::Coverage => {}
+                (MonitorQuery::Coverage, Err(_)) => {}
             },
             Done::Deployments(stage, endpoint, x) => {
                 let prod_models: Vec<(String, ModelVersion)> = match (&x, stage) {
@@ -213,10 +217,11 @@ impl<'a> Planner<'a> {
                 r.incidents.alerts = Some(x);
             }
             Done::ScoringJobs(e, d, x) => {
+                // Only the jobs the summary reads are kept (and booked), not the whole list.
                 r.incidents.jobs.insert(
                     (e, d),
                     JobRead {
-                        result: x,
+                        result: x.map(crate::domain::incidents::jobs_assessed),
                         read_at: self.known.now,
                         reused: false,
                     },

@@ -16,6 +16,7 @@ use crate::domain::{CircuitRef, ModelVersion, Stage};
 use crate::service::Context;
 use crate::service::backend::{BackendError, BackendResult, ErrorKind};
 use crate::service::fanout::Readings;
+use crate::service::queries;
 use crate::settings::Settings;
 
 pub(crate) fn ctx() -> Context {
@@ -370,4 +371,27 @@ pub(crate) fn releases_awaiting_approval() -> (Vec<ReleaseRecord>, Vec<ApprovalR
 /// What each error is about, in order.
 pub(crate) fn scopes(errors: &[crate::domain::fleet::SnapshotError]) -> Vec<&str> {
     errors.iter().map(|e| e.scope.as_str()).collect()
+}
+
+fn decoded<T>(
+    t: Table,
+    decode: fn(&Table) -> Result<std::collections::HashMap<CircuitRef, T>, queries::MissingColumn>,
+) -> BackendResult<queries::Decoded<T>> {
+    queries::Decoded::of(&t, decode)
+        .map_err(|e| BackendError::new(ErrorKind::Decode, "", "", e.to_string()))
+}
+
+/// A drift table as a refresh reads it: decoded (a missing column is a failed read).
+pub(crate) fn drift_read(t: Table) -> BackendResult<queries::DriftRead> {
+    decoded(t, queries::decode_drift)
+}
+
+/// An accuracy table, decoded.
+pub(crate) fn accuracy_read(t: Table) -> BackendResult<queries::AccuracyRead> {
+    decoded(t, queries::decode_accuracy)
+}
+
+/// A validation table, decoded.
+pub(crate) fn validation_read(t: Table) -> BackendResult<queries::ValidationRead> {
+    decoded(t, queries::decode_validation)
 }

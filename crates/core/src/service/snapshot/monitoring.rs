@@ -2,7 +2,7 @@
 //! (`service::queries`) and judged into each circuit's evidence: drift against its thresholds,
 //! Prod accuracy, and the candidate in Test validated against the Prod baseline.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::inventory::Circuits;
 use super::unread::failed;
@@ -10,31 +10,26 @@ use crate::domain::drift::{DriftAssessment, accuracy_status};
 use crate::domain::fleet::{
     AccuracySummary, DriftSummary, Series, SnapshotError, ValidationRun, ValidationSummary,
 };
-use crate::domain::platform::Table;
 use crate::domain::validation::ValidationVerdict;
-use crate::domain::{ModelVersion, Status, Thresholds};
+use crate::domain::{CircuitRef, ModelVersion, Status, Thresholds};
 use crate::service::backend::BackendResult;
 use crate::service::fanout::Readings;
-use crate::service::queries::{self, MissingColumn};
+use crate::service::queries::Decoded;
 
-/// Reads `drift`, `accuracy` and `validation`; `env_only` are the ids of environment-only
-/// releases (their validations are not a model candidate's). A table that could not be read
-/// leaves that evidence unknown on every circuit.
+/// Reads `drift`, `accuracy` and `validation` (their circuits move into the snapshot: taken
+/// from `r`); `env_only` are the ids of environment-only releases (their validations are not
+/// a model candidate's). A read that failed leaves that evidence unknown on every circuit.
 pub(super) fn assemble(
     circuits: &mut Circuits,
-    r: &Readings,
+    r: &mut Readings,
     env_only: &BTreeSet<u32>,
     t: &Thresholds,
 ) -> Vec<SnapshotError> {
     let mut tables = Tables::default();
-    let mut drift = tables.decode(&r.drift, "drift query", queries::decode_drift);
-    let mut accuracy = tables.decode(&r.accuracy, "accuracy query", queries::decode_accuracy);
-    let mut validation = tables.decode(
-        &r.validation,
-        "validation query",
-        queries::decode_validation,
-    );
-    // Each circuit's series and runs move into the snapshot: the decoded tables are not
+    let mut drift = tables.take(&mut r.drift, "drift query");
+    let mut accuracy = tables.take(&mut r.accuracy, "accuracy query");
+    let mut validation = tables.take(&mut r.validation, "validation query");
+    // Each circuit's series and runs move into the snapshot: the decoded reads are not
     // kept beside it (at 20,000 circuits the drift series alone are over 100 MB).
     for (circuit, cs) in circuits.iter_mut() {
         cs.unknown.extend(tables.unknown.iter().cloned());
@@ -69,7 +64,7 @@ pub(super) fn assemble(
     tables.errors
 }
 
-/// What decoding the tables found wrong: the snapshot's errors, and what every circuit
+/// What the monitoring reads found wrong: the snapshot's errors, and what every circuit
 /// does not know because of them.
 #[derive(Default)]
 struct Tables {
@@ -78,29 +73,23 @@ struct Tables {
 }
 
 impl Tables {
-    /// A table decoded, or `None` (with the error, and the unknown every circuit gets) when it
-    /// was not read or lacks a column. A partial table is used, and still makes the snapshot
-    /// incomplete.
-    fn decode<T>(
+    /// A read's circuits (taken: they move into the snapshot), or `None` (with the error, and
+    /// the unknown every circuit gets) when it was not read or lacked a column. A partial
+    /// read is used, and still makes the snapshot incomplete.
+    fn take<T>(
         &mut self,
-        table: &Option<BackendResult<Table>>,
+        read: &mut Option<BackendResult<Decoded<T>>>,
         scope: &str,
-        decode: fn(&Table) -> Result<T, MissingColumn>,
-    ) -> Option<T> {
-        let decoded = match table.as_ref()? {
-            Ok(t) => decode(t)
-                .map(|v| (v, t.partial.as_ref()))
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        match decoded {
-            Ok((v, partial)) => {
-                if let Some(why) = partial {
+    ) -> Option<HashMap<CircuitRef, T>> {
+        match read.as_mut()? {
+            Ok(d) => {
+                if let Some(why) = &d.partial {
                     self.errors.push(failed(scope, why));
                 }
-                Some(v)
+                Some(std::mem::take(&mut d.by_circuit))
             }
-            Err(why) => {
+            Err(e) => {
+                let why = e.to_string();
                 self.errors.push(failed(scope, &why));
                 self.unknown.push(format!("{scope} could not be read"));
                 None

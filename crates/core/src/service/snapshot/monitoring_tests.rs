@@ -20,10 +20,9 @@ fn circuits() -> Circuits {
     out
 }
 
-/// Drift alert on CIRCUIT01; MAE for CIRCUIT02 only; validations of CIRCUIT01's v5 (release
-/// 12) and v4 (release 11).
-fn readings() -> Readings {
-    let validation = [5, 4].into_iter().flat_map(|v| {
+/// Validations of CIRCUIT01's v5 (release 12) and v4 (release 11).
+fn validation() -> crate::domain::platform::Table {
+    let rows = [5, 4].into_iter().flat_map(|v| {
         let (mv, release) = if v == 5 { ("5", "12") } else { ("4", "11") };
         let base = if v == 5 { 0.11 } else { 0.12 };
         [
@@ -32,18 +31,23 @@ fn readings() -> Readings {
             (C1, mv, release, "validation_mape", 9.0),
         ]
     });
+    validation_table(&rows.collect::<Vec<_>>())
+}
+
+/// Drift alert on CIRCUIT01; MAE for CIRCUIT02 only; the validations above.
+fn readings() -> Readings {
     Readings {
-        drift: Some(Ok(drift_table(&[
+        drift: Some(drift_read(drift_table(&[
             (C1, "supply_temperature", "psi", &[0.08, 0.31]),
             (C1, "flow", "psi", &[0.02]),
         ]))),
-        accuracy: Some(Ok(accuracy_table(&[(C2, &[0.10, 0.12])]))),
-        validation: Some(Ok(validation_table(&validation.collect::<Vec<_>>()))),
+        accuracy: Some(accuracy_read(accuracy_table(&[(C2, &[0.10, 0.12])]))),
+        validation: Some(validation_read(validation())),
         ..Readings::default()
     }
 }
 
-fn run(r: &Readings, env_only: &[u32]) -> (Circuits, Vec<SnapshotError>) {
+fn run(r: &mut Readings, env_only: &[u32]) -> (Circuits, Vec<SnapshotError>) {
     let mut circuits = circuits();
     let env_only: BTreeSet<u32> = env_only.iter().copied().collect();
     let errors = assemble(&mut circuits, r, &env_only, &ctx().thresholds);
@@ -52,7 +56,7 @@ fn run(r: &Readings, env_only: &[u32]) -> (Circuits, Vec<SnapshotError>) {
 
 #[test]
 fn drift_and_accuracy_are_judged_per_circuit() {
-    let (circuits, errors) = run(&readings(), &[]);
+    let (circuits, errors) = run(&mut readings(), &[]);
     assert!(errors.is_empty(), "{errors:?}");
     let c1 = &circuits[&circuit_ref(C1)];
     assert_eq!(c1.drift.status, Status::Alert);
@@ -76,7 +80,7 @@ fn drift_and_accuracy_are_judged_per_circuit() {
 
 #[test]
 fn the_candidate_in_test_is_judged_against_the_prod_baseline() {
-    let (circuits, _) = run(&readings(), &[]);
+    let (circuits, _) = run(&mut readings(), &[]);
     let v = &circuits[&circuit_ref(C1)].validation;
     assert_eq!(
         v.run.as_ref().and_then(|r| r.model_version),
@@ -98,7 +102,7 @@ fn the_candidate_in_test_is_judged_against_the_prod_baseline() {
 #[test]
 fn an_environment_only_releases_validation_is_not_a_candidates_evidence() {
     // Release 12 was environment-only: its run of v5 does not speak for the candidate.
-    let (circuits, _) = run(&readings(), &[12]);
+    let (circuits, _) = run(&mut readings(), &[12]);
     let v = &circuits[&circuit_ref(C1)].validation;
     assert!(v.run.is_none(), "{:?}", v.run);
     assert_eq!(v.status, Status::Unknown);
@@ -112,7 +116,7 @@ fn an_environment_only_releases_validation_is_not_a_candidates_evidence() {
 fn a_table_not_read_leaves_its_evidence_unknown_on_every_circuit() {
     let mut r = readings();
     r.drift = Some(Err(server_error("drift")));
-    let (circuits, errors) = run(&r, &[]);
+    let (circuits, errors) = run(&mut r, &[]);
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].scope, "drift query");
     assert!(errors[0].message.contains("boom"));
@@ -130,10 +134,10 @@ fn a_table_not_read_leaves_its_evidence_unknown_on_every_circuit() {
 #[test]
 fn a_table_without_a_column_asked_for_is_a_failed_read() {
     let mut r = readings();
-    if let Some(Ok(t)) = &mut r.validation {
-        t.columns.retain(|(name, _)| name != "release_id");
-    }
-    let (circuits, errors) = run(&r, &[]);
+    let mut t = validation();
+    t.columns.retain(|(name, _)| name != "release_id");
+    r.validation = Some(validation_read(t));
+    let (circuits, errors) = run(&mut r, &[]);
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].scope, "validation query");
     assert_eq!(errors[0].message, "query result has no `release_id` column");
@@ -153,7 +157,7 @@ fn a_partial_table_is_used_and_makes_the_snapshot_incomplete() {
     if let Some(Ok(t)) = &mut r.accuracy {
         t.partial = Some("PartialError: 100 MiB".into());
     }
-    let (circuits, errors) = run(&r, &[]);
+    let (circuits, errors) = run(&mut r, &[]);
     assert_eq!(errors.len(), 1);
     assert_eq!(
         (errors[0].scope.as_str(), errors[0].message.as_str()),
@@ -165,7 +169,7 @@ fn a_partial_table_is_used_and_makes_the_snapshot_incomplete() {
 
 #[test]
 fn tables_not_asked_for_change_nothing() {
-    let (circuits, errors) = run(&Readings::default(), &[]);
+    let (circuits, errors) = run(&mut Readings::default(), &[]);
     assert!(errors.is_empty());
     assert_eq!(circuits, self::circuits());
 }
