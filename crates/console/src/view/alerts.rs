@@ -8,7 +8,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use super::widgets::{self, block, fit, pad};
+use super::table::Columns;
+use super::widgets::{self, block, fit};
 use crate::app::App;
 use crate::domain::incidents::AlertState;
 use crate::layout;
@@ -52,16 +53,14 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
     } else {
         w.saturating_sub(fixed_left + circuit_w + 2).max(10)
     };
-    let head = format!(
-        "  {:<5} {:<12} {:>5}  {} {} {}",
-        "Sev",
-        "State",
-        "Age",
-        pad("Circuit", circuit_w),
-        pad("Rule", rule_w),
-        if says { "What it says" } else { "" }
-    );
-    let mut lines = vec![Line::from(Span::styled(pad(&head, w), t.header))];
+    let cols = Columns::new(2, w)
+        .col("Sev", 5)
+        .col("State", 12)
+        .col_right("Age", 5)
+        .gap(2)
+        .col("Circuit", circuit_w)
+        .col("Rule", rule_w);
+    let mut lines = vec![cols.header(t, if says { "What it says" } else { "" })];
     let c = app.alerts;
     let rows = layout::table_rows(body);
     for (i, a) in super::table::window(alerts, c, rows) {
@@ -76,36 +75,23 @@ pub fn render(app: &App, frame: &mut Frame, body: Rect) {
             Some(c) => (c.to_string(), t.text),
             None => ("no circuit".to_owned(), t.muted),
         };
-        let fixed = fixed_left + circuit_w + 1 + rule_w + 1;
-        let mut spans = vec![
-            Span::styled("⚑ ", sev_style),
-            Span::styled(pad(x.severity.as_str(), 6), sev_style),
-            Span::styled(
-                pad(x.state.as_str(), 13),
+        let mut spans = vec![Span::styled("⚑ ", sev_style)];
+        spans.extend(cols.cells([
+            (x.severity.as_str().to_owned(), sev_style),
+            (
+                x.state.as_str().to_owned(),
                 if x.state == AlertState::New {
                     t.note
                 } else {
                     t.muted
                 },
             ),
-            Span::styled(
-                format!("{:>5}  ", widgets::age_since(app.now, x.fired_at)),
-                t.muted,
-            ),
-            Span::styled(
-                format!("{} ", pad(&fit(&circuit, circuit_w), circuit_w)),
-                circuit_style,
-            ),
-            Span::styled(
-                format!("{} ", pad(&fit(x.rule_name(), rule_w), rule_w)),
-                t.text,
-            ),
-        ];
+            (widgets::age_since(app.now, x.fired_at), t.muted),
+            (circuit, circuit_style),
+            (x.rule_name().to_owned(), t.text),
+        ]));
         if says {
-            spans.push(Span::styled(
-                fit(&x.description, w.saturating_sub(fixed)),
-                t.muted,
-            ));
+            spans.push(Span::styled(fit(&x.description, cols.rest()), t.muted));
         }
         if i == c.selected {
             for s in &mut spans {

@@ -6,7 +6,7 @@
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::widgets::{pad, selected_style};
+use super::widgets::{pad, rpad, selected_style};
 use crate::state::Cursor;
 use crate::theme::Theme;
 
@@ -16,7 +16,28 @@ use crate::theme::Theme;
 pub struct Columns {
     lead: usize,
     width: usize,
-    cols: Vec<(&'static str, usize)>,
+    cols: Vec<Col>,
+}
+
+/// One fixed-width column.
+#[derive(Debug, Clone, Copy)]
+struct Col {
+    title: &'static str,
+    width: usize,
+    /// Numbers and ages line up on the right.
+    right: bool,
+    /// Spaces after the column (1, or more before text that follows right-aligned numbers).
+    gap: usize,
+}
+
+impl Col {
+    fn fit(&self, text: &str) -> String {
+        if self.right {
+            rpad(text, self.width)
+        } else {
+            pad(text, self.width)
+        }
+    }
 }
 
 impl Columns {
@@ -33,23 +54,49 @@ impl Columns {
     /// A fixed-width column (a width of 0 leaves it out).
     pub fn col(mut self, title: &'static str, width: usize) -> Columns {
         if width > 0 {
-            self.cols.push((title, width));
+            self.cols.push(Col {
+                title,
+                width,
+                right: false,
+                gap: 1,
+            });
+        }
+        self
+    }
+
+    /// A fixed-width column aligned on the right (numbers, ages, durations).
+    pub fn col_right(mut self, title: &'static str, width: usize) -> Columns {
+        if width > 0 {
+            self.cols.push(Col {
+                title,
+                width,
+                right: true,
+                gap: 1,
+            });
+        }
+        self
+    }
+
+    /// Widen the space after the column added last to `gap` spaces.
+    pub fn gap(mut self, gap: usize) -> Columns {
+        if let Some(c) = self.cols.last_mut() {
+            c.gap = gap;
         }
         self
     }
 
     /// The width left for the last column.
     pub fn rest(&self) -> usize {
-        let fixed: usize = self.cols.iter().map(|(_, w)| w + 1).sum();
+        let fixed: usize = self.cols.iter().map(|c| c.width + c.gap).sum();
         self.width.saturating_sub(self.lead + fixed)
     }
 
     /// The header line: every title padded to its column, then `last`, in the header style.
     pub fn header(&self, t: &Theme, last: &str) -> Line<'static> {
         let mut text = " ".repeat(self.lead);
-        for (title, w) in &self.cols {
-            text.push_str(&pad(title, *w));
-            text.push(' ');
+        for c in &self.cols {
+            text.push_str(&c.fit(c.title));
+            text.push_str(&" ".repeat(c.gap));
         }
         text.push_str(last);
         Line::from(Span::styled(pad(&text, self.width), t.header))
@@ -57,8 +104,20 @@ impl Columns {
 
     /// Column `i`'s cell: `text` padded to its width and followed by a space.
     pub fn cell(&self, i: usize, text: &str, style: Style) -> Span<'static> {
-        let w = self.cols.get(i).map_or(0, |c| c.1);
-        Span::styled(format!("{} ", pad(text, w)), style)
+        match self.cols.get(i) {
+            Some(c) => Span::styled(format!("{}{}", c.fit(text), " ".repeat(c.gap)), style),
+            None => Span::styled(String::new(), style),
+        }
+    }
+
+    /// The header line with the last column's title as its own span (a stage badge, say).
+    pub fn header_with(&self, t: &Theme, last: Span<'static>) -> Line<'static> {
+        let mut text = " ".repeat(self.lead);
+        for c in &self.cols {
+            text.push_str(&c.fit(c.title));
+            text.push_str(&" ".repeat(c.gap));
+        }
+        Line::from(vec![Span::styled(text, t.header), last])
     }
 
     /// One cell per fixed column, padded to its width and followed by a space. Cells past the
@@ -70,7 +129,9 @@ impl Columns {
         self.cols
             .iter()
             .zip(cells)
-            .map(|((_, w), (text, style))| Span::styled(format!("{} ", pad(&text, *w)), style))
+            .map(|(c, (text, style))| {
+                Span::styled(format!("{}{}", c.fit(&text), " ".repeat(c.gap)), style)
+            })
             .collect()
     }
 }
@@ -98,7 +159,7 @@ mod tests {
     #[test]
     fn the_last_column_gets_what_the_fixed_ones_leave() {
         let c = Columns::new(2, 40)
-            .col("Age", 5)
+            .col_right("Age", 5)
             .col("By", 0)
             .col("Action", 9);
         // 2 + (5 + 1) + (9 + 1): "By" at width 0 is left out.
@@ -106,14 +167,22 @@ mod tests {
         let t = Theme::default_theme();
         let head = c.header(&t, "Note");
         let text: String = head.spans.iter().map(|s| s.content.as_ref()).collect();
-        assert_eq!(text, format!("{:<40}", "  Age   Action    Note"));
+        assert_eq!(text, format!("{:<40}", "    Age Action    Note"));
         let cells = c.cells([
             ("12m".to_owned(), Style::new()),
             ("rollback-too-long".to_owned(), Style::new()),
             ("ignored".to_owned(), Style::new()),
         ]);
         let text: Vec<&str> = cells.iter().map(|s| s.content.as_ref()).collect();
-        assert_eq!(text, vec!["12m   ", "rollback… "]);
+        assert_eq!(text, vec!["  12m ", "rollback… "]);
+    }
+
+    #[test]
+    fn a_wider_gap_after_a_column_is_taken_from_the_last_one() {
+        let c = Columns::new(0, 20).col_right("Age", 4).gap(2);
+        assert_eq!(c.rest(), 20 - 6);
+        let cells = c.cells([("3d".to_owned(), Style::new())]);
+        assert_eq!(cells[0].content.as_ref(), "  3d  ");
     }
 
     #[test]

@@ -10,9 +10,10 @@ use crate::domain::fleet::CircuitSnapshot;
 use crate::domain::platform::EnvironmentStatus;
 use crate::domain::rollback::prod_history;
 use crate::theme::Theme;
+use crate::view::table::Columns;
 use crate::view::widgets::{self, fit, pad, symbol};
 
-fn stage_status(t: &Theme, s: Option<&EnvironmentStatus>) -> Span<'static> {
+fn stage_status(t: &Theme, s: Option<&EnvironmentStatus>) -> (String, ratatui::style::Style) {
     let (text, status) = match s {
         None => ("—".to_owned(), Status::Unknown),
         Some(EnvironmentStatus::Succeeded) => ("✓ done".to_owned(), Status::Ok),
@@ -32,7 +33,7 @@ fn stage_status(t: &Theme, s: Option<&EnvironmentStatus>) -> Span<'static> {
     } else {
         t.status(status)
     };
-    Span::styled(pad(&text, 11), style)
+    (text, style)
 }
 
 pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec<Line<'static>> {
@@ -70,18 +71,13 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
         Span::styled(" (newest first)", t.header),
         rollback,
     ])];
-    out.push(Line::from(Span::styled(
-        format!(
-            "{} {} {} {} {} {}",
-            pad("Version", 9),
-            pad("Release", 13),
-            pad("Deployed", 9),
-            pad("Deploy", 8),
-            pad("Tests", 9),
-            "Rollback target?"
-        ),
-        t.header,
-    )));
+    let versions = Columns::new(0, w)
+        .col("Version", 9)
+        .col("Release", 13)
+        .col("Deployed", 9)
+        .col("Deploy", 8)
+        .col("Tests", 9);
+    out.push(versions.header(t, "Rollback target?"));
     if history.is_empty() {
         out.push(Line::from(Span::styled(
             "No release has deployed this circuit to Prod.",
@@ -105,42 +101,30 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
             Span::styled("✓ healthy", t.ok)
         } else {
             Span::styled(
-                fit(
-                    &format!("✖ {}", h.concerns().join("; ")),
-                    w.saturating_sub(52),
-                ),
+                fit(&format!("✖ {}", h.concerns().join("; ")), versions.rest()),
                 t.warn,
             )
         };
-        out.push(Line::from(vec![
-            Span::styled(
-                pad(&version, 9),
-                if h.current { t.stage_prod } else { t.text },
-            ),
-            Span::styled(
-                format!(
-                    " {} {} ",
-                    pad(&h.release_name, 13),
-                    pad(
-                        &format!("{} ago", widgets::age_since(app.now, h.deployed_at)),
-                        9
-                    )
-                ),
+        let (deploy, deploy_style) = match (running, h.deployed_ok) {
+            (true, _) => ("⟳ now", t.note),
+            (false, true) => ("✓ ok", t.ok),
+            (false, false) => ("✖ failed", t.alert),
+        };
+        let mut spans = versions.cells([
+            (version, if h.current { t.stage_prod } else { t.text }),
+            (h.release_name.clone(), t.text),
+            (
+                format!("{} ago", widgets::age_since(app.now, h.deployed_at)),
                 t.text,
             ),
-            match (running, h.deployed_ok) {
-                (true, _) => Span::styled(pad("⟳ now", 8), t.note),
-                (false, true) => Span::styled(pad("✓ ok", 8), t.ok),
-                (false, false) => Span::styled(pad("✖ failed", 8), t.alert),
-            },
-            Span::raw(" "),
-            Span::styled(
-                pad(&format!("{} {}", symbol(h.validation), h.validation), 9),
+            (deploy.to_owned(), deploy_style),
+            (
+                format!("{} {}", symbol(h.validation), h.validation),
                 t.status(h.validation),
             ),
-            Span::raw(" "),
-            verdict,
-        ]));
+        ]);
+        spans.push(verdict);
+        out.push(Line::from(spans));
     }
     out.push(Line::from(""));
     let releases: Vec<_> = snap.releases_of(&c.circuit).collect();
@@ -148,38 +132,26 @@ pub fn lines(app: &App, v: &CircuitView, c: &CircuitSnapshot, width: u16) -> Vec
         format!("Releases carrying this circuit ({})", releases.len()),
         t.header,
     )));
-    out.push(Line::from(vec![
-        Span::styled(
-            format!(
-                "{} {} {} {} {} {} ",
-                pad("Release", 13),
-                pad("Version", 8),
-                pad("Created", 8),
-                pad("By", 15),
-                pad("Registry", 11),
-                pad("Test", 11)
-            ),
-            t.header,
-        ),
-        Span::styled("PROD", t.stage_prod),
-    ]));
+    let carried = Columns::new(0, w)
+        .col("Release", 13)
+        .col("Version", 8)
+        .col("Created", 8)
+        .col("By", 15)
+        .col("Registry", 11)
+        .col("Test", 11);
+    out.push(carried.header_with(t, Span::styled("PROD", t.stage_prod)));
     for r in releases {
         let st = |s: Stage| r.stage(s).map(|x| &x.status);
-        let mut spans = vec![Span::styled(
-            format!(
-                "{} {} {} {} ",
-                pad(&r.name, 13),
-                pad(&widgets::version(r.version_for(&c.circuit)), 8),
-                pad(&widgets::age_since(app.now, r.created_on), 8),
-                pad(r.created_by.name(), 15),
-            ),
-            t.text,
-        )];
-        spans.push(stage_status(t, st(Stage::Registry)));
-        spans.push(Span::raw(" "));
-        spans.push(stage_status(t, st(Stage::Test)));
-        spans.push(Span::raw(" "));
-        spans.push(stage_status(t, st(Stage::Prod)));
+        let prod = stage_status(t, st(Stage::Prod));
+        let mut spans = carried.cells([
+            (r.name.clone(), t.text),
+            (widgets::version(r.version_for(&c.circuit)), t.text),
+            (widgets::age_since(app.now, r.created_on), t.text),
+            (r.created_by.name().to_owned(), t.text),
+            stage_status(t, st(Stage::Registry)),
+            stage_status(t, st(Stage::Test)),
+        ]);
+        spans.push(Span::styled(pad(&prod.0, 11), prod.1));
         if let Some(e) = &r.environment_only {
             spans.push(Span::styled(format!(" env-only → {e}"), t.note));
         }

@@ -9,7 +9,8 @@ use crate::app::{App, CircuitView};
 use crate::domain::Status;
 use crate::domain::fleet::CircuitSnapshot;
 use crate::domain::incidents::{JobOutcome, ScoringJob};
-use crate::view::widgets::{self, fit, pad, symbol};
+use crate::view::table::Columns;
+use crate::view::widgets::{self, fit, symbol};
 
 fn duration(d: Option<chrono::Duration>) -> String {
     match d {
@@ -59,16 +60,13 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 fn job_lines(app: &App, jobs: &[ScoringJob], w: usize, out: &mut Vec<Line<'static>>) {
     let t = &app.theme;
-    out.push(Line::from(Span::styled(
-        pad(
-            &format!(
-                "  {:<11} {:<17} {:>7} {:>9}  Job",
-                "Status", "Submitted (UTC)", "Age", "Duration"
-            ),
-            w,
-        ),
-        t.header,
-    )));
+    let cols = Columns::new(2, w)
+        .col("Status", 11)
+        .col("Submitted (UTC)", 17)
+        .col_right("Age", 7)
+        .col_right("Duration", 9)
+        .gap(2);
+    out.push(cols.header(t, "Job"));
     if jobs.is_empty() {
         out.push(Line::from(Span::styled("  none listed", t.muted)));
         return;
@@ -84,19 +82,15 @@ fn job_lines(app: &App, jobs: &[ScoringJob], w: usize, out: &mut Vec<Line<'stati
             .submitted_at
             .map(|s| s.format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_else(|| "?".into());
-        out.push(Line::from(vec![
-            Span::styled(format!("{sym} "), t.status(st)),
-            Span::styled(pad(j.status.as_str(), 11), t.status(st)),
-            Span::styled(
-                format!(
-                    " {submitted:<17} {:>7} {:>9}  ",
-                    widgets::age_since(app.now, j.submitted_at),
-                    duration(j.duration(app.now))
-                ),
-                t.text,
-            ),
-            Span::styled(fit(&j.name, w.saturating_sub(52)), t.muted),
+        let mut spans = vec![Span::styled(format!("{sym} "), t.status(st))];
+        spans.extend(cols.cells([
+            (j.status.as_str().to_owned(), t.status(st)),
+            (submitted, t.text),
+            (widgets::age_since(app.now, j.submitted_at), t.text),
+            (duration(j.duration(app.now)), t.text),
         ]));
+        spans.push(Span::styled(fit(&j.name, cols.rest()), t.muted));
+        out.push(Line::from(spans));
         if let Some(e) = &j.error {
             let code = j
                 .error_code
