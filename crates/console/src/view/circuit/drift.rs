@@ -10,7 +10,8 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 use crate::app::{App, CircuitView};
 use crate::domain::fleet::CircuitSnapshot;
 use crate::layout;
-use crate::view::widgets::{self, pad, rpad, symbol};
+use crate::view::table::Columns;
+use crate::view::widgets::{self, pad, symbol};
 
 pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
@@ -38,19 +39,15 @@ pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame
         .clamp(8, 26)
         .min(w / 3);
     let spark_w = w.saturating_sub(feat_w + 48).min(30);
-    let mut lines = vec![Line::from(Span::styled(
-        format!(
-            "{} {} {} {} {} {}  {}",
-            pad("Feature", feat_w),
-            pad("Metric", 15),
-            rpad("Latest", 7),
-            rpad("Warn", 6),
-            rpad("Alert", 6),
-            pad("Status", 7),
-            if spark_w > 0 { "30 days" } else { "" }
-        ),
-        t.header,
-    ))];
+    let cols = Columns::new(0, w)
+        .col("Feature", feat_w)
+        .col("Metric", 15)
+        .col_right("Latest", 7)
+        .col_right("Warn", 6)
+        .col_right("Alert", 6)
+        .col("Status", 7)
+        .gap(2);
+    let mut lines = vec![cols.header(t, if spark_w > 0 { "30 days" } else { "" })];
     let page = table.height.saturating_sub(1) as usize;
     let cur = v.drift;
     for (i, s) in crate::view::table::window(&d.series, cur, page) {
@@ -61,37 +58,30 @@ pub fn render(app: &App, v: &CircuitView, c: &CircuitSnapshot, frame: &mut Frame
         };
         let (warn, alert) = s.metric.limits(th);
         let cmp = if s.metric.lower_is_worse() { "<" } else { ">" };
-        let text = format!(
-            "{} {} {} {} {} ",
-            pad(&s.feature, feat_w),
-            pad(s.metric.as_str(), 15),
-            rpad(
-                &latest
-                    .map(|x| format!("{x:.3}"))
-                    .unwrap_or_else(|| "—".into()),
-                7
-            ),
-            rpad(
-                &warn
-                    .map(|x| format!("{cmp}{x}"))
-                    .unwrap_or_else(|| "—".into()),
-                6
-            ),
-            rpad(&format!("{cmp}{alert}"), 6),
-        );
-        let sel = i == cur.selected;
-        let base = if sel {
+        let base = if i == cur.selected {
             t.selection
         } else {
             ratatui::style::Style::new()
         };
-        let mut spans = vec![
-            Span::styled(text, t.text.patch(base)),
-            Span::styled(
-                pad(&format!("{} {}", symbol(status), status.as_str()), 7),
-                t.status(status).patch(base),
-            ),
-        ];
+        let latest = latest
+            .map(|x| format!("{x:.3}"))
+            .unwrap_or_else(|| "—".into());
+        let warn = warn
+            .map(|x| format!("{cmp}{x}"))
+            .unwrap_or_else(|| "—".into());
+        let row = t.text.patch(base);
+        let mut spans = cols.cells([
+            (s.feature.clone(), row),
+            (s.metric.as_str().to_owned(), row),
+            (latest, row),
+            (warn, row),
+            (format!("{cmp}{alert}"), row),
+        ]);
+        // The status cell without its trailing gap: the sparkline brings its own.
+        spans.push(Span::styled(
+            pad(&format!("{} {}", symbol(status), status.as_str()), 7),
+            t.status(status).patch(base),
+        ));
         if spark_w > 0 {
             spans.push(Span::styled(
                 format!(

@@ -13,6 +13,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
+use super::table::Columns;
 use super::widgets::{self, block, fit, pad, symbol};
 use crate::app::{App, CircuitView, Tab};
 use crate::domain::Stage;
@@ -296,10 +297,13 @@ fn picker(app: &App, v: &CircuitView, frame: &mut Frame, body: Rect) {
     let inner = b.inner(area);
     frame.render_widget(b, area);
     let w = inner.width as usize;
-    let mut lines = vec![Line::from(Span::styled(
-        pad("Version  Running in     Release      Commit    Created", w),
-        t.header,
-    ))];
+    let cols = Columns::new(0, w)
+        .col("Version", 8)
+        .col("Running in", 14)
+        .col("Release", 12)
+        .col("Commit", 9)
+        .col_right("Created", 7);
+    let mut lines = vec![cols.header(t, "")];
     let page = layout::table_rows(area);
     let c = p.cursor;
     for (i, info) in crate::view::table::window(&ev.versions, c, page) {
@@ -329,24 +333,28 @@ fn picker(app: &App, v: &CircuitView, frame: &mut Frame, body: Rect) {
         } else {
             ""
         };
-        let text = format!(
-            "{:<8} {:<14} {:<12} {:<9} {:>5} {mark}",
-            format!("v{}", info.version),
-            fit(&running, 14),
-            fit(&release, 12),
-            commit,
-            created
-        );
         let style = if info.deployed_in.contains(&Stage::Prod) {
             t.stage_prod
         } else {
             t.text
         };
-        let sel = i == c.selected;
-        lines.push(Line::from(Span::styled(
-            pad(&text, w),
-            if sel { style.patch(t.selection) } else { style },
-        )));
+        let style = if i == c.selected {
+            style.patch(t.selection)
+        } else {
+            style
+        };
+        let mut spans = cols.cells(
+            [
+                format!("v{}", info.version),
+                running,
+                release,
+                commit.to_owned(),
+                created,
+            ]
+            .map(|text| (text, style)),
+        );
+        spans.push(Span::styled(pad(mark, cols.rest()), style));
+        lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -7,6 +7,7 @@ use crate::app::App;
 use crate::domain::Status;
 use crate::domain::fleet::{CircuitSnapshot, ValidationRun};
 use crate::domain::validation::{ValidationMetric, ValidationVerdict};
+use crate::view::table::Columns;
 use crate::view::widgets::{self, fit, pad, rpad, symbol};
 
 fn run_label(app: &App, r: &ValidationRun) -> String {
@@ -131,19 +132,16 @@ pub fn lines(app: &App, c: &CircuitSnapshot, width: u16) -> Vec<Line<'static>> {
         format!("All validation runs ({}), newest first", v.runs.len()),
         t.header,
     )));
-    out.push(Line::from(Span::styled(
-        format!(
-            "{} {} {} {} {} {} {}  Result (limits only)",
-            pad("Version", 8),
-            pad("Release", 12),
-            pad("Env", 7),
-            rpad("When", 5),
-            rpad("MAE", 8),
-            rpad("RMSE", 8),
-            rpad("MAPE", 8),
-        ),
-        t.header,
-    )));
+    let runs = Columns::new(0, w)
+        .col("Version", 8)
+        .col("Release", 12)
+        .col("Env", 7)
+        .col_right("When", 5)
+        .col_right("MAE", 8)
+        .col_right("RMSE", 8)
+        .col_right("MAPE", 8)
+        .gap(2);
+    out.push(runs.header(t, "Result (limits only)"));
     for r in &v.runs {
         let verdict = ValidationVerdict::evaluate(&r.metrics, None, &app.settings.thresholds);
         let m = |k: ValidationMetric| num(r.metrics.get(&k).copied());
@@ -152,27 +150,25 @@ pub fn lines(app: &App, c: &CircuitSnapshot, width: u16) -> Vec<Line<'static>> {
         } else {
             t.text
         };
-        out.push(Line::from(vec![
-            Span::styled(
-                format!(
-                    "{} {} {} {} {} {} {}  ",
-                    pad(&widgets::version(r.model_version), 8),
-                    pad(
-                        &r.release_id
-                            .map(|i| format!("Release-{i}"))
-                            .unwrap_or_else(|| "—".into()),
-                        12
-                    ),
-                    pad(r.environment_version.as_deref().unwrap_or("?"), 7),
-                    rpad(&widgets::age_since(app.now, r.at), 5),
-                    rpad(&m(ValidationMetric::Mae), 8),
-                    rpad(&m(ValidationMetric::Rmse), 8),
-                    rpad(&m(ValidationMetric::Mape), 8),
-                ),
+        let mut spans = runs.cells([
+            (widgets::version(r.model_version), style),
+            (
+                r.release_id
+                    .map(|i| format!("Release-{i}"))
+                    .unwrap_or_else(|| "—".into()),
                 style,
             ),
-            widgets::status_span(t, verdict.status),
-        ]));
+            (
+                r.environment_version.as_deref().unwrap_or("?").to_owned(),
+                style,
+            ),
+            (widgets::age_since(app.now, r.at), style),
+            (m(ValidationMetric::Mae), style),
+            (m(ValidationMetric::Rmse), style),
+            (m(ValidationMetric::Mape), style),
+        ]);
+        spans.push(widgets::status_span(t, verdict.status));
+        out.push(Line::from(spans));
     }
     out
 }
