@@ -7,6 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::table::Columns;
 use super::widgets::{self, block, fit, pad, symbol};
 use crate::app::{App, ApprovalLine};
 use crate::approvals_model::ApprovalRow;
@@ -419,39 +420,35 @@ fn changes(
         ]));
     }
     out.push(Line::from(""));
-    out.push(Line::from(Span::styled(
-        format!(
-            "{} {} {} {} {}",
-            pad("Circuit", 18),
-            pad("PROD→new", 9),
-            pad("Tests", 6),
-            pad("Drift", 7),
-            "Hash"
-        ),
-        t.header,
-    )));
+    let cols = Columns::new(0, w)
+        .col("Circuit", 18)
+        .col("PROD→new", 9)
+        .col("Tests", 6)
+        .col("Drift", 7);
+    out.push(cols.header(t, "Hash"));
     for l in &ev.lines {
         let lineage = match l.lineage {
             Some(true) => ("✓ ok", Status::Ok),
             Some(false) => ("✖ diff", Status::Alert),
             None => ("? —", Status::Unknown),
         };
-        out.push(Line::from(vec![
-            Span::styled(pad(&l.circuit.to_string(), 19), t.text),
-            Span::styled(
-                pad(&format!("{}→{}", widgets::version(l.from), l.to), 10),
+        let mut spans = cols.cells([
+            (l.circuit.to_string(), t.text),
+            (
+                format!("{}→{}", widgets::version(l.from), l.to),
                 t.stage_prod,
             ),
-            Span::styled(
-                pad(&format!("{} {}", symbol(l.gate), short_status(l.gate)), 7),
+            (
+                format!("{} {}", symbol(l.gate), short_status(l.gate)),
                 t.status(l.gate),
             ),
-            Span::styled(
-                pad(&format!("{} {}", symbol(l.drift), l.drift), 8),
+            (
+                format!("{} {}", symbol(l.drift), l.drift),
                 t.status(l.drift),
             ),
-            Span::styled(lineage.0, t.status(lineage.1)),
-        ]));
+        ]);
+        spans.push(Span::styled(lineage.0, t.status(lineage.1)));
+        out.push(Line::from(spans));
     }
 }
 

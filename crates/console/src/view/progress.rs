@@ -10,6 +10,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::table::Columns;
 use super::widgets::{self, block, duration, fit, pad};
 use crate::app::App;
 use crate::domain::Status;
@@ -532,26 +533,28 @@ pub fn render(app: &App, p: &ProgressView, frame: &mut Frame, body: Rect) {
         )));
         let room = (inner.height as usize).saturating_sub(lines.len());
         let skip = p.scroll.min(op.steps.len().saturating_sub(room));
+        let cols = Columns::new(4, w)
+            .col("Circuit", 18)
+            .col("From → to", 17)
+            .col("State", 11);
         for s in op.steps.iter().skip(skip).take(room) {
-            lines.push(Line::from(vec![
-                Span::styled(
-                    format!("  {} ", state_symbol(s.state)),
-                    state_style(t, s.state),
-                ),
-                Span::styled(pad(&s.circuit.to_string(), 19), t.text),
-                Span::styled(
-                    pad(
-                        &format!("{} → {}", s.from.as_deref().unwrap_or("?"), s.to),
-                        18,
-                    ),
+            let mut spans = vec![Span::styled(
+                format!("  {} ", state_symbol(s.state)),
+                state_style(t, s.state),
+            )];
+            spans.extend(cols.cells([
+                (s.circuit.to_string(), t.text),
+                (
+                    format!("{} → {}", s.from.as_deref().unwrap_or("?"), s.to),
                     t.stage_prod,
                 ),
-                Span::styled(pad(s.state.as_str(), 12), state_style(t, s.state)),
-                Span::styled(
-                    fit(s.error.as_deref().unwrap_or(""), w.saturating_sub(56)),
-                    t.error,
-                ),
+                (s.state.as_str().to_owned(), state_style(t, s.state)),
             ]));
+            spans.push(Span::styled(
+                fit(s.error.as_deref().unwrap_or(""), cols.rest()),
+                t.error,
+            ));
+            lines.push(Line::from(spans));
         }
     }
     frame.render_widget(Paragraph::new(lines), inner);
