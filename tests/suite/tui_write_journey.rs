@@ -317,7 +317,7 @@ async fn b_bob_bulk_approves_every_registry_approval() {
             .all(|k| k.stage == Stage::Registry)
     );
     c.press(&["a"]);
-    assert!(matches!(c.app.route(), Route::Bulk));
+    assert!(matches!(c.app.route(), Route::Bulk(_)));
     // One comment for all; every row is allowed for bob.
     c.type_text("Registry promotion reviewed in the release meeting");
     let f = c.frame();
@@ -333,12 +333,10 @@ async fn b_bob_bulk_approves_every_registry_approval() {
         "{sent:?}"
     );
     c.until("every result", |a| {
-        a.bulk
-            .as_ref()
-            .is_some_and(|b| b.phase == BulkPhase::Results)
+        a.bulk().is_some_and(|b| b.phase == BulkPhase::Results)
     })
     .await;
-    let bulk = c.app.bulk.as_ref().expect("the bulk table");
+    let bulk = c.app.bulk().expect("the bulk table");
     for row in &bulk.rows {
         assert!(
             matches!(

@@ -142,8 +142,9 @@ pub enum Route {
     Approvals,
     Env,
     Help,
-    /// The bulk review table, then its results (`App::bulk`).
-    Bulk,
+    /// The bulk review table, then its results. It stays while its decisions are being
+    /// sent: a bulk decision is watched to its last answer.
+    Bulk(Box<BulkState>),
     /// Rolling a circuit back: the flow lives and dies with its route.
     Rollback(Box<RollbackFlow<CircuitRollback>>),
     /// Rolling the environment back.
@@ -188,7 +189,6 @@ pub struct App {
     pub help_scroll: usize,
     /// The form over whatever view opened it (one at a time; it takes every typed key).
     pub overlay: Option<Overlay>,
-    pub bulk: Option<BulkState>,
     pub ops: OpsState,
     pub audit: AuditState,
     /// The alerts list (`:alerts`).
@@ -241,7 +241,6 @@ impl App {
             env: EnvState::default(),
             help_scroll: 0,
             overlay: None,
-            bulk: None,
             ops: OpsState::default(),
             audit: AuditState::default(),
             alerts: Cursor::default(),
@@ -350,6 +349,21 @@ impl App {
         }
     }
 
+    /// The bulk decision on the route stack.
+    pub fn bulk(&self) -> Option<&BulkState> {
+        self.routes.iter().rev().find_map(|r| match r {
+            Route::Bulk(b) => Some(&**b),
+            _ => None,
+        })
+    }
+
+    pub fn bulk_mut(&mut self) -> Option<&mut BulkState> {
+        self.routes.iter_mut().rev().find_map(|r| match r {
+            Route::Bulk(b) => Some(&mut **b),
+            _ => None,
+        })
+    }
+
     /// The circuit rollback on the route stack (the newest, if the user opened another view
     /// over it).
     pub fn rollback(&self) -> Option<&RollbackFlow<CircuitRollback>> {
@@ -381,10 +395,8 @@ impl App {
             None => {}
         }
         let mut out = match self.route() {
-            Route::Bulk => match self.bulk.as_ref().map(|b| b.phase) {
-                Some(BulkPhase::Review) => return vec![KeyContext::Review],
-                _ => vec![KeyContext::Results],
-            },
+            Route::Bulk(b) if b.phase == BulkPhase::Review => return vec![KeyContext::Review],
+            Route::Bulk(_) => vec![KeyContext::Results],
             Route::Rollback(f) if f.step == RollbackStep::Confirm => {
                 return vec![KeyContext::Confirm];
             }

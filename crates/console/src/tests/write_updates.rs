@@ -247,8 +247,7 @@ fn read_only_refuses_every_mutation_with_the_reason() {
     type_text(&mut app, "all");
     assert!(press(&mut app, &["<Enter>"]).is_empty());
     assert!(
-        app.bulk
-            .as_ref()
+        app.bulk()
             .and_then(|b| b.problem.clone())
             .is_some_and(|p| p.contains("nothing to send"))
     );
@@ -291,8 +290,8 @@ fn marks_review_and_results_of_a_bulk_decision() {
     press(&mut app, &["*"]);
     assert!(app.approvals.marks.is_empty(), "again: unmarked");
     press(&mut app, &["<C-a>", "a"]);
-    assert!(matches!(app.route(), Route::Bulk));
-    let b = app.bulk.as_ref().unwrap();
+    assert!(matches!(app.route(), Route::Bulk(_)));
+    let b = app.bulk().unwrap();
     assert_eq!(b.rows.len(), 4);
     assert_eq!(b.rows.iter().filter(|r| b.included(r)).count(), 1);
     // No comment: nothing sent.
@@ -314,11 +313,15 @@ fn marks_review_and_results_of_a_bulk_decision() {
         2,
         "break-glass only on the rows that need it"
     );
-    assert_eq!(app.bulk.as_ref().unwrap().phase, BulkPhase::Sending);
+    assert_eq!(app.bulk().unwrap().phase, BulkPhase::Sending);
+    // The table is the route's: it stays until every answer is in, and says why.
+    assert!(press(&mut app, &["<Esc>"]).is_empty());
+    assert!(matches!(app.route(), Route::Bulk(_)));
+    let note = app.note.as_ref().map(|n| n.text.clone()).unwrap_or_default();
+    assert!(note.contains("still being sent"), "{note}");
     // The self-requested one is skipped with its reason.
     let skipped = app
-        .bulk
-        .as_ref()
+        .bulk()
         .unwrap()
         .rows
         .iter()
@@ -335,18 +338,18 @@ fn marks_review_and_results_of_a_bulk_decision() {
     let mut last = Vec::new();
     for (i, m) in msgs.into_iter().enumerate() {
         last = update(&mut app, m);
-        let phase = app.bulk.as_ref().unwrap().phase;
+        let phase = app.bulk().unwrap().phase;
         if i + 1 < n {
             assert_eq!(phase, BulkPhase::Sending);
         }
     }
-    assert_eq!(app.bulk.as_ref().unwrap().phase, BulkPhase::Results);
+    assert_eq!(app.bulk().unwrap().phase, BulkPhase::Results);
     assert!(matches!(last[..], [Effect::Refresh { .. }]));
     let f = render_text(&app, 160, 48);
     assert!(f.contains("3 done · 0 not done · 1 skipped · of 4"), "{f}");
     press(&mut app, &["<Enter>"]);
     assert!(matches!(app.route(), Route::Approvals));
-    assert!(app.bulk.is_none());
+    assert!(app.bulk().is_none());
 }
 
 /// DevOps' own rules refused what relcon's policy allowed: `id` stayed pending.
@@ -412,7 +415,7 @@ fn a_decision_devops_refuses_is_never_shown_as_decided() {
             },
         );
     }
-    assert_eq!(app.bulk.as_ref().unwrap().phase, BulkPhase::Results);
+    assert_eq!(app.bulk().unwrap().phase, BulkPhase::Results);
     assert!(last.is_empty(), "nothing was decided: no refresh {last:?}");
     let f = render_text(&app, 160, 48);
     assert!(f.contains("0 done · 3 not done"), "{f}");

@@ -95,10 +95,7 @@ fn bulk_row(app: &App, key: ApprovalKey, verdict: Verdict) -> Option<BulkRow> {
 /// A bulk decision is being sent (said on screen): no other decision opens until its
 /// results are in.
 pub fn still_sending(app: &mut App) -> bool {
-    let sending = app
-        .bulk
-        .as_ref()
-        .is_some_and(|b| b.phase == BulkPhase::Sending);
+    let sending = app.bulk().is_some_and(|b| b.phase == BulkPhase::Sending);
     if sending {
         app.set_note(
             NoteLevel::Warning,
@@ -128,7 +125,7 @@ pub fn open_bulk(app: &mut App, verdict: Verdict) -> Vec<Effect> {
         app.set_note(NoteLevel::Info, "no marked approval is pending any more");
         return Vec::new();
     }
-    app.bulk = Some(BulkState {
+    let state = BulkState {
         verdict,
         rows,
         comment: Default::default(),
@@ -139,21 +136,21 @@ pub fn open_bulk(app: &mut App, verdict: Verdict) -> Vec<Effect> {
         phase: BulkPhase::Review,
         generation: None,
         problem: None,
-    });
-    app.routes.push(Route::Bulk);
+    };
+    app.routes.push(Route::Bulk(Box::new(state)));
     Vec::new()
 }
 
 /// A new snapshot while the review table is open: judge its rows again.
 pub fn rejudge(app: &mut App) {
-    let Some(b) = app.bulk.as_ref() else { return };
+    let Some(b) = app.bulk() else { return };
     if b.phase != BulkPhase::Review {
         return;
     }
     let verdict = b.verdict;
     let keys: Vec<ApprovalKey> = b.rows.iter().map(|r| r.key).collect();
     let fresh: Vec<Option<BulkRow>> = keys.iter().map(|k| bulk_row(app, *k, verdict)).collect();
-    if let Some(b) = app.bulk.as_mut() {
+    if let Some(b) = app.bulk_mut() {
         for (row, new) in b.rows.iter_mut().zip(fresh) {
             match new {
                 Some(n) => *row = n,
@@ -174,7 +171,7 @@ pub fn bulk_page(app: &App) -> usize {
 
 pub fn on_bulk(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
     let page = bulk_page(app);
-    let Some(b) = app.bulk.as_mut() else {
+    let Some(b) = app.bulk_mut() else {
         return (Handled::No, Vec::new());
     };
     let len = b.rows.len();
@@ -185,7 +182,21 @@ pub fn on_bulk(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
         Action::PageUp => b.cursor.step(-(page as isize), len, page),
         Action::Top => b.cursor.to(0, len, page),
         Action::Bottom => b.cursor.to(len, len, page),
-        _ if b.phase != BulkPhase::Review => match action {
+        _ if b.phase == BulkPhase::Sending => match action {
+            Action::Back | Action::Quit | Action::Accept => {
+                let waiting = b.waiting();
+                app.set_note(
+                    NoteLevel::Info,
+                    format!(
+                        "{} still being sent; the table closes once every answer is in",
+                        crate::view::widgets::plural(waiting, "decision")
+                    ),
+                );
+            }
+            Action::ForceQuit => return (Handled::Yes, super::quit(app)),
+            _ => return (Handled::No, Vec::new()),
+        },
+        _ if b.phase == BulkPhase::Results => match action {
             Action::Back | Action::Quit | Action::Accept => close_bulk(app),
             _ => return (Handled::No, Vec::new()),
         },
@@ -210,10 +221,7 @@ pub fn on_bulk(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
             }
         }
         Action::Back => {
-            app.bulk = None;
-            if matches!(app.route(), Route::Bulk) {
-                app.routes.pop();
-            }
+            app.routes.pop();
         }
         Action::ForceQuit => return (Handled::Yes, super::quit(app)),
         Action::Accept => return (Handled::Yes, send_bulk(app)),
@@ -222,22 +230,18 @@ pub fn on_bulk(app: &mut App, action: Action) -> (Handled, Vec<Effect>) {
     (Handled::Yes, Vec::new())
 }
 
+/// Leave the results: decisions that went through are unmarked.
 fn close_bulk(app: &mut App) {
-    if let Some(b) = &app.bulk
-        && b.phase == BulkPhase::Results
-    {
-        for r in &b.rows {
-            if matches!(
-                r.result,
-                Some(BulkResult::Outcome(DecisionOutcome::Done { .. }))
-            ) {
-                app.approvals.marks.remove(&r.key);
-            }
+    let Some(Route::Bulk(b)) = app.routes.pop() else {
+        return;
+    };
+    for r in &b.rows {
+        if matches!(
+            r.result,
+            Some(BulkResult::Outcome(DecisionOutcome::Done { .. }))
+        ) {
+            app.approvals.marks.remove(&r.key);
         }
-        app.bulk = None;
-    }
-    if matches!(app.route(), Route::Bulk) {
-        app.routes.pop();
     }
 }
 
@@ -246,7 +250,7 @@ fn send_bulk(app: &mut App) -> Vec<Effect> {
     let Some(snapshot) = app.data.snapshot.clone() else {
         return Vec::new();
     };
-    let Some(b) = app.bulk.as_mut() else {
+    let Some(b) = app.bulk_mut() else {
         return Vec::new();
     };
     let problem = if let Some(p) = data {
@@ -265,7 +269,7 @@ fn send_bulk(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     }
     let generation = app.gens.next(Slot::Decide);
-    let Some(b) = app.bulk.as_mut() else {
+    let Some(b) = app.bulk_mut() else {
         return Vec::new();
     };
     let mut items = Vec::new();

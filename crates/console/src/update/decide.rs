@@ -261,7 +261,7 @@ pub fn on_decision(
         return Vec::new();
     }
     // A row of the bulk table.
-    if let Some(b) = app.bulk.as_mut()
+    if let Some(b) = app.bulk_mut()
         && b.generation == Some(generation)
     {
         if let Some(r) = b.rows.iter_mut().find(|r| r.key == key) {
@@ -271,7 +271,6 @@ pub fn on_decision(
             return Vec::new();
         }
         b.phase = BulkPhase::Results;
-        app.gens.finish(Slot::Decide);
         let any_done = b.rows.iter().any(|r| {
             matches!(
                 r.result,
@@ -279,7 +278,8 @@ pub fn on_decision(
             )
         });
         let summary = b.summary();
-        if !matches!(app.route(), Route::Bulk) {
+        app.gens.finish(Slot::Decide);
+        if !matches!(app.route(), Route::Bulk(_)) {
             app.set_note(NoteLevel::Info, summary);
         }
         return if any_done {

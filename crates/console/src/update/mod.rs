@@ -100,7 +100,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         None => {}
     }
     let (handled, effects) = match app.route() {
-        Route::Bulk => bulk::on_bulk(app, action),
+        Route::Bulk(_) => bulk::on_bulk(app, action),
         Route::Rollback(_) => rollback::on_flow(app, action),
         Route::EnvRollback(_) => rollback::on_env_flow(app, action),
         Route::Progress(_) => ops::on_progress_view(app, action),

@@ -16,7 +16,7 @@ use crate::approvals_model::ApprovalRow;
 use crate::domain::fleet::ApprovalItem;
 use crate::domain::policy::PolicyCheck;
 use crate::domain::{Stage, Status};
-use crate::flows::{BulkPhase, BulkResult, BulkRow, DecideForm, Field, TextField};
+use crate::flows::{BulkPhase, BulkResult, BulkRow, BulkState, DecideForm, Field, TextField};
 use crate::keymap::KeyContext;
 use crate::layout;
 use crate::service::decide::{DecisionOutcome, Verdict};
@@ -390,9 +390,8 @@ fn verdict_for(t: &Theme, row: &BulkRow, included: bool) -> (Span<'static>, Stri
 }
 
 /// The bulk review table and, once sent, its results.
-pub fn render_bulk(app: &App, frame: &mut Frame, body: Rect) {
+pub fn render_bulk(app: &App, b: &BulkState, frame: &mut Frame, body: Rect) {
     let t = &app.theme;
-    let Some(b) = &app.bulk else { return };
     let (table, form) = layout::bulk(body);
     let verb = match b.verdict {
         Verdict::Approve => "Approve",

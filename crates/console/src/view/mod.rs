@@ -48,7 +48,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         Route::Approvals => approvals::render(app, frame, s.body),
         Route::Env => env::render(app, frame, s.body),
         Route::Help => help::render(app, frame, s.body),
-        Route::Bulk => decide::render_bulk(app, frame, s.body),
+        Route::Bulk(b) => decide::render_bulk(app, b, frame, s.body),
         Route::Rollback(flow) => rollback::render(app, flow, frame, s.body),
         Route::EnvRollback(flow) => rollback::render_env(app, flow, frame, s.body),
         Route::Progress(p) => progress::render(app, p, frame, s.body),
@@ -79,7 +79,7 @@ pub fn clamp_scroll(app: &mut App) {
         }
         Route::Fleet
         | Route::Env
-        | Route::Bulk
+        | Route::Bulk(_)
         | Route::Rollback(_)
         | Route::EnvRollback(_)
         | Route::Progress(_)

@@ -309,10 +309,10 @@ fn applies(app: &App, action: crate::action::Action) -> bool {
         };
     }
     match (app.route(), action) {
-        (Route::Bulk, Action::ToggleOverride) => app.bulk.as_ref().is_some_and(|b| {
+        (Route::Bulk(b), Action::ToggleOverride) => {
             b.verdict == Verdict::Approve && b.rows.iter().any(crate::flows::BulkRow::overridable)
-        }),
-        (Route::Bulk, Action::NextField) => app.bulk.as_ref().is_some_and(|b| b.override_gate),
+        }
+        (Route::Bulk(b), Action::NextField) => b.override_gate,
         (Route::Progress(_) | Route::Audit, Action::Open) => false,
         // In a sub view the quit key goes back, which the back key's hint already says.
         (_, Action::Quit) => app.routes.len() <= 1,
