@@ -317,7 +317,11 @@ fn marks_review_and_results_of_a_bulk_decision() {
     // The table is the route's: it stays until every answer is in, and says why.
     assert!(press(&mut app, &["<Esc>"]).is_empty());
     assert!(matches!(app.route(), Route::Bulk(_)));
-    let note = app.note.as_ref().map(|n| n.text.clone()).unwrap_or_default();
+    let note = app
+        .note
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
     assert!(note.contains("still being sent"), "{note}");
     // The self-requested one is skipped with its reason.
     let skipped = app
