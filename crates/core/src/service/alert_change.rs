@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::backend::{Backend, BackendError};
 use super::journal::{OpKind, OpState, Operation};
+use super::op_audit;
 use super::session::Session;
 use crate::audit::{Inputs, Record};
 use crate::domain::CircuitRef;
@@ -219,40 +220,6 @@ fn comment_text(req: &AlertChangeRequest, operator: &IdentityRef) -> String {
     ))
 }
 
-fn audit(session: &Session, op: &Operation, comment: Option<&str>, result: impl Into<String>) {
-    if let Err(e) = session.audit().append(audit_record(op, comment, result)) {
-        tracing::error!("cannot write the audit log: {e}");
-    }
-}
-
-fn audit_record(op: &Operation, comment: Option<&str>, result: impl Into<String>) -> Record {
-    let mut details = serde_json::Map::new();
-    details.insert("operation".into(), op.id.clone().into());
-    if let OpKind::AlertChange {
-        alert,
-        old_state,
-        new_state,
-        ..
-    } = &op.kind
-    {
-        details.insert("alert".into(), alert.clone().into());
-        details.insert("from".into(), old_state.as_str().into());
-        details.insert("to".into(), new_state.as_str().into());
-    }
-    Record {
-        actor: op.actor.clone(),
-        action: op.action().into(),
-        target: op.target(),
-        inputs: Inputs {
-            comment: comment.map(str::to_owned),
-            details,
-            ..Inputs::default()
-        },
-        result: result.into(),
-        request_ids: op.request_ids.clone(),
-    }
-}
-
 /// Change one alert's state as `operator`.
 pub async fn change(
     session: &Session,
@@ -352,10 +319,7 @@ pub async fn change(
         return failed(format!("not sent: {e}"));
     }
     let comment = comment_text(req, operator);
-    if let Err(e) = session
-        .audit()
-        .append(audit_record(&op, Some(&comment), "sending"))
-    {
+    if let Err(e) = op_audit::append(session, &op, Some(&comment), "sending") {
         let why = super::rollback::audit_refusal(&e);
         op.last_error = Some(why.clone());
         op.advance(OpState::NotSent, session.now());
@@ -412,7 +376,7 @@ pub async fn change(
             op.last_error.clone().unwrap_or_default()
         ),
     };
-    audit(session, &op, Some(&comment), result);
+    op_audit::outcome(session, &op, Some(&comment), result);
     outcome
 }
 
@@ -538,12 +502,12 @@ async fn settle_earlier(session: &Session, now: &AlertRecord) -> Result<(), Stri
             op.advance(OpState::Submitted, session.now());
             op.advance(OpState::Verified, session.now());
             save(session, &mut op);
-            audit(session, &op, None, "verified (found sent on a rerun)");
+            op_audit::outcome(session, &op, None, "verified (found sent on a rerun)");
         } else if op.state == OpState::Submitting {
             op.last_error = Some(super::rollback::STOPPED_BEFORE_SENDING.into());
             op.advance(OpState::NotSent, session.now());
             save(session, &mut op);
-            audit(
+            op_audit::outcome(
                 session,
                 &op,
                 None,
@@ -553,7 +517,7 @@ async fn settle_earlier(session: &Session, now: &AlertRecord) -> Result<(), Stri
             op.last_error = Some(format!("the alert is {} now", now.state));
             op.advance(OpState::Failed, session.now());
             save(session, &mut op);
-            audit(
+            op_audit::outcome(
                 session,
                 &op,
                 None,

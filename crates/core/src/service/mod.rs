@@ -13,6 +13,7 @@ pub mod incidents;
 pub mod job_retry;
 pub mod journal;
 pub mod models;
+pub mod op_audit;
 pub mod queries;
 pub mod releases;
 pub mod rollback;

@@ -9,55 +9,23 @@ use super::error::{ExecuteError, RollbackFailure};
 use super::plan::RollbackPlan;
 use crate::audit::{AuditError, Entry, Inputs, Record};
 use crate::domain::platform::IdentityRef;
-use crate::service::journal::{OpKind, OpState, Operation};
+use crate::service::journal::{OpState, Operation};
+use crate::service::op_audit;
 use crate::service::session::Session;
 
-/// The audit entry of an operation: its target, reason and details, with `result`.
+/// The audit entry of an operation (`service::op_audit`), with `result`.
 pub(super) fn audit_op(
     session: &Session,
     op: &Operation,
     result: impl Into<String>,
 ) -> Result<Entry, AuditError> {
-    let mut details = serde_json::Map::new();
-    details.insert("operation".into(), op.id.clone().into());
-    if let OpKind::Rollback {
-        method,
-        from,
-        to,
-        release_id,
-        ..
-    } = &op.kind
-    {
-        details.insert("method".into(), method.as_str().into());
-        details.insert("from".into(), from.map(|v| v.0).into());
-        details.insert("to".into(), to.0.into());
-        if let Some(r) = release_id {
-            details.insert("release".into(), (*r).into());
-        }
-    }
-    if !op.steps.is_empty() {
-        details.insert("deployments".into(), op.steps.len().into());
-    }
-    session.audit().append(Record {
-        actor: op.actor.clone(),
-        action: op.action().into(),
-        target: op.target(),
-        inputs: Inputs {
-            reason: op.reason.clone(),
-            details,
-            ..Inputs::default()
-        },
-        result: result.into(),
-        request_ids: op.request_ids.clone(),
-    })
+    op_audit::append(session, op, None, result)
 }
 
 /// The audit entry of an operation's answer or end, after the request went out: a log that
 /// cannot take it is reported, and the journal still has it.
 pub(super) fn audit_outcome(session: &Session, op: &Operation, result: impl Into<String>) {
-    if let Err(e) = audit_op(session, op, result) {
-        tracing::error!("cannot write the audit log: {e}");
-    }
+    op_audit::outcome(session, op, None, result);
 }
 
 /// A rollback refused before it became an operation (no journal entry): the plan's circuit,
