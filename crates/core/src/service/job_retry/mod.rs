@@ -20,8 +20,9 @@ pub(crate) use track::{step, went_out};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::backend::ErrorKind;
+use super::backend::{ErrorKind, Receipt};
 use super::journal::{OpKind, OpState, Operation};
+use super::op_audit;
 use super::session::Session;
 use crate::audit::{Inputs, Record};
 use crate::domain::incidents::{JobOutcome, JobStatus, ScoringJob};
@@ -197,48 +198,6 @@ impl JobRetryOutcome {
     }
 }
 
-fn audit(session: &Session, op: &Operation, result: impl Into<String>) {
-    if let Err(e) = session.audit().append(audit_record(op, result)) {
-        tracing::error!("cannot write the audit log: {e}");
-    }
-}
-
-fn audit_record(op: &Operation, result: impl Into<String>) -> Record {
-    let mut details = serde_json::Map::new();
-    details.insert("operation".into(), op.id.clone().into());
-    if let OpKind::JobRetry {
-        stage,
-        endpoint,
-        deployment,
-        from_job,
-        job,
-        after_rollback,
-        ..
-    } = &op.kind
-    {
-        details.insert("stage".into(), stage.to_string().into());
-        details.insert("endpoint".into(), endpoint.clone().into());
-        details.insert("deployment".into(), deployment.clone().into());
-        details.insert("from_job".into(), from_job.clone().into());
-        details.insert("job".into(), job.clone().into());
-        if let Some(r) = after_rollback {
-            details.insert("after_rollback".into(), r.clone().into());
-        }
-    }
-    Record {
-        actor: op.actor.clone(),
-        action: op.action().into(),
-        target: op.target(),
-        inputs: Inputs {
-            reason: op.reason.clone(),
-            details,
-            ..Inputs::default()
-        },
-        result: result.into(),
-        request_ids: op.request_ids.clone(),
-    }
-}
-
 fn save(session: &Session, op: &mut Operation) {
     if let Err(e) = session.journal().save(op) {
         tracing::warn!("cannot update the journal: {e}");
@@ -290,20 +249,9 @@ pub async fn retry(
             request_id: None,
         };
     }
-    if !matches!(req.stage, Stage::Test | Stage::Prod) {
-        return JobRetryOutcome::Invalid {
-            job,
-            message: format!(
-                "{} has no batch deployments: retry in Test or Prod",
-                req.stage
-            ),
-        };
-    }
-    let naming = &session.context().naming;
-    let (endpoint, deployment) = (
-        naming.endpoint(&req.circuit),
-        naming.deployment(&req.circuit),
-    );
+    let Some((endpoint, deployment)) = deployment_of(session, req) else {
+        return no_deployments(req);
+    };
     // An earlier retry of the same job: settled first (found sent: followed, never re-sent).
     match earlier(session, req.stage, &endpoint, &deployment, &job).await {
         Earlier::None => {}
@@ -324,7 +272,7 @@ pub async fn retry(
         }
     }
     // Re-read right before: the job's state and its inputs.
-    let detail = match failed_job(session, req).await {
+    let detail = match failed_job(session, req, &endpoint, &deployment).await {
         Ok(d) => d,
         Err(outcome) => return outcome,
     };
@@ -353,7 +301,8 @@ pub async fn preview(
     session: &Session,
     req: &JobRetryRequest,
 ) -> Result<RetryBrief, JobRetryOutcome> {
-    let detail = failed_job(session, req).await?;
+    let (endpoint, deployment) = deployment_of(session, req).ok_or_else(|| no_deployments(req))?;
+    let detail = failed_job(session, req, &endpoint, &deployment).await?;
     Ok(RetryBrief {
         circuit: req.circuit.to_string(),
         stage: req.stage.to_string(),
@@ -368,31 +317,42 @@ pub async fn preview(
     })
 }
 
+/// The batch endpoint and deployment a retry of `req` goes to; `None` outside Test and Prod,
+/// which have no batch deployments (the outcome: [`no_deployments`]).
+fn deployment_of(session: &Session, req: &JobRetryRequest) -> Option<(String, String)> {
+    if !matches!(req.stage, Stage::Test | Stage::Prod) {
+        return None;
+    }
+    let naming = &session.context().naming;
+    Some((
+        naming.endpoint(&req.circuit),
+        naming.deployment(&req.circuit),
+    ))
+}
+
+fn no_deployments(req: &JobRetryRequest) -> JobRetryOutcome {
+    JobRetryOutcome::Invalid {
+        job: req.job.trim().to_owned(),
+        message: format!(
+            "{} has no batch deployments: retry in Test or Prod",
+            req.stage
+        ),
+    }
+}
+
 /// The job to retry, re-read with its inputs: `Err` with the outcome when it cannot be
 /// retried (no such job: invalid; inputs lost: refused; not failed: conflict; unreadable:
 /// failed, nothing sent).
 async fn failed_job(
     session: &Session,
     req: &JobRetryRequest,
+    endpoint: &str,
+    deployment: &str,
 ) -> Result<JobDetail, JobRetryOutcome> {
     let job = req.job.trim().to_owned();
-    if !matches!(req.stage, Stage::Test | Stage::Prod) {
-        return Err(JobRetryOutcome::Invalid {
-            job,
-            message: format!(
-                "{} has no batch deployments: retry in Test or Prod",
-                req.stage
-            ),
-        });
-    }
-    let naming = &session.context().naming;
-    let (endpoint, deployment) = (
-        naming.endpoint(&req.circuit),
-        naming.deployment(&req.circuit),
-    );
     let detail = match session
         .backend()
-        .scoring_job(req.stage, &endpoint, &deployment, &job)
+        .scoring_job(req.stage, endpoint, deployment, &job)
         .await
     {
         Ok(d) => d,
@@ -437,28 +397,10 @@ async fn send(
     progress: &mut (dyn FnMut(&RetryBrief) + Send),
 ) -> JobRetryOutcome {
     let inputs = described(&detail.inputs);
-    let name = retry_job_name(&op.id);
-    let (stage, endpoint, deployment, from_job, after) = match &mut op.kind {
-        OpKind::JobRetry {
-            job,
-            stage,
-            endpoint,
-            deployment,
-            from_job,
-            after_rollback,
-            ..
-        } => {
-            *job = name.clone();
-            (
-                *stage,
-                endpoint.clone(),
-                deployment.clone(),
-                from_job.clone(),
-                after_rollback.clone(),
-            )
-        }
-        _ => return failed_op(op, "not a job retry".into(), None),
+    let Some(invocation) = invocation(op, detail) else {
+        return failed_op(op, "not a job retry".into(), None);
     };
+    let (name, from_job) = (invocation.job_name.clone(), from_job_of(op));
     let failed = |op: &Operation, message: String| failed_op(op, message, None);
     // Record, then act: journaled and on the audit log before the POST, under the claim.
     let journal = session.journal();
@@ -470,7 +412,7 @@ async fn send(
     if let Err(e) = journal.save(op) {
         return failed(op, format!("not sent: {e}"));
     }
-    if let Err(e) = session.audit().append(audit_record(op, "sending")) {
+    if let Err(e) = op_audit::append(session, op, None, "sending") {
         let why = super::rollback::audit_refusal(&e);
         op.last_error = Some(why.clone());
         op.advance(OpState::NotSent, session.now());
@@ -478,25 +420,9 @@ async fn send(
         return failed(op, why);
     }
     super::rollback::pause_before_send(op).await;
-    let invocation = ScoringInvocation {
-        stage,
-        endpoint,
-        deployment,
-        job_name: name.clone(),
-        inputs: detail.inputs.clone(),
-        request_id: format!("relcon-{}", op.id),
-        description: match after {
-            Some(r) => format!("Test inference after rollback {r} (relcon, {})", op.actor),
-            None => format!("Retry of {from_job} (relcon, {})", op.actor),
-        },
-    };
     match session.backend().invoke_scoring(&invocation).await {
         Ok(receipt) => {
-            op.request_ids.extend(receipt.request_id.clone());
-            op.advance(OpState::Submitted, session.now());
-            set_status(op, &receipt.value.status);
-            save(session, op);
-            audit(session, op, format!("submitted: job {name}"));
+            accepted(session, op, &receipt);
             progress(&RetryBrief::of(op, Some(&receipt.value), &inputs));
         }
         Err(e) => {
@@ -506,7 +432,7 @@ async fn send(
             if !e.is_ambiguous() && e.status != Some(409) {
                 op.advance(OpState::Failed, session.now());
                 save(session, op);
-                audit(session, op, format!("failed: {e}"));
+                op_audit::outcome(session, op, None, format!("failed: {e}"));
                 if e.is_refusal() {
                     return JobRetryOutcome::Refused {
                         job: from_job,
@@ -523,9 +449,10 @@ async fn send(
                     op.last_error = None;
                     op.advance(OpState::Submitted, session.now());
                     save(session, op);
-                    audit(
+                    op_audit::outcome(
                         session,
                         op,
+                        None,
                         format!("submitted: job {name} (found by name)"),
                     );
                 }
@@ -535,7 +462,7 @@ async fn send(
                     ));
                     op.advance(OpState::NotSent, session.now());
                     save(session, op);
-                    audit(session, op, "not sent: the job does not exist");
+                    op_audit::outcome(session, op, None, "not sent: the job does not exist");
                     return failed_op(op, op.last_error.clone().unwrap_or_default(), e.request_id);
                 }
                 Err(reread) => {
@@ -552,11 +479,60 @@ async fn send(
     follow(session, op.clone(), &inputs, progress).await
 }
 
-fn failed_op(op: &Operation, message: String, request_id: Option<String>) -> JobRetryOutcome {
-    let from = match &op.kind {
-        OpKind::JobRetry { from_job, .. } => from_job.clone(),
+/// The request that starts `op`'s job: named now (`relcon-retry-<hash of the operation id>`,
+/// journaled before the POST, so a lost answer is looked up by name), with the failed job's
+/// inputs. `None` when `op` is not a job retry.
+fn invocation(op: &mut Operation, detail: &JobDetail) -> Option<ScoringInvocation> {
+    let name = retry_job_name(&op.id);
+    let OpKind::JobRetry {
+        job,
+        stage,
+        endpoint,
+        deployment,
+        from_job,
+        after_rollback,
+        ..
+    } = &mut op.kind
+    else {
+        return None;
+    };
+    *job = name.clone();
+    Some(ScoringInvocation {
+        stage: *stage,
+        endpoint: endpoint.clone(),
+        deployment: deployment.clone(),
+        job_name: name,
+        inputs: detail.inputs.clone(),
+        request_id: format!("relcon-{}", op.id),
+        description: match after_rollback {
+            Some(r) => format!("Test inference after rollback {r} (relcon, {})", op.actor),
+            None => format!("Retry of {from_job} (relcon, {})", op.actor),
+        },
+    })
+}
+
+/// Azure ML took the job: journaled submitted with its status, and on the audit log.
+fn accepted(session: &Session, op: &mut Operation, receipt: &Receipt<ScoringJob>) {
+    op.request_ids.extend(receipt.request_id.clone());
+    op.advance(OpState::Submitted, session.now());
+    set_status(op, &receipt.value.status);
+    save(session, op);
+    let name = match &op.kind {
+        OpKind::JobRetry { job, .. } => job.clone(),
         _ => String::new(),
     };
+    op_audit::outcome(session, op, None, format!("submitted: job {name}"));
+}
+
+fn from_job_of(op: &Operation) -> String {
+    match &op.kind {
+        OpKind::JobRetry { from_job, .. } => from_job.clone(),
+        _ => String::new(),
+    }
+}
+
+fn failed_op(op: &Operation, message: String, request_id: Option<String>) -> JobRetryOutcome {
+    let from = from_job_of(op);
     let sent = !matches!(op.state, OpState::Submitting | OpState::NotSent)
         || matches!(
             &op.kind,
@@ -609,9 +585,10 @@ async fn follow(
     let brief = RetryBrief::of(&op, last.as_ref(), inputs);
     match op.state {
         OpState::Verified => {
-            audit(
+            op_audit::outcome(
                 session,
                 &op,
+                None,
                 format!("verified: job {} completed", brief.job),
             );
             JobRetryOutcome::Done {
@@ -622,7 +599,12 @@ async fn follow(
         }
         OpState::Failed | OpState::NotSent => {
             let message = op.last_error.clone().unwrap_or_default();
-            audit(session, &op, format!("{}: {message}", op.state.as_str()));
+            op_audit::outcome(
+                session,
+                &op,
+                None,
+                format!("{}: {message}", op.state.as_str()),
+            );
             JobRetryOutcome::Failed {
                 job: brief.from_job.clone(),
                 message,

@@ -3,11 +3,12 @@
 //! inputs of its last successful job, journaled and audited like a retry; its result is
 //! followed by the rollback's watch.
 
-use super::{audit, audit_record, save, set_status};
+use super::{accepted, invocation, save};
 use crate::domain::Stage;
 use crate::domain::incidents::JobOutcome;
-use crate::domain::job_retry::{JobDetail, ScoringInvocation, retry_job_name};
+use crate::domain::job_retry::JobDetail;
 use crate::service::journal::{OpKind, OpState, Operation};
+use crate::service::op_audit;
 use crate::service::session::Session;
 
 /// The hook after a rollback's tracking: with `[incidents] test_inference`, a rollback just
@@ -117,49 +118,18 @@ async fn start_only(
     op: &mut Operation,
     detail: &JobDetail,
 ) -> Result<(), String> {
-    let name = retry_job_name(&op.id);
-    if let OpKind::JobRetry { job, .. } = &mut op.kind {
-        *job = name.clone();
-    }
+    let invocation = invocation(op, detail).ok_or("not a job retry")?;
     let journal = session.journal();
     let _claim = match journal.claim(&op.id) {
         Ok(Some(c)) => c,
         _ => return Err(format!("operation {} cannot be claimed", op.id)),
     };
     journal.save(op).map_err(|e| format!("not sent: {e}"))?;
-    session
-        .audit()
-        .append(audit_record(op, "sending"))
+    op_audit::append(session, op, None, "sending")
         .map_err(|e| crate::service::rollback::audit_refusal(&e))?;
-    let OpKind::JobRetry {
-        stage,
-        endpoint,
-        deployment,
-        after_rollback,
-        ..
-    } = &op.kind
-    else {
-        return Err("not a job retry".into());
-    };
-    let invocation = ScoringInvocation {
-        stage: *stage,
-        endpoint: endpoint.clone(),
-        deployment: deployment.clone(),
-        job_name: name.clone(),
-        inputs: detail.inputs.clone(),
-        request_id: format!("relcon-{}", op.id),
-        description: format!(
-            "Test inference after rollback {} (relcon)",
-            after_rollback.as_deref().unwrap_or("?")
-        ),
-    };
     match session.backend().invoke_scoring(&invocation).await {
         Ok(r) => {
-            op.request_ids.extend(r.request_id.clone());
-            op.advance(OpState::Submitted, session.now());
-            set_status(op, &r.value.status);
-            save(session, op);
-            audit(session, op, format!("submitted: job {name}"));
+            accepted(session, op, &r);
             Ok(())
         }
         Err(e) => {
@@ -170,7 +140,7 @@ async fn start_only(
             }
             // An ambiguous failure stays `submitting`: `track` looks for the job by name.
             save(session, op);
-            audit(session, op, format!("{}: {e}", op.state.as_str()));
+            op_audit::outcome(session, op, None, format!("{}: {e}", op.state.as_str()));
             Err(e.to_string())
         }
     }

@@ -2,12 +2,13 @@
 //! one read of the new job (completed: verified; failed: failed with run history's error), and
 //! the earlier retries of the same job in the journal, settled before anything is sent again.
 
-use super::{audit, save, set_status};
+use super::{save, set_status};
 use crate::domain::Stage;
 use crate::domain::incidents::{JobOutcome, ScoringJob};
 use crate::domain::job_retry::is_over;
 use crate::service::backend::{Backend, BackendError, ErrorKind};
 use crate::service::journal::{OpKind, OpState, Operation};
+use crate::service::op_audit;
 use crate::service::session::Session;
 
 /// Whether the new job of a retry exists (its POST went out). `Err` when the service cannot
@@ -133,7 +134,7 @@ pub(super) async fn earlier(
                     Ok(true) => {
                         op.advance(OpState::Submitted, session.now());
                         save(session, &mut op);
-                        audit(session, &op, "submitted (found sent on a rerun)");
+                        op_audit::outcome(session, &op, None, "submitted (found sent on a rerun)");
                         return Earlier::Follow(op);
                     }
                     Ok(false) => {
@@ -141,7 +142,12 @@ pub(super) async fn earlier(
                             Some(crate::service::rollback::STOPPED_BEFORE_SENDING.into());
                         op.advance(OpState::NotSent, session.now());
                         save(session, &mut op);
-                        audit(session, &op, "not sent: relcon stopped before sending it");
+                        op_audit::outcome(
+                            session,
+                            &op,
+                            None,
+                            "not sent: relcon stopped before sending it",
+                        );
                     }
                     Err(e) => {
                         return Earlier::Busy(format!(
