@@ -8,6 +8,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::{Runtime, Tracking};
 use crate::action::{Effect, Msg, Slot};
+use crate::domain::platform::IdentityRef;
 use crate::flows::AuditData;
 use crate::service::alert_change::{AlertChangeOutcome, change};
 use crate::service::decide::{DecisionOutcome, decide};
@@ -29,31 +30,19 @@ impl Runtime {
                 snapshot,
             } => {
                 tokio::spawn(async move {
-                    let me = session.identity().await;
                     for (key, req) in items {
-                        let outcome = match &me {
-                            Ok(me) => {
-                                let (session, snapshot, me, r) =
-                                    (session.clone(), snapshot.clone(), me.clone(), req.clone());
-                                // Its own task: a panic is one failed item, not silence.
-                                tokio::spawn(
-                                    async move { decide(&session, &snapshot, &me, &r).await },
-                                )
-                                .await
-                                .unwrap_or_else(|e| {
-                                    DecisionOutcome::Failed {
-                                        approval_id: req.approval_id.clone(),
-                                        message: format!("background task failed: {e}"),
-                                        request_id: None,
-                                    }
-                                })
-                            }
-                            Err(e) => DecisionOutcome::Failed {
+                        // The identity is read once and kept by the session.
+                        let (snapshot, r) = (snapshot.clone(), req.clone());
+                        let outcome = as_operator(
+                            session.clone(),
+                            |session, me| async move { decide(&session, &snapshot, &me, &r).await },
+                            |message| DecisionOutcome::Failed {
                                 approval_id: req.approval_id.clone(),
-                                message: format!("cannot tell who you are: {e}"),
+                                message,
                                 request_id: None,
                             },
-                        };
+                        )
+                        .await;
                         let msg = Msg::Decision {
                             generation,
                             key,
@@ -123,27 +112,17 @@ impl Runtime {
             Effect::ChangeAlert { request } => {
                 tokio::spawn(async move {
                     let alert = request.alert.clone();
-                    let work = async move {
-                        match session.identity().await {
-                            Ok(me) => change(&session, &me, &request).await,
-                            Err(e) => AlertChangeOutcome::Failed {
-                                alert: request.alert.clone(),
-                                message: format!("cannot tell who you are: {e}"),
-                                operation: None,
-                                request_id: None,
-                            },
-                        }
-                    };
-                    // Its own task: a panic is a failed change, not silence.
-                    let outcome =
-                        tokio::spawn(work)
-                            .await
-                            .unwrap_or_else(|e| AlertChangeOutcome::Failed {
-                                alert,
-                                message: format!("background task failed: {e}"),
-                                operation: None,
-                                request_id: None,
-                            });
+                    let outcome = as_operator(
+                        session,
+                        |session, me| async move { change(&session, &me, &request).await },
+                        |message| AlertChangeOutcome::Failed {
+                            alert,
+                            message,
+                            operation: None,
+                            request_id: None,
+                        },
+                    )
+                    .await;
                     let _ = tx.send(Msg::AlertChanged {
                         outcome: Box::new(outcome),
                     });
@@ -153,36 +132,25 @@ impl Runtime {
                 tokio::spawn(async move {
                     let job = request.job.clone();
                     let progress_tx = tx.clone();
-                    let work = async move {
-                        match session.identity().await {
-                            Ok(me) => {
-                                let mut progress = |b: &RetryBrief| {
-                                    let _ = progress_tx.send(Msg::JobRetryProgress {
-                                        brief: Box::new(b.clone()),
-                                    });
-                                };
-                                retry(&session, &me, &request, &mut progress).await
-                            }
-                            Err(e) => JobRetryOutcome::Failed {
-                                job: request.job.clone(),
-                                message: format!("cannot tell who you are: {e}"),
-                                retry: None,
-                                operation: None,
-                                request_id: None,
-                            },
-                        }
-                    };
-                    // Its own task: a panic is a failed retry, not silence.
-                    let outcome =
-                        tokio::spawn(work)
-                            .await
-                            .unwrap_or_else(|e| JobRetryOutcome::Failed {
-                                job,
-                                message: format!("background task failed: {e}"),
-                                retry: None,
-                                operation: None,
-                                request_id: None,
-                            });
+                    let outcome = as_operator(
+                        session,
+                        |session, me| async move {
+                            let mut progress = |b: &RetryBrief| {
+                                let _ = progress_tx.send(Msg::JobRetryProgress {
+                                    brief: Box::new(b.clone()),
+                                });
+                            };
+                            retry(&session, &me, &request, &mut progress).await
+                        },
+                        |message| JobRetryOutcome::Failed {
+                            job,
+                            message,
+                            retry: None,
+                            operation: None,
+                            request_id: None,
+                        },
+                    )
+                    .await;
                     let _ = tx.send(Msg::JobRetried {
                         outcome: Box::new(outcome),
                     });
@@ -313,4 +281,29 @@ fn track(session: Session, tx: UnboundedSender<Msg>, tracking: Tracking, op: Ope
             .remove(&id);
         let _ = tx.send(Msg::OpProgress(Box::new(end)));
     });
+}
+
+/// Run `work` in a task of its own: a panic becomes `failed(message)`, not silence.
+async fn own_task<T, W>(work: W, failed: impl FnOnce(String) -> T) -> T
+where
+    W: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::spawn(work)
+        .await
+        .unwrap_or_else(|e| failed(format!("background task failed: {e}")))
+}
+
+/// Run a mutation as the operator, in a task of its own: no identity, or a panic, becomes
+/// `failed(message)`.
+async fn as_operator<T, F, W>(session: Session, work: F, failed: impl FnOnce(String) -> T) -> T
+where
+    F: FnOnce(Session, IdentityRef) -> W,
+    W: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    match session.identity().await {
+        Ok(me) => own_task(work(session, me), failed).await,
+        Err(e) => failed(format!("cannot tell who you are: {e}")),
+    }
 }
