@@ -43,8 +43,12 @@ fn failed_job(app: &App) -> Result<(Stage, ScoringJob), String> {
 /// `t`: the confirmation box for the newest failed job. Policy (read-only) is asked here so
 /// that nothing is typed for a retry that cannot be sent; the service asks again.
 pub fn open(app: &mut App) -> Vec<Effect> {
-    if app.settings.policy.read_only {
-        app.set_note(NoteLevel::Warning, "read-only: relcon will not retry jobs");
+    let check = app.settings.policy.check_mutation();
+    if !check.allowed() {
+        app.set_note(
+            NoteLevel::Warning,
+            format!("no retry: {}", check.reasons().join("; ")),
+        );
         return Vec::new();
     }
     if app.data.origin == Origin::Cache {
