@@ -299,3 +299,26 @@ pub fn ws(name: &str, rg: &str) -> String {
         "/arm/subscriptions/6fd1c7a2-1f0e-4c59-9a3b-0d2b1c4e5f60/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{name}"
     )
 }
+
+/// Client options for tests against the simulator: acting as carol, with short retry waits.
+pub fn carol_quick() -> ClientOptions {
+    let mut o = ClientOptions {
+        identity_override: Some("carol".into()),
+        ..ClientOptions::default()
+    };
+    o.retry.base_delay = Duration::from_millis(5);
+    o.retry.max_delay = Duration::from_millis(50);
+    o
+}
+
+/// The seed-7 demo world on the pinned clock, which barely moves unless a test moves it.
+pub async fn still_sim() -> relcon::sim::SimHandle {
+    relcon::sim::start(relcon::sim::SimOptions {
+        seed: 7,
+        start: Some(relcon::domain::clock::pinned_start()),
+        speed: 0.001,
+        ..relcon::sim::SimOptions::default()
+    })
+    .await
+    .expect("simulator starts")
+}

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use relcon::azure::{AzureBackend, ClientOptions};
+use relcon::azure::AzureBackend;
 use relcon::domain::CircuitRef;
 use relcon::domain::incidents::{AlertRecord, AlertState, Severity};
 use relcon::domain::rollback::{RollbackMethod, TargetChoice};
@@ -18,34 +18,12 @@ use relcon::service::journal::{OpKind, OpState};
 use relcon::service::rollback::{self, RollbackRequest};
 use relcon::service::session::{OpenOptions, Session};
 use relcon::settings::Settings;
-use relcon::sim::{SimHandle, SimOptions, start};
-
-fn options() -> ClientOptions {
-    let mut o = ClientOptions {
-        identity_override: Some("carol".into()),
-        ..ClientOptions::default()
-    };
-    o.retry.base_delay = Duration::from_millis(5);
-    o.retry.max_delay = Duration::from_millis(50);
-    o
-}
-
-async fn sim() -> SimHandle {
-    start(SimOptions {
-        seed: 7,
-        start: Some(relcon::domain::clock::pinned_start()),
-        // The clock barely moves unless a test moves it.
-        speed: 0.001,
-        ..SimOptions::default()
-    })
-    .await
-    .unwrap()
-}
+use relcon::sim::SimHandle;
 
 fn session(sim: &SimHandle, settings: &Settings, dir: &std::path::Path) -> Session {
     let mut settings = settings.clone();
     settings.client.poll_interval_ms = 50;
-    let backend = Arc::new(AzureBackend::new(&settings, options()).unwrap());
+    let backend = Arc::new(AzureBackend::new(&settings, common::carol_quick()).unwrap());
     Session::open(&settings, backend, OpenOptions::under(dir, sim.clock())).unwrap()
 }
 
@@ -77,7 +55,7 @@ fn results(session: &Session) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_alert_is_acknowledged_closed_and_reopened_each_change_on_record_before_it_is_sent() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let settings = sim.settings();
     let dir = tempfile::tempdir().unwrap();
     let s = session(&sim, &settings, dir.path());
@@ -196,7 +174,7 @@ async fn an_alert_is_acknowledged_closed_and_reopened_each_change_on_record_befo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn read_only_refuses_an_alert_change_and_sends_nothing() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let mut settings = sim.settings();
     settings.policy.read_only = true;
     let dir = tempfile::tempdir().unwrap();
@@ -269,7 +247,7 @@ async fn verified_rollback(sim: &SimHandle, s: &Session) -> relcon::service::jou
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_verified_rollback_is_watched_for_an_hour_and_ends_clean_on_the_record() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let settings = sim.settings();
     let dir = tempfile::tempdir().unwrap();
     let s = session(&sim, &settings, dir.path());
@@ -332,7 +310,7 @@ async fn a_verified_rollback_is_watched_for_an_hour_and_ends_clean_on_the_record
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_alert_on_the_circuit_during_the_watch_ends_it_at_once_and_says_when() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let settings = sim.settings();
     let dir = tempfile::tempdir().unwrap();
     let s = session(&sim, &settings, dir.path());
@@ -367,6 +345,7 @@ async fn an_alert_on_the_circuit_during_the_watch_ends_it_at_once_and_says_when(
     );
 }
 
+use crate::common;
 use crate::support;
 
 /// `POST .../changestate` requests the simulator has answered.

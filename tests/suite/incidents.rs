@@ -5,38 +5,15 @@
 //! incident's accuracy alert resolving once Prod serves a good model again.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
-use relcon::azure::{AzureBackend, ClientOptions};
+use crate::common;
+use relcon::azure::AzureBackend;
 use relcon::domain::incidents::{AlertState, JobOutcome, MonitorCondition, Severity};
 use relcon::domain::{CircuitRef, Stage, Status};
 use relcon::service::Context;
 use relcon::service::backend::{Backend, ErrorKind};
 use relcon::service::incidents::circuit_jobs;
 use relcon::service::snapshot::{Known, assemble, read};
-use relcon::sim::{SimHandle, SimOptions, start};
-
-fn options() -> ClientOptions {
-    let mut o = ClientOptions {
-        identity_override: Some("carol".into()),
-        ..ClientOptions::default()
-    };
-    o.retry.base_delay = Duration::from_millis(5);
-    o.retry.max_delay = Duration::from_millis(50);
-    o
-}
-
-async fn sim() -> SimHandle {
-    start(SimOptions {
-        seed: 7,
-        start: Some(relcon::domain::clock::pinned_start()),
-        // The clock barely moves unless a test moves it.
-        speed: 0.001,
-        ..SimOptions::default()
-    })
-    .await
-    .unwrap()
-}
 
 fn circuit(s: &str) -> CircuitRef {
     s.parse().unwrap()
@@ -44,10 +21,10 @@ fn circuit(s: &str) -> CircuitRef {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_fleet_shows_who_was_paged_and_why() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let scenario = sim.scenario();
     let settings = sim.settings();
-    let backend = AzureBackend::new(&settings, options()).unwrap();
+    let backend = AzureBackend::new(&settings, common::carol_quick()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
     let mut r = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let s = assemble(&mut r, &ctx, sim.now());
@@ -128,10 +105,10 @@ async fn the_fleet_shows_who_was_paged_and_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_circuits_jobs_carry_their_run_history_and_the_error_text() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let scenario = sim.scenario();
     let settings = sim.settings();
-    let backend = AzureBackend::new(&settings, options()).unwrap();
+    let backend = AzureBackend::new(&settings, common::carol_quick()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
     let failing = circuit(&scenario.failing_job_circuit);
     let j = circuit_jobs(&backend, &ctx, &failing, sim.now(), 7).await;
@@ -182,9 +159,9 @@ async fn a_circuits_jobs_carry_their_run_history_and_the_error_text() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn scoring_job_lists_are_read_on_their_cadence() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let settings = sim.settings();
-    let backend = AzureBackend::new(&settings, options()).unwrap();
+    let backend = AzureBackend::new(&settings, common::carol_quick()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
     let first = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     assert!(first.incidents.jobs.values().all(|j| !j.reused));
@@ -239,9 +216,9 @@ async fn scoring_job_lists_are_read_on_their_cadence() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_alert_changes_state_once_and_keeps_its_history() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let settings = sim.settings();
-    let backend = AzureBackend::new(&settings, options()).unwrap();
+    let backend = AzureBackend::new(&settings, common::carol_quick()).unwrap();
     let alerts = backend.fired_alerts().await.unwrap();
     let incident = sim.scenario().incident_circuit;
     let a = alerts
@@ -292,10 +269,10 @@ async fn an_alert_changes_state_once_and_keeps_its_history() {
 async fn the_accuracy_alert_resolves_once_prod_serves_a_good_model_again() {
     use relcon::domain::ModelVersion;
     use relcon::domain::platform::ModelAsset;
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let scenario = sim.scenario();
     let settings = sim.settings();
-    let backend = AzureBackend::new(&settings, options()).unwrap();
+    let backend = AzureBackend::new(&settings, common::carol_quick()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
     let incident = circuit(&scenario.incident_circuit);
     let fired = |alerts: &[relcon::domain::incidents::AlertRecord]| {
@@ -330,14 +307,14 @@ async fn the_accuracy_alert_resolves_once_prod_serves_a_good_model_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_data_plane_that_cannot_be_reached_makes_the_jobs_unknown_not_the_fleet() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let mut settings = sim.settings();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     settings.incidents.ml_api_endpoint =
         Some(relcon::settings::BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap());
-    let backend = AzureBackend::new(&settings, options()).unwrap();
+    let backend = AzureBackend::new(&settings, common::carol_quick()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
     let mut r = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let s = assemble(&mut r, &ctx, sim.now());
@@ -359,11 +336,11 @@ async fn a_data_plane_that_cannot_be_reached_makes_the_jobs_unknown_not_the_flee
 async fn a_new_process_starts_from_the_job_lists_the_last_one_read() {
     use relcon::service::session::{OpenOptions, Session};
     use std::sync::Arc;
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let dirs = tempfile::tempdir().unwrap();
     let settings = sim.settings();
     let session = || {
-        let backend = Arc::new(AzureBackend::new(&settings, options()).unwrap());
+        let backend = Arc::new(AzureBackend::new(&settings, common::carol_quick()).unwrap());
         let s = Session::open(
             &settings,
             backend.clone(),
@@ -397,9 +374,9 @@ async fn a_new_process_starts_from_the_job_lists_the_last_one_read() {
 /// takes the list from the book.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_watched_circuits_job_list_is_read_on_the_alerted_cadence() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let settings = sim.settings();
-    let backend = AzureBackend::new(&settings, options()).unwrap();
+    let backend = AzureBackend::new(&settings, common::carol_quick()).unwrap();
     let ctx = Context::new(&settings, false, backend.describe());
     let first = read(&backend, &ctx, &Known::nothing(sim.now())).await;
     let alerted: HashSet<CircuitRef> = sim

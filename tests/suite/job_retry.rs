@@ -8,43 +8,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use relcon::azure::{AzureBackend, ClientOptions};
+use relcon::azure::AzureBackend;
 use relcon::domain::incidents::{JobOutcome, JobStatus, JobsSummary};
 use relcon::domain::{CircuitRef, Stage, Status};
 use relcon::service::backend::Backend;
 use relcon::service::job_retry::{JobRetryOutcome, JobRetryRequest, RetryBrief, retry};
 use relcon::service::journal::{OpKind, OpState};
 use relcon::service::session::{OpenOptions, Session};
-use relcon::sim::{SimHandle, SimOptions, start};
+use relcon::sim::SimHandle;
 
+use crate::common;
 use crate::support;
-
-fn options() -> ClientOptions {
-    let mut o = ClientOptions {
-        identity_override: Some("carol".into()),
-        ..ClientOptions::default()
-    };
-    o.retry.base_delay = Duration::from_millis(5);
-    o.retry.max_delay = Duration::from_millis(50);
-    o
-}
-
-async fn sim() -> SimHandle {
-    start(SimOptions {
-        seed: 7,
-        start: Some(relcon::domain::clock::pinned_start()),
-        // The clock barely moves unless the test moves it.
-        speed: 0.001,
-        ..SimOptions::default()
-    })
-    .await
-    .unwrap()
-}
 
 fn session(sim: &SimHandle, read_only: bool, dir: &std::path::Path) -> Session {
     let mut settings = sim.settings();
     settings.client.poll_interval_ms = 20;
-    let backend = Arc::new(AzureBackend::new(&settings, options()).unwrap());
+    let backend = Arc::new(AzureBackend::new(&settings, common::carol_quick()).unwrap());
     let mut opts = OpenOptions::under(dir, sim.clock());
     opts.read_only = read_only;
     Session::open(&settings, backend, opts).unwrap()
@@ -106,7 +85,7 @@ async fn retry_moving_the_clock(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failed_nightly_job_is_retried_once_on_record_and_followed_until_it_completes() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let dir = tempfile::tempdir().unwrap();
     let s = session(&sim, false, dir.path());
     let (circuit, failed) = failed_run(&sim, &s).await;
@@ -216,7 +195,7 @@ async fn a_failed_nightly_job_is_retried_once_on_record_and_followed_until_it_co
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn read_only_a_completed_job_and_a_missing_one_send_nothing() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let dir = tempfile::tempdir().unwrap();
     let ro = session(&sim, true, dir.path());
     let (circuit, failed) = failed_run(&sim, &ro).await;
@@ -262,7 +241,7 @@ async fn read_only_a_completed_job_and_a_missing_one_send_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_retry_that_fails_again_says_why_and_may_be_retried() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let dir = tempfile::tempdir().unwrap();
     let s = session(&sim, false, dir.path());
     let (circuit, failed) = failed_run(&sim, &s).await;
@@ -377,7 +356,7 @@ fn a_retry_stopped_between_journal_and_send_is_sent_once_by_the_rerun() {
 /// the body's casing: relcon sends camelCase, the simulator takes both).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_invoke_bodies_start_a_job_on_the_deployment_named() {
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let settings = sim.settings();
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -419,7 +398,7 @@ async fn the_documented_invoke_bodies_start_a_job_on_the_deployment_named() {
         .unwrap()
         .to_owned();
     assert!(scoring_uri.starts_with(&sim.base_url()), "{scoring_uri}");
-    let backend = AzureBackend::new(&settings, options()).unwrap();
+    let backend = AzureBackend::new(&settings, common::carol_quick()).unwrap();
     for body in &bodies {
         let reply = client
             .post(&scoring_uri)
@@ -464,12 +443,12 @@ async fn the_documented_invoke_bodies_start_a_job_on_the_deployment_named() {
 async fn a_verified_rollback_starts_one_test_inference_that_the_watch_follows() {
     use relcon::domain::rollback::{RollbackMethod, TargetChoice};
     use relcon::service::rollback::{self, RollbackRequest};
-    let sim = sim().await;
+    let sim = common::still_sim().await;
     let dir = tempfile::tempdir().unwrap();
     let mut settings = sim.settings();
     settings.client.poll_interval_ms = 20;
     settings.incidents.test_inference = true;
-    let backend = Arc::new(AzureBackend::new(&settings, options()).unwrap());
+    let backend = Arc::new(AzureBackend::new(&settings, common::carol_quick()).unwrap());
     let s = Session::open(
         &settings,
         backend,
