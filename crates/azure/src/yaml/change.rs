@@ -209,8 +209,11 @@ impl AzureBackend {
     }
 }
 
-/// Whether a run's `templateParameters` are these (values compared as text: the documented
-/// `Run` renders them as objects, the request sends strings).
+/// Whether a run was queued with these `templateParameters`: every one relcon sent is there
+/// with the same value (compared as text: the documented `Run` renders them as objects, the
+/// request sends strings). Other parameters may be there too: the spec does not say whether a
+/// run echoes only what was sent or also the pipeline's defaults, and a run missed here would
+/// be queued a second time after a lost answer.
 fn same_parameters(
     got: &std::collections::BTreeMap<String, serde_json::Value>,
     want: &serde_json::Value,
@@ -220,12 +223,11 @@ fn same_parameters(
         other => other.to_string(),
     };
     want.as_object().is_some_and(|w| {
-        w.len() == got.len()
-            && w.iter().all(|(k, v)| {
-                got.iter()
-                    .find(|(g, _)| g.eq_ignore_ascii_case(k))
-                    .is_some_and(|(_, g)| text(g).eq_ignore_ascii_case(&text(v)))
-            })
+        w.iter().all(|(k, v)| {
+            got.iter()
+                .find(|(g, _)| g.eq_ignore_ascii_case(k))
+                .is_some_and(|(_, g)| text(g).eq_ignore_ascii_case(&text(v)))
+        })
     })
 }
 
@@ -302,5 +304,42 @@ mod tests {
             json!({"circuitIds": "PLANT007_CIRCUIT03", "environment": "Production",
                    "rollbackType": "specific", "specificDeployment": "4"})
         );
+    }
+
+    #[test]
+    fn a_run_is_ours_when_what_we_sent_is_there_whatever_else_it_echoes() {
+        let want = json!({"circuitIds": "PLANT007_CIRCUIT03", "rollbackType": "specific",
+                          "specificDeployment": "4"});
+        let run = |v: serde_json::Value| -> std::collections::BTreeMap<String, serde_json::Value> {
+            serde_json::from_value(v).unwrap()
+        };
+        // Only what was sent, numbers rendered as numbers.
+        assert!(same_parameters(
+            &run(
+                json!({"circuitIds": "PLANT007_CIRCUIT03", "rollbackType": "specific",
+                        "specificDeployment": 4})
+            ),
+            &want
+        ));
+        // The pipeline's defaulted parameters echoed too.
+        assert!(same_parameters(
+            &run(
+                json!({"circuitIds": "PLANT007_CIRCUIT03", "rollbackType": "specific",
+                        "specificDeployment": "4", "environment": "Production", "dryRun": false})
+            ),
+            &want
+        ));
+        // Another target is another run.
+        assert!(!same_parameters(
+            &run(
+                json!({"circuitIds": "PLANT007_CIRCUIT03", "rollbackType": "specific",
+                        "specificDeployment": "5"})
+            ),
+            &want
+        ));
+        assert!(!same_parameters(
+            &run(json!({"circuitIds": "PLANT007_CIRCUIT03"})),
+            &want
+        ));
     }
 }
