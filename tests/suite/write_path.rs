@@ -543,7 +543,7 @@ fn the_built_in_simulator_closes_what_a_previous_run_left_in_flight() {
 #[test]
 fn a_redeploy_that_needs_the_production_approvals_again_says_so_then_verifies() {
     redeploy_needs_the_production_approvals_again(
-        &["--speed", "600", "--redeploy-approvals"],
+        &[REDEPLOY_PACE, &["--redeploy-approvals"]].concat(),
         Some("ML Release Approvers"),
     );
 }
@@ -552,8 +552,24 @@ fn a_redeploy_that_needs_the_production_approvals_again_says_so_then_verifies() 
 /// always run again: the same journey, the approvers named one by one.
 #[test]
 fn yaml_a_stage_rerun_needs_the_production_approvals_again_says_so_then_verifies() {
-    redeploy_needs_the_production_approvals_again(&["--speed", "600", "--devops", "yaml"], None);
+    redeploy_needs_the_production_approvals_again(
+        &[REDEPLOY_PACE, &["--devops", "yaml"]].concat(),
+        None,
+    );
 }
+
+/// The redeploy journeys' pace: 60 simulated seconds a second, a 2-minute deploy and a
+/// 1-minute update. At 600 the rollback's 2-minute grace for a redeploy not yet seen on its
+/// release (`judge::UNSEEN_GRACE`) was 0.2 real seconds, shorter than two approvers' processes
+/// take on a loaded machine, and the journey failed now and then.
+const REDEPLOY_PACE: &[&str] = &[
+    "--speed",
+    "60",
+    "--deploy-minutes",
+    "2",
+    "--update-minutes",
+    "1",
+];
 
 fn redeploy_needs_the_production_approvals_again(flags: &[&str], group: Option<&str>) {
     let sim = Sim::start(flags);

@@ -98,7 +98,11 @@ impl AzureBackend {
         let _ = comment;
         let url = self.urls.yaml_stage(run, name)?;
         let body = json!({"state": "retry", "forceRetryAllJobs": true});
-        self.yaml()?.changes.advance();
+        let side = self.yaml()?;
+        side.changes.advance();
+        // A completed run runs again once one of its stages is retried: what was kept of it
+        // as finished no longer holds.
+        super::lock(&side.runs).remove(&run);
         let reply = self
             .http
             .mutate(Call::with_body(Service::DevOps, Method::PATCH, url, body))

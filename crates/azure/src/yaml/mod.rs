@@ -490,6 +490,48 @@ impl AzureBackend {
         Ok(placed)
     }
 
+    /// Stage attempts queued after their checks and not started yet: a re-run stage whose
+    /// approvals are given waits for an agent, with no deployment record (one is written when
+    /// its job starts) and no approval pending, so the records alone would show the attempt
+    /// before it as the stage's last word. Only a run that is not completed, whose stage has
+    /// nothing pending and every record finished, can hide one; its timeline says (one Timeline
+    /// - Get each, and only while such a run lasts).
+    async fn queued_attempts(
+        &self,
+        wanted: &[(u32, Stage)],
+        runs: &HashMap<u32, RunInfo>,
+        recorded: &[(Stage, StageAttempt)],
+        pending: &[PlacedApproval],
+    ) -> BackendResult<Vec<(Stage, StageAttempt)>> {
+        let side = self.yaml()?;
+        let mut out = Vec::new();
+        for &(run, stage) in wanted {
+            let Some(info) = runs.get(&run) else { continue };
+            let still_running = !info.state.eq_ignore_ascii_case("completed");
+            let waits = pending.iter().any(|p| p.run == run && p.stage == stage);
+            let mut records = recorded.iter().filter(|(s, a)| *s == stage && a.run == run);
+            let all_finished = records.all(|(_, a)| a.finished.is_some());
+            if !still_running || waits || !all_finished {
+                continue;
+            }
+            let after = recorded
+                .iter()
+                .filter(|(s, a)| *s == stage && a.run == run)
+                .map(|(_, a)| a.attempt)
+                .max()
+                .unwrap_or(0);
+            let url = self.urls.yaml_timeline(run)?;
+            let timeline: pw::Timeline = self
+                .http
+                .get_json(Service::DevOps, url, "a timeline")
+                .await?;
+            if let Some(a) = queued_attempt(&timeline, &stage_name(side, stage), run, after) {
+                out.push((stage, a));
+            }
+        }
+        Ok(out)
+    }
+
     /// The whole history, one read shared by the callers that ask while it is in flight.
     pub(crate) async fn yaml_history(&self) -> BackendResult<Vec<ReleaseRecord>> {
         let side = self.yaml()?;
@@ -538,6 +580,10 @@ impl AzureBackend {
             let info = info?;
             runs.insert(info.id, info);
         }
+        all_attempts.extend(
+            self.queued_attempts(&wanted, &runs, &all_attempts, &pending)
+                .await?,
+        );
         let mut releases =
             assemble::releases(&side.names(), &runs, &all_attempts, &pending, &stage_rules);
         releases.extend(self.waiting_rollbacks(ids, rollbacks).await?);
@@ -618,6 +664,33 @@ fn stage_name(side: &YamlSide, stage: Stage) -> String {
         .unwrap_or_default()
 }
 
+/// The attempt of the stage named `stage` (its YAML identifier, else its display name) that a
+/// run's timeline shows as not completed and newer than attempt `after`: queued or running
+/// without a deployment record yet.
+pub fn queued_attempt(t: &pw::Timeline, stage: &str, run: u32, after: u32) -> Option<StageAttempt> {
+    let record = t.records.iter().find(|r| {
+        r.record_type
+            .as_deref()
+            .is_some_and(|k| k.eq_ignore_ascii_case("Stage"))
+            && r.identifier
+                .as_deref()
+                .or(r.name.as_deref())
+                .is_some_and(|n| n.eq_ignore_ascii_case(stage))
+    })?;
+    let attempt = record.attempt.unwrap_or(1);
+    let open = !record
+        .state
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("completed"));
+    (open && attempt > after).then(|| StageAttempt {
+        run,
+        attempt,
+        queued: time(record.start_time.as_deref()).or(time(record.last_modified.as_deref())),
+        finished: None,
+        result: None,
+    })
+}
+
 /// `(approval id, lower-cased; the stage's YAML name)` of every `Checkpoint.Approval` record:
 /// its parent is a `Checkpoint`, whose parent is the `Stage`.
 pub fn checkpoint_approvals(t: &pw::Timeline) -> Vec<(String, Option<String>)> {
@@ -669,6 +742,44 @@ mod tests {
             identifier: identifier.map(str::to_owned),
             ..Default::default()
         }
+    }
+
+    /// A re-run stage between its approvals and its job's start: the timeline's open attempt
+    /// newer than every deployment record is the stage's last word; a finished or older one,
+    /// or another stage's, is not.
+    #[test]
+    fn a_queued_attempt_is_the_open_stage_attempt_newer_than_the_records() {
+        let stage = |name: &str, attempt: u32, state: &str| pw::TimelineRecord {
+            attempt: Some(attempt),
+            state: Some(state.into()),
+            start_time: Some("2026-11-26T08:05:00Z".into()),
+            ..record(name, None, "Stage", Some(name))
+        };
+        let t = |records| pw::Timeline { id: None, records };
+        let queued = queued_attempt(
+            &t(vec![
+                stage("Validate", 1, "completed"),
+                stage("DeployToProduction", 2, "inProgress"),
+            ]),
+            "deploytoproduction",
+            7,
+            1,
+        )
+        .expect("the re-run's attempt");
+        assert_eq!((queued.run, queued.attempt), (7, 2));
+        assert_eq!(queued.finished, None);
+        assert!(queued.queued.is_some());
+        let prod = |attempt, state| t(vec![stage("DeployToProduction", attempt, state)]);
+        assert_eq!(
+            queued_attempt(&prod(2, "completed"), "DeployToProduction", 7, 1),
+            None
+        );
+        assert_eq!(
+            queued_attempt(&prod(2, "pending"), "DeployToProduction", 7, 2),
+            None
+        );
+        assert_eq!(queued_attempt(&prod(2, "pending"), "Validate", 7, 1), None);
+        assert!(queued_attempt(&prod(2, "pending"), "DeployToProduction", 7, 1).is_some());
     }
 
     /// An approval is placed only through Checkpoint.Approval -> Checkpoint -> Stage; a record
