@@ -32,6 +32,9 @@ pub enum KeyContext {
     Jobs,
     /// The confirmation of a job retry (typed in Prod).
     JobRetry,
+    /// A box whose change is on its way (decision, alert change, job retry): nothing to
+    /// type or send; Esc closes it and the answer comes as a note (or in the job's row).
+    Sending,
     Review,
     Results,
     Rollback,
@@ -43,7 +46,7 @@ pub enum KeyContext {
 }
 
 impl KeyContext {
-    pub const ALL: [KeyContext; 22] = [
+    pub const ALL: [KeyContext; 23] = [
         KeyContext::Global,
         KeyContext::Fleet,
         KeyContext::Grid,
@@ -55,6 +58,7 @@ impl KeyContext {
         KeyContext::AlertNote,
         KeyContext::Jobs,
         KeyContext::JobRetry,
+        KeyContext::Sending,
         KeyContext::Review,
         KeyContext::Results,
         KeyContext::Rollback,
@@ -97,6 +101,7 @@ impl KeyContext {
             KeyContext::AlertNote => "alert-note",
             KeyContext::Jobs => "jobs",
             KeyContext::JobRetry => "job-retry",
+            KeyContext::Sending => "sending",
             KeyContext::Review => "review",
             KeyContext::Results => "results",
             KeyContext::Rollback => "rollback",
@@ -125,6 +130,7 @@ impl KeyContext {
             KeyContext::AlertNote => "Alert comment box (acknowledge / close / reopen)",
             KeyContext::Jobs => "Circuit: scoring jobs",
             KeyContext::JobRetry => "Retry a scoring job: confirmation",
+            KeyContext::Sending => "A box whose change is on its way",
             KeyContext::Review => "Bulk review table",
             KeyContext::Results => "Bulk results",
             KeyContext::Rollback => "Rollback: target and plan",

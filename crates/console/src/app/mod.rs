@@ -373,6 +373,16 @@ impl App {
         })
     }
 
+    /// Whether the form over the view has sent its change and waits for the answer.
+    pub fn overlay_sending(&self) -> bool {
+        match &self.overlay {
+            Some(Overlay::Decide(f)) => f.sending.is_some(),
+            Some(Overlay::AlertNote(b)) => b.sending,
+            Some(Overlay::JobRetry(b)) => b.sending,
+            None => false,
+        }
+    }
+
     /// The environment rollback on the route stack.
     pub fn env_rollback(&self) -> Option<&RollbackFlow<EnvironmentRollback>> {
         self.routes.iter().rev().find_map(|r| match r {
@@ -387,7 +397,10 @@ impl App {
             Mode::Filter | Mode::Palette(_) => return vec![KeyContext::Input],
             Mode::Normal => {}
         }
-        // Forms take typed text: only their own keys count.
+        // Forms take typed text: only their own keys count; once sent, only closing does.
+        if self.overlay_sending() {
+            return vec![KeyContext::Sending];
+        }
         match &self.overlay {
             Some(Overlay::Decide(_)) => return vec![KeyContext::Decide],
             Some(Overlay::AlertNote(_)) => return vec![KeyContext::AlertNote],

@@ -319,3 +319,64 @@ fn a_failed_prod_job_is_retried_from_the_jobs_tab_after_typing_the_circuit_and_i
         app.note
     );
 }
+
+/// Once sent, a box offers only closing: its footer no longer says "send" or "cancel", typed
+/// text goes nowhere, Esc closes it and says the change goes on; the late answer is a note and
+/// leaves alone a box opened since for another alert.
+#[test]
+fn a_sent_alert_box_only_closes_and_its_late_answer_spares_the_next_box() {
+    let mut app = app_at(BIG);
+    drive(&mut app, &["W"]);
+    let alerts = &app.snapshot().unwrap().alerts;
+    let new: Vec<usize> = alerts
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.alert.state == AlertState::New)
+        .map(|(i, _)| i)
+        .collect();
+    assert!(new.len() >= 2, "the fixture has two new alerts");
+    let n = alerts.len();
+    app.alerts.to(new[0], n, 10);
+    press(&mut app, &["a"]);
+    type_text(&mut app, "on it");
+    let mut effects = press(&mut app, &["<Enter>"]);
+    assert_eq!(app.contexts(), vec![crate::keymap::KeyContext::Sending]);
+    let f = render_text(&app, 160, 48);
+    let footer = f.lines().last().unwrap_or_default();
+    assert!(footer.contains("close, it goes on"), "{footer}");
+    assert!(
+        !footer.contains("send") && !footer.contains("cancel"),
+        "{footer}"
+    );
+    type_text(&mut app, "more");
+    assert_eq!(
+        app.alert_box().map(|b| b.comment.value()),
+        Some("on it".into())
+    );
+    assert!(press(&mut app, &["<Esc>"]).is_empty());
+    assert!(app.alert_box().is_none());
+    assert!(
+        app.note
+            .as_ref()
+            .is_some_and(|n| n.text.contains("the change goes on")),
+        "{:?}",
+        app.note
+    );
+    // Another alert's box, open when the first answer comes back: it stays.
+    app.alerts.to(new[1], n, 10);
+    press(&mut app, &["a"]);
+    let second = app.alert_box().map(|b| b.alert.clone());
+    assert!(second.is_some());
+    let snap = fixture::fleet(fixture::DEMO_CIRCUITS);
+    for m in fixture::replies(effects.remove(0), &snap) {
+        crate::update::update(&mut app, m);
+    }
+    assert_eq!(app.alert_box().map(|b| b.alert.clone()), second);
+    assert!(
+        app.note
+            .as_ref()
+            .is_some_and(|n| n.text.ends_with("now Acknowledged")),
+        "{:?}",
+        app.note
+    );
+}

@@ -186,13 +186,6 @@ pub fn on_box(app: &mut App, action: Action) -> Vec<Effect> {
     let Some(b) = app.alert_box_mut() else {
         return Vec::new();
     };
-    if b.sending {
-        // On its way: only quitting is possible (the change finishes either way).
-        return match action {
-            Action::ForceQuit => super::quit(app),
-            _ => Vec::new(),
-        };
-    }
     if b.comment.edit(action) {
         return Vec::new();
     }
@@ -218,7 +211,14 @@ pub fn on_box(app: &mut App, action: Action) -> Vec<Effect> {
 /// The change came back: say how it ended and put the alert's re-read state in its row; a
 /// refresh brings the circuit's summary (and drops a closed alert from the list).
 pub fn on_changed(app: &mut App, outcome: AlertChangeOutcome) -> Vec<Effect> {
-    app.close_alert_box();
+    // The box of this change, if still open (it may have been closed while sending, and a
+    // box for another alert opened since).
+    if app
+        .alert_box()
+        .is_some_and(|b| b.sending && b.alert.eq_ignore_ascii_case(outcome.alert_id()))
+    {
+        app.close_alert_box();
+    }
     let level = match outcome.exit_code() {
         0 => NoteLevel::Info,
         1 | 3 => NoteLevel::Warning,

@@ -81,26 +81,12 @@ pub fn open(app: &mut App) -> Vec<Effect> {
     Vec::new()
 }
 
-/// The box's keys: type the circuit (Prod), Enter sends, Esc cancels (nothing sent); once
-/// sent, Esc closes the box and the job keeps being followed in its row.
+/// The box's keys before it sends: type the circuit (Prod), Enter sends, Esc cancels (nothing
+/// sent). Once sent, `update::on_sent_box` has the keys.
 pub fn on_box(app: &mut App, action: Action) -> Vec<Effect> {
     let Some(b) = app.retry_box_mut() else {
         return Vec::new();
     };
-    if b.sending {
-        return match action {
-            Action::ForceQuit => super::quit(app),
-            Action::Back => {
-                app.close_retry_box();
-                app.set_note(
-                    NoteLevel::Info,
-                    "the retry goes on: its row in the Jobs tab follows it (O: operations)",
-                );
-                Vec::new()
-            }
-            _ => Vec::new(),
-        };
-    }
     if b.needs_typing() && b.confirm.edit(action) {
         return Vec::new();
     }

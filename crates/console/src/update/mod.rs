@@ -93,6 +93,9 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Mode::Palette(_) => return input::on_palette(app, action),
         Mode::Normal => {}
     }
+    if app.overlay_sending() {
+        return on_sent_box(app, action);
+    }
     match app.overlay {
         Some(Overlay::Decide(_)) => return decide::on_box(app, action),
         Some(Overlay::AlertNote(_)) => return alerts::on_box(app, action),
@@ -186,6 +189,28 @@ fn back(app: &mut App) -> Vec<Effect> {
     }
     app.routes.pop();
     Vec::new()
+}
+
+/// A box that has sent its change (decision, alert change, job retry): nothing more to type
+/// or send. Esc closes it; the change goes on and its answer comes as a note (a retried job
+/// in its row of the Jobs tab). Ctrl-C quits.
+fn on_sent_box(app: &mut App, action: Action) -> Vec<Effect> {
+    match action {
+        Action::ForceQuit => quit(app),
+        Action::Back => {
+            let answer = match app.overlay {
+                Some(Overlay::JobRetry(_)) => "its row in the Jobs tab follows it",
+                _ => "its answer comes as a note",
+            };
+            app.overlay = None;
+            app.set_note(
+                NoteLevel::Info,
+                format!("the change goes on: {answer} (O: operations)"),
+            );
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
 }
 
 pub fn quit(app: &mut App) -> Vec<Effect> {

@@ -101,6 +101,17 @@ impl AlertChangeOutcome {
     }
 
     /// The alert as it stands after the change (what the console puts in the row).
+    /// The ARM id of the alert this outcome is about, whatever the outcome.
+    pub fn alert_id(&self) -> &str {
+        match self {
+            AlertChangeOutcome::Done { alert, .. }
+            | AlertChangeOutcome::Unchanged { alert, .. }
+            | AlertChangeOutcome::Conflict { alert, .. } => &alert.id,
+            AlertChangeOutcome::Refused { alert, .. }
+            | AlertChangeOutcome::Failed { alert, .. } => alert,
+        }
+    }
+
     pub fn alert(&self) -> Option<&AlertBrief> {
         match self {
             AlertChangeOutcome::Done { alert, .. }
