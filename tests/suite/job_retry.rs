@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use relcon::azure::AzureBackend;
-use relcon::domain::incidents::{JobOutcome, JobStatus, JobsSummary};
+use relcon::domain::incidents::{
+    AlertRecord, JobOutcome, JobStatus, JobsSummary, MonitorCondition,
+};
 use relcon::domain::{CircuitRef, Stage, Status};
 use relcon::service::backend::Backend;
 use relcon::service::job_retry::{JobRetryOutcome, JobRetryRequest, RetryBrief, retry};
@@ -57,6 +59,21 @@ async fn failed_run(sim: &SimHandle, s: &Session) -> (CircuitRef, String) {
     (circuit, jobs[0].name.clone())
 }
 
+/// The circuit's failed-scoring-job alert among the fired ones.
+async fn job_alert(s: &Session, circuit: &CircuitRef) -> Option<AlertRecord> {
+    let (plant, id) = (circuit.plant.to_string(), circuit.circuit.to_string());
+    s.backend()
+        .fired_alerts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| {
+            a.rule_name() == "batch-scoring-job-failed"
+                && a.dimension("plant_id") == Some(plant.as_str())
+                && a.dimension("circuit_id") == Some(id.as_str())
+        })
+}
+
 fn request(circuit: &CircuitRef, job: &str) -> JobRetryRequest {
     JobRetryRequest {
         circuit: circuit.clone(),
@@ -97,6 +114,9 @@ async fn a_failed_nightly_job_is_retried_once_on_record_and_followed_until_it_co
         .await
         .unwrap();
     assert_eq!(invokes(&sim), 0);
+    let alert = job_alert(&s, &circuit)
+        .await
+        .expect("the failed job's alert has fired");
 
     let (outcome, seen) = retry_moving_the_clock(&sim, &s, &request(&circuit, &failed)).await;
     let JobRetryOutcome::Done {
@@ -143,6 +163,13 @@ async fn a_failed_nightly_job_is_retried_once_on_record_and_followed_until_it_co
     assert_eq!(list[0].name, brief.job, "{list:#?}");
     let verdict = JobsSummary::assess(&list, sim.now(), 26, sim.now());
     assert_eq!(verdict.status, Some(Status::Ok), "{verdict:?}");
+    // Azure Monitor resolves the job-failure alert once its condition stops holding.
+    let after = s.backend().alert(&alert.id).await.unwrap();
+    assert_eq!(after.condition, MonitorCondition::Resolved, "{after:#?}");
+    assert!(
+        job_alert(&s, &circuit).await.is_none(),
+        "still listed as fired"
+    );
 
     // On record: journaled, then sending before submitted before verified.
     let op = s.journal().load(operation).unwrap();

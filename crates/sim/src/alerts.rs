@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::http::Req;
 use super::reply::Reply;
 use super::world::{World, guid};
+use crate::domain::Stage;
 
 pub use super::alert_plan::plan;
 
@@ -90,16 +91,26 @@ impl SimAlert {
     }
 }
 
-/// Bring alerts up to `now`: the incident's accuracy alert resolves once Prod's MAE is back
-/// under the threshold.
+/// Bring alerts up to `now`, as a log search alert with automatic resolution does once its
+/// condition stops holding: the incident's accuracy alert resolves once Prod's MAE is back
+/// under the threshold; a failed scoring job's alert once a Prod job of its circuit submitted
+/// after it fired has completed (a retry, or the next night's run).
 fn settle(w: &mut World, now: DateTime<Utc>) {
     let mut resolve = Vec::new();
     for (i, a) in w.alerts.iter().enumerate() {
-        if a.kind == AlertKind::Accuracy
-            && a.resolved_at.is_none()
-            && let Some(c) = a.circuit
-            && super::monitor::current_mae(w, c, now).is_some_and(|m| m <= 0.25)
-        {
+        let Some(c) = a.circuit.filter(|_| a.resolved_at.is_none()) else {
+            continue;
+        };
+        let over = match a.kind {
+            AlertKind::Accuracy => {
+                super::monitor::current_mae(w, c, now).is_some_and(|m| m <= 0.25)
+            }
+            AlertKind::JobFailed => super::jobs::jobs_of(w, c, Stage::Prod, now)
+                .iter()
+                .any(|j| j.submitted > a.fired_at && j.status == "Completed"),
+            _ => false,
+        };
+        if over {
             resolve.push(i);
         }
     }
