@@ -85,3 +85,20 @@ proptest! {
         prop_assert_eq!(from_flow.as_ref(), Some(&v), "{}", flow);
     }
 }
+
+/// A string ending in ` -` (`$ -`, a generated case that once failed): PyYAML reads it plain
+/// in a flow collection, saphyr does not, so it is quoted and reads back under both.
+#[test]
+fn a_string_ending_in_a_spaced_dash_is_quoted_and_reads_back() {
+    for s in ["$ -", "a -", "a\t-", "a - b", "$ -x"] {
+        let v = Value::Seq(vec![Node::detached(Value::Str(s.into()))]);
+        let shown = v.to_string();
+        for text in [format!("k: {shown}\n"), format!("[{shown}]\n")] {
+            let back = read_back(&text).map(|w| w.to_string());
+            assert!(
+                back.as_deref().is_some_and(|b| b.contains(&shown)),
+                "{s:?} shown as {text:?} read back as {back:?}"
+            );
+        }
+    }
+}

@@ -31,7 +31,8 @@ mod timestamp;
 /// - integers beyond 128 bits, and recursive aliases (`&a [*a]`);
 /// - U+0085, U+2028, U+2029 anywhere: line breaks for PyYAML, content for YAML 1.2;
 /// - surrogate escapes such as `"\ud800"` (a Rust string cannot hold them);
-/// - `?` inside, or `:` at the start of, a plain scalar in a flow collection;
+/// - `?` inside, or `:` at the start of, a plain scalar in a flow collection, and one that
+///   ends in a space and a dash (`[a -]`: `['a -']` to PyYAML);
 /// - corners where saphyr is stricter than PyYAML: a multi-line quoted scalar whose next
 ///   lines are not indented past its parent, `{a:[1]}` with no space after `:`, and alias
 ///   names directly followed by `:` (`*a: x`).

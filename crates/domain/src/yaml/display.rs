@@ -72,6 +72,9 @@ fn plain_is_safe(s: &str) -> bool {
         && !"-?:,[]{}#&*!|>'\"%@`".contains(first)
         && first != ' '
         && !matches!(last, ' ' | ':')
+        // `[a -]`: PyYAML reads `a -`; saphyr-parser 0.3 refuses a plain scalar ending in a
+        // spaced dash inside a flow collection. Quoted, both read it.
+        && !(last == '-' && s[..s.len() - 1].ends_with([' ', '\t']))
         && !s.contains(": ")
         && !s.contains(" #")
         && !s.contains([',', '[', ']', '{', '}', '?'])
