@@ -697,3 +697,50 @@ async fn a_yaml_refresh_reads_each_run_once_and_a_warm_one_only_runs_in_progress
         "{warm} requests warm ({warm_runs} Runs - Get); {cold} cold ({cold_runs})"
     );
 }
+
+/// A new process of the YAML flavour starts from the completed runs the last one read (kept in
+/// the cache, `Backend::kept`): it reads again only the runs not completed, and sees the same
+/// fleet. Before, every `relcon` command read every run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_yaml_process_starts_from_the_completed_runs_the_last_one_read() {
+    use relcon::service::session::{OpenOptions, Session};
+    const RUNS_GET: &str = "GET devops/yaml.run";
+    let sim = still_yaml_world().await;
+    let dirs = tempfile::tempdir().unwrap();
+    let settings = sim.settings();
+    let session = || {
+        let backend = Arc::new(AzureBackend::new(&settings, fast_retries()).unwrap());
+        Session::open(
+            &settings,
+            backend,
+            OpenOptions::under(dirs.path(), sim.clock()),
+        )
+        .unwrap()
+    };
+    let first = session();
+    let a = first.refresh().await;
+    assert!(a.is_complete(), "{:?}", a.errors);
+    let cold_runs = route_count(&sim, RUNS_GET).await;
+    drop(first);
+    let second = session();
+    let b = second.refresh().await;
+    assert!(b.is_complete(), "{:?}", b.errors);
+    let second_runs = route_count(&sim, RUNS_GET).await - cold_runs;
+    let unfinished = second
+        .backend()
+        .release_history()
+        .await
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.environments.iter())
+        .filter(|e| e.status.is_active())
+        .count() as u64;
+    assert!(
+        second_runs <= unfinished,
+        "{second_runs} Runs - Get by the second process ({cold_runs} by the first); \
+         {unfinished} stages not finished"
+    );
+    let mut diff = Vec::new();
+    differences(&comparable(&a), &comparable(&b), "", &mut diff);
+    assert!(diff.is_empty(), "{diff:#?}");
+}

@@ -679,6 +679,16 @@ impl Backend for AzureBackend {
         self.yaml.is_some()
     }
 
+    fn kept(&self) -> Option<Vec<u8>> {
+        self.yaml.as_ref().map(yaml::kept::export)
+    }
+
+    fn restore_kept(&self, bytes: &[u8]) {
+        if let Some(side) = &self.yaml {
+            yaml::kept::restore(side, bytes);
+        }
+    }
+
     fn rerun_stage_call(&self, release_id: u32, stage: &StageRef) -> Option<String> {
         let _ = release_id;
         self.yaml.as_ref().map(|_| yaml::rerun_stage_call(stage))

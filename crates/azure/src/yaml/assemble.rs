@@ -30,8 +30,9 @@ pub fn parse_stage_ref(r: &StageRef) -> Option<(u32, &str)> {
     (!stage.is_empty()).then_some((run, stage))
 }
 
-/// One run of a stage's pipeline, as Runs - Get (and Builds - Get) show it.
-#[derive(Debug, Clone, PartialEq)]
+/// One run of a stage's pipeline, as Runs - Get (and Builds - Get) show it. A completed run's
+/// is kept, in memory and between processes (`kept.rs`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunInfo {
     pub id: u32,
     pub name: String,

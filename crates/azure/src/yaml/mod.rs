@@ -13,6 +13,7 @@ pub mod assemble;
 mod change;
 pub use change::rerun_stage_call;
 mod flight;
+pub(crate) mod kept;
 mod urls;
 
 use std::collections::{HashMap, HashSet};

@@ -342,6 +342,17 @@ pub trait Backend: Send + Sync {
             "this release flavour has no rollback pipeline",
         ))
     }
+    /// What the adapter keeps between processes, as bytes only it reads: the session stores
+    /// them in the cache after a complete refresh and hands them to the next process of the
+    /// same backend ([`Backend::restore_kept`]). `None`: nothing worth keeping (classic).
+    fn kept(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// Take back what [`Backend::kept`] gave an earlier process; bytes it cannot read are
+    /// ignored (a cache is never a reason to fail).
+    fn restore_kept(&self, bytes: &[u8]) {
+        let _ = bytes;
+    }
     /// Whether this release flavour has a rollback pipeline (`queue_rollback_run`).
     fn offers_rollback_run(&self) -> bool {
         false

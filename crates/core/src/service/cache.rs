@@ -149,6 +149,15 @@ impl Cache {
         self.store_binary("models", key, book)
     }
 
+    /// What the backend's adapter kept (`Backend::kept`), as it gave it.
+    pub fn load_kept(&self, key: &str) -> Option<Vec<u8>> {
+        self.load_binary("kept", key)
+    }
+
+    pub fn store_kept(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.store_binary("kept", key, &bytes)
+    }
+
     /// Config texts known for this backend, by `(path, commit)`.
     pub fn load_configs(&self, key: &str) -> HashMap<(String, String), String> {
         let Some(path) = self.file("configs", key) else {

@@ -217,6 +217,9 @@ impl Session {
         let configs = ConfigStore::new(cache.load_configs(&ctx.cache_key));
         let models = cache.load_model_book(&ctx.cache_key).map(Arc::new);
         let jobs = cache.load_job_book(&ctx.cache_key).map(Arc::new);
+        if let Some(kept) = cache.load_kept(&ctx.cache_key) {
+            backend.restore_kept(&kept);
+        }
         Session {
             backend,
             ctx: Arc::new(ctx),
@@ -355,6 +358,11 @@ impl Session {
         if snap.is_complete() {
             if let Err(e) = self.cache.store_snapshot(&self.ctx.cache_key, &snap) {
                 tracing::warn!("cannot write the snapshot cache: {e}");
+            }
+            if let Some(kept) = self.backend.kept()
+                && let Err(e) = self.cache.store_kept(&self.ctx.cache_key, &kept)
+            {
+                tracing::warn!("cannot write the adapter's cache: {e}");
             }
         } else {
             tracing::info!(

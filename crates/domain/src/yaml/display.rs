@@ -72,14 +72,19 @@ fn plain_is_safe(s: &str) -> bool {
         && !"-?:,[]{}#&*!|>'\"%@`".contains(first)
         && first != ' '
         && !matches!(last, ' ' | ':')
-        // `[a -]`: PyYAML reads `a -`; saphyr-parser 0.3 refuses a plain scalar ending in a
-        // spaced dash inside a flow collection. Quoted, both read it.
-        && !(last == '-' && s[..s.len() - 1].ends_with([' ', '\t']))
+        && !ends_in_a_spaced_dash(s)
         && !s.contains(": ")
         && !s.contains(" #")
         && !s.contains([',', '[', ']', '{', '}', '?'])
         && !s.starts_with("...")
         && s.chars().all(printable)
+}
+
+/// `[a -]`: PyYAML reads `a -`; saphyr-parser 0.3 refuses a plain scalar ending in a spaced
+/// dash inside a flow collection. Quoted, both read it.
+fn ends_in_a_spaced_dash(s: &str) -> bool {
+    s.strip_suffix('-')
+        .is_some_and(|rest| rest.ends_with([' ', '\t']))
 }
 
 fn write_double_quoted(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
