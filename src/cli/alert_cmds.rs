@@ -1,6 +1,7 @@
 //! `relcon alert ack|close|reopen ID`: an Azure Monitor alert's state changed headless, through
 //! the same service call as the console (policy, re-read, journal and audit before the POST,
-//! sent once, re-read after). Exit 0 done (or nothing to do), 1 refused, 3 conflict, 4 failed.
+//! sent once, re-read after). Exit 0 done (or nothing to do), 1 refused, 2 no such alert (or
+//! an id naming several), 3 conflict, 4 failed.
 
 use serde_json::json;
 
@@ -14,6 +15,7 @@ fn exit_of(o: &AlertChangeOutcome) -> Exit {
     match o.exit_code() {
         0 => Exit::Ok,
         1 => Exit::Refused,
+        2 => Exit::Usage,
         3 => Exit::Conflict,
         _ => Exit::Service,
     }
@@ -56,7 +58,7 @@ pub fn change_state(g: &Global, id: &str, to: AlertState, comment: Option<String
         AlertChangeOutcome::Refused { .. } | AlertChangeOutcome::Conflict { .. } => {
             println!("{}", p.yellow(&line))
         }
-        AlertChangeOutcome::Failed { .. } => {
+        AlertChangeOutcome::Invalid { .. } | AlertChangeOutcome::Failed { .. } => {
             eprintln!("relcon: {line}");
             super::output::record_error(&line);
         }

@@ -22,10 +22,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// The version of `command`'s document: [`SCHEMA_VERSION`], or higher for a command whose
 /// shape changed (`ops` is 2 since an operation's `kind` gained `alert-change`, 3 since it
-/// gained `job-retry`).
+/// gained `job-retry`; the alert changes are 2 since their `outcome` gained `invalid`).
 pub fn schema_version(command: &str) -> u32 {
     match command {
         "ops" => 3,
+        "alert ack" | "alert close" | "alert reopen" => 2,
         _ => SCHEMA_VERSION,
     }
 }

@@ -164,11 +164,16 @@ async fn an_alert_is_acknowledged_closed_and_reopened_each_change_on_record_befo
         actions,
         ["acknowledge-alert", "close-alert", "reopen-alert"]
     );
-    // A prefix that names nothing (or too little) is refused before anything is read twice.
+    // A prefix that names nothing (or too little) is the caller's to fix (exit 2, as an
+    // unknown job is), refused before anything is read twice or journaled.
     let unknown = change(&s, &me, &ask("ffffffff", AlertState::Closed, None)).await;
-    assert_eq!(unknown.exit_code(), 4, "{unknown:?}");
+    assert!(
+        matches!(unknown, AlertChangeOutcome::Invalid { .. }) && unknown.exit_code() == 2,
+        "{unknown:?}"
+    );
     let short = change(&s, &me, &ask("ab", AlertState::Closed, None)).await;
     assert!(short.describe().contains("too short"), "{short:?}");
+    assert_eq!(short.exit_code(), 2);
     assert_eq!(s.journal().all().len(), 3);
 }
 

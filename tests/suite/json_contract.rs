@@ -202,6 +202,20 @@ fn every_command_prints_one_document_its_schema_accepts() {
         (1, Some("policy")),
         "{refused}"
     );
+    // An id that names no alert (no GUID starts with it, or Azure answers 404): exit 2, nothing
+    // sent, still a document.
+    let missing = alerts["alerts"][1]["id"]
+        .as_str()
+        .unwrap()
+        .replace(&guid, "00000000-0000-4000-8000-000000000000");
+    for id in ["zzzz", missing.as_str()] {
+        let (code, invalid) = sim.json("carol", &["alert", "close", id]);
+        assert_eq!(
+            (code, invalid["result"]["outcome"].as_str()),
+            (2, Some("invalid")),
+            "{invalid}"
+        );
+    }
     let (code, doctor) = sim.json("bob", &["doctor"]);
     assert_eq!((code, doctor["ok"].as_bool()), (0, Some(true)), "{doctor}");
 }

@@ -280,13 +280,15 @@ impl Contract {
     }
 
     /// The document is valid, and carries its command's version (`ops` is 3 since its
-    /// operations' kind gained `alert-change` (2) and `job-retry` (3); error documents and the
-    /// rest are 1).
+    /// operations' kind gained `alert-change` (2) and `job-retry` (3); the alert changes 2
+    /// since their outcome gained `invalid`; error documents and the rest are 1).
     pub fn assert_valid(&self, doc: &Value) {
-        let version = if doc.get("exit_code").is_none() && doc["command"] == "ops" {
-            3
-        } else {
-            1
+        let command = doc["command"].as_str().unwrap_or_default();
+        let version = match command {
+            _ if doc.get("exit_code").is_some() => 1,
+            "ops" => 3,
+            "alert ack" | "alert close" | "alert reopen" => 2,
+            _ => 1,
         };
         assert_eq!(doc["schema_version"], version, "{doc}");
         if let Err(e) = self.check(doc) {

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::backend::{Backend, BackendError};
+use super::backend::{Backend, BackendError, ErrorKind};
 use super::journal::{OpKind, OpState, Operation};
 use super::op_audit;
 use super::session::Session;
@@ -57,7 +57,7 @@ impl AlertBrief {
 }
 
 /// How a change ended. Exit codes as every mutation: done or nothing to do 0, refused 1,
-/// conflict 3, failed (or cannot tell) 4.
+/// no such alert 2, conflict 3, failed (or cannot tell) 4.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum AlertChangeOutcome {
@@ -81,6 +81,8 @@ pub enum AlertChangeOutcome {
     },
     /// Someone else moved it where the change makes no sense (closed before an acknowledge).
     Conflict { alert: AlertBrief, message: String },
+    /// The id names no alert, or more than one: nothing was sent.
+    Invalid { alert: String, message: String },
     Failed {
         alert: String,
         message: String,
@@ -95,23 +97,25 @@ impl AlertChangeOutcome {
         match self {
             AlertChangeOutcome::Done { .. } | AlertChangeOutcome::Unchanged { .. } => 0,
             AlertChangeOutcome::Refused { .. } => 1,
+            AlertChangeOutcome::Invalid { .. } => 2,
             AlertChangeOutcome::Conflict { .. } => 3,
             AlertChangeOutcome::Failed { .. } => 4,
         }
     }
 
-    /// The alert as it stands after the change (what the console puts in the row).
-    /// The ARM id of the alert this outcome is about, whatever the outcome.
+    /// The ARM id of the alert this outcome is about (as given, when it named none).
     pub fn alert_id(&self) -> &str {
         match self {
             AlertChangeOutcome::Done { alert, .. }
             | AlertChangeOutcome::Unchanged { alert, .. }
             | AlertChangeOutcome::Conflict { alert, .. } => &alert.id,
             AlertChangeOutcome::Refused { alert, .. }
+            | AlertChangeOutcome::Invalid { alert, .. }
             | AlertChangeOutcome::Failed { alert, .. } => alert,
         }
     }
 
+    /// The alert as it stands after the change (what the console puts in the row).
     pub fn alert(&self) -> Option<&AlertBrief> {
         match self {
             AlertChangeOutcome::Done { alert, .. }
@@ -163,6 +167,9 @@ impl AlertChangeOutcome {
                 },
                 reasons.join("; ")
             ),
+            AlertChangeOutcome::Invalid { alert, message } => {
+                format!("alert {}: {message}", short(alert))
+            }
             AlertChangeOutcome::Failed { alert, message, .. } => {
                 format!("alert {}: failed: {message}", short(alert))
             }
@@ -187,29 +194,53 @@ fn past(s: AlertState) -> String {
     s.as_str().to_ascii_lowercase()
 }
 
+/// Why an alert id could not be read: it names none (or several), which is the caller's to
+/// fix (exit 2), or the service could not be read (exit 4).
+#[derive(Debug, thiserror::Error)]
+enum Lookup {
+    #[error(
+        "{0:?} is too short to name an alert: give its id (relcon alerts), at least 4 characters"
+    )]
+    TooShort(String),
+    #[error("{0} names more than one alert: give more of its id")]
+    Ambiguous(String),
+    #[error("no fired alert's id starts with {0}")]
+    NoMatch(String),
+    #[error("no such alert: {0}")]
+    NotFound(BackendError),
+    #[error("cannot read the alert: {0}")]
+    Read(BackendError),
+}
+
+impl From<BackendError> for Lookup {
+    fn from(e: BackendError) -> Lookup {
+        if e.kind == ErrorKind::NotFound {
+            Lookup::NotFound(e)
+        } else {
+            Lookup::Read(e)
+        }
+    }
+}
+
 /// The alert `id` names: an ARM id or a whole GUID is read directly; a shorter text is a
 /// prefix of the GUID of exactly one alert of the subscription's fired ones.
-async fn resolve(backend: &dyn Backend, id: &str) -> Result<AlertRecord, String> {
+async fn resolve(backend: &dyn Backend, id: &str) -> Result<AlertRecord, Lookup> {
     let id = id.trim();
     if id.contains('/') || id.len() >= 36 {
-        return backend.alert(id).await.map_err(|e| e.to_string());
+        return Ok(backend.alert(id).await?);
     }
     if id.len() < 4 {
-        return Err(format!(
-            "{id:?} is too short to name an alert: give its id (relcon alerts), at least 4 characters"
-        ));
+        return Err(Lookup::TooShort(id.to_owned()));
     }
-    let all = backend.fired_alerts().await.map_err(|e| e.to_string())?;
+    let all = backend.fired_alerts().await?;
     let want = id.to_ascii_lowercase();
     let mut found = all
         .into_iter()
         .filter(|a| a.guid().to_ascii_lowercase().starts_with(&want));
     match (found.next(), found.next()) {
-        (Some(a), None) => backend.alert(&a.id).await.map_err(|e| e.to_string()),
-        (Some(_), Some(_)) => Err(format!(
-            "{id} names more than one alert: give more of its id"
-        )),
-        (None, _) => Err(format!("no fired alert's id starts with {id}")),
+        (Some(a), None) => Ok(backend.alert(&a.id).await?),
+        (Some(_), Some(_)) => Err(Lookup::Ambiguous(id.to_owned())),
+        (None, _) => Err(Lookup::NoMatch(id.to_owned())),
     }
 }
 
@@ -270,7 +301,13 @@ pub async fn change(
     // Re-read right before: someone may have changed it since it was listed.
     let now_alert = match resolve(backend, &req.alert).await {
         Ok(a) => a,
-        Err(e) => return failed(format!("cannot read the alert: {e}")),
+        Err(e @ Lookup::Read(_)) => return failed(e.to_string()),
+        Err(e) => {
+            return AlertChangeOutcome::Invalid {
+                alert: req.alert.clone(),
+                message: e.to_string(),
+            };
+        }
     };
     if let Err(why) = settle_earlier(session, &now_alert).await {
         return failed(why);
