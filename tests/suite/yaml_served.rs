@@ -114,3 +114,64 @@ fn a_yaml_approval_is_refused_to_its_requester_and_completed_by_a_second_approve
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// The rollback pipeline's run waiting for its `Production-Rollback-Approval` check is a row
+/// of the approvals list that names what it restores (the circuit, at the version relcon
+/// sent) and the rule that governs it: its own check's one approver, not relcon's Prod
+/// minimum of two for new models (one approval runs it in DevOps), with no test gate. Azure
+/// DevOps' own word is beside it: the requester barred, the caller's permissions.
+#[test]
+fn a_rollback_runs_approval_names_its_circuit_and_its_own_rule() {
+    let sim = SimServe::start(&["--devops", "yaml"]);
+    let circuit = sim.get("/_sim/scenario")["incident_circuit"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, plan) = sim.json(
+        "erin",
+        &["rollback", &circuit, "--plan", "--method", "pipeline"],
+    );
+    assert_eq!(code, 0, "{plan}");
+    let target = plan["plan"]["to"].as_u64().unwrap();
+    let args = [
+        "rollback", &circuit, "--method", "pipeline", "--yes", "--reason", "incident",
+    ];
+    let (code, sent) = sim.json("erin", &args);
+    assert_eq!(code, 0, "{sent}");
+    let rollback_row = |who: &str| {
+        prod_items(&sim, who)
+            .into_iter()
+            .find(|a| a["rollback_run"] == true)
+            .unwrap_or_else(|| panic!("no rollback run row for {who}"))
+    };
+    let row = rollback_row("carol");
+    assert_eq!(
+        row["circuits"],
+        serde_json::json!([{"circuit": circuit, "version": target}]),
+        "{row}"
+    );
+    assert_eq!(row["required"], 1, "{row}");
+    assert_eq!(row["evidence"]["gate"]["failing"], serde_json::json!([]));
+    assert_eq!(row["policy"]["allowed"], true, "{row}");
+    assert_eq!(row["platform"]["you_may_decide"], true, "{row}");
+    assert_eq!(
+        row["platform"]["blocked_approvers"],
+        serde_json::json!(["erin@contoso.com"]),
+        "{row}"
+    );
+    // Its requester: refused by relcon (four eyes), as DevOps would.
+    let mine = rollback_row("erin");
+    assert_eq!(mine["policy"]["allowed"], false, "{mine}");
+    // One approval completes it.
+    let (code, done) = sim.json(
+        "carol",
+        &["approve", &id_of(&row), "--comment", "rollback approved"],
+    );
+    assert_eq!(code, 0, "{done}");
+    assert!(
+        prod_items(&sim, "carol")
+            .iter()
+            .all(|a| a["rollback_run"] != true),
+        "still waiting"
+    );
+}
