@@ -8,13 +8,18 @@ use crate::support::SimServe;
 
 /// Each circuit's model versions per stage, from `fleet --json`.
 fn versions(doc: &Value) -> Vec<(String, String, String)> {
+    per_circuit(doc, |c| c["versions"].to_string())
+}
+
+/// One field of every circuit of `fleet --json`, by plant and circuit.
+fn per_circuit(doc: &Value, field: impl Fn(&Value) -> String) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for plant in doc["plants"].as_array().into_iter().flatten() {
         for c in plant["circuits"].as_array().into_iter().flatten() {
             out.push((
                 plant["plant_id"].to_string(),
                 c["circuit_id"].to_string(),
-                c["versions"].to_string(),
+                field(c),
             ));
         }
     }
@@ -40,6 +45,13 @@ fn the_yaml_face_reads_the_same_fleet_as_classic_releases() {
     assert_eq!(c.len(), 130);
     assert!(c.iter().all(|(_, _, v)| v.contains("\"prod\"")), "{c:?}");
     assert_eq!(c, y);
+    // The environment-only release is one in YAML too (its runs' `environmentVersion`), so
+    // its validations are not model evidence (no false TESTS alert) and every circuit counts
+    // it among its pending approvals, as with classic releases.
+    let tests = |doc: &Value| per_circuit(doc, |c| c["validation"]["status"].to_string());
+    assert_eq!(tests(&doc_c), tests(&doc_y));
+    let pending = |doc: &Value| per_circuit(doc, |c| c["pending_approvals"].to_string());
+    assert_eq!(pending(&doc_c), pending(&doc_y));
 }
 
 /// The pending Production approvals in `approvals --json` as `who` sees them.

@@ -277,6 +277,33 @@ pub fn approval_records(
 /// The stage names relcon maps: its stages with their YAML names.
 pub type StageNames = [(Stage, String); 3];
 
+/// An environment-only release's variables from its stage runs' `templateParameters`
+/// (`environmentVersion`, `previousEnvironmentVersion`; docs/AZURE.md, "Environment-only
+/// releases"): the newest run that names them. Empty for a model release.
+fn environment_variables<'a>(
+    stage_runs: impl Iterator<Item = &'a RunInfo>,
+) -> BTreeMap<String, String> {
+    let param = |r: &RunInfo, k: &str| {
+        r.parameters
+            .iter()
+            .find(|(n, v)| n.eq_ignore_ascii_case(k) && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let newest = stage_runs
+        .filter(|r| param(r, "environmentVersion").is_some())
+        .max_by_key(|r| r.id);
+    let mut out = BTreeMap::new();
+    if let Some(r) = newest {
+        if let Some(v) = param(r, "environmentVersion") {
+            out.insert(release_vars::ENVIRONMENT_VERSION.to_owned(), v);
+        }
+        if let Some(v) = param(r, "previousEnvironmentVersion") {
+            out.insert(release_vars::PREVIOUS_ENVIRONMENT_VERSION.to_owned(), v);
+        }
+    }
+    out
+}
+
 /// Everything read for one history, assembled into releases newest first.
 pub fn releases(
     names: &StageNames,
@@ -335,7 +362,7 @@ pub fn releases(
                 created_on: first.and_then(|r| r.created),
                 created_by: first.map(|r| r.requested_for.clone()).unwrap_or_default(),
                 build_id: Some(training.to_string()),
-                variables: BTreeMap::new(),
+                variables: environment_variables(stages.values().copied()),
                 environments,
             }
         })
