@@ -404,6 +404,12 @@ fn approval_json(
         "approvals": a.approved.len(),
         "required": ctx.policy.required_approvers(a),
         "environment_only": a.environment_only,
+        "rollback_run": a.rollback_run,
+        "platform": {
+            "approvers": a.approvers.iter().map(|i| i.unique_name.clone()).collect::<Vec<_>>(),
+            "blocked_approvers": a.blocked_approvers.iter().map(|i| i.unique_name.clone()).collect::<Vec<_>>(),
+            "you_may_decide": a.caller_may_decide,
+        },
         "circuits": a.models.iter().map(|m| json!({"circuit": m.circuit, "version": m.version.0})).collect::<Vec<_>>(),
         "evidence": {
             "gate": {

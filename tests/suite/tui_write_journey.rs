@@ -9,19 +9,27 @@
 //! (b) bob bulk-approves every Registry approval: review table, one comment, all done.
 //! (c) bob rolls the incident circuit back to last known good, typed confirmation, progress,
 //!     verified, and the fleet shows the target in Prod.
+//!
+//! Each journey runs twice, on the classic Release API and on the same world served as Azure
+//! Pipelines YAML (`DevOpsFlavor::Yaml`): the same keys, the same assertions, snapshots of
+//! their own (`write_journey_yaml_*`), which show the same screens. What differs is only
+//! what DevOps itself does differently: in YAML a redeploy is the Prod stage re-run, whose
+//! Approval check asks both Prod approvers again, so in (c) two other people approve it while
+//! bob watches the progress screen say so.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use relcon::azure::{AzureBackend, ClientOptions};
 use relcon::domain::clock::pinned_start;
+use relcon::domain::platform::{ApprovalStatus, IdentityRef};
 use relcon::domain::{CircuitRef, ModelVersion, Stage};
-use relcon::service::backend::Backend;
+use relcon::service::backend::{ApprovalQuery, Backend};
 use relcon::service::clock::PinnedClock;
 use relcon::service::decide::DecisionOutcome;
 use relcon::service::journal::OpState;
 use relcon::service::session::{CacheChoice, OpenOptions, Session};
-use relcon::sim::{SimHandle, SimOptions, start};
+use relcon::sim::{DevOpsFlavor, SimHandle, SimOptions, start};
 use relcon::tui::app::{Origin, Route};
 use relcon::tui::flows::{BulkPhase, BulkResult, RollbackStep};
 use relcon::tui::runtime::{Executor, Runtime};
@@ -38,11 +46,17 @@ struct Console {
     runtime: Runtime,
     rx: mpsc::UnboundedReceiver<Msg>,
     sim: SimHandle,
+    flavour: DevOpsFlavor,
     _state: tempfile::TempDir,
 }
 
 impl Console {
-    async fn start(who: &str, opts: SimOptions) -> Console {
+    /// The console as `who` on a simulator serving `flavour` (whatever `opts.devops` says).
+    async fn start(who: &str, flavour: DevOpsFlavor, opts: SimOptions) -> Console {
+        let opts = SimOptions {
+            devops: flavour,
+            ..opts
+        };
         let sim = start(opts).await.expect("the simulator starts");
         let settings = sim.settings();
         let backend = AzureBackend::new(
@@ -84,6 +98,7 @@ impl Console {
             runtime,
             rx,
             sim,
+            flavour,
             _state: state,
         };
         c.until("the first refresh", |a| a.data.origin == Origin::Live)
@@ -134,6 +149,14 @@ impl Console {
 
     fn frame(&self) -> String {
         render_text(&self.app, W, H)
+    }
+
+    /// The snapshot name of a key frame: classic's as it always was, YAML's its own.
+    fn shot(&self, name: &str) -> String {
+        match self.flavour {
+            DevOpsFlavor::Classic => format!("write_journey_{name}"),
+            DevOpsFlavor::Yaml => format!("write_journey_yaml_{name}"),
+        }
     }
 
     fn note(&self) -> String {
@@ -215,22 +238,49 @@ fn select_approval(c: &mut Console, pick: impl Fn(u32, Stage) -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dave_approves_a_production_approval_as_the_second_approver() {
+    dave_approves_as_the_second_approver(DevOpsFlavor::Classic).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yaml_a_dave_approves_a_production_approval_as_the_second_approver() {
+    dave_approves_as_the_second_approver(DevOpsFlavor::Yaml).await;
+}
+
+/// The release the scenario half approved in Production, as this flavour numbers it (YAML: the
+/// training run's id, classic: the release's): the one Prod approval already approved once.
+fn half_approved(c: &Console) -> u32 {
+    let snapshot = c.app.snapshot().expect("a snapshot");
+    let half: Vec<u32> = snapshot
+        .approvals
+        .iter()
+        .filter(|a| a.stage == Stage::Prod && a.approved.len() == 1)
+        .map(|a| a.release_id)
+        .collect();
+    assert_eq!(half.len(), 1, "one half-approved Prod release: {half:?}");
+    if c.flavour == DevOpsFlavor::Classic {
+        assert_eq!(half[0], c.sim.scenario().half_approved_release_id);
+    }
+    half[0]
+}
+
+async fn dave_approves_as_the_second_approver(flavour: DevOpsFlavor) {
     // A slow deploy (an hour of simulated time) so the refresh finds the stage deploying.
     let mut c = Console::start(
         "dave",
+        flavour,
         SimOptions {
             deploy_minutes: 600.0,
             ..fast_sim()
         },
     )
     .await;
-    let release = c.sim.scenario().half_approved_release_id;
+    let release = half_approved(&c);
     c.press(&["A"]);
     select_approval(&mut c, |r, s| r == release && s == Stage::Prod);
     c.settle().await;
     let f = c.frame();
     assert!(f.contains("1/2"), "{f}");
-    insta::assert_snapshot!("write_journey_a1_approvals", scrub(&f));
+    insta::assert_snapshot!(c.shot("a1_approvals"), scrub(&f));
 
     c.press(&["a"]);
     let f = c.frame();
@@ -244,7 +294,8 @@ async fn a_dave_approves_a_production_approval_as_the_second_approver() {
     assert!(c.press(&["<Enter>"]).is_empty());
     assert!(c.frame().contains("a comment is required"));
     c.type_text("Second approval: validation green, diffs reviewed");
-    insta::assert_snapshot!("write_journey_a2_comment_box", scrub(&c.frame()));
+    let f = c.frame();
+    insta::assert_snapshot!(c.shot("a2_comment_box"), scrub(&f));
 
     let sent = c.press(&["<Enter>"]);
     assert!(
@@ -258,7 +309,8 @@ async fn a_dave_approves_a_production_approval_as_the_second_approver() {
         "{note}\n{}",
         c.frame()
     );
-    insta::assert_snapshot!("write_journey_a3_approved", scrub(&c.frame()));
+    let f = c.frame();
+    insta::assert_snapshot!(c.shot("a3_approved"), scrub(&f));
 
     // The refresh after the decision: the release deploys to Prod, nothing waits on it.
     c.until("the refresh showing the deploy", |a| {
@@ -288,13 +340,28 @@ async fn a_dave_approves_a_production_approval_as_the_second_approver() {
     c.press(&["<Enter>"]);
     c.settle().await;
     let f = c.frame();
-    assert!(f.contains("⇡ deploying Release-"), "{f}");
-    insta::assert_snapshot!("write_journey_a4_deploying", scrub(&f));
+    let name = c
+        .app
+        .snapshot()
+        .and_then(|s| s.release(release))
+        .map(|r| r.name.clone())
+        .expect("the release");
+    assert!(f.contains(&format!("⇡ deploying {name}")), "{f}");
+    insta::assert_snapshot!(c.shot("a4_deploying"), scrub(&f));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn b_bob_bulk_approves_every_registry_approval() {
-    let mut c = Console::start("bob", fast_sim()).await;
+    bob_bulk_approves_every_registry_approval(DevOpsFlavor::Classic).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yaml_b_bob_bulk_approves_every_registry_approval() {
+    bob_bulk_approves_every_registry_approval(DevOpsFlavor::Yaml).await;
+}
+
+async fn bob_bulk_approves_every_registry_approval(flavour: DevOpsFlavor) {
+    let mut c = Console::start("bob", flavour, fast_sim()).await;
     let registry: Vec<u32> = c
         .app
         .approvals
@@ -325,7 +392,7 @@ async fn b_bob_bulk_approves_every_registry_approval() {
         f.contains(&format!("{} will be sent · 0 skipped", registry.len())),
         "{f}"
     );
-    insta::assert_snapshot!("write_journey_b1_review", scrub(&f));
+    insta::assert_snapshot!(c.shot("b1_review"), scrub(&f));
 
     let sent = c.press(&["<Enter>"]);
     assert!(
@@ -353,7 +420,7 @@ async fn b_bob_bulk_approves_every_registry_approval() {
         f.contains(&format!("{} done · 0 not done · 0 skipped", registry.len())),
         "{f}"
     );
-    insta::assert_snapshot!("write_journey_b2_results", scrub(&f));
+    insta::assert_snapshot!(c.shot("b2_results"), scrub(&f));
 
     // The refresh after: no Registry approval is left.
     c.until("the refresh", |a| {
@@ -370,7 +437,77 @@ async fn b_bob_bulk_approves_every_registry_approval() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c_bob_rolls_the_incident_circuit_back_to_last_known_good() {
-    let mut c = Console::start("bob", fast_sim()).await;
+    bob_rolls_the_incident_circuit_back(DevOpsFlavor::Classic).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yaml_c_bob_rolls_the_incident_circuit_back_to_last_known_good() {
+    bob_rolls_the_incident_circuit_back(DevOpsFlavor::Yaml).await;
+}
+
+/// Production approvals a YAML stage re-run asks for again, given by two people DevOps lets
+/// approve it (neither bob, who re-ran it, nor the run's requester: the check bars both),
+/// each from a client of their own, as they would from their own terminal.
+async fn others_approve_the_rerun(c: &Console, release: u32) {
+    let settings = c.sim.settings();
+    let as_who = |who: &str| {
+        AzureBackend::new(
+            &settings,
+            ClientOptions {
+                identity_override: Some(who.into()),
+                ..ClientOptions::default()
+            },
+        )
+        .expect("a client for the simulator")
+    };
+    let carol = as_who("carol");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let pending = loop {
+        let query = ApprovalQuery {
+            status: Some(ApprovalStatus::Pending),
+            release_ids: vec![release],
+        };
+        let found: Vec<_> = carol
+            .approvals(&query)
+            .await
+            .expect("the approvals")
+            .into_iter()
+            .filter(|a| a.stage() == Some(Stage::Prod))
+            .collect();
+        if !found.is_empty() {
+            break found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the re-run's Production approval never showed"
+        );
+        tokio::task::yield_now().await;
+    };
+    let requester: IdentityRef = carol
+        .release(release)
+        .await
+        .expect("the release")
+        .requester(&pending[0].stage_ref, pending[0].attempt)
+        .0;
+    let approvers: Vec<&str> = ["carol", "dave", "alice", "erin"]
+        .into_iter()
+        .filter(|who| !requester.name().to_lowercase().starts_with(who))
+        .take(2)
+        .collect();
+    for who in approvers {
+        let receipt = as_who(who)
+            .decide_approval(
+                &pending[0].id,
+                ApprovalStatus::Approved,
+                "rollback approved",
+            )
+            .await;
+        assert!(receipt.is_ok(), "{who}: {receipt:?}");
+    }
+}
+
+async fn bob_rolls_the_incident_circuit_back(flavour: DevOpsFlavor) {
+    let mut c = Console::start("bob", flavour, fast_sim()).await;
     let scenario = c.sim.scenario();
     let circuit: CircuitRef = scenario.incident_circuit.parse().expect("a circuit id");
     let target = ModelVersion(scenario.rollback_version);
@@ -388,7 +525,7 @@ async fn c_bob_rolls_the_incident_circuit_back_to_last_known_good() {
     assert_eq!(flow.scope.last_good, Some(target));
     let f = c.frame();
     assert!(f.contains("★ last known good"), "{f}");
-    insta::assert_snapshot!("write_journey_c1_targets", scrub(&f));
+    insta::assert_snapshot!(c.shot("c1_targets"), scrub(&f));
 
     let planned = c.press(&["<Enter>"]);
     assert!(matches!(planned[..], [Effect::PlanRollback { .. }]));
@@ -412,7 +549,7 @@ async fn c_bob_rolls_the_incident_circuit_back_to_last_known_good() {
             "{other:?} missing:\n{f}"
         );
     }
-    insta::assert_snapshot!("write_journey_c2_plan", scrub(&f));
+    insta::assert_snapshot!(c.shot("c2_plan"), scrub(&f));
 
     c.press(&["<Enter>"]);
     assert_eq!(
@@ -427,7 +564,8 @@ async fn c_bob_rolls_the_incident_circuit_back_to_last_known_good() {
     c.type_text(&circuit.to_string());
     c.press(&["<Tab>"]);
     c.type_text("MAE alert since the incident release");
-    insta::assert_snapshot!("write_journey_c3_confirm", scrub(&c.frame()));
+    let f = c.frame();
+    insta::assert_snapshot!(c.shot("c3_confirm"), scrub(&f));
 
     let sent = c.press(&["<Enter>"]);
     assert!(
@@ -448,6 +586,21 @@ async fn c_bob_rolls_the_incident_circuit_back_to_last_known_good() {
     })
     .await;
     assert!(c.frame().contains("SLA"), "{}", c.frame());
+    if flavour == DevOpsFlavor::Yaml {
+        // The re-run stage waits for both Prod approvals again, and the screen says so.
+        c.until("waiting for the approvals", |a| {
+            a.ops.get(&op_id).is_some_and(|o| o.waiting.is_some())
+        })
+        .await;
+        let f = c.frame();
+        assert!(
+            f.contains("Production approval") && f.contains("0 of 2"),
+            "{f}"
+        );
+        insta::assert_snapshot!(c.shot("c4_waiting"), scrub(&f));
+        let release = plan.redeploy.as_ref().map(|r| r.release_id);
+        others_approve_the_rerun(&c, release.expect("a redeploy plan")).await;
+    }
     c.until("verified", |a| state(a).is_some_and(|s| s.is_final()))
         .await;
     assert_eq!(state(&c.app), Some(OpState::Verified), "{}", c.frame());
@@ -467,7 +620,7 @@ async fn c_bob_rolls_the_incident_circuit_back_to_last_known_good() {
         f.contains("✓ Prod deployment provisioning succeeded"),
         "{f}"
     );
-    insta::assert_snapshot!("write_journey_c4_verified", scrub(&f));
+    insta::assert_snapshot!(c.shot("c4_verified"), scrub(&f));
 
     // Leaving: the ops view has it, verified; the audit log has the rollback on record.
     c.press(&["O"]);

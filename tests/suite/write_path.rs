@@ -618,7 +618,23 @@ fn redeploy_needs_the_production_approvals_again(flags: &[&str], group: Option<&
         assert!(requester.starts_with("erin"), "{item}");
     }
     // YAML: relcon names the run's requester (Runs - Get has no word on who re-ran a stage);
-    // DevOps blocks both it and erin, so neither approves here (docs/AZURE.md).
+    // DevOps blocks both it and erin, so neither approves here (docs/AZURE.md). DevOps'
+    // `blockedApprovers` says so, and relcon shows it and refuses erin before sending.
+    if group.is_none() {
+        let own = approvals(&sim, "erin")
+            .into_iter()
+            .find(|a| a["release_id"] == waiting["release_id"] && a["stage"] == "Production")
+            .expect("erin sees the re-run's approval");
+        let barred = own["platform"]["blocked_approvers"].to_string();
+        assert!(barred.contains("erin@"), "{own}");
+        assert_eq!(own["policy"]["allowed"], false, "{own}");
+        assert!(
+            own["policy"]["reasons"]
+                .to_string()
+                .contains("Azure DevOps bars you"),
+            "{own}"
+        );
+    }
     let approvers: Vec<&str> = ["carol", "dave", "bob", "alice"]
         .into_iter()
         .filter(|who| !requester.starts_with(who))

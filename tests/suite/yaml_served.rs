@@ -8,13 +8,18 @@ use crate::support::SimServe;
 
 /// Each circuit's model versions per stage, from `fleet --json`.
 fn versions(doc: &Value) -> Vec<(String, String, String)> {
+    per_circuit(doc, |c| c["versions"].to_string())
+}
+
+/// One field of every circuit of `fleet --json`, by plant and circuit.
+fn per_circuit(doc: &Value, field: impl Fn(&Value) -> String) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for plant in doc["plants"].as_array().into_iter().flatten() {
         for c in plant["circuits"].as_array().into_iter().flatten() {
             out.push((
                 plant["plant_id"].to_string(),
                 c["circuit_id"].to_string(),
-                c["versions"].to_string(),
+                field(c),
             ));
         }
     }
@@ -40,6 +45,13 @@ fn the_yaml_face_reads_the_same_fleet_as_classic_releases() {
     assert_eq!(c.len(), 130);
     assert!(c.iter().all(|(_, _, v)| v.contains("\"prod\"")), "{c:?}");
     assert_eq!(c, y);
+    // The environment-only release is one in YAML too (its runs' `environmentVersion`), so
+    // its validations are not model evidence (no false TESTS alert) and every circuit counts
+    // it among its pending approvals, as with classic releases.
+    let tests = |doc: &Value| per_circuit(doc, |c| c["validation"]["status"].to_string());
+    assert_eq!(tests(&doc_c), tests(&doc_y));
+    let pending = |doc: &Value| per_circuit(doc, |c| c["pending_approvals"].to_string());
+    assert_eq!(pending(&doc_c), pending(&doc_y));
 }
 
 /// The pending Production approvals in `approvals --json` as `who` sees them.
@@ -113,4 +125,65 @@ fn a_yaml_approval_is_refused_to_its_requester_and_completed_by_a_second_approve
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+/// The rollback pipeline's run waiting for its `Production-Rollback-Approval` check is a row
+/// of the approvals list that names what it restores (the circuit, at the version relcon
+/// sent) and the rule that governs it: its own check's one approver, not relcon's Prod
+/// minimum of two for new models (one approval runs it in DevOps), with no test gate. Azure
+/// DevOps' own word is beside it: the requester barred, the caller's permissions.
+#[test]
+fn a_rollback_runs_approval_names_its_circuit_and_its_own_rule() {
+    let sim = SimServe::start(&["--devops", "yaml"]);
+    let circuit = sim.get("/_sim/scenario")["incident_circuit"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, plan) = sim.json(
+        "erin",
+        &["rollback", &circuit, "--plan", "--method", "pipeline"],
+    );
+    assert_eq!(code, 0, "{plan}");
+    let target = plan["plan"]["to"].as_u64().unwrap();
+    let args = [
+        "rollback", &circuit, "--method", "pipeline", "--yes", "--reason", "incident",
+    ];
+    let (code, sent) = sim.json("erin", &args);
+    assert_eq!(code, 0, "{sent}");
+    let rollback_row = |who: &str| {
+        prod_items(&sim, who)
+            .into_iter()
+            .find(|a| a["rollback_run"] == true)
+            .unwrap_or_else(|| panic!("no rollback run row for {who}"))
+    };
+    let row = rollback_row("carol");
+    assert_eq!(
+        row["circuits"],
+        serde_json::json!([{"circuit": circuit, "version": target}]),
+        "{row}"
+    );
+    assert_eq!(row["required"], 1, "{row}");
+    assert_eq!(row["evidence"]["gate"]["failing"], serde_json::json!([]));
+    assert_eq!(row["policy"]["allowed"], true, "{row}");
+    assert_eq!(row["platform"]["you_may_decide"], true, "{row}");
+    assert_eq!(
+        row["platform"]["blocked_approvers"],
+        serde_json::json!(["erin@contoso.com"]),
+        "{row}"
+    );
+    // Its requester: refused by relcon (four eyes), as DevOps would.
+    let mine = rollback_row("erin");
+    assert_eq!(mine["policy"]["allowed"], false, "{mine}");
+    // One approval completes it.
+    let (code, done) = sim.json(
+        "carol",
+        &["approve", &id_of(&row), "--comment", "rollback approved"],
+    );
+    assert_eq!(code, 0, "{done}");
+    assert!(
+        prod_items(&sim, "carol")
+            .iter()
+            .all(|a| a["rollback_run"] != true),
+        "still waiting"
+    );
 }

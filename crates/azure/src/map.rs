@@ -197,6 +197,8 @@ pub fn approval(w: dw::ReleaseApproval, ctx: &ApprovalContext) -> ApprovalRecord
         attempt: w.attempt.unwrap_or(1),
         created_on: time(w.created_on.as_deref()),
         modified_on: time(w.modified_on.as_deref()),
+        blocked_approvers: Vec::new(),
+        caller_may_decide: None,
     }
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::drift::{DriftFinding, DriftMetric};
 use super::hash::TrainingHash;
 use super::incidents::{AlertSummary, FleetAlert, JobsSummary};
-use super::platform::{EnvironmentStatus, IdentityRef, ReleaseStatus};
+use super::platform::{ApprovalRecord, EnvironmentStatus, IdentityRef, ReleaseStatus};
 use super::release_ids::{ApprovalId, StageRef};
 use super::validation::{Metrics, ValidationVerdict};
 use super::{CircuitRef, ModelVersion, PlantId, Stage, Status};
@@ -555,6 +555,22 @@ pub struct ApprovalItem {
     /// `Some(version)` for an environment-only release.
     pub environment_only: Option<String>,
     pub previous_environment: Option<String>,
+    /// A rollback run waiting for its approval (YAML: the rollback pipeline's): `models` are
+    /// the circuits it restores at the version it restores, and its own Approval check is
+    /// the rule (see [`super::policy::ApprovalPolicy::required_approvers`]).
+    #[serde(default)]
+    pub rollback_run: bool,
+    /// Who the platform bars from approving it (YAML `blockedApprovers`; empty: it names no
+    /// one, or does not say).
+    #[serde(default)]
+    pub blocked_approvers: Vec<IdentityRef>,
+    /// Whom the platform asks to approve it (the approval's approvers, less the barred ones).
+    #[serde(default)]
+    pub approvers: Vec<IdentityRef>,
+    /// Whether the platform lets the operator decide it (YAML `permissions` has `update`);
+    /// `None`: it does not say.
+    #[serde(default)]
+    pub caller_may_decide: Option<bool>,
 }
 
 impl ApprovalItem {
@@ -562,6 +578,36 @@ impl ApprovalItem {
     pub fn circuits(&self) -> impl Iterator<Item = &CircuitRef> {
         self.models.iter().map(|m| &m.circuit)
     }
+}
+
+/// What the platform says of a stage's pending approval, from its records: who it bars, whom
+/// it asks (its approvers less the barred, each once), and whether the caller may decide it
+/// (any record saying yes).
+pub fn platform_word(
+    records: &[&ApprovalRecord],
+) -> (Vec<IdentityRef>, Vec<IdentityRef>, Option<bool>) {
+    let mut blocked: Vec<IdentityRef> = Vec::new();
+    for b in records.iter().flat_map(|r| &r.blocked_approvers) {
+        if !blocked.iter().any(|x| x.same_as(b)) {
+            blocked.push(b.clone());
+        }
+    }
+    // Each name once (one record per required approver, often all the same group).
+    let mut approvers: Vec<IdentityRef> = Vec::new();
+    for a in records.iter().map(|r| &r.approver) {
+        let known = !a.name().is_empty();
+        if known
+            && !blocked.iter().any(|x| x.same_as(a))
+            && !approvers.iter().any(|x| x.name() == a.name())
+        {
+            approvers.push(a.clone());
+        }
+    }
+    let may = records
+        .iter()
+        .filter_map(|r| r.caller_may_decide)
+        .reduce(|a, b| a || b);
+    (blocked, approvers, may)
 }
 
 /// One stage of a release: where it stands and when it last changed.

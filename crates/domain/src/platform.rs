@@ -411,6 +411,15 @@ pub struct ApprovalRecord {
     pub attempt: u32,
     pub created_on: Option<DateTime<Utc>>,
     pub modified_on: Option<DateTime<Utc>>,
+    /// Who the platform bars from deciding it, when it says (YAML: the approval's
+    /// `blockedApprovers`, e.g. the run's requester and whoever re-ran the stage); empty for
+    /// classic releases.
+    #[serde(default)]
+    pub blocked_approvers: Vec<IdentityRef>,
+    /// Whether the platform lets the caller decide it (YAML: `permissions` has `update`);
+    /// `None`: it does not say (classic releases, or no `$expand=permissions`).
+    #[serde(default)]
+    pub caller_may_decide: Option<bool>,
 }
 
 impl ApprovalRecord {
@@ -517,6 +526,13 @@ pub mod release_vars {
     pub const ENVIRONMENT_VERSION: &str = "ENVIRONMENT_VERSION";
     /// The environment version it replaces.
     pub const PREVIOUS_ENVIRONMENT_VERSION: &str = "PREVIOUS_ENVIRONMENT_VERSION";
+    /// Set only on a release that is a rollback run (YAML: a run of the rollback pipeline,
+    /// from its `circuitIds`): the circuits it restores, `PLANT001/CIRCUIT01,...`. Such a
+    /// release deploys no new model.
+    pub const ROLLBACK_CIRCUITS: &str = "ROLLBACK_CIRCUITS";
+    /// The model version a rollback run restores (YAML: `specificDeployment`); absent when
+    /// the run restores each circuit's previous version (`rollbackType=previous`).
+    pub const ROLLBACK_VERSION: &str = "ROLLBACK_VERSION";
 }
 
 impl ReleaseRecord {
@@ -563,6 +579,23 @@ impl ReleaseRecord {
             .get(release_vars::ENVIRONMENT_VERSION)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// When this release is a rollback run: the circuits it restores and the version it
+    /// restores them to (`None`: each circuit's previous one). Names that do not read as a
+    /// circuit are left out.
+    pub fn rollback_scope(&self) -> Option<(Vec<CircuitRef>, Option<ModelVersion>)> {
+        let circuits = self.variables.get(release_vars::ROLLBACK_CIRCUITS)?;
+        let circuits = circuits
+            .split(',')
+            .filter_map(|c| c.trim().parse().ok())
+            .collect();
+        let version = self
+            .variables
+            .get(release_vars::ROLLBACK_VERSION)
+            .and_then(|v| v.trim().trim_start_matches('v').parse().ok())
+            .map(ModelVersion);
+        Some((circuits, version))
     }
 }
 

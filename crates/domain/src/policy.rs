@@ -40,6 +40,12 @@ pub enum Refusal {
     NotPending,
     /// Test validation did not pass for these circuits; can be overridden with a reason.
     TestGate { failing: Vec<GateEvidence> },
+    /// The platform names the operator among the approval's blocked approvers (YAML
+    /// `blockedApprovers`: the run's requester, and whoever re-ran the stage).
+    BlockedByPlatform,
+    /// The platform does not let the operator decide this approval (YAML `permissions`
+    /// without `update`: not one of its approvers).
+    NotAnApprover,
 }
 
 impl Refusal {
@@ -60,6 +66,14 @@ impl Refusal {
                 "you already approved this stage; it needs a different approver".into()
             }
             Refusal::NotPending => "nothing is pending on this stage any more".into(),
+            Refusal::BlockedByPlatform => {
+                "Azure DevOps bars you from approving this (you are among its blocked approvers)"
+                    .into()
+            }
+            Refusal::NotAnApprover => {
+                "Azure DevOps does not let you decide this approval (you are not one of its approvers)"
+                    .into()
+            }
             Refusal::TestGate { failing } => {
                 let names: Vec<String> = failing
                     .iter()
@@ -111,9 +125,12 @@ impl PolicyCheck {
 
 impl ApprovalPolicy {
     /// Distinct approvers a stage needs: what DevOps says, and at least the policy for Prod.
+    /// A rollback run is the exception: its own Approval check governs it. It restores a
+    /// version Prod ran before, and DevOps runs it once its check is satisfied, so relcon's
+    /// Prod minimum (written for deploying new models) could only be shown, never enforced.
     pub fn required_approvers(&self, item: &ApprovalItem) -> u32 {
         let devops = item.required.max(1);
-        if item.stage == Stage::Prod {
+        if item.stage == Stage::Prod && !item.rollback_run {
             devops.max(self.prod_min_approvers)
         } else {
             devops
@@ -137,15 +154,26 @@ impl ApprovalPolicy {
         }
         // relcon's four-eyes setting, or the platform's own rule for this stage (from the port).
         let self_blocked = self.forbid_self_approval || item.requester_blocked;
-        if self_blocked && item.requested_by.same_as(operator) {
+        let own = self_blocked && item.requested_by.same_as(operator);
+        if own {
             refusals.push(Refusal::SelfApproval {
                 requested_by: item.requested_by.name().to_owned(),
             });
         }
-        if item.approved.iter().any(|d| d.by.same_as(operator)) {
+        let approved = item.approved.iter().any(|d| d.by.same_as(operator));
+        if approved {
             refusals.push(Refusal::AlreadyApproved);
         }
-        if item.stage == Stage::Prod && self.require_passing_tests {
+        // The platform's own word on the operator, when it gives one and nothing above
+        // already says why (the requester is among the blocked approvers too).
+        let blocked = item.blocked_approvers.iter().any(|b| b.same_as(operator));
+        if !own && !approved && blocked {
+            refusals.push(Refusal::BlockedByPlatform);
+        } else if !own && !approved && item.caller_may_decide == Some(false) {
+            refusals.push(Refusal::NotAnApprover);
+        }
+        // A rollback run restores what Prod ran before: there is no new model to test.
+        if item.stage == Stage::Prod && self.require_passing_tests && !item.rollback_run {
             let failing: Vec<GateEvidence> = evidence
                 .iter()
                 .filter(|e| e.status != Status::Ok)
@@ -237,6 +265,10 @@ mod tests {
             }],
             environment_only: None,
             previous_environment: None,
+            rollback_run: false,
+            blocked_approvers: Vec::new(),
+            approvers: Vec::new(),
+            caller_may_decide: None,
         }
     }
 
@@ -354,5 +386,45 @@ mod tests {
         assert_eq!(policy().required_approvers(&i), 2);
         i.stage = Stage::Registry;
         assert_eq!(policy().required_approvers(&i), 1);
+    }
+
+    /// A rollback run's own check is its rule (one approval completes it in DevOps), and it
+    /// has no new model for the test gate: no validation of what it restores is needed.
+    #[test]
+    fn a_rollback_run_is_governed_by_its_own_check_and_has_no_test_gate() {
+        let mut i = item(Stage::Prod, "alice", &[]);
+        i.required = 1;
+        i.rollback_run = true;
+        assert_eq!(policy().required_approvers(&i), 1);
+        assert!(policy().check_approve(&i, &who("bob"), &[]).allowed());
+        // Four eyes still holds.
+        let own = policy().check_approve(&i, &who("alice"), &[]);
+        assert!(matches!(own.refusals[..], [Refusal::SelfApproval { .. }]));
+        i.rollback_run = false;
+        assert!(matches!(
+            policy().check_approve(&i, &who("bob"), &[]).refusals[..],
+            [Refusal::TestGate { .. }]
+        ));
+    }
+
+    /// What the platform says of the operator (YAML `blockedApprovers`, `permissions`) is a
+    /// refusal before anything is sent, said once: the requester is refused as the requester.
+    #[test]
+    fn the_platforms_blocked_approvers_and_permissions_refuse_before_sending() {
+        let mut i = item(Stage::Registry, "alice", &[]);
+        i.blocked_approvers = vec![who("alice"), who("bob")];
+        let bob = policy().check_approve(&i, &who("bob"), &[]);
+        assert_eq!(bob.refusals, [Refusal::BlockedByPlatform]);
+        assert!(!bob.allowed_with_override());
+        let alice = policy().check_approve(&i, &who("alice"), &[]);
+        assert!(matches!(alice.refusals[..], [Refusal::SelfApproval { .. }]));
+        assert!(policy().check_approve(&i, &who("carol"), &[]).allowed());
+        i.caller_may_decide = Some(false);
+        assert_eq!(
+            policy().check_approve(&i, &who("carol"), &[]).refusals,
+            [Refusal::NotAnApprover]
+        );
+        i.caller_may_decide = Some(true);
+        assert!(policy().check_approve(&i, &who("carol"), &[]).allowed());
     }
 }

@@ -468,6 +468,13 @@ pub fn validation_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>, par
     'all: for &i in newest.values() {
         let row = &w.validation[i];
         let circuit = &w.fleet.circuits[row.circuit];
+        // The id the test pipeline logs: the classic release's; with YAML pipelines the
+        // training run's its run consumed (`$(resources.pipeline.training.runID)`), which is
+        // what relcon names that release by (docs/AZURE.md, "Environment-only releases").
+        let release_id = match w.release_index(row.release_id) {
+            Some(r) if w.yaml.enabled => w.builds[w.releases[r].build].id,
+            _ => row.release_id,
+        };
         for (name, value) in [
             ("validation_mae", row.mae),
             ("validation_rmse", row.rmse),
@@ -478,7 +485,7 @@ pub fn validation_table(w: &World, now: DateTime<Utc>, since: DateTime<Utc>, par
                 text_cell(circuit.r.plant.as_str()),
                 text_cell(circuit.r.circuit.as_str()),
                 text_cell(&row.model_version.to_string()),
-                text_cell(&row.release_id.to_string()),
+                text_cell(&release_id.to_string()),
                 text_cell(&row.env_version),
                 text_cell(name),
                 real_cell(value),

@@ -14,6 +14,7 @@ use crate::domain::Stage;
 use crate::domain::platform::{
     ApprovalId, ApprovalRecord, ApprovalStatus, ApprovalType, DeployAttempt, DeploymentStatus,
     EnvironmentStatus, IdentityRef, ReleaseEnvironment, ReleaseRecord, ReleaseStatus, StageRef,
+    release_vars,
 };
 use crate::map::{identity_ref, some_identity, time};
 use crate::wire::pipelines as pw;
@@ -44,6 +45,72 @@ pub struct RunInfo {
     pub result: Option<String>,
     /// The training run it consumed: its id and name.
     pub training: Option<(u32, String)>,
+    /// Its `templateParameters`, values as text (the rollback pipeline's `circuitIds`...).
+    pub parameters: BTreeMap<String, String>,
+}
+
+/// A run's `templateParameters` as text: strings as they are, numbers and flags as written.
+pub fn parameters(p: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, String> {
+    p.iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect()
+}
+
+/// The rollback pipeline's parameters in domain terms (`release_vars::ROLLBACK_*`): the
+/// circuits of `circuitIds` (`PLANT001_CIRCUIT01` -> `PLANT001/CIRCUIT01`) and, for
+/// `rollbackType=specific`, the version `specificDeployment` names (`7`, `v7`, or an asset id
+/// ending in it, as the simulator reads it).
+fn rollback_variables(p: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let get = |k: &str| {
+        p.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.trim())
+    };
+    let mut out = BTreeMap::new();
+    let circuits: Vec<String> = get("circuitIds")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| c.replacen('_', "/", 1))
+        .collect();
+    out.insert(
+        release_vars::ROLLBACK_CIRCUITS.to_owned(),
+        circuits.join(","),
+    );
+    let specific = get("rollbackType").is_some_and(|t| t.eq_ignore_ascii_case("specific"));
+    let version = get("specificDeployment")
+        .filter(|_| specific)
+        .map(|d| {
+            d.rsplit([':', '/', 'v'])
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .filter(|v| v.parse::<u32>().is_ok());
+    if let Some(v) = version {
+        out.insert(release_vars::ROLLBACK_VERSION.to_owned(), v);
+    }
+    out
+}
+
+/// What a rollback run does, in words: its circuits and where it takes them.
+fn rollback_description(vars: &BTreeMap<String, String>) -> String {
+    let circuits = vars
+        .get(release_vars::ROLLBACK_CIRCUITS)
+        .map(|c| c.replace(',', ", "))
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "circuits it does not name".into());
+    match vars.get(release_vars::ROLLBACK_VERSION) {
+        Some(v) => format!("rollback pipeline run: {circuits} back to v{v}"),
+        None => format!("rollback pipeline run: {circuits} back to the previous version"),
+    }
 }
 
 /// One deployment record of a stage's environment.
@@ -125,6 +192,20 @@ pub struct PlacedApproval {
     pub stage_name: String,
 }
 
+/// Whether `permissions` (`ApprovalPermissions`, a flags enum: `none` 0, `view` 1, `update` 2,
+/// `reassign` 4, `resourceAdmin` 8, `queueBuild` 16) lets the caller decide: sent as a number
+/// or as comma-separated names, both read. `None` for anything else.
+pub fn may_update(p: &serde_json::Value) -> Option<bool> {
+    match p {
+        serde_json::Value::Number(n) => n.as_u64().map(|bits| bits & 2 != 0),
+        serde_json::Value::String(s) => Some(
+            s.split(',')
+                .any(|f| f.trim().eq_ignore_ascii_case("update")),
+        ),
+        _ => None,
+    }
+}
+
 /// The approval's records: one per approver's step (all under the approval's id), or one
 /// pending record for the whole when it lists no steps (the official examples do not).
 pub fn approval_records(
@@ -136,6 +217,13 @@ pub fn approval_records(
     attempt: u32,
 ) -> Vec<ApprovalRecord> {
     let id = ApprovalId::new(a.id.clone().unwrap_or_default());
+    let blocked: Vec<IdentityRef> = a
+        .blocked_approvers
+        .iter()
+        .cloned()
+        .map(|b| identity_ref(Some(b)))
+        .collect();
+    let caller_may_decide = a.permissions.as_ref().and_then(may_update);
     let record = |status: ApprovalStatus,
                   approver: IdentityRef,
                   by: Option<IdentityRef>,
@@ -154,6 +242,8 @@ pub fn approval_records(
         attempt,
         created_on: time(a.created_on.as_deref()),
         modified_on: modified.or(time(a.last_modified_on.as_deref())),
+        blocked_approvers: blocked.clone(),
+        caller_may_decide,
     };
     let whole = ApprovalStatus::parse(a.status.as_deref().unwrap_or("undefined"));
     if a.steps.is_empty() {
@@ -187,6 +277,33 @@ pub fn approval_records(
 
 /// The stage names relcon maps: its stages with their YAML names.
 pub type StageNames = [(Stage, String); 3];
+
+/// An environment-only release's variables from its stage runs' `templateParameters`
+/// (`environmentVersion`, `previousEnvironmentVersion`; docs/AZURE.md, "Environment-only
+/// releases"): the newest run that names them. Empty for a model release.
+fn environment_variables<'a>(
+    stage_runs: impl Iterator<Item = &'a RunInfo>,
+) -> BTreeMap<String, String> {
+    let param = |r: &RunInfo, k: &str| {
+        r.parameters
+            .iter()
+            .find(|(n, v)| n.eq_ignore_ascii_case(k) && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let newest = stage_runs
+        .filter(|r| param(r, "environmentVersion").is_some())
+        .max_by_key(|r| r.id);
+    let mut out = BTreeMap::new();
+    if let Some(r) = newest {
+        if let Some(v) = param(r, "environmentVersion") {
+            out.insert(release_vars::ENVIRONMENT_VERSION.to_owned(), v);
+        }
+        if let Some(v) = param(r, "previousEnvironmentVersion") {
+            out.insert(release_vars::PREVIOUS_ENVIRONMENT_VERSION.to_owned(), v);
+        }
+    }
+    out
+}
 
 /// Everything read for one history, assembled into releases newest first.
 pub fn releases(
@@ -246,7 +363,7 @@ pub fn releases(
                 created_on: first.and_then(|r| r.created),
                 created_by: first.map(|r| r.requested_for.clone()).unwrap_or_default(),
                 build_id: Some(training.to_string()),
-                variables: BTreeMap::new(),
+                variables: environment_variables(stages.values().copied()),
                 environments,
             }
         })
@@ -275,15 +392,16 @@ pub fn rollback_release(
         .filter(|n| *n > 0)
         .or(rule.map(|r| r.required))
         .unwrap_or(0);
+    let variables = rollback_variables(&run.parameters);
     ReleaseRecord {
         id: run.id,
         name: run.name.clone(),
         status: ReleaseStatus::Active,
-        description: "rollback pipeline run".into(),
+        description: rollback_description(&variables),
         created_on: run.created,
         created_by: run.requested_for.clone(),
         build_id: None,
-        variables: BTreeMap::new(),
+        variables,
         environments: vec![ReleaseEnvironment {
             id,
             definition_environment_id: 0,

@@ -55,6 +55,10 @@ pub struct YamlSide {
     history_reads: flight::Flights<(), BackendResult<Vec<ReleaseRecord>>>,
     /// Changes sent (decide, re-run, rollback run): a read begun before one is not shared.
     changes: flight::Epoch,
+    /// The history `recent_attempts` read, for the `release_history_where` of the same
+    /// refresh (which follows it, and is the only caller of either): taken once, and only
+    /// when no change was sent since it was read. A refresh then reads the history once.
+    for_where: Mutex<Option<(u64, Vec<ReleaseRecord>)>>,
 }
 
 /// The configured pipelines' ids.
@@ -103,6 +107,7 @@ impl YamlSide {
             run_reads: flight::Flights::new(),
             history_reads: flight::Flights::new(),
             changes: flight::Epoch::default(),
+            for_where: Mutex::new(None),
         }
     }
 
@@ -305,6 +310,7 @@ impl AzureBackend {
             state: r.state.unwrap_or_default(),
             result: r.result.filter(|s| !s.is_empty()),
             training,
+            parameters: assemble::parameters(&r.template_parameters),
         };
         // Keep what cannot change; the state is re-read while the run is not completed.
         if info.state.eq_ignore_ascii_case("completed") {
@@ -596,7 +602,14 @@ impl AzureBackend {
         &self,
         query: &ReleaseQuery,
     ) -> BackendResult<Vec<ReleaseRecord>> {
-        let mut all = self.yaml_history().await?;
+        let side = self.yaml()?;
+        let kept = lock(&side.for_where)
+            .take()
+            .filter(|(epoch, _)| *epoch == side.changes.now());
+        let mut all = match kept {
+            Some((_, history)) => history,
+            None => self.yaml_history().await?,
+        };
         all.retain(|r| {
             query.ids.contains(&r.id)
                 || query
@@ -621,10 +634,16 @@ impl AzureBackend {
             })
     }
 
-    /// The newest stage attempts (a retried stage adds one), newest first.
+    /// The newest stage attempts (a retried stage adds one), newest first. There is no list
+    /// of a project's stage attempts to page through, so they come from the whole history,
+    /// which is kept for the `release_history_where` that follows in the same refresh.
     pub(crate) async fn yaml_recent_attempts(&self, top: u32) -> BackendResult<Vec<DeploymentRef>> {
+        let side = self.yaml()?;
+        lock(&side.for_where).take();
+        let epoch = side.changes.now();
+        let history = self.yaml_history().await?;
         let mut out: Vec<(Option<chrono::DateTime<chrono::Utc>>, DeploymentRef)> = Vec::new();
-        for r in self.yaml_history().await? {
+        for r in &history {
             for e in &r.environments {
                 for d in &e.deploy_steps {
                     out.push((
@@ -639,6 +658,7 @@ impl AzureBackend {
             }
         }
         out.sort_by_key(|x| std::cmp::Reverse(x.0));
+        *lock(&side.for_where) = Some((epoch, history));
         Ok(out.into_iter().take(top as usize).map(|(_, d)| d).collect())
     }
 
@@ -803,6 +823,83 @@ mod tests {
                 ("a1".to_owned(), Some("DeployToProduction".to_owned())),
                 ("a2".to_owned(), None)
             ]
+        );
+    }
+
+    /// `permissions` is a flags enum the spec names; either rendering is read, anything else
+    /// is "not said".
+    #[test]
+    fn permissions_as_names_or_as_flags_say_whether_the_caller_may_update() {
+        use serde_json::json;
+        assert_eq!(
+            assemble::may_update(&json!("view, update, reassign")),
+            Some(true)
+        );
+        assert_eq!(assemble::may_update(&json!("view")), Some(false));
+        assert_eq!(assemble::may_update(&json!(3)), Some(true));
+        assert_eq!(assemble::may_update(&json!(1)), Some(false));
+        assert_eq!(assemble::may_update(&json!(null)), None);
+    }
+
+    /// A waiting rollback run is a release of its circuits at the version it restores, and
+    /// says so; with `previous` it names the circuits and no version.
+    #[test]
+    fn a_rollback_run_names_its_circuits_and_version_from_its_parameters() {
+        use crate::domain::{ModelVersion, platform::IdentityRef};
+        let run = |params: &[(&str, &str)]| RunInfo {
+            id: 9001,
+            name: "20261126.1".into(),
+            stage: Stage::Prod,
+            requested_for: IdentityRef::default(),
+            created: None,
+            state: "inProgress".into(),
+            result: None,
+            training: None,
+            parameters: params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        let approval = pw::Approval::default();
+        let specific = assemble::rollback_release(
+            &run(&[
+                ("circuitIds", "PLANT007_CIRCUIT03,PLANT001_CIRCUIT01"),
+                ("environment", "Production"),
+                ("rollbackType", "specific"),
+                ("specificDeployment", "v7"),
+            ]),
+            &approval,
+            None,
+        );
+        let (circuits, version) = specific.rollback_scope().expect("a rollback run");
+        assert_eq!(
+            circuits,
+            [
+                "PLANT007/CIRCUIT03".parse().unwrap(),
+                "PLANT001/CIRCUIT01".parse().unwrap()
+            ]
+        );
+        assert_eq!(version, Some(ModelVersion(7)));
+        assert_eq!(
+            specific.description,
+            "rollback pipeline run: PLANT007/CIRCUIT03, PLANT001/CIRCUIT01 back to v7"
+        );
+        let previous = assemble::rollback_release(
+            &run(&[
+                ("circuitIds", "PLANT007_CIRCUIT03"),
+                ("rollbackType", "previous"),
+            ]),
+            &approval,
+            None,
+        );
+        assert_eq!(
+            previous.rollback_scope().map(|(c, v)| (c.len(), v)),
+            Some((1, None))
+        );
+        assert!(
+            previous
+                .description
+                .ends_with("back to the previous version")
         );
     }
 

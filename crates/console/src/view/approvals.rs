@@ -207,6 +207,39 @@ fn evidence(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(shown), inner);
 }
 
+/// What the platform says of who may approve, where it says it (YAML: the approval's
+/// approvers, `blockedApprovers`, the caller's `permissions`), and which rule governs a
+/// rollback run. Nothing for a classic release, which says none of it.
+fn platform_rule(item: &ApprovalItem, required: u32) -> Vec<String> {
+    let names = |list: &[crate::domain::platform::IdentityRef]| {
+        list.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
+    };
+    let mut out = Vec::new();
+    if item.rollback_run {
+        out.push(format!(
+            "rule: the rollback environment's Approval check, {} (a rollback run restores \
+             what Prod ran; relcon's Prod minimum is for new models)",
+            widgets::plural(required as usize, "approver")
+        ));
+    }
+    let mut said = Vec::new();
+    if !item.approvers.is_empty() {
+        said.push(format!("may approve: {}", names(&item.approvers)));
+    }
+    if !item.blocked_approvers.is_empty() {
+        said.push(format!("barred: {}", names(&item.blocked_approvers)));
+    }
+    match item.caller_may_decide {
+        Some(true) => said.push("you may decide it".into()),
+        Some(false) => said.push("you may not decide it".into()),
+        None => {}
+    }
+    if !item.blocked_approvers.is_empty() || item.caller_may_decide.is_some() {
+        out.push(format!("Azure DevOps says: {}", said.join(" · ")));
+    }
+    out
+}
+
 /// Everything the evidence pane says about one item.
 fn evidence_lines(
     app: &App,
@@ -232,6 +265,11 @@ fn evidence_lines(
         ),
         t.muted,
     )));
+    for said in platform_rule(item, row.required) {
+        for line in widgets::wrap(&said, w.max(20)) {
+            out.push(Line::from(Span::styled(line, t.muted)));
+        }
+    }
     for d in &item.approved {
         let comment = if d.comment.is_empty() {
             String::new()

@@ -10,7 +10,7 @@ use super::backend::{Backend, BackendError, ErrorKind};
 use super::journal::{OpKind, OpState, Operation};
 use super::session::Session;
 use crate::audit::{Inputs, Record};
-use crate::domain::fleet::{ApprovalItem, Decision, FleetSnapshot, gate_evidence};
+use crate::domain::fleet::{ApprovalItem, Decision, FleetSnapshot, gate_evidence, platform_word};
 use crate::domain::platform::{
     ApprovalId, ApprovalRecord, ApprovalStatus, IdentityRef, ReleaseRecord, StageRef,
 };
@@ -275,6 +275,16 @@ fn fresh_item(item: &ApprovalItem, release: &ReleaseRecord) -> ApprovalItem {
             if !fresh.pending_ids.contains(&a.id) {
                 fresh.pending_ids.push(a.id.clone());
             }
+        }
+        let waiting: Vec<&ApprovalRecord> = current
+            .clone()
+            .filter(|a| a.status == ApprovalStatus::Pending)
+            .collect();
+        if !waiting.is_empty() {
+            let (blocked, approvers, may) = platform_word(&waiting);
+            fresh.blocked_approvers = blocked;
+            fresh.approvers = approvers;
+            fresh.caller_may_decide = may;
         }
         fresh.approved = current
             .filter(|a| a.status == ApprovalStatus::Approved)
@@ -842,6 +852,8 @@ mod tests {
                 attempt: 1,
                 created_on: Some(t0),
                 modified_on: Some(t0 + chrono::Duration::minutes(*minute)),
+                blocked_approvers: Vec::new(),
+                caller_may_decide: None,
             })
             .collect();
         ReleaseRecord {

@@ -84,6 +84,15 @@ fn resources(w: &World, base: &str, run: Run) -> Value {
 fn template_parameters(w: &World, run: Run) -> Value {
     match run {
         Run::Rollback(n) => Value::Object(w.yaml.rollbacks[n].parameters.clone()),
+        // An environment-only release's runs name the environment they roll out (the
+        // parameters docs/AZURE.md proposes; the seed's pipelines have none yet).
+        Run::Release(r, _) => match &w.releases[r].env_only {
+            Some((new, previous)) => json!({
+                "environmentVersion": new,
+                "previousEnvironmentVersion": previous,
+            }),
+            None => json!({}),
+        },
         _ => json!({}),
     }
 }

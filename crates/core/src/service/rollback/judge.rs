@@ -7,9 +7,10 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::ModelVersion;
+use crate::domain::fleet::platform_word;
 use crate::domain::platform::{
-    ApprovalRecord, ApprovalStatus, ApprovalType, Deployment, EnvironmentStatus, ProvisioningState,
-    ReleaseEnvironment,
+    ApprovalRecord, ApprovalStatus, ApprovalType, Deployment, EnvironmentStatus, IdentityRef,
+    ProvisioningState, ReleaseEnvironment,
 };
 use crate::service::backend::{OperationStatus, RollbackRun};
 use crate::service::journal::{OpState, Operation, Step};
@@ -66,21 +67,15 @@ pub(super) fn waiting_for_rollback_approval(
     if run.pending_approvals.is_empty() {
         return None;
     }
-    let mut pending: Vec<&str> = Vec::new();
-    for a in steps.iter().filter(|a| a.status == ApprovalStatus::Pending) {
-        if !pending.contains(&a.approver.name()) {
-            pending.push(a.approver.name());
-        }
-    }
+    let pending: Vec<&ApprovalRecord> = steps
+        .iter()
+        .filter(|a| a.status == ApprovalStatus::Pending)
+        .collect();
     let approved = steps
         .iter()
         .filter(|a| a.status == ApprovalStatus::Approved)
         .count();
-    let who = if pending.is_empty() {
-        "see the approvals list".to_owned()
-    } else {
-        format!("may approve: {}", pending.join(", "))
-    };
+    let who = who_may_approve(&pending).unwrap_or_else(|| "see the approvals list".to_owned());
     Some(format!(
         "waiting for the rollback run {}'s approval: {approved} approved so far ({who})",
         run.name
@@ -129,16 +124,12 @@ pub(super) fn waiting_for_approval(env: &ReleaseEnvironment, attempt: u32) -> Op
         .iter()
         .filter(|a| a.attempt == attempt && a.approval_type == ApprovalType::PreDeploy)
         .collect();
-    // One record per required approver, often all for the same group: each name once.
-    let mut pending: Vec<&str> = Vec::new();
-    for a in this.iter().filter(|a| a.status == ApprovalStatus::Pending) {
-        if !pending.contains(&a.approver.name()) {
-            pending.push(a.approver.name());
-        }
-    }
-    if pending.is_empty() {
-        return None;
-    }
+    let pending: Vec<&ApprovalRecord> = this
+        .iter()
+        .copied()
+        .filter(|a| a.status == ApprovalStatus::Pending)
+        .collect();
+    let who = who_may_approve(&pending)?;
     let approved = this
         .iter()
         .filter(|a| a.status == ApprovalStatus::Approved)
@@ -148,10 +139,35 @@ pub(super) fn waiting_for_approval(env: &ReleaseEnvironment, attempt: u32) -> Op
         n => n as usize,
     };
     Some(format!(
-        "waiting for {} approval of the redeploy: {approved} of {required} (may approve: {})",
+        "waiting for {} approval of the redeploy: {approved} of {required} ({who})",
         env.name,
-        pending.join(", ")
     ))
+}
+
+/// Who may still approve, from the pending records: one record per required approver, often
+/// all for the same group, so each name once; less whom the platform bars (YAML
+/// `blockedApprovers`: the run's requester, and whoever re-ran the stage), who are named as
+/// barred. `None` when no record names anyone.
+fn who_may_approve(pending: &[&ApprovalRecord]) -> Option<String> {
+    let (barred, may, _) = platform_word(pending);
+    if may.is_empty() && pending.iter().all(|a| a.approver.name().is_empty()) {
+        return None;
+    }
+    let names = |list: &[IdentityRef]| {
+        list.iter()
+            .map(IdentityRef::name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut said = if may.is_empty() {
+        "no one Azure DevOps lets approve it is assigned".to_owned()
+    } else {
+        format!("may approve: {}", names(&may))
+    };
+    if !barred.is_empty() {
+        said.push_str(&format!("; Azure DevOps bars {}", names(&barred)));
+    }
+    Some(said)
 }
 
 /// How long a redeploy may go unseen on its release after the PATCH was accepted before it

@@ -339,11 +339,27 @@ fn a_waiting_rollback_run_names_who_may_approve() {
         a.approver = crate::service::snapshot::fixtures::who(who);
         a
     };
-    let steps = vec![pending("Carol"), pending("Dave"), pending("Carol")];
+    let mut steps = vec![
+        pending("Carol"),
+        pending("Dave"),
+        pending("Carol"),
+        pending("Erin"),
+    ];
     let says = waiting_for_rollback_approval(&rollback_run("inProgress", None, true), &steps)
         .expect("it waits");
     assert!(
-        says.contains("20261126.rollback.1") && says.contains("may approve: Carol, Dave"),
+        says.contains("20261126.rollback.1") && says.contains("may approve: Carol, Dave, Erin"),
+        "{says}"
+    );
+    // Whom DevOps bars (the run's requester) is not offered, and is named as barred.
+    let erin = crate::service::snapshot::fixtures::who("Erin");
+    for s in &mut steps {
+        s.blocked_approvers = vec![erin.clone()];
+    }
+    let says = waiting_for_rollback_approval(&rollback_run("inProgress", None, true), &steps)
+        .expect("it waits");
+    assert!(
+        says.contains("may approve: Carol, Dave; Azure DevOps bars Erin"),
         "{says}"
     );
     assert_eq!(

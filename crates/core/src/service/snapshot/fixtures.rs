@@ -118,6 +118,8 @@ pub(crate) fn approval(
         attempt: 1,
         created_on: None,
         modified_on: None,
+        blocked_approvers: Vec::new(),
+        caller_may_decide: None,
     }
 }
 

@@ -9,7 +9,7 @@ use super::lineage::Builds;
 use super::unread::failed;
 use crate::domain::fleet::{
     ActiveRelease, ApprovalItem, Decision, ReleaseModel, ReleaseStage, ReleaseSummary,
-    SnapshotError,
+    SnapshotError, platform_word,
 };
 use crate::domain::platform::{
     ApprovalId, ApprovalRecord, ApprovalStatus, DeploymentStatus, ReleaseRecord, StageRef,
@@ -224,6 +224,24 @@ fn group_approvals(
             }
             None => (Default::default(), first.created_on),
         };
+        let rollback = release.and_then(ReleaseRecord::rollback_scope);
+        let models = match &rollback {
+            // A rollback run restores its circuits at the version it names (with
+            // `previous` it names none: the circuits are in its description).
+            Some((circuits, version)) => version
+                .map(|v| {
+                    circuits
+                        .iter()
+                        .map(|c| ReleaseModel {
+                            circuit: c.clone(),
+                            version: v,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => release.map(|r| carried.models(r)).unwrap_or_default(),
+        };
+        let (blocked_approvers, approvers, caller_may_decide) = platform_word(&records);
         items.push(ApprovalItem {
             release_id,
             release_name: first.release_name.clone(),
@@ -236,13 +254,17 @@ fn group_approvals(
             required,
             requester_blocked: env.and_then(|e| e.requester_blocked).unwrap_or(false),
             description: release.map(|r| r.description.clone()).unwrap_or_default(),
-            models: release.map(|r| carried.models(r)).unwrap_or_default(),
+            models,
             environment_only: release.and_then(|r| r.environment_only().map(str::to_owned)),
             previous_environment: release.and_then(|r| {
                 r.variables
                     .get(release_vars::PREVIOUS_ENVIRONMENT_VERSION)
                     .cloned()
             }),
+            rollback_run: rollback.is_some(),
+            blocked_approvers,
+            approvers,
+            caller_may_decide,
         });
     }
     items.sort_by(|a, b| {
