@@ -17,6 +17,13 @@
 //! - 20,000 Prod job lists of 15 jobs held whole, as the job book did, against the jobs the
 //!   summary reads (`incidents::jobs_assessed`).
 //!
+//! - a release history (three stages, each with an approval and a deployment attempt, by a
+//!   handful of people, as the simulator's fleet of that size has) mapped from its pages into
+//!   release records, each record owning its identities and names (every release mapped on its
+//!   own, as before) against one [`relcon::domain::platform::IdentityBook`] for the list
+//!   (`map::release_in`, what `release_history` does): the records as the release book holds
+//!   them.
+//!
 //! Run: `cargo bench --bench memory`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -317,6 +324,103 @@ fn job_lists(deployments: usize) {
     );
 }
 
+/// One page (100 releases from `first`) of a release list as DevOps writes it with
+/// `$expand=environments,approvals,variables,artifacts`, the parts relcon reads.
+fn release_page(first: usize, people: &[(&str, &str)]) -> Vec<u8> {
+    let who = |i: usize| {
+        let (login, name) = people[i % people.len()];
+        json!({
+            "displayName": name,
+            "url": format!("https://vssps.dev.azure.com/contoso/_apis/Identities/id-{login}"),
+            "id": format!("0b1c2d3e-4f5a-6b7c-8d9e-{login:0>12}"),
+            "uniqueName": format!("{login}@contoso.com"),
+            "imageUrl": format!("https://dev.azure.com/contoso/_api/_common/identityImage?id={login}"),
+            "descriptor": format!("aad.{login}"),
+        })
+    };
+    let value: Vec<Value> = (first..first + 100)
+        .map(|r| {
+            let name = format!("Release-{r}");
+            let envs: Vec<Value> = ["Registry", "Test", "Production"]
+                .iter()
+                .enumerate()
+                .map(|(e, stage)| {
+                    let env_id = r * 3 + e;
+                    json!({
+                        "id": env_id, "releaseId": r, "name": stage, "status": "succeeded",
+                        "rank": e + 1, "definitionEnvironmentId": e + 1,
+                        "preDeployApprovals": [{
+                            "id": env_id * 2, "status": "approved", "approvalType": "preDeploy",
+                            "approver": who(r + e), "approvedBy": who(r + e),
+                            "comments": "", "attempt": 1, "isAutomated": false,
+                            "createdOn": "2026-11-20T08:00:00Z", "modifiedOn": "2026-11-20T09:00:00Z",
+                            "release": {"id": r, "name": name},
+                            "releaseEnvironment": {"id": env_id, "name": stage},
+                        }],
+                        "deploySteps": [{
+                            "id": env_id, "deploymentId": env_id, "attempt": 1, "status": "succeeded",
+                            "requestedBy": who(r), "requestedFor": who(r),
+                            "queuedOn": "2026-11-20T09:00:00Z", "lastModifiedOn": "2026-11-20T09:10:00Z",
+                        }],
+                        "modifiedOn": "2026-11-20T09:10:00Z",
+                    })
+                })
+                .collect();
+            json!({
+                "id": r, "name": name, "status": "active", "description": "",
+                "createdOn": "2026-11-20T08:00:00Z", "createdBy": who(r),
+                "artifacts": [{"alias": "models", "isPrimary": true,
+                    "definitionReference": {"version": {"id": (r / 7).to_string(), "name": "b"}}}],
+                "variables": {"BUILD_ID": {"value": (r / 7).to_string()}, "MODEL_COUNT": {"value": "10"}},
+                "environments": envs,
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({"count": value.len(), "value": value})).unwrap_or_default()
+}
+
+fn release_history(releases: usize) {
+    use relcon::azure::wire::{DevOpsList, devops::Release};
+    use relcon::domain::platform::IdentityBook;
+    let people = [
+        ("alice", "Alice Varga"),
+        ("bob", "Bob Okafor"),
+        ("carol", "Carol Nguyen"),
+        ("dmitri", "Dmitri Sokolov"),
+        ("eve", "Eve Tanaka"),
+        ("release-bot", "Release Pipeline"),
+    ];
+    let pages: Vec<Vec<u8>> = (0..releases.div_ceil(100))
+        .map(|p| release_page(p * 100, &people))
+        .collect();
+    let page = |body: &[u8]| -> Vec<Release> {
+        serde_json::from_slice::<DevOpsList<Release>>(body)
+            .map(|l| l.value)
+            .unwrap_or_default()
+    };
+    let (alone, records) = peak_of(|| {
+        pages
+            .iter()
+            .flat_map(|b| page(b).into_iter().map(map::release))
+            .collect::<Vec<_>>()
+    });
+    drop(records);
+    let (shared, records) = peak_of(|| {
+        let mut book = IdentityBook::default();
+        pages
+            .iter()
+            .flat_map(|b| page(b))
+            .map(|r| map::release_in(r, &mut book))
+            .collect::<Vec<_>>()
+    });
+    black_box(&records);
+    println!(
+        "release history, {releases:>6} releases: peak heap each release mapped alone {:>9}; one identity book for the list {:>9}",
+        mb(alone),
+        mb(shared)
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; there is nothing to choose.
     for n in [200, 20_000] {
@@ -329,4 +433,8 @@ fn main() {
         drift_decoding(n);
     }
     job_lists(20_000);
+    // The release counts of the simulator's fleets of 2,000 and 20,000 circuits.
+    for n in [14_456, 30_377] {
+        release_history(n);
+    }
 }

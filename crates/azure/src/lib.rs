@@ -50,7 +50,7 @@ use crate::domain::Stage;
 use crate::domain::incidents::{AlertRecord, AlertState, JobRun, ScoringJob};
 use crate::domain::platform::{
     ApprovalId, ApprovalRecord, ApprovalStatus, AssetLocation, Deployment, DeploymentRef, Endpoint,
-    EnvironmentAsset, EnvironmentVersionRecord, Identity, ModelAsset, ModelContainer,
+    EnvironmentAsset, EnvironmentVersionRecord, Identity, IdentityBook, ModelAsset, ModelContainer,
     ModelVersionRecord, ReleaseEnvironment, ReleaseRecord, StageRef, Table,
 };
 use crate::service::backend::{
@@ -265,7 +265,7 @@ impl AzureBackend {
             .devops_list(Service::Release, url, "a release approval list")
             .await?;
         let ctx = map::ApprovalContext::default();
-        Ok(list.into_iter().map(|a| map::approval(a, &ctx)).collect())
+        Ok(map::mapped(list, |a| map::approval(a, &ctx)))
     }
 }
 
@@ -466,10 +466,13 @@ impl Backend for AzureBackend {
             return self.yaml_history().await;
         }
         let url = self.urls.releases()?;
+        // One book for the list: each person and name is held once however many releases,
+        // approvals and attempts carry it.
+        let mut book = IdentityBook::default();
         let mut out: Vec<ReleaseRecord> = self
             .http
             .devops_list_map(Service::Release, url, "a release list", |r: dw::Release| {
-                Some(map::release(r))
+                Some(map::release_in(r, &mut book))
             })
             .await?;
         // Newest first whatever order the pages came in.
@@ -499,10 +502,13 @@ impl Backend for AzureBackend {
             urls.push(self.urls.releases_filtered(&[("releaseIdFilter", &ids)])?);
         }
         let lists = futures::future::join_all(urls.into_iter().map(|url| {
-            self.http
-                .devops_list_map(Service::Release, url, "a release list", |r: dw::Release| {
-                    Some(map::release(r))
-                })
+            let mut book = IdentityBook::default();
+            self.http.devops_list_map(
+                Service::Release,
+                url,
+                "a release list",
+                move |r: dw::Release| Some(map::release_in(r, &mut book)),
+            )
         }))
         .await;
         let mut out: Vec<ReleaseRecord> = Vec::new();

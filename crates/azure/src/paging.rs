@@ -34,6 +34,8 @@ impl Http {
             Ok(true)
         })
         .await?;
+        // Kept as long as the snapshot: not the up to twice its length growth left.
+        out.shrink_to_fit();
         Ok(out)
     }
 
@@ -110,7 +112,10 @@ impl Http {
                     ));
                 }
                 Some(t) => token = Some(t.to_owned()),
-                None => return Ok(out),
+                None => {
+                    out.shrink_to_fit();
+                    return Ok(out);
+                }
             }
         }
     }

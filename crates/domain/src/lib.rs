@@ -21,6 +21,7 @@ pub mod policy;
 pub mod pyjson;
 pub mod release_ids;
 pub mod rollback;
+pub mod shared_name;
 pub mod stage;
 pub mod status;
 pub mod thresholds;

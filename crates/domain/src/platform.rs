@@ -11,15 +11,18 @@ use serde::{Deserialize, Serialize};
 
 use super::hash::TrainingHash;
 pub use super::release_ids::{ApprovalId, StageRef};
+pub use super::shared_name::SharedName;
 use super::{CircuitId, CircuitRef, ModelVersion, PlantId, Stage};
 
-/// A person or group as Azure DevOps names them.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// A person or group as Azure DevOps names them. Its texts are shared ([`SharedName`]): a
+/// release list's mapping interns identities ([`IdentityBook`]), so a person named by tens of
+/// thousands of approvals and deployment attempts is held once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct IdentityRef {
-    pub id: String,
-    pub display_name: String,
+    pub id: SharedName,
+    pub display_name: SharedName,
     /// The sign-in name (`alice@contoso.com`); may be empty for groups.
-    pub unique_name: String,
+    pub unique_name: SharedName,
 }
 
 impl IdentityRef {
@@ -38,6 +41,43 @@ impl IdentityRef {
         } else {
             &self.display_name
         }
+    }
+}
+
+/// The identities met in one read (a release list, say): each person once, however many
+/// records name them. Also shares the other names records repeat (release and stage names).
+#[derive(Debug, Default)]
+pub struct IdentityBook {
+    people: std::collections::HashSet<IdentityRef>,
+    names: std::collections::HashSet<SharedName>,
+}
+
+impl IdentityBook {
+    /// The identity with these texts, shared with every earlier one equal to it.
+    pub fn identity(&mut self, id: &str, display_name: &str, unique_name: &str) -> IdentityRef {
+        let probe = IdentityRef {
+            id: self.name(id),
+            display_name: self.name(display_name),
+            unique_name: self.name(unique_name),
+        };
+        if let Some(known) = self.people.get(&probe) {
+            return known.clone();
+        }
+        self.people.insert(probe.clone());
+        probe
+    }
+
+    /// This text, shared with every earlier equal one.
+    pub fn name(&mut self, text: &str) -> SharedName {
+        if text.is_empty() {
+            return SharedName::default();
+        }
+        if let Some(known) = self.names.get(text) {
+            return known.clone();
+        }
+        let name = SharedName::from(text);
+        self.names.insert(name.clone());
+        name
     }
 }
 
@@ -403,11 +443,13 @@ pub struct ApprovalRecord {
     pub approved_by: Option<IdentityRef>,
     pub comments: String,
     pub release_id: u32,
-    pub release_name: String,
+    /// Shared with its release's name when read with the release.
+    pub release_name: SharedName,
     /// The stage it gates.
     pub stage_ref: StageRef,
-    /// The stage's name as the platform spells it (`Production`); [`Stage`] reads it.
-    pub stage_name: String,
+    /// The stage's name as the platform spells it (`Production`); [`Stage`] reads it. Shared
+    /// with its stage's name when read with the release.
+    pub stage_name: SharedName,
     pub attempt: u32,
     pub created_on: Option<DateTime<Utc>>,
     pub modified_on: Option<DateTime<Utc>>,
@@ -458,7 +500,7 @@ pub struct ReleaseEnvironment {
     pub id: StageRef,
     /// Classic: the definition environment id; 0 where the flavour has none.
     pub definition_environment_id: u32,
-    pub name: String,
+    pub name: SharedName,
     pub status: EnvironmentStatus,
     /// The platform's rule, part one: distinct approvals the stage needs before deploying
     /// (classic: `approvalOptions.requiredApproverCount`; YAML: the environment's Approval
@@ -508,7 +550,7 @@ impl ReleaseEnvironment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReleaseRecord {
     pub id: u32,
-    pub name: String,
+    pub name: SharedName,
     pub status: ReleaseStatus,
     pub description: String,
     pub created_on: Option<DateTime<Utc>>,
@@ -516,6 +558,8 @@ pub struct ReleaseRecord {
     /// The build of the primary artifact: models whose `build_id` tag equals it are this
     /// release's models.
     pub build_id: Option<String>,
+    /// The release variables relcon reads ([`release_vars::READ`]); a release's other
+    /// variables (dozens in a real pipeline) are not kept by the adapters.
     pub variables: BTreeMap<String, String>,
     pub environments: Vec<ReleaseEnvironment>,
 }
@@ -533,6 +577,13 @@ pub mod release_vars {
     /// The model version a rollback run restores (YAML: `specificDeployment`); absent when
     /// the run restores each circuit's previous version (`rollbackType=previous`).
     pub const ROLLBACK_VERSION: &str = "ROLLBACK_VERSION";
+    /// Every variable relcon reads: what a release record keeps of its variables.
+    pub const READ: [&str; 4] = [
+        ENVIRONMENT_VERSION,
+        PREVIOUS_ENVIRONMENT_VERSION,
+        ROLLBACK_CIRCUITS,
+        ROLLBACK_VERSION,
+    ];
 }
 
 impl ReleaseRecord {
@@ -758,7 +809,7 @@ mod tests {
     #[test]
     fn a_redeploy_is_requested_by_whoever_triggered_it_the_first_attempt_by_the_author() {
         let who = |n: &str| IdentityRef {
-            unique_name: format!("{n}@contoso.com"),
+            unique_name: format!("{n}@contoso.com").into(),
             ..IdentityRef::default()
         };
         let at = |d: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, d, 9, 0, 0).single();
@@ -870,8 +921,8 @@ mod tests {
             ..Default::default()
         };
         let c = IdentityRef {
-            id: String::new(),
-            display_name: String::new(),
+            id: String::new().into(),
+            display_name: String::new().into(),
             unique_name: "ALICE@x".into(),
         };
         assert!(a.same_as(&b) && a.same_as(&c));

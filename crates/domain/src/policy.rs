@@ -233,9 +233,9 @@ mod tests {
 
     fn who(name: &str) -> IdentityRef {
         IdentityRef {
-            id: format!("id-{name}"),
-            display_name: name.to_owned(),
-            unique_name: format!("{name}@contoso.com"),
+            id: format!("id-{name}").into(),
+            display_name: name.to_owned().into(),
+            unique_name: format!("{name}@contoso.com").into(),
         }
     }
 

@@ -236,9 +236,9 @@ pub fn approval_records(
         approved_by: by,
         comments: comment,
         release_id,
-        release_name: release_name.to_owned(),
+        release_name: release_name.into(),
         stage_ref: stage.clone(),
-        stage_name: stage_name.to_owned(),
+        stage_name: stage_name.into(),
         attempt,
         created_on: time(a.created_on.as_deref()),
         modified_on: modified.or(time(a.last_modified_on.as_deref())),
@@ -357,7 +357,7 @@ pub fn releases(
                 .collect();
             ReleaseRecord {
                 id: training,
-                name: training_name.clone(),
+                name: training_name.as_str().into(),
                 status: ReleaseStatus::Active,
                 description: String::new(),
                 created_on: first.and_then(|r| r.created),
@@ -395,7 +395,7 @@ pub fn rollback_release(
     let variables = rollback_variables(&run.parameters);
     ReleaseRecord {
         id: run.id,
-        name: run.name.clone(),
+        name: run.name.as_str().into(),
         status: ReleaseStatus::Active,
         description: rollback_description(&variables),
         created_on: run.created,
@@ -405,7 +405,7 @@ pub fn rollback_release(
         environments: vec![ReleaseEnvironment {
             id,
             definition_environment_id: 0,
-            name: stage_name.to_owned(),
+            name: stage_name.into(),
             status: EnvironmentStatus::InProgress,
             required_approvers: required,
             requester_blocked: rule.and_then(|r| r.requester_blocked),
@@ -505,7 +505,7 @@ fn environment(
     ReleaseEnvironment {
         id,
         definition_environment_id: 0,
-        name: stage.release_environment().unwrap_or(stage_name).to_owned(),
+        name: stage.release_environment().unwrap_or(stage_name).into(),
         status,
         required_approvers: required,
         requester_blocked: rule.and_then(|r| r.requester_blocked),

@@ -119,7 +119,7 @@ impl AzureBackend {
         let value = value.unwrap_or_else(|| ReleaseEnvironment {
             id: stage.clone(),
             definition_environment_id: 0,
-            name: name.to_owned(),
+            name: name.into(),
             status: EnvironmentStatus::Queued,
             required_approvers: 0,
             requester_blocked: None,

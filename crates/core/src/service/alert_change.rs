@@ -278,7 +278,7 @@ pub async fn change(
     let check = session.context().policy.check_mutation();
     if !check.allowed() {
         let record = Record {
-            actor: operator.unique_name.clone(),
+            actor: operator.unique_name.to_string(),
             action: format!("{}-alert", verb(req.to)),
             target: format!("alert {}", short(&req.alert)),
             inputs: Inputs {

@@ -714,7 +714,7 @@ fn decision_record(
         details.insert("operation".into(), operation.into());
     }
     Record {
-        actor: operator.unique_name.clone(),
+        actor: operator.unique_name.to_string(),
         action: req.verdict.as_str().to_owned(),
         target: format!(
             "approval {} (release {} {}, {})",
@@ -826,9 +826,9 @@ mod tests {
 
     fn who(name: &str) -> IdentityRef {
         IdentityRef {
-            id: format!("id-{name}"),
+            id: format!("id-{name}").into(),
             display_name: name.into(),
-            unique_name: format!("{name}@contoso.com"),
+            unique_name: format!("{name}@contoso.com").into(),
         }
     }
 

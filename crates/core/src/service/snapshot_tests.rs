@@ -182,6 +182,16 @@ fn approvals_are_grouped_per_release_stage_with_approvers_so_far() {
 }
 
 #[test]
+fn the_deployment_lists_are_not_held_past_the_inventory() {
+    let mut r = readings();
+    assert!(!r.deployments.is_empty());
+    let s = assemble(&mut r, &ctx(), now());
+    assert!(r.deployments.is_empty());
+    let c = s.circuit(&"PLANT001/CIRCUIT01".parse().unwrap()).unwrap();
+    assert!(c.versions.prod.is_some(), "read before they were dropped");
+}
+
+#[test]
 fn a_failed_call_marks_what_it_covers_and_the_rest_still_shows() {
     let mut r = readings();
     let err = |what: &str| {

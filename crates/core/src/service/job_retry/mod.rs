@@ -63,7 +63,7 @@ pub async fn retry(
     let check = session.context().policy.check_mutation();
     if !check.allowed() {
         let record = Record {
-            actor: operator.unique_name.clone(),
+            actor: operator.unique_name.to_string(),
             action: "retry-job".into(),
             target: format!("{} {} scoring job {job}", req.circuit, req.stage),
             inputs: Inputs {

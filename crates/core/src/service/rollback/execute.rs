@@ -127,7 +127,7 @@ pub(super) fn redeploy_precheck(
         })?;
     if env.is_deploying() {
         return Err(RollbackRefusal::AlreadyDeploying {
-            release: release.name.clone(),
+            release: release.name.to_string(),
         }
         .into());
     }

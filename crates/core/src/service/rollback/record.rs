@@ -45,7 +45,7 @@ pub(super) fn audit_refused_plan(
         details.insert("release".into(), r.release_id.into());
     }
     let record = Record {
-        actor: actor.unique_name.clone(),
+        actor: actor.unique_name.to_string(),
         action: "rollback".into(),
         target: plan.circuit.to_string(),
         inputs: Inputs {

@@ -27,9 +27,9 @@ pub(crate) fn ctx() -> Context {
 
 pub(crate) fn who(name: &str) -> IdentityRef {
     IdentityRef {
-        id: format!("id-{name}"),
+        id: format!("id-{name}").into(),
         display_name: name.into(),
-        unique_name: format!("{name}@contoso.com"),
+        unique_name: format!("{name}@contoso.com").into(),
     }
 }
 
@@ -112,7 +112,7 @@ pub(crate) fn approval(
         approved_by: by.map(who),
         comments: String::new(),
         release_id: release,
-        release_name: format!("Release-{release}"),
+        release_name: format!("Release-{release}").into(),
         stage_ref: env.into(),
         stage_name: env_name.into(),
         attempt: 1,
@@ -154,7 +154,7 @@ pub(crate) fn release(
     };
     ReleaseRecord {
         id,
-        name: format!("Release-{id}"),
+        name: format!("Release-{id}").into(),
         status: ReleaseStatus::Active,
         description: "retrain cooling".into(),
         created_on: Some(Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0).unwrap()),

@@ -82,7 +82,7 @@ pub(super) fn assemble(circuits: &mut Circuits, r: &Readings, builds: &Builds) -
                 if let Some(cs) = circuits.get_mut(&m.circuit) {
                     cs.active_release = Some(ActiveRelease {
                         release_id: rel.id,
-                        release_name: rel.name.clone(),
+                        release_name: rel.name.to_string(),
                         stage,
                     });
                 }
@@ -127,7 +127,7 @@ impl Carried<'_> {
 fn summary(rel: &ReleaseRecord, carried: &Carried<'_>) -> ReleaseSummary {
     ReleaseSummary {
         id: rel.id,
-        name: rel.name.clone(),
+        name: rel.name.to_string(),
         status: rel.status.clone(),
         created_on: rel.created_on,
         created_by: rel.created_by.clone(),
@@ -244,7 +244,7 @@ fn group_approvals(
         let (blocked_approvers, approvers, caller_may_decide) = platform_word(&records);
         items.push(ApprovalItem {
             release_id,
-            release_name: first.release_name.clone(),
+            release_name: first.release_name.to_string(),
             stage,
             environment_id: env_id.clone(),
             pending_ids: pending_ids(&records),
