@@ -82,7 +82,13 @@ pub fn decide_all(
                 status: a.status,
             });
         }
-        let Some(step) = a.steps.iter().find(|s| s.assigned == who) else {
+        let own = a.steps.iter().find(|s| s.assigned == who);
+        let for_group = || {
+            a.steps
+                .iter()
+                .find(|s| s.assigned == view::GROUP && view::answers_for_group(who))
+        };
+        let Some(step) = own.or_else(for_group) else {
             return Err(Refusal::NotAnApprover {
                 id: a.id.clone(),
                 who: name,

@@ -481,9 +481,23 @@ impl ApprovalExpand {
     }
 }
 
+/// An approver of a check: a person, or the approver group.
+fn approver(w: &World, base: &str, p: usize) -> Value {
+    if p == view::GROUP {
+        crate::devops_json::approver_group(w, base)
+    } else {
+        identity(w, base, p)
+    }
+}
+
 /// The caller's rights on an approval (`ApprovalPermissions`, flags written as names).
 pub fn permissions(a: &YamlApproval, caller: usize) -> &'static str {
-    let assigned = a.steps.iter().any(|s| s.assigned == caller);
+    let assigned = a.steps.iter().any(|s| {
+        s.assigned == caller
+            || (s.assigned == view::GROUP
+                && s.status == "pending"
+                && view::answers_for_group(caller))
+    });
     if assigned && !a.blocked.contains(&caller) && a.status == "pending" {
         "view, update, reassign"
     } else {
@@ -535,7 +549,7 @@ pub fn approval_json(
                 .enumerate()
                 .map(|(i, s)| {
                     let mut step = json!({
-                        "assignedApprover": identity(w, base, s.assigned),
+                        "assignedApprover": approver(w, base, s.assigned),
                         "status": s.status,
                         "comment": s.comment,
                         "order": i + 1,
@@ -543,8 +557,9 @@ pub fn approval_json(
                         "history": [],
                     });
                     if let Some(at) = s.at {
-                        step["actualApprover"] = identity(w, base, s.assigned);
-                        step["lastModifiedBy"] = identity(w, base, s.assigned);
+                        let who = s.actual.unwrap_or(s.assigned);
+                        step["actualApprover"] = identity(w, base, who);
+                        step["lastModifiedBy"] = identity(w, base, who);
                         step["lastModifiedOn"] = json!(iso(at));
                     }
                     step
@@ -594,7 +609,7 @@ pub fn check_json(w: &World, base: &str, env: EnvKind, settings: bool) -> Option
     });
     if settings {
         v["settings"] = json!({
-            "approvers": view::approvers().into_iter().map(|p| identity(w, base, p)).collect::<Vec<_>>(),
+            "approvers": view::approvers().into_iter().map(|p| approver(w, base, p)).collect::<Vec<_>>(),
             "executionOrder": "anyOrder",
             "minRequiredApprovers": min,
             "instructions": instructions(env, barred),

@@ -337,6 +337,7 @@ fn approvals_query(w: &World, req: &Req) -> Reply {
             users.as_ref().is_none_or(|u| {
                 a.steps
                     .iter()
+                    .filter(|s| s.assigned != view::GROUP)
                     .any(|s| u.contains(&w.person(s.assigned).id.to_ascii_lowercase()))
             })
         })

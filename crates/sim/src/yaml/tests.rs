@@ -482,6 +482,75 @@ fn one_approval_stays_pending_until_min_required_approvers_and_refuses_repeats()
     );
 }
 
+/// The approver group counts as one approver: a member without a step of their own (the
+/// demo's default operator) may answer for it, once; the group's step then names who did.
+#[test]
+fn a_member_answers_once_for_the_approver_group() {
+    let (mut w, now) = yaml_world();
+    let untouched = |a: &Value| {
+        a["minRequiredApprovers"] == 2
+            && a["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["status"] == "pending")
+    };
+    let a = pending(&mut w, now)
+        .into_iter()
+        .find(|a| a["pipeline"]["name"] == "prod-deployment-pipeline" && untouched(a))
+        .expect("an untouched Prod approval");
+    let id = a["id"].as_str().unwrap().to_owned();
+    let group = |a: &Value| {
+        a["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["assignedApprover"]["isContainer"] == true)
+            .cloned()
+            .expect("a step assigned to the group")
+    };
+    assert_eq!(group(&a)["status"], "pending");
+    let mine = |w: &mut World, who: &str| {
+        let p = call(
+            w,
+            now,
+            who,
+            Method::GET,
+            &format!("{P}/pipelines/approvals/{id}?$expand=permissions&api-version=7.1"),
+            None,
+        );
+        p.body["permissions"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(mine(&mut w, "operator").contains("update"));
+    let one = decide(
+        &mut w,
+        now,
+        "operator",
+        json!([{"approvalId": id, "status": "approved", "comment": "for the group"}]),
+    );
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert_eq!(one.body["value"][0]["status"], "pending", "1 of 2");
+    let step = group(&approval(&mut w, now, &id));
+    assert_eq!(step["status"], "approved");
+    assert_eq!(
+        step["actualApprover"]["uniqueName"], "operator@contoso.com",
+        "{step}"
+    );
+    // Another member: the group has answered; nothing changes.
+    assert_eq!(mine(&mut w, "frank"), "view");
+    let again = decide(
+        &mut w,
+        now,
+        "frank",
+        json!([{"approvalId": id, "status": "approved", "comment": "me too"}]),
+    );
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert_eq!(group(&approval(&mut w, now, &id)), step);
+}
+
 #[test]
 fn the_runs_requester_is_refused_and_a_patch_is_all_or_nothing() {
     let (mut w, now) = yaml_world();

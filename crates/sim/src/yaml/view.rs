@@ -177,15 +177,30 @@ pub fn run_by_id(w: &World, id: u32) -> Option<Run> {
     w.builds.iter().position(|b| b.id == id).map(Run::Training)
 }
 
-/// The people assigned to every Approval check: the approvers of the classic world.
+/// The approvers of every Approval check: alice to erin one by one, and the classic world's
+/// approver group ([`GROUP`]).
 pub fn approvers() -> Vec<usize> {
-    (ALICE..=ERIN).collect()
+    (ALICE..=ERIN).chain([GROUP]).collect()
+}
+
+/// The approver group (`[forecasting]\ML Release Approvers`) as an approver of a check: "a
+/// group counts as one approver, any member may answer for it" (Microsoft's "Define approvals
+/// and checks"). Everyone but the build service is a member here, as the classic world's
+/// group approvals let anyone answer; someone with a step of their own answers on it.
+pub const GROUP: usize = usize::MAX;
+
+/// Whether `who` answers for the group: a member without a step of their own.
+pub fn answers_for_group(who: usize) -> bool {
+    who != crate::world::SERVICE && !(ALICE..=ERIN).contains(&who)
 }
 
 /// One step of an approval.
 #[derive(Debug, Clone)]
 pub struct Step {
+    /// A person, or [`GROUP`].
     pub assigned: usize,
+    /// Who answered it: the assigned person, or the member who answered for the group.
+    pub actual: Option<usize>,
     pub status: &'static str,
     pub comment: String,
     pub at: Option<DateTime<Utc>>,
@@ -304,39 +319,50 @@ fn release_approval(
     }
 }
 
-/// A step per assigned approver (and one for anyone else who decided); an undecided step is
-/// `pending` while the approval is, then `skipped` (or `canceled` with it).
+/// A step per assigned approver; the group's answered by the first member without a step of
+/// their own who decided (anyone else who decided gets a step of their own). An undecided
+/// step is `pending` while the approval is, then `skipped` (or `canceled` with it).
 fn steps(
     status: &'static str,
     decided: &[(usize, &'static str, String, DateTime<Utc>)],
 ) -> Vec<Step> {
-    let mut people = approvers();
-    for (who, ..) in decided {
-        if !people.contains(who) {
-            people.push(*who);
-        }
-    }
-    people
-        .into_iter()
-        .map(|p| match decided.iter().find(|(who, ..)| *who == p) {
-            Some((_, s, comment, at)) => Step {
-                assigned: p,
+    let undecided = match status {
+        "pending" => "pending",
+        "canceled" => "canceled",
+        _ => "skipped",
+    };
+    let answered =
+        |assigned: usize, d: Option<&(usize, &'static str, String, DateTime<Utc>)>| match d {
+            Some((who, s, comment, at)) => Step {
+                assigned,
+                actual: Some(*who),
                 status: s,
                 comment: comment.clone(),
                 at: Some(*at),
             },
             None => Step {
-                assigned: p,
-                status: match status {
-                    "pending" => "pending",
-                    "canceled" => "canceled",
-                    _ => "skipped",
-                },
+                assigned,
+                actual: None,
+                status: undecided,
                 comment: String::new(),
                 at: None,
             },
+        };
+    let for_group = decided.iter().find(|(who, ..)| answers_for_group(*who));
+    let mut out: Vec<Step> = approvers()
+        .into_iter()
+        .map(|p| match p {
+            GROUP => answered(GROUP, for_group),
+            p => answered(p, decided.iter().find(|(who, ..)| *who == p)),
         })
-        .collect()
+        .collect();
+    for d in decided {
+        let listed = out.iter().any(|s| s.actual == Some(d.0));
+        if !listed {
+            out.push(answered(d.0, Some(d)));
+        }
+    }
+    out
 }
 
 fn rollback_approval(w: &World, n: usize) -> Option<YamlApproval> {
