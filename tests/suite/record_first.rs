@@ -85,17 +85,10 @@ fn pending(sim: &Sim, who: &str) -> Vec<Value> {
     v["approvals"].as_array().unwrap().clone()
 }
 
-fn incident_circuit(sim: &Sim) -> String {
-    sim.get("/_sim/scenario")["incident_circuit"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[test]
 fn a_corrupt_or_unwritable_audit_log_refuses_every_change_and_nothing_is_sent() {
     let sim = Sim::start(&[]);
-    let circuit = incident_circuit(&sim);
+    let circuit = sim.incident_circuit();
     let mut decided = Vec::new();
     for (who, how) in [("carol", Broken::Corrupt), ("dave", Broken::Unwritable)] {
         // Approvals policy lets `who` decide: only the audit log stands in the way.
@@ -213,7 +206,7 @@ fn audit_results(sim: &Sim, who: &str) -> Vec<String> {
 #[test]
 fn a_rollback_stopped_between_journal_and_send_is_sent_once_by_the_rerun() {
     let sim = Sim::start(&["--speed", "600"]);
-    let circuit = incident_circuit(&sim);
+    let circuit = sim.incident_circuit();
     let op = journal_then_kill_9_before_sending(&sim, "erin", &circuit);
     assert_eq!(mutations(&sim), 0, "stopped before sending");
     assert_eq!(audit_results(&sim, "erin"), ["sending"], "recorded first");
@@ -273,7 +266,7 @@ fn a_rollback_stopped_between_journal_and_send_is_sent_once_by_the_rerun() {
 #[test]
 fn a_rollback_that_went_out_just_before_the_stop_is_not_sent_again() {
     let sim = Sim::start(&["--speed", "600"]);
-    let circuit = incident_circuit(&sim);
+    let circuit = sim.incident_circuit();
     let op = journal_then_kill_9_before_sending(&sim, "erin", &circuit);
     // The ambiguous case: the request reached the service, the answer never reached the
     // journal. Here the redeploy is sent by hand, as relcon would have.
@@ -316,7 +309,7 @@ fn a_rollback_that_went_out_just_before_the_stop_is_not_sent_again() {
 fn a_rerun_while_one_is_in_flight_shows_that_one_not_a_new_plan() {
     // Deployments take ten simulated minutes at speed 1: the rollback stays in flight.
     let sim = Sim::start(&["--speed", "1"]);
-    let circuit = incident_circuit(&sim);
+    let circuit = sim.incident_circuit();
     let (code, first) = sim.json("dave", &["rollback", &circuit, "--yes", "--reason", "MAE"]);
     assert_eq!(code, 0, "{first}");
     let id = first["operation"]["id"].as_str().unwrap().to_owned();

@@ -418,10 +418,7 @@ fn rollback_then_kill_9(sim: &Sim, who: &str) -> String {
 
 /// The same with more arguments to `relcon rollback` (`--method pipeline`).
 fn rollback_then_kill_9_with(sim: &Sim, who: &str, more: &[&str]) -> String {
-    let circuit = sim.get("/_sim/scenario")["incident_circuit"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let circuit = sim.incident_circuit();
     let mut first = sim
         .std_relcon(who)
         .args([
@@ -573,10 +570,7 @@ const REDEPLOY_PACE: &[&str] = &[
 
 fn redeploy_needs_the_production_approvals_again(flags: &[&str], group: Option<&str>) {
     let sim = Sim::start(flags);
-    let circuit = sim.get("/_sim/scenario")["incident_circuit"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let circuit = sim.incident_circuit();
     let run = sim
         .std_relcon("erin")
         .args([
@@ -709,10 +703,7 @@ fn approve_the_rollback_run(sim: &Sim, requester: &str, approver: &str) -> Value
 #[test]
 fn yaml_rollback_through_the_rollback_pipeline_waits_for_its_approval_then_verifies() {
     let sim = Sim::start(&["--devops", "yaml", "--speed", "600"]);
-    let circuit = sim.get("/_sim/scenario")["incident_circuit"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let circuit = sim.incident_circuit();
     let (code, plan) = sim.json(
         "erin",
         &["rollback", &circuit, "--plan", "--method", "pipeline"],

@@ -135,10 +135,7 @@ fn a_yaml_approval_is_refused_to_its_requester_and_completed_by_a_second_approve
 #[test]
 fn a_rollback_runs_approval_names_its_circuit_and_its_own_rule() {
     let sim = SimServe::start(&["--devops", "yaml"]);
-    let circuit = sim.get("/_sim/scenario")["incident_circuit"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let circuit = sim.incident_circuit();
     let (code, plan) = sim.json(
         "erin",
         &["rollback", &circuit, "--plan", "--method", "pipeline"],

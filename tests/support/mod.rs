@@ -298,6 +298,14 @@ impl Contract {
 }
 
 impl SimServe {
+    /// The scenario's incident circuit (`PLANT007/CIRCUIT03` in the demo), from `/_sim/scenario`.
+    pub fn incident_circuit(&self) -> String {
+        self.get("/_sim/scenario")["incident_circuit"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// The pending environment-only release, as `who` sees it in `relcon approvals`.
     pub fn environment_approval(&self, who: &str) -> Value {
         let (code, v) = self.json(who, &["approvals"]);

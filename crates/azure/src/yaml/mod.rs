@@ -516,17 +516,15 @@ impl AzureBackend {
             let Some(info) = runs.get(&run) else { continue };
             let still_running = !info.state.eq_ignore_ascii_case("completed");
             let waits = pending.iter().any(|p| p.run == run && p.stage == stage);
-            let mut records = recorded.iter().filter(|(s, a)| *s == stage && a.run == run);
-            let all_finished = records.all(|(_, a)| a.finished.is_some());
-            if !still_running || waits || !all_finished {
-                continue;
-            }
-            let after = recorded
+            let records: Vec<&StageAttempt> = recorded
                 .iter()
                 .filter(|(s, a)| *s == stage && a.run == run)
-                .map(|(_, a)| a.attempt)
-                .max()
-                .unwrap_or(0);
+                .map(|(_, a)| a)
+                .collect();
+            if !still_running || waits || records.iter().any(|a| a.finished.is_none()) {
+                continue;
+            }
+            let after = records.iter().map(|a| a.attempt).max().unwrap_or(0);
             let url = self.urls.yaml_timeline(run)?;
             let timeline: pw::Timeline = self
                 .http

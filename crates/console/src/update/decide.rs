@@ -102,7 +102,7 @@ pub fn on_box(app: &mut App, action: Action) -> Vec<Effect> {
                 Field::Reason => Field::Main,
             };
         }
-        Action::NextApproval if form.sending.is_none() && form.keys.len() > 1 => {
+        Action::NextApproval if form.keys.len() > 1 => {
             form.index = (form.index + 1) % form.keys.len();
             form.override_gate = false;
             form.field = Field::Main;
@@ -158,9 +158,6 @@ fn submit(app: &mut App) -> Vec<Effect> {
     let Some(form) = app.decide_form().cloned() else {
         return Vec::new();
     };
-    if form.sending.is_some() {
-        return problem(app, "sent; waiting for the answer".into());
-    }
     if let Some(p) = data_problem(app) {
         return problem(app, p);
     }
