@@ -13,7 +13,7 @@
 //! - the drift table's parts (by plant, as a result past Log Analytics' cap is read) joined
 //!   into one table and decoded, as a refresh did, against each part decoded as it arrives
 //!   (`queries::Decoded::add`), and the decoded series kept whole against cut to what a fleet
-//!   row shows (`SeriesKept::FleetView`, a one-shot `relcon fleet`);
+//!   row shows (`Keep::FleetView`, a one-shot `relcon fleet`);
 //! - 20,000 Prod job lists of 15 jobs held whole, as the job book did, against the jobs the
 //!   summary reads (`incidents::jobs_assessed`).
 //!
@@ -239,7 +239,7 @@ fn drift_part(
 }
 
 fn drift_decoding(circuits: usize) {
-    use relcon::service::queries::{self, Decoded, SeriesKept};
+    use relcon::service::queries::{self, Decoded, Keep};
     let parts = 8;
     let thresholds = &relcon::domain::Thresholds::default();
     // The answer the parts are cut from is not counted; each part counts from when it arrives.
@@ -254,14 +254,14 @@ fn drift_decoding(circuits: usize) {
     });
     let decoded = decoded.unwrap_or_default();
     // Each part decoded as it arrives and dropped.
-    let each = |kept: SeriesKept| {
+    let each = |kept: Keep| {
         peak_of(|| {
             let mut d = Decoded::default();
             for k in 0..parts {
                 let t = drift_part(&source, k, parts);
                 let mut part = queries::decode_drift(&t).unwrap_or_default();
                 drop(t);
-                if kept == SeriesKept::FleetView {
+                if kept == Keep::FleetView {
                     for list in part.values_mut() {
                         queries::keep_fleet_view(list, thresholds);
                     }
@@ -271,8 +271,8 @@ fn drift_decoding(circuits: usize) {
             d
         })
     };
-    let (per_part, full) = each(SeriesKept::Full);
-    let (per_part_view, view) = each(SeriesKept::FleetView);
+    let (per_part, full) = each(Keep::Full);
+    let (per_part_view, view) = each(Keep::FleetView);
     assert_eq!(full.by_circuit, decoded, "decoded alike");
     assert_eq!(view.by_circuit.len(), decoded.len());
     println!(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{Exit, Global, fail, load_settings};
 use crate::azure::{AzureBackend, ClientOptions};
 use crate::service::clock;
-use crate::service::queries::SeriesKept;
+use crate::service::queries::Keep;
 use crate::service::session::{CacheChoice, OpenOptions, Session};
 use crate::settings::Settings;
 use crate::sim::{SimOptions, start};
@@ -35,17 +35,25 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
 /// Azure, or the built-in simulator started in-process) and hand it to the core's composition
 /// root, [`Session::open`], which decides everything else.
 pub fn open(g: &Global) -> Result<Opened, Exit> {
-    open_keeping(g, SeriesKept::Full)
+    open_keeping(g, Keep::Full)
 }
 
 /// [`open`] for a one-shot command that prints no drift series (`relcon fleet`): its refresh
-/// keeps of each circuit's drift what a fleet row shows, as the snapshot cache does
+/// keeps of each circuit's drift what a fleet row shows, as the snapshot cache does; with
+/// `--no-cache`, when nothing is stored for a next start, only what the command prints
 /// (docs/PERFORMANCE.md, "20,000 circuits in bounded memory").
 pub fn open_fleet_view(g: &Global) -> Result<Opened, Exit> {
-    open_keeping(g, SeriesKept::FleetView)
+    open_keeping(
+        g,
+        if g.no_cache {
+            Keep::Printed
+        } else {
+            Keep::FleetView
+        },
+    )
 }
 
-fn open_keeping(g: &Global, series_kept: SeriesKept) -> Result<Opened, Exit> {
+fn open_keeping(g: &Global, keep: Keep) -> Result<Opened, Exit> {
     let configured = load_settings(g).map_err(|e| fail(Exit::Usage, e))?;
     let pinned = clock::pinned_from_env().map_err(|e| fail(Exit::Usage, e))?;
     let runtime = runtime()?;
@@ -101,7 +109,7 @@ fn open_keeping(g: &Global, series_kept: SeriesKept) -> Result<Opened, Exit> {
             },
             clock: Some(session_clock),
             embedded_demo,
-            series_kept,
+            keep,
         },
     )
     .map_err(|e| fail(Exit::Usage, e.to_string()))?;

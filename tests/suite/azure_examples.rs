@@ -245,7 +245,7 @@ fn model_containers_and_versions() {
         numbered.name = Some("3".into());
         let r = map::model_version(AssetLocation::Registry, "m", numbered).unwrap();
         assert_eq!(r.version, ModelVersion(3));
-        assert_eq!(r.tags.get("string").map(String::as_str), Some("string"));
+        assert_eq!(r.tags.get("string"), Some("string"));
         assert_eq!(
             r.created_at.map(|t| t.to_rfc3339()).as_deref(),
             Some("2020-01-01T12:34:56.999+00:00")

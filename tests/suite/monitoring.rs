@@ -403,7 +403,7 @@ async fn a_result_past_the_cap_is_read_whole_in_parts() {
 #[tokio::test]
 async fn a_refresh_decodes_each_part_as_it_arrives() {
     use relcon::domain::drift::DriftAssessment;
-    use relcon::service::queries::{Decoded, MonitorRead, SeriesKept, read_decoded};
+    use relcon::service::queries::{Decoded, Keep, MonitorRead, read_decoded};
 
     let whole = sim().await;
     let reference = AzureBackend::new(&whole.settings(), options()).expect("client");
@@ -422,8 +422,7 @@ async fn a_refresh_decodes_each_part_as_it_arrives() {
 
     // A fresh client: the split is found during this read (parts may be handed again).
     let b = AzureBackend::new(&capped.settings(), options()).expect("client");
-    let Ok(MonitorRead::Drift(read)) =
-        read_decoded(&b, MonitorQuery::Drift, SeriesKept::Full, &t).await
+    let Ok(MonitorRead::Drift(read)) = read_decoded(&b, MonitorQuery::Drift, Keep::Full, &t).await
     else {
         panic!("drift read");
     };
@@ -444,7 +443,7 @@ async fn a_refresh_decodes_each_part_as_it_arrives() {
 
     // What a fleet row needs: the worst series whole, the others their newest point.
     let Ok(MonitorRead::Drift(view)) =
-        read_decoded(&b, MonitorQuery::Drift, SeriesKept::FleetView, &t).await
+        read_decoded(&b, MonitorQuery::Drift, Keep::FleetView, &t).await
     else {
         panic!("drift read");
     };
@@ -479,4 +478,63 @@ async fn a_refresh_decodes_each_part_as_it_arrives() {
         }
     }
     assert!(cut > 100, "histories were cut: {cut}");
+
+    // What `relcon fleet --no-cache` prints: the worst series' newest point alone, judged the
+    // same as the whole list.
+    let Ok(MonitorRead::Drift(printed)) =
+        read_decoded(&b, MonitorQuery::Drift, Keep::Printed, &t).await
+    else {
+        panic!("drift read");
+    };
+    assert_eq!(printed.by_circuit.len(), expected.by_circuit.len());
+    for (circuit, list) in &printed.by_circuit {
+        let whole = assess(&expected.by_circuit[circuit]);
+        let kept = assess(list);
+        assert_eq!(kept.worst, whole.worst, "{circuit}");
+        assert_eq!(kept.status, whole.status, "{circuit}");
+        assert_eq!(list.len(), 1, "{circuit}: {list:?}");
+        assert_eq!(list[0].series.values.len(), 1, "{circuit}");
+    }
+}
+
+/// Once the adapter has read an endpoint list of more plants than one part covers
+/// (`kql::PLANTS_PER_PART`), it asks the monitoring queries in parts from the start, rather
+/// than asking for a result the service must cut and reading it first; the rows are the same.
+#[tokio::test]
+async fn a_large_fleet_is_queried_in_parts_from_the_start() {
+    let plants = kql::PLANTS_PER_PART as usize + 1;
+    let sim = start(SimOptions {
+        seed: 11,
+        start: Some(relcon::domain::clock::pinned_start()),
+        fleet: relcon::sim::FleetSource::Generated {
+            plants,
+            circuits_per_plant: 1,
+        },
+        ..SimOptions::default()
+    })
+    .await
+    .expect("simulator starts");
+    let reference = AzureBackend::new(&sim.settings(), options()).expect("client");
+    let whole = reference.monitor(MonitorQuery::Drift).await.expect("drift");
+    assert_eq!(
+        reference.stats().monitor,
+        1,
+        "nothing known of the fleet: one query"
+    );
+
+    let b = AzureBackend::new(&sim.settings(), options()).expect("client");
+    let endpoints = b.endpoints(Stage::Prod).await.expect("endpoints");
+    assert_eq!(endpoints.len(), plants);
+    let mut parts = Vec::new();
+    b.monitor_each(MonitorQuery::Drift, &mut |part| parts.push(part.rows.len()))
+        .await
+        .expect("drift");
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    assert_eq!(b.stats().monitor, 2);
+    assert_eq!(parts.iter().sum::<usize>(), whole.rows.len());
+    // The part count by plants.
+    assert_eq!(kql::parts_for_plants(0), 1);
+    assert_eq!(kql::parts_for_plants(kql::PLANTS_PER_PART), 1);
+    assert_eq!(kql::parts_for_plants(20 * kql::PLANTS_PER_PART), 20);
+    assert_eq!(kql::parts_for_plants(u32::MAX), kql::MAX_PARTS);
 }

@@ -489,7 +489,10 @@ async fn warm_refresh_of(plants: usize, ceiling: u64) {
         other => panic!("the alerts were not read: {other:?}"),
     };
     let alert_pages = alerts.div_ceil(25).max(1) as u64;
-    let per_refresh = 2 + 2 * plants as u64 + 2 * pages(plants * 10) + 2 + 1 + 3 + alert_pages;
+    // Each query in as many parts as the plants call for (`kql::PLANTS_PER_PART`).
+    let queries = 3 * u64::from(relcon::azure::kql::parts_for_plants(plants as u32));
+    let per_refresh =
+        2 + 2 * plants as u64 + 2 * pages(plants * 10) + 2 + 1 + queries + alert_pages;
     assert!(
         (per_refresh..=per_refresh + 3).contains(&warm),
         "{warm} requests; {per_refresh} plus the releases not settled expected"

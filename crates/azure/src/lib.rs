@@ -34,7 +34,7 @@ pub mod wire;
 pub mod yaml;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -130,6 +130,9 @@ pub struct AzureBackend {
     schema: kql::Schema,
     /// How many parts each monitoring query was last asked in (see `monitor`).
     monitor_parts: [AtomicU32; MonitorQuery::COUNT],
+    /// The most plants (batch endpoints) one stage's endpoint list has shown: what a
+    /// monitoring query's first split is sized by ([`kql::parts_for_plants`]).
+    plants_seen: AtomicU32,
     /// Azure Monitor alerts (Alerts Management).
     alerts: alerts::AlertUrls,
     /// Batch scoring jobs and run history (the Azure ML data plane).
@@ -209,6 +212,7 @@ impl AzureBackend {
             description,
             schema,
             monitor_parts: Default::default(),
+            plants_seen: AtomicU32::new(0),
             alerts: alerts::AlertUrls::new(settings),
             jobs: jobs::JobUrls::new(settings),
             yaml: (settings.devops.flavor == ReleaseFlavor::Yaml)
@@ -339,6 +343,8 @@ impl Backend for AzureBackend {
     async fn endpoints(&self, stage: Stage) -> BackendResult<Vec<Endpoint>> {
         let url = self.urls.endpoints(stage)?;
         let list: Vec<mw::BatchEndpoint> = self.http.arm_list(url, "a batch endpoint list").await?;
+        let plants = u32::try_from(list.len()).unwrap_or(u32::MAX);
+        self.plants_seen.fetch_max(plants, Ordering::Relaxed);
         Ok(list.into_iter().map(|e| map::endpoint(stage, e)).collect())
     }
 

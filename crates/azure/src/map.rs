@@ -104,7 +104,7 @@ pub fn model_version(
         location,
         name: model.to_owned(),
         version,
-        tags: props.tags,
+        tags: props.tags.into(),
         created_at: w.system_data.and_then(|s| time(s.created_at.as_deref())),
         description: props.description.filter(|s| !s.is_empty()),
     })

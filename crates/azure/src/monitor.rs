@@ -35,6 +35,11 @@ impl AzureBackend {
     ) -> BackendResult<()> {
         let slot = &self.monitor_parts[query.index()];
         let mut parts = slot.load(Ordering::Relaxed).max(1);
+        if query.can_split() {
+            parts = parts.max(kql::parts_for_plants(
+                self.plants_seen.load(Ordering::Relaxed),
+            ));
+        }
         loop {
             let mut split = false;
             for k in 0..parts {
@@ -42,8 +47,9 @@ impl AzureBackend {
                     index: k,
                     of: parts,
                 };
-                let Answer { table, too_large } = self.monitor_once(query, part).await?;
-                if too_large && parts < kql::MAX_PARTS && query.can_split() {
+                let may_split = parts < kql::MAX_PARTS && query.can_split();
+                let Answer { table, too_large } = self.monitor_once(query, part, may_split).await?;
+                if too_large && may_split {
                     split = true;
                     break;
                 }
@@ -76,7 +82,14 @@ impl AzureBackend {
     }
 
     /// One query (or one part of it) and what came back; `Err` only when nothing usable came.
-    async fn monitor_once(&self, query: MonitorQuery, part: kql::Part) -> BackendResult<Answer> {
+    /// When it `may_split` and the service cut the result for its size, the rows are not
+    /// decoded: the answer is empty and `too_large`, and the caller asks again in parts.
+    async fn monitor_once(
+        &self,
+        query: MonitorQuery,
+        part: kql::Part,
+        may_split: bool,
+    ) -> BackendResult<Answer> {
         let url = self.urls.monitor_query()?;
         let (text, timespan) = kql::query(query, self.schema);
         let text = kql::partitioned(&text, self.schema, part);
@@ -92,6 +105,25 @@ impl AzureBackend {
             .await?;
         let (url_text, status, request_id) =
             (reply.url.to_string(), reply.status, reply.request_id());
+        if may_split {
+            let probe: lw::QueryProbe = reply.json(what)?;
+            if probe
+                .error
+                .as_ref()
+                .is_some_and(wire::ErrorDetail::result_too_large)
+            {
+                tracing::warn!(
+                    request_id = request_id.as_deref().unwrap_or(""),
+                    query = query.as_str(),
+                    bytes = reply.body.len(),
+                    "the result passes the service's cap; its rows are not read"
+                );
+                return Ok(Answer {
+                    table: Table::default(),
+                    too_large: true,
+                });
+            }
+        }
         let results: lw::QueryResults = reply.json(what)?;
         drop(reply.body);
         let service = match self.schema {

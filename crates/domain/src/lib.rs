@@ -15,6 +15,7 @@ pub mod hash;
 pub mod ids;
 pub mod incidents;
 pub mod job_retry;
+pub mod model_tags;
 pub mod naming;
 pub mod platform;
 pub mod policy;

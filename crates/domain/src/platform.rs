@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::hash::TrainingHash;
+pub use super::model_tags::ModelTags;
 pub use super::release_ids::{ApprovalId, StageRef};
 pub use super::shared_name::SharedName;
 use super::{CircuitId, CircuitRef, ModelVersion, PlantId, Stage};
@@ -264,7 +265,7 @@ pub struct ModelVersionRecord {
     pub location: AssetLocation,
     pub name: String,
     pub version: ModelVersion,
-    pub tags: BTreeMap<String, String>,
+    pub tags: ModelTags,
     pub created_at: Option<DateTime<Utc>>,
     pub description: Option<String>,
 }
@@ -283,10 +284,7 @@ pub mod tags {
 
 impl ModelVersionRecord {
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags
-            .get(key)
-            .map(String::as_str)
-            .filter(|s| !s.is_empty())
+        self.tags.get(key).filter(|s| !s.is_empty())
     }
 
     pub fn training_hash(&self) -> Option<TrainingHash> {
@@ -622,6 +620,24 @@ impl ReleaseRecord {
                 }
             }
         }
+    }
+
+    /// Every stage has finished (succeeded, partly, canceled or rejected) and none waits for
+    /// an approval: nothing of it is deploying or awaits a decision (a redeploy makes a stage
+    /// active again).
+    pub fn is_settled(&self) -> bool {
+        self.environments.iter().all(|e| {
+            matches!(
+                e.status,
+                EnvironmentStatus::Succeeded
+                    | EnvironmentStatus::PartiallySucceeded
+                    | EnvironmentStatus::Canceled
+                    | EnvironmentStatus::Rejected
+            ) && !e
+                .pre_deploy_approvals
+                .iter()
+                .any(|a| a.status == ApprovalStatus::Pending)
+        })
     }
 
     /// `Some(version)` when this is an environment-only release.

@@ -14,6 +14,17 @@ pub struct QueryResults {
     pub error: Option<ErrorDetail>,
 }
 
+/// A query's answer read for its `error` alone, its tables skipped without being kept: a
+/// result the service cut for its size is asked again in parts, and decoding the half a
+/// million rows that fitted (a few hundred MB as JSON values) only to drop them was most of a
+/// large fleet's peak memory.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct QueryProbe {
+    pub tables: serde::de::IgnoredAny,
+    pub error: Option<ErrorDetail>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct QueryTable {
@@ -64,5 +75,24 @@ mod tests {
         assert!(by_code.error.unwrap().result_too_large());
         assert!(by_message.error.unwrap().result_too_large());
         assert!(!other.error.unwrap().result_too_large());
+    }
+
+    /// The probe reads the error of an answer whose rows it does not decode: rows of any shape
+    /// (a row that is not a list, a cell that is an object) are skipped, not refused.
+    #[test]
+    fn the_probe_reads_the_error_past_rows_it_skips() {
+        let body =
+            br#"{"tables": [{"name": "PrimaryResult", "columns": [{"name": "x", "type": "long"}],
+            "rows": [[1], "not a row", [{"deep": [1, 2, {"a": null}]}]]}],
+            "error": {"code": "PartialError", "message": "m", "details": [{"code": "EngineError",
+            "innererror": {"code": "E_QUERY_RESULT_SET_TOO_LARGE"}}]}}"#;
+        let probe: QueryProbe = serde_json::from_slice(body).unwrap();
+        assert!(probe.error.unwrap().result_too_large());
+        assert!(
+            serde_json::from_slice::<QueryResults>(body).is_err(),
+            "the rows do not decode"
+        );
+        let whole: QueryProbe = serde_json::from_slice(br#"{"tables": []}"#).unwrap();
+        assert!(whole.error.is_none());
     }
 }

@@ -187,7 +187,7 @@ fn runtime_in(state: &std::path::Path) -> (Runtime, mpsc::UnboundedReceiver<Msg>
         registry: "mlr-forecast".into(),
         poll_interval: std::time::Duration::from_millis(100),
         incidents: Default::default(),
-        series_kept: Default::default(),
+        keep: Default::default(),
     };
     let session = Session::with_context(
         fake.clone(),

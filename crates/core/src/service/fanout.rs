@@ -210,7 +210,7 @@ async fn run(backend: &dyn Backend, ctx: &Context, job: Job, now: DateTime<Utc>)
         }
         Job::Query(q) => Done::Query(
             q,
-            super::queries::read_decoded(backend, q, ctx.series_kept, &ctx.thresholds).await,
+            super::queries::read_decoded(backend, q, ctx.keep, &ctx.thresholds).await,
         ),
         Job::Deployments(s, e) => {
             let r = backend.deployments(s, &e).await;

@@ -53,8 +53,8 @@ pub struct Context {
     /// What alerts and scoring jobs are judged by (`[incidents]`).
     pub incidents: incidents::IncidentPolicy,
     /// How much of each drift series a refresh keeps (all of it, but for a one-shot command
-    /// that prints none: `OpenOptions::series_kept`).
-    pub series_kept: queries::SeriesKept,
+    /// that prints none: `OpenOptions::keep`).
+    pub keep: queries::Keep,
 }
 
 impl Context {
@@ -79,7 +79,7 @@ impl Context {
             registry: settings.registry.name.clone(),
             poll_interval: std::time::Duration::from_millis(settings.client.poll_interval_ms),
             incidents: incidents::IncidentPolicy::from_settings(settings),
-            series_kept: queries::SeriesKept::Full,
+            keep: queries::Keep::Full,
         }
     }
 

@@ -154,29 +154,39 @@ impl<T> Decoded<T> {
     }
 }
 
-/// How much of each drift series a refresh keeps.
+/// How much of what it read a refresh keeps: all of it for the console, less for a one-shot
+/// command (`OpenOptions::keep`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SeriesKept {
-    /// 30 days of every series (the console's circuit view draws them).
+pub enum Keep {
+    /// 30 days of every series, every release (the console's circuit view draws them).
     #[default]
     Full,
     /// What a fleet row shows: the worst series whole, the others their newest point, as the
     /// snapshot cache keeps them (`DriftSummary::fleet_view`). For a one-shot `relcon fleet`,
-    /// which prints no series: at 20,000 circuits the 30-day histories are over 100 MB.
+    /// which prints no series but stores the snapshot for the console's next start: at 20,000
+    /// circuits the 30-day histories are over 100 MB.
     FleetView,
+    /// What `relcon fleet` prints and nothing more, for a one-shot run that stores nothing
+    /// (`--no-cache`): of the drift series only the worst's newest point (the circuit's drift
+    /// status and worst finding are judged from it as from all of them), of the accuracy
+    /// series the newest point; the snapshot lists no releases or approval items (a circuit
+    /// still counts its pending approvals), and each reading is dropped once the snapshot has
+    /// taken what it needs of it (`snapshot::assemble`).
+    Printed,
+}
+
+impl Keep {
+    /// Whether the snapshot keeps only what `relcon fleet` prints.
+    pub fn printed_only(self) -> bool {
+        self == Keep::Printed
+    }
 }
 
 /// A circuit's drift series cut to what the fleet view shows: the worst (as
 /// `DriftAssessment::assess` judges their newest values by `t`) whole, the others their
 /// newest point. The assessment of the cut series is the assessment of the whole ones.
-pub fn keep_fleet_view(series: &mut [DriftSeries], t: &Thresholds) {
-    let worst = crate::domain::drift::DriftAssessment::assess(
-        series
-            .iter()
-            .filter_map(|s| Some((s.feature.as_str(), s.metric, s.series.latest()?))),
-        t,
-    )
-    .worst;
+pub fn keep_fleet_view(series: &mut Vec<DriftSeries>, t: &Thresholds) {
+    let worst = worst_series(series, t);
     for s in series.iter_mut() {
         let is_worst = worst
             .as_ref()
@@ -185,6 +195,39 @@ pub fn keep_fleet_view(series: &mut [DriftSeries], t: &Thresholds) {
             s.series = s.series.newest_only();
         }
     }
+    // Decoded one push at a time: the list's spare room is a third of its size.
+    series.shrink_to_fit();
+}
+
+/// A circuit's drift series cut to what `relcon fleet` prints ([`Keep::Printed`]): the worst
+/// series' newest point alone. Its assessment is the assessment of them all (the status is
+/// the worst finding's).
+pub fn keep_printed(series: &mut Vec<DriftSeries>, t: &Thresholds) {
+    let worst = worst_series(series, t);
+    series.retain(|s| {
+        worst
+            .as_ref()
+            .is_some_and(|w| w.feature == s.feature && w.metric == s.metric)
+    });
+    series.truncate(1);
+    for s in series.iter_mut() {
+        s.series = s.series.newest_only();
+    }
+    series.shrink_to_fit();
+}
+
+/// The worst of a circuit's series, as `DriftAssessment::assess` judges their newest values.
+fn worst_series(
+    series: &[DriftSeries],
+    t: &Thresholds,
+) -> Option<crate::domain::drift::DriftFinding> {
+    crate::domain::drift::DriftAssessment::assess(
+        series
+            .iter()
+            .filter_map(|s| Some((s.feature.as_str(), s.metric, s.series.latest()?))),
+        t,
+    )
+    .worst
 }
 
 /// A refresh's monitoring read, decoded as its parts arrived.
@@ -207,13 +250,18 @@ impl MonitorRead {
     }
 
     /// Add one part (see [`Decoded::add`]); drift series cut as `kept` says.
-    fn add(&mut self, part: &Table, kept: SeriesKept, t: &Thresholds) -> Result<(), MissingColumn> {
+    fn add(&mut self, part: &Table, kept: Keep, t: &Thresholds) -> Result<(), MissingColumn> {
         match self {
             MonitorRead::Drift(d) => {
                 let mut by_circuit = decode_drift(part)?;
-                if kept == SeriesKept::FleetView {
+                let cut = match kept {
+                    Keep::Full => None,
+                    Keep::FleetView => Some(keep_fleet_view as fn(&mut _, &_)),
+                    Keep::Printed => Some(keep_printed as fn(&mut _, &_)),
+                };
+                if let Some(cut) = cut {
                     for series in by_circuit.values_mut() {
-                        keep_fleet_view(series, t);
+                        cut(series, t);
                     }
                 }
                 d.by_circuit.extend(by_circuit);
@@ -222,7 +270,15 @@ impl MonitorRead {
                 }
                 Ok(())
             }
-            MonitorRead::Accuracy(a) => a.add(part, decode_accuracy),
+            MonitorRead::Accuracy(a) => {
+                a.add(part, decode_accuracy)?;
+                if kept.printed_only() {
+                    for s in a.by_circuit.values_mut() {
+                        *s = s.newest_only();
+                    }
+                }
+                Ok(())
+            }
             MonitorRead::Validation(v) => v.add(part, decode_validation),
         }
     }
@@ -230,7 +286,7 @@ impl MonitorRead {
     /// A whole table of `query` decoded, every series kept.
     pub fn of(query: MonitorQuery, table: &Table) -> BackendResult<MonitorRead> {
         let mut read = MonitorRead::empty(query).ok_or_else(|| not_a_refresh_read(query))?;
-        read.add(table, SeriesKept::Full, &Thresholds::default())
+        read.add(table, Keep::Full, &Thresholds::default())
             .map_err(decode_error)?;
         Ok(read)
     }
@@ -255,7 +311,7 @@ fn decode_error(e: MissingColumn) -> BackendError {
 pub async fn read_decoded(
     backend: &dyn Backend,
     query: MonitorQuery,
-    kept: SeriesKept,
+    kept: Keep,
     t: &Thresholds,
 ) -> BackendResult<MonitorRead> {
     let mut read = MonitorRead::empty(query).ok_or_else(|| not_a_refresh_read(query))?;

@@ -88,7 +88,7 @@ pub struct OpenOptions {
     pub embedded_demo: Option<Arc<dyn Any + Send + Sync>>,
     /// How much of each drift series a refresh keeps: `FleetView` for a one-shot command that
     /// prints no series (`relcon fleet`), which then holds a fraction of the memory.
-    pub series_kept: super::queries::SeriesKept,
+    pub keep: super::queries::Keep,
 }
 
 impl OpenOptions {
@@ -184,7 +184,7 @@ impl Session {
         let mut ctx = Context::new(settings, options.read_only, backend.describe());
         ctx.cache_key = deployment_key(settings, embedded);
         ctx.rollback_run_offered = backend.offers_rollback_run();
-        ctx.series_kept = options.series_kept;
+        ctx.keep = options.keep;
         let cache = match options.cache {
             CacheChoice::Default => Cache::new(Cache::default_dir()),
             CacheChoice::Dir(dir) => Cache::new(Some(dir)),
@@ -311,12 +311,13 @@ impl Session {
                 .collect(),
         };
         let mut readings = snapshot::read(self.backend.as_ref(), &self.ctx, &known).await;
-        for ((path, commit), text) in &readings.configs {
+        let snap = snapshot::assemble(&mut readings, &self.ctx, self.now());
+        // The config texts move into the store (no copy held beside the snapshot).
+        for ((path, commit), text) in std::mem::take(&mut readings.configs) {
             if let Ok(t) = text {
-                self.configs.insert(path, commit, t.clone());
+                self.configs.insert(&path, &commit, t);
             }
         }
-        let snap = snapshot::assemble(&mut readings, &self.ctx, self.now());
         tracing::info!(
             circuits = snap.circuit_count(),
             errors = snap.errors.len(),
@@ -328,7 +329,8 @@ impl Session {
         for e in &snap.errors {
             tracing::warn!(scope = %e.scope, error = %e.message, "could not read");
         }
-        // What the next refresh knows; the release list and model versions move into the books.
+        // What the next refresh knows; the release list and model versions move into the books
+        // (left empty by a snapshot that keeps only what `relcon fleet` prints: no next).
         let next = known.after(readings);
         if let Some(i) = next.identity {
             let _ = self.identity.set(i);

@@ -32,8 +32,15 @@ use unread::failed;
 /// Build the snapshot from what was read, stage by stage. Pure: no IO, so it is tested with
 /// plain records (each stage on its own, and the whole here). The monitoring reads' series
 /// and runs move from `r` into the snapshot, the deployment lists are dropped once the
-/// inventory has read them (the rest of `r` is left for the next `Known`).
+/// inventory has read them (the rest of `r` is left for the next `Known`). A snapshot that
+/// keeps only what `relcon fleet` prints ([`Keep::Printed`](super::queries::Keep::Printed): no next refresh, no cache) drops
+/// each reading as soon as its stage is done and lists no releases or approval items: at
+/// 20,000 circuits the readings and the whole snapshot no longer peak together.
 pub fn assemble(r: &mut Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSnapshot {
+    let printed_only = ctx.keep.printed_only();
+    if printed_only {
+        releases::keep_printed(r);
+    }
     let Inventory {
         mut circuits,
         plant_names,
@@ -44,6 +51,13 @@ pub fn assemble(r: &mut Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSna
     r.deployments = Vec::new();
     let lineage = lineage::assemble(&mut circuits, r, ctx);
     errors.extend(lineage.errors);
+    if printed_only {
+        // The model versions and configs feed the books and the cache, which a printed-only
+        // run keeps neither of.
+        r.registry_versions = Default::default();
+        r.dev_versions = Default::default();
+        r.configs = Default::default();
+    }
     let env_only = releases::environment_only(r);
     errors.extend(monitoring::assemble(
         &mut circuits,
@@ -51,8 +65,13 @@ pub fn assemble(r: &mut Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSna
         &env_only,
         &ctx.thresholds,
     ));
-    let releases = releases::assemble(&mut circuits, r, &lineage.builds);
+    let mut releases = releases::assemble(&mut circuits, r, &lineage.builds, !printed_only);
     errors.extend(releases.errors);
+    if printed_only {
+        r.releases = None;
+        r.approvals = None;
+        releases.approvals = Vec::new();
+    }
     let identity = match &r.identity {
         Some(Ok(i)) => Some(i.clone()),
         Some(Err(e)) => {
@@ -63,6 +82,9 @@ pub fn assemble(r: &mut Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSna
     };
     // Fired alerts and scoring jobs on their circuits (`service::incidents`).
     let alerts = super::incidents::assemble(&r.incidents, ctx, now, &mut circuits, &mut errors);
+    if printed_only {
+        r.incidents.jobs = Default::default();
+    }
     FleetSnapshot {
         generated_at: now,
         backend: ctx.backend.clone(),

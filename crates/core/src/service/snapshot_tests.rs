@@ -286,3 +286,40 @@ fn a_partial_query_result_is_used_and_makes_the_snapshot_incomplete() {
     // The rows that came are still read.
     assert!(s.circuits().any(|c| c.drift.worst.is_some()));
 }
+
+/// A snapshot that keeps only what `relcon fleet` prints (`Keep::Printed`, `--no-cache`)
+/// shows every circuit as the full one does, in each field the document prints; it lists no
+/// releases or approval items, and drops the readings no next refresh will know.
+#[test]
+fn a_printed_only_snapshot_shows_the_circuits_a_full_one_does() {
+    use crate::domain::fleet::CircuitSnapshot;
+    let full = assemble(&mut readings(), &ctx(), now());
+    let mut printing = ctx();
+    printing.keep = crate::service::queries::Keep::Printed;
+    let mut r = readings();
+    let printed = assemble(&mut r, &printing, now());
+
+    let shown = |s: &FleetSnapshot| -> Vec<CircuitSnapshot> {
+        s.circuits()
+            .cloned()
+            .map(|mut c| {
+                c.drift.series.clear();
+                c.accuracy.series = Default::default();
+                c.known_versions.clear();
+                c
+            })
+            .collect()
+    };
+    assert_eq!(shown(&printed), shown(&full));
+    assert_eq!(printed.errors, full.errors);
+    assert!(
+        printed
+            .circuits()
+            .any(|c| c.pending_approvals > 0 && c.drift.worst.is_some()),
+        "the fixture has what a fleet row shows"
+    );
+    assert!(!full.releases.is_empty() && !full.approvals.is_empty());
+    assert!(printed.releases.is_empty() && printed.approvals.is_empty());
+    assert!(r.registry_versions.is_empty() && r.dev_versions.is_empty());
+    assert!(r.configs.is_empty() && r.releases.is_none() && r.approvals.is_none());
+}

@@ -78,11 +78,8 @@ fn the_first_reads_depend_on_nothing_and_the_slowest_go_first() {
         labels(&planner.first()),
         [
             "alerts",
-            "query drift",
-            "query validation",
-            "releases, all",
-            "query accuracy",
             "endpoints Prod",
+            "releases, all",
             "endpoints Test",
             "containers Registry",
             "containers Dev",
@@ -128,6 +125,11 @@ fn an_endpoint_list_leads_to_its_deployments_and_a_failed_one_to_nothing() {
     assert_eq!(
         labels(&planner.arrived(Done::Endpoints(Stage::Prod, listed))),
         [
+            // The queries wait for the Prod endpoints: the adapter sizes their parts by the
+            // plants (`kql::PLANTS_PER_PART`).
+            "query drift",
+            "query validation",
+            "query accuracy",
             "deployments Prod batch-endpoint-plant001",
             "deployments Prod batch-endpoint-plant002"
         ]
@@ -146,6 +148,15 @@ fn an_endpoint_list_leads_to_its_deployments_and_a_failed_one_to_nothing() {
             .collect::<Vec<_>>(),
         [(Stage::Test, false), (Stage::Prod, true)],
         "both kept, in stage order"
+    );
+    // A failed Prod list still lets the queries go (they do not need it to be read).
+    let mut failed_prod = Planner::new(&ctx, &known);
+    assert_eq!(
+        labels(&failed_prod.arrived(Done::Endpoints(
+            Stage::Prod,
+            Err(server_error("prod-endpoints"))
+        ))),
+        ["query drift", "query validation", "query accuracy"]
     );
 }
 
@@ -337,4 +348,73 @@ fn prod_job_lists_wait_for_the_alerts_then_each_deployment_with_a_model_is_read(
     );
     // Once planned, a later arrival does not plan it again.
     assert!(labels(&planner.arrived(Done::Alerts(Ok(Vec::new())))).is_empty());
+}
+
+/// The inventory reads no deployment's tags: a refresh does not hold them (a circuit's
+/// evidence reads its deployments afresh, tags and all).
+#[test]
+fn a_refresh_holds_no_deployment_tags() {
+    let ctx = ctx();
+    let known = Known::nothing(pinned_start());
+    let mut planner = Planner::new(&ctx, &known);
+    let mut tagged = deployment(Stage::Prod, "plant001", "circuit01", 4);
+    tagged.tags.insert("owner".into(), "ops".into());
+    planner.arrived(Done::Deployments(
+        Stage::Prod,
+        "batch-endpoint-plant001".into(),
+        Ok(vec![tagged]),
+    ));
+    let r = planner.finish();
+    let held: Vec<_> = r
+        .deployments
+        .iter()
+        .flat_map(|(_, _, d)| d.as_ref().unwrap())
+        .collect();
+    assert_eq!(held.len(), 1);
+    assert!(held[0].tags.is_empty());
+    assert!(held[0].model.is_some(), "the rest is kept");
+}
+
+/// For a snapshot that keeps only what `relcon fleet` prints, the settled releases are not
+/// held once read: those deploying, awaiting a decision or environment-only are.
+#[test]
+fn a_printed_only_refresh_holds_no_settled_release() {
+    use crate::domain::platform::{ApprovalStatus, EnvironmentStatus};
+    let mut ctx = ctx();
+    let known = Known::nothing(pinned_start());
+    let waiting = approval(1, 12, 123, "Production", ApprovalStatus::Pending, None);
+    let mut env_only = release(13, "env", EnvironmentStatus::Succeeded, vec![]);
+    env_only
+        .variables
+        .insert("ENVIRONMENT_VERSION".into(), "1.6.0".into());
+    let history = || {
+        vec![
+            release(10, "700", EnvironmentStatus::Succeeded, vec![]),
+            release(11, "800", EnvironmentStatus::Rejected, vec![]),
+            release(
+                12,
+                "900",
+                EnvironmentStatus::Succeeded,
+                vec![waiting.clone()],
+            ),
+            env_only.clone(),
+            release(14, "950", EnvironmentStatus::InProgress, vec![]),
+            release(15, "960", EnvironmentStatus::NotStarted, vec![]),
+        ]
+    };
+    let held = |ctx: &Context| -> Vec<u32> {
+        let mut planner = Planner::new(ctx, &known);
+        planner.arrived(Done::Releases(Ok(history()), true));
+        match planner.finish().releases {
+            Some(Ok(list)) => list.iter().map(|r| r.id).collect(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        held(&ctx),
+        [10, 11, 12, 13, 14, 15],
+        "the console keeps them all"
+    );
+    ctx.keep = crate::service::queries::Keep::Printed;
+    assert_eq!(held(&ctx), [12, 13, 14, 15]);
 }

@@ -58,7 +58,7 @@ pub(crate) fn version(
         location: AssetLocation::Registry,
         name: model.into(),
         version: ModelVersion(v),
-        tags,
+        tags: tags.into(),
         created_at: None,
         description: None,
     }

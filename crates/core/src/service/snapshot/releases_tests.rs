@@ -66,7 +66,7 @@ fn readings() -> Readings {
 
 fn run(r: &Readings) -> (Circuits, ReleasesFound) {
     let mut circuits = circuits();
-    let found = assemble(&mut circuits, r, &builds());
+    let found = assemble(&mut circuits, r, &builds(), true);
     (circuits, found)
 }
 
@@ -264,4 +264,41 @@ fn a_yaml_approval_with_steps_groups_as_one_item_with_its_rule_and_requester() {
     assert!(a.requester_blocked);
     let prod = found.releases[0].stage(Stage::Prod).unwrap();
     assert_eq!(prod.environment_id, stage);
+}
+
+/// A printed-only snapshot keeps of the history only the releases it reads: environment-only
+/// ones, those deploying, those a pending approval names. What the stage writes on the
+/// circuits and the approval items are those of the whole history.
+#[test]
+fn a_printed_only_snapshot_keeps_the_releases_it_reads() {
+    let mut whole = readings();
+    if let Some(Ok(list)) = &mut whole.releases {
+        list.push(environment_release(13));
+        list.push(release(14, "900", EnvironmentStatus::InProgress, vec![]));
+        list.push(release(10, "700", EnvironmentStatus::Succeeded, vec![]));
+    }
+    let (circuits_whole, found_whole) = run(&whole);
+    let mut kept = whole;
+    keep_printed(&mut kept);
+    let ids: Vec<u32> = match &kept.releases {
+        Some(Ok(list)) => list.iter().map(|r| r.id).collect(),
+        other => panic!("{other:?}"),
+    };
+    // 12 is named by a pending approval, 13 is environment-only, 14 is deploying; 11 and 10
+    // are done.
+    assert_eq!(ids, [12, 13, 14]);
+    let (circuits_kept, found_kept) = assemble_listing(&kept, false);
+    assert_eq!(circuits_kept, circuits_whole);
+    assert_eq!(found_kept.approvals, found_whole.approvals);
+    assert!(found_kept.releases.is_empty(), "not listed");
+    assert!(
+        circuits_whole.values().any(|c| c.active_release.is_some())
+            && !found_whole.approvals.is_empty()
+    );
+}
+
+fn assemble_listing(r: &Readings, listed: bool) -> (Circuits, ReleasesFound) {
+    let mut circuits = circuits();
+    let found = assemble(&mut circuits, r, &builds(), listed);
+    (circuits, found)
 }
