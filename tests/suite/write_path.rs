@@ -410,6 +410,66 @@ fn with_no_configuration_fleet_reads_the_built_in_simulator_and_matches_a_served
     assert_eq!(embedded["errors"], serde_json::json!([]));
 }
 
+/// `relcon fleet` with the cache keeps of what it read what the console's next start needs
+/// (`Keep::FleetView`: the fleet view, the books), with `--no-cache` only what it prints
+/// (`Keep::Printed`): both print the same fleet, and only the first leaves a snapshot behind.
+#[test]
+fn fleet_prints_the_same_fleet_with_the_cache_and_without() {
+    let sim = Sim::start(&[]);
+    let (code, printed) = sim.json("bob", &["fleet"]);
+    assert_eq!(code, 0, "{printed}");
+    let home = tempfile::tempdir().unwrap();
+    let out = support::relcon_in(home.path())
+        .arg("--config")
+        .arg(sim.config())
+        .args(["--as", "bob", "--json", "fleet"])
+        .output()
+        .unwrap();
+    let cached = ok_json(&out);
+    let blanked = |v: &Value| {
+        let mut v = v.clone();
+        v["generated_at"] = Value::Null;
+        for p in v["plants"].as_array_mut().into_iter().flatten() {
+            for c in p["circuits"].as_array_mut().into_iter().flatten() {
+                c["jobs"]["read_at"] = Value::Null;
+            }
+        }
+        v
+    };
+    assert_eq!(blanked(&cached), blanked(&printed));
+    assert!(
+        printed["plants"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["circuits"].as_array().into_iter().flatten())
+            .any(|c| c["pending_approvals"].as_u64() > Some(0) && !c["drift"]["worst"].is_null()),
+        "the demo fleet shows approvals and drift"
+    );
+    let snapshots = walkdir(&home.path().join("cache"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("snapshot"))
+        .count();
+    assert!(snapshots >= 1, "the cached run stored its snapshot");
+}
+
+/// Every file under `dir`.
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 /// Start a rollback of the incident circuit as `who` and kill -9 it once the journal says the
 /// request went out. Returns the circuit.
 fn rollback_then_kill_9(sim: &Sim, who: &str) -> String {

@@ -59,8 +59,15 @@ pub fn open(path: &Path, options: &OpenOptions) -> io::Result<File> {
 
 /// Write `body` to `path` (created 0600, or truncated and tightened) and fsync it.
 pub fn write_synced(path: &Path, body: &[u8]) -> io::Result<()> {
+    write_parts_synced(path, &[body])
+}
+
+/// [`write_synced`] of the parts one after the other, without joining them first.
+fn write_parts_synced(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
     let mut f = open(path, open_options().write(true).create(true).truncate(true))?;
-    f.write_all(body)?;
+    for part in parts {
+        f.write_all(part)?;
+    }
     f.sync_all()
 }
 
@@ -68,6 +75,12 @@ pub fn write_synced(path: &Path, body: &[u8]) -> io::Result<()> {
 /// `path`, then the directory fsynced so the rename survives a crash. Missing directories are
 /// created 0700; an existing one is not changed (see [`create_dir_all`] for relcon's own).
 pub fn write_atomic(path: &Path, body: &[u8]) -> io::Result<()> {
+    write_atomic_parts(path, &[body])
+}
+
+/// [`write_atomic`] of a body in parts (a header, then a large compressed body), written one
+/// after the other rather than copied into one buffer first.
+pub fn write_atomic_parts(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
     if let Some(dir) = dir {
         create_missing_dirs(dir)?;
@@ -82,7 +95,7 @@ pub fn write_atomic(path: &Path, body: &[u8]) -> io::Result<()> {
         SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let tmp = path.with_file_name(tmp_name);
-    let written = write_synced(&tmp, body).and_then(|()| std::fs::rename(&tmp, path));
+    let written = write_parts_synced(&tmp, parts).and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
         return written;

@@ -227,6 +227,16 @@ impl DriftSummary {
         }
     }
 
+    /// Whether this is already its [`DriftSummary::fleet_view`]: no series but the worst has
+    /// more than its newest point (a one-shot `relcon fleet` cuts them as it reads).
+    pub fn is_fleet_view(&self) -> bool {
+        let worst = self.worst.as_ref();
+        self.series.iter().all(|s| {
+            s.series.values.len() <= 1 && s.series.days.len() <= 1
+                || worst.is_some_and(|w| w.feature == s.feature && w.metric == s.metric)
+        })
+    }
+
     /// Whether only the worst series has its history (a snapshot read from the cache).
     pub fn history_trimmed(&self) -> bool {
         self.series.iter().any(|s| s.series.values.len() < 2)

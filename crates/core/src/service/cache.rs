@@ -101,10 +101,14 @@ impl Cache {
             format: FORMAT,
             key: key.to_owned(),
         };
-        let mut body = postcard::to_stdvec(&header).map_err(std::io::Error::other)?;
+        let head = postcard::to_stdvec(&header).map_err(std::io::Error::other)?;
         let raw = postcard::to_stdvec(value).map_err(std::io::Error::other)?;
-        body.extend_from_slice(&lz4_flex::block::compress_prepend_size(&raw));
-        write_atomic(&path, &body)
+        let body = lz4_flex::block::compress_prepend_size(&raw);
+        drop(raw);
+        if let Some(dir) = path.parent() {
+            crate::private_files::create_dir_all(dir)?;
+        }
+        crate::private_files::write_atomic_parts(&path, &[&head, &body])
     }
 
     /// The last snapshot of this backend, if there is a readable one.
@@ -119,7 +123,18 @@ impl Cache {
         if self.dir.is_none() {
             return Ok(());
         }
-        self.store_binary("snapshot", key, &fleet_view(snapshot))?;
+        // A snapshot already cut to the fleet view (`Keep::FleetView`) is stored as it is: the
+        // copy would double it at 20,000 circuits (150 MB), at the end of the refresh.
+        let already = snapshot
+            .plants
+            .iter()
+            .flat_map(|p| &p.circuits)
+            .all(|c| c.drift.is_fleet_view());
+        if already {
+            self.store_binary("snapshot", key, snapshot)?;
+        } else {
+            self.store_binary("snapshot", key, &fleet_view(snapshot))?;
+        }
         // The JSON snapshot of format 1 is never read again.
         if let Some(old) = self.file("snapshot", key) {
             let _ = std::fs::remove_file(old);
@@ -189,11 +204,17 @@ impl Cache {
         let Some(path) = self.file("configs", key) else {
             return Ok(());
         };
-        let f = ConfigFile {
+        // `ConfigFile`, the texts borrowed rather than copied.
+        #[derive(Serialize)]
+        struct Borrowed<'a> {
+            format: u32,
+            configs: HashMap<String, &'a str>,
+        }
+        let f = Borrowed {
             format: FORMAT,
             configs: configs
                 .iter()
-                .map(|((p, c), t)| (format!("{p}@{c}"), t.clone()))
+                .map(|((p, c), t)| (format!("{p}@{c}"), t.as_str()))
                 .collect(),
         };
         write_atomic(&path, &serde_json::to_vec(&f)?)
@@ -265,6 +286,60 @@ mod tests {
         assert_eq!(cache.load_snapshot("sim"), Some(s));
         assert_eq!(cache.load_snapshot("azure"), None);
         assert_eq!(Cache::disabled().load_snapshot("sim"), None);
+    }
+
+    /// One plant, one circuit with two drift series of three days; `psi` the worst.
+    fn with_drift() -> FleetSnapshot {
+        use crate::domain::drift::{DriftFinding, DriftMetric};
+        use crate::domain::fleet::{CircuitSnapshot, DriftSeries, Series};
+        use chrono::TimeZone;
+        let day = |d: u32| Utc.with_ymd_and_hms(2026, 11, d, 0, 0, 0).unwrap();
+        let series = |metric, values: [f64; 3]| DriftSeries {
+            feature: "supply_temperature".into(),
+            metric,
+            series: Series {
+                days: vec![day(1), day(2), day(3)],
+                values: values.to_vec(),
+            },
+        };
+        let mut c = CircuitSnapshot::new("PLANT001/CIRCUIT01".parse().unwrap(), "m".into());
+        c.drift.series = vec![
+            series(DriftMetric::Wasserstein, [0.1, 0.1, 0.1]),
+            series(DriftMetric::Psi, [0.1, 0.2, 0.31]),
+        ];
+        c.drift.worst = Some(DriftFinding {
+            feature: "supply_temperature".into(),
+            metric: DriftMetric::Psi,
+            value: 0.31,
+            threshold: 0.25,
+            status: crate::domain::Status::Alert,
+        });
+        FleetSnapshot {
+            plants: vec![PlantSnapshot {
+                plant_id: "PLANT001".parse().unwrap(),
+                name: "Nordwerk".into(),
+                circuits: vec![c],
+            }],
+            ..snapshot()
+        }
+    }
+
+    /// The cache keeps the fleet view; a snapshot already cut to it (a one-shot `relcon fleet`)
+    /// is stored as it is, and reads back the same as a whole one stored.
+    #[test]
+    fn a_snapshot_already_cut_to_the_fleet_view_is_stored_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(Some(dir.path().to_path_buf()));
+        let whole = with_drift();
+        let cut = fleet_view(&whole);
+        let drift = |s: &FleetSnapshot| s.plants[0].circuits[0].drift.clone();
+        assert!(!drift(&whole).is_fleet_view());
+        assert!(drift(&cut).is_fleet_view());
+        assert_ne!(cut, whole);
+        cache.store_snapshot("whole", &whole).unwrap();
+        cache.store_snapshot("cut", &cut).unwrap();
+        assert_eq!(cache.load_snapshot("whole"), Some(cut.clone()));
+        assert_eq!(cache.load_snapshot("cut"), Some(cut));
     }
 
     #[test]

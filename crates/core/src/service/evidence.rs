@@ -45,6 +45,11 @@ impl ConfigStore {
         self.inner.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
+    /// `f` of the texts as they are, without a copy (e.g. to write them to the cache).
+    pub fn with<R>(&self, f: impl FnOnce(&HashMap<(String, String), String>) -> R) -> Option<R> {
+        self.inner.lock().ok().map(|m| f(&m))
+    }
+
     /// The config at a commit, from the store or the backend.
     pub async fn fetch(
         &self,

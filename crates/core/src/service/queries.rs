@@ -180,6 +180,13 @@ impl Keep {
     pub fn printed_only(self) -> bool {
         self == Keep::Printed
     }
+
+    /// Whether the refresh is a one-shot command's, with no next refresh to keep books for
+    /// (its release records are dropped once summarised; the model and job books are kept
+    /// only to be written to the cache).
+    pub fn one_shot(self) -> bool {
+        self != Keep::Full
+    }
 }
 
 /// A circuit's drift series cut to what the fleet view shows: the worst (as

@@ -372,10 +372,10 @@ impl Session {
                 "refresh incomplete; the cached snapshot is kept"
             );
         }
-        if let Err(e) = self
-            .cache
-            .store_configs(&self.ctx.cache_key, &self.configs.snapshot())
-        {
+        let stored = self
+            .configs
+            .with(|texts| self.cache.store_configs(&self.ctx.cache_key, texts));
+        if let Some(Err(e)) = stored {
             tracing::warn!("cannot write the config cache: {e}");
         }
         // The watches after verified rollbacks see what this refresh read of their circuits.

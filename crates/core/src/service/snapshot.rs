@@ -67,9 +67,12 @@ pub fn assemble(r: &mut Readings, ctx: &Context, now: DateTime<Utc>) -> FleetSna
     ));
     let mut releases = releases::assemble(&mut circuits, r, &lineage.builds, !printed_only);
     errors.extend(releases.errors);
-    if printed_only {
+    if ctx.keep.one_shot() {
+        // No next refresh reads the release book, and the cache does not keep it.
         r.releases = None;
         r.approvals = None;
+    }
+    if printed_only {
         releases.approvals = Vec::new();
     }
     let identity = match &r.identity {
