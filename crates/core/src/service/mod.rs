@@ -52,8 +52,8 @@ pub struct Context {
     pub poll_interval: std::time::Duration,
     /// What alerts and scoring jobs are judged by (`[incidents]`).
     pub incidents: incidents::IncidentPolicy,
-    /// How much of each drift series a refresh keeps (all of it, but for a one-shot command
-    /// that prints none: `OpenOptions::keep`).
+    /// How much of what it reads a refresh keeps (all of it, but for a one-shot `relcon fleet`:
+    /// `OpenOptions::keep`).
     pub keep: queries::Keep,
 }
 

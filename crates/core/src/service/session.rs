@@ -86,8 +86,9 @@ pub struct OpenOptions {
     /// The backend is the built-in demo simulator, started in-process: kept alive as long as
     /// the session, and its world lives only as long as the process (see [`Session::open`]).
     pub embedded_demo: Option<Arc<dyn Any + Send + Sync>>,
-    /// How much of each drift series a refresh keeps: `FleetView` for a one-shot command that
-    /// prints no series (`relcon fleet`), which then holds a fraction of the memory.
+    /// How much of what it reads a refresh keeps: `FleetView` for a one-shot command that
+    /// prints no series (`relcon fleet`) and stores the snapshot for the console's next start,
+    /// `Printed` for one that stores nothing (`relcon fleet --no-cache`: only what it prints).
     pub keep: super::queries::Keep,
 }
 
