@@ -105,10 +105,7 @@ impl Cache {
         let raw = postcard::to_stdvec(value).map_err(std::io::Error::other)?;
         let body = lz4_flex::block::compress_prepend_size(&raw);
         drop(raw);
-        if let Some(dir) = path.parent() {
-            crate::private_files::create_dir_all(dir)?;
-        }
-        crate::private_files::write_atomic_parts(&path, &[&head, &body])
+        write_atomic_parts(&path, &[&head, &body])
     }
 
     /// The last snapshot of this backend, if there is a readable one.
@@ -253,10 +250,16 @@ pub fn fleet_view(s: &FleetSnapshot) -> FleetSnapshot {
 /// Write to a temporary file beside `path`, then rename over `path`; 0600 in a 0700
 /// directory, like every file of relcon's ([`crate::private_files`]).
 pub fn write_atomic(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    write_atomic_parts(path, &[body])
+}
+
+/// [`write_atomic`] of a body in parts (a header, then a large compressed body), written one
+/// after the other rather than joined into one buffer first.
+fn write_atomic_parts(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         crate::private_files::create_dir_all(dir)?;
     }
-    crate::private_files::write_atomic(path, body)
+    crate::private_files::write_atomic_parts(path, parts)
 }
 
 #[cfg(test)]
