@@ -117,6 +117,17 @@ pub enum CacheChoice {
     Disabled,
 }
 
+/// What a session keeps of its reads: `Printed` keeps too little to store (the cached
+/// snapshot would list no releases or approvals, the model book would be written empty), so a
+/// session with a cache keeps the fleet view instead.
+fn kept(asked: super::queries::Keep, cache: &CacheChoice) -> super::queries::Keep {
+    use super::queries::Keep;
+    match (asked, cache) {
+        (Keep::Printed, CacheChoice::Default | CacheChoice::Dir(_)) => Keep::FleetView,
+        (keep, _) => keep,
+    }
+}
+
 /// Why a session could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -185,7 +196,7 @@ impl Session {
         let mut ctx = Context::new(settings, options.read_only, backend.describe());
         ctx.cache_key = deployment_key(settings, embedded);
         ctx.rollback_run_offered = backend.offers_rollback_run();
-        ctx.keep = options.keep;
+        ctx.keep = kept(options.keep, &options.cache);
         let cache = match options.cache {
             CacheChoice::Default => Cache::new(Cache::default_dir()),
             CacheChoice::Dir(dir) => Cache::new(Some(dir)),
@@ -434,5 +445,23 @@ impl Session {
             new,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::queries::Keep;
+
+    #[test]
+    fn only_a_session_that_stores_nothing_keeps_only_what_it_prints() {
+        let dir = CacheChoice::Dir("/nonexistent".into());
+        assert_eq!(kept(Keep::Printed, &CacheChoice::Disabled), Keep::Printed);
+        assert_eq!(kept(Keep::Printed, &CacheChoice::Default), Keep::FleetView);
+        assert_eq!(kept(Keep::Printed, &dir), Keep::FleetView);
+        for keep in [Keep::Full, Keep::FleetView] {
+            assert_eq!(kept(keep, &dir), keep);
+            assert_eq!(kept(keep, &CacheChoice::Disabled), keep);
+        }
     }
 }
